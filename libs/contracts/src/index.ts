@@ -1,0 +1,17 @@
+// The generated contracts (never edited by hand: `pnpm gen` rewrites src/gen from proto/).
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export * as common from './gen/lotse/common/v1/common.js';
+export * as events from './gen/lotse/events/v1/referral_events.js';
+export * as envelope from './gen/lotse/events/v1/envelope.js';
+export * as foreignOffice from './gen/lotse/foreign_office/v1/foreign_office.js';
+export * as lotsenhaus from './gen/lotse/lotsenhaus/v1/lotsenhaus.js';
+export * as migrationServices from './gen/lotse/migration_services/v1/migration_services.js';
+export * as rpcStatus from './gen/google/rpc/status.js';
+export * as rpcErrorDetails from './gen/google/rpc/error_details.js';
+export { Timestamp } from './gen/google/protobuf/timestamp.js';
+export { Any } from './gen/google/protobuf/any.js';
+
+/** Folder of the .proto sources; server reflection loads them at run time. */
+export const protoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../proto');
