@@ -1,9 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
+import { fileURLToPath } from 'node:url';
 
 export interface DatabaseConfig {
   /** PostgreSQL connection string; when absent, an embedded PGlite in dataDir is used. */
@@ -25,6 +29,17 @@ export interface Database<DB> {
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
 const tracer = trace.getTracer('@lotse/db');
+
+// PGlite's own defaults (0.5.x), which replacing startParams would otherwise drop.
+const pgliteStartParams = [
+  '--single', '-F', '-O', '-j',
+  '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
+  '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0',
+  '-c', 'io_method=sync', '-c', 'max_parallel_maintenance_workers=0',
+];
+// A deployment's embedded database is small; 16 MB of buffers instead of 128 MB keeps each
+// service near 200 MB resident, so the whole demo network fits in well under 1.5 GB.
+const embeddedSettings = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'];
 
 /** One span per statement, parented to the caller's span; the SQL has placeholders, never values. */
 function traceQuery(event: LogEvent): void {
@@ -50,8 +65,12 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log: traceQuery });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  if (!config.dataDir.startsWith('memory://')) mkdirSync(config.dataDir, { recursive: true });
-  const pglite = await PGlite.create(config.dataDir);
+  const inMemory = config.dataDir.startsWith('memory://');
+  if (!inMemory && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
+    mkdirSync(config.dataDir, { recursive: true });
+    await promisify(execFile)(process.execPath, [fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url)), config.dataDir]);
+  }
+  const pglite = await PGlite.create(config.dataDir, { startParams: [...pgliteStartParams, ...embeddedSettings] });
   // PGlite serves one connection; kysely queues callers on it, so never use `db` inside a
   // transaction callback (use `trx`), or the two wait on each other forever.
   const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);

@@ -63,14 +63,6 @@ export interface ReferralRouted {
   routedAt: Date | undefined;
 }
 
-/** No provider matched agreement and consent. Subject: lotse.lotsenhaus.referral-unroutable.<referrer> */
-export interface ReferralUnroutable {
-  referralId: string;
-  caseRef: string;
-  referrerAgencyId: string;
-  reason: string;
-}
-
 /** The provider holds the referral in its inbox as pending. Subject: lotse.<provider>.referral-received */
 export interface ReferralReceived {
   referralId: string;
@@ -124,7 +116,11 @@ export interface ReferralStatusChanged {
   status: ReferralStatus;
   providerId: string;
   declineReason: DeclineReason;
-  changedAt: Date | undefined;
+  changedAt:
+    | Date
+    | undefined;
+  /** Why, where the status alone does not say (e.g. why no provider matched). */
+  note: string;
 }
 
 function createBaseReferralRequested(): ReferralRequested {
@@ -618,135 +614,6 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
     message.ageGroup = object.ageGroup ?? 0;
     message.routingReason = object.routingReason ?? "";
     message.routedAt = object.routedAt ?? undefined;
-    return message;
-  },
-};
-
-function createBaseReferralUnroutable(): ReferralUnroutable {
-  return { referralId: "", caseRef: "", referrerAgencyId: "", reason: "" };
-}
-
-export const ReferralUnroutable: MessageFns<ReferralUnroutable> = {
-  encode(message: ReferralUnroutable, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.referralId !== "") {
-      writer.uint32(10).string(message.referralId);
-    }
-    if (message.caseRef !== "") {
-      writer.uint32(18).string(message.caseRef);
-    }
-    if (message.referrerAgencyId !== "") {
-      writer.uint32(26).string(message.referrerAgencyId);
-    }
-    if (message.reason !== "") {
-      writer.uint32(34).string(message.reason);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReferralUnroutable {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReferralUnroutable();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.referralId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.caseRef = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.referrerAgencyId = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.reason = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ReferralUnroutable {
-    return {
-      referralId: isSet(object.referralId)
-        ? globalThis.String(object.referralId)
-        : isSet(object.referral_id)
-        ? globalThis.String(object.referral_id)
-        : "",
-      caseRef: isSet(object.caseRef)
-        ? globalThis.String(object.caseRef)
-        : isSet(object.case_ref)
-        ? globalThis.String(object.case_ref)
-        : "",
-      referrerAgencyId: isSet(object.referrerAgencyId)
-        ? globalThis.String(object.referrerAgencyId)
-        : isSet(object.referrer_agency_id)
-        ? globalThis.String(object.referrer_agency_id)
-        : "",
-      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-    };
-  },
-
-  toJSON(message: ReferralUnroutable): unknown {
-    const obj: any = {};
-    if (message.referralId !== "") {
-      obj.referralId = message.referralId;
-    }
-    if (message.caseRef !== "") {
-      obj.caseRef = message.caseRef;
-    }
-    if (message.referrerAgencyId !== "") {
-      obj.referrerAgencyId = message.referrerAgencyId;
-    }
-    if (message.reason !== "") {
-      obj.reason = message.reason;
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<ReferralUnroutable>): ReferralUnroutable {
-    return ReferralUnroutable.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<ReferralUnroutable>): ReferralUnroutable {
-    const message = createBaseReferralUnroutable();
-    message.referralId = object.referralId ?? "";
-    message.caseRef = object.caseRef ?? "";
-    message.referrerAgencyId = object.referrerAgencyId ?? "";
-    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -1461,7 +1328,7 @@ export const FirstContactRecorded: MessageFns<FirstContactRecorded> = {
 };
 
 function createBaseReferralStatusChanged(): ReferralStatusChanged {
-  return { referralId: "", caseRef: "", status: 0, providerId: "", declineReason: 0, changedAt: undefined };
+  return { referralId: "", caseRef: "", status: 0, providerId: "", declineReason: 0, changedAt: undefined, note: "" };
 }
 
 export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
@@ -1483,6 +1350,9 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     }
     if (message.changedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.changedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.note !== "") {
+      writer.uint32(58).string(message.note);
     }
     return writer;
   },
@@ -1548,6 +1418,14 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
             message.changedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1588,6 +1466,7 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
         : isSet(object.changed_at)
         ? fromJsonTimestamp(object.changed_at)
         : undefined,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
     };
   },
 
@@ -1611,6 +1490,9 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     if (message.changedAt !== undefined) {
       obj.changedAt = message.changedAt.toISOString();
     }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
     return obj;
   },
 
@@ -1625,6 +1507,7 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     message.providerId = object.providerId ?? "";
     message.declineReason = object.declineReason ?? 0;
     message.changedAt = object.changedAt ?? undefined;
+    message.note = object.note ?? "";
     return message;
   },
 };

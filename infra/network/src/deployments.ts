@@ -1,0 +1,32 @@
+/** One agency deployment of the demo network: which service code, under which id, on which port. */
+export interface Deployment {
+  id: string;
+  service: 'foreign-office' | 'lotsenhaus' | 'migration-services';
+  agencyType: string;
+  name: string;
+  grpcPort: number;
+  /** Variable that carries the deployment id for this service. */
+  idVariable: 'AGENCY_ID' | 'PROVIDER_ID';
+}
+
+/**
+ * The Koblenz region: the foreign office of the Kreisverwaltung Mayen-Koblenz, the Lotsenhaus hub
+ * and three migration counselling providers (the hub's directory holds their agreements).
+ */
+export function demoDeployments(portBase: number): Deployment[] {
+  return [
+    { id: 'kv-mayen-koblenz', service: 'foreign-office', agencyType: 'foreign-office', name: 'Kreisverwaltung Mayen-Koblenz – Ausländerbehörde', grpcPort: portBase + 1, idVariable: 'AGENCY_ID' },
+    { id: 'lotsenhaus', service: 'lotsenhaus', agencyType: 'lotsenhaus', name: 'Lotsenhaus (hub)', grpcPort: portBase + 2, idVariable: 'AGENCY_ID' },
+    { id: 'caritas-koblenz', service: 'migration-services', agencyType: 'migration-services', name: 'Caritasverband Koblenz', grpcPort: portBase + 11, idVariable: 'PROVIDER_ID' },
+    { id: 'caritas-rhein-mosel-ahr', service: 'migration-services', agencyType: 'migration-services', name: 'Caritasverband Rhein-Mosel-Ahr', grpcPort: portBase + 12, idVariable: 'PROVIDER_ID' },
+    { id: 'awo-rheinland', service: 'migration-services', agencyType: 'migration-services', name: 'AWO Rheinland (JMD/MBE)', grpcPort: portBase + 13, idVariable: 'PROVIDER_ID' },
+  ];
+}
+
+/** The data owners a provider may fetch from, as PEERS="id=host:port". */
+export function peersOf(deployments: Deployment[]): string {
+  return deployments
+    .filter((d) => d.service === 'foreign-office')
+    .map((d) => `${d.id}=127.0.0.1:${d.grpcPort}`)
+    .join(',');
+}

@@ -1,0 +1,159 @@
+// `pnpm start`: the whole Lotse network on this machine — a nats-server with JetStream, one
+// process per agency deployment with its own embedded database, demo data — until Ctrl-C.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfigOrExit, readEnv } from '@lotse/config';
+import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { demoDeployments, peersOf, type Deployment } from './deployments.js';
+import { seedDemoData } from './demo-data.js';
+import { toNetworkConfig } from './network-config.js';
+import { NatsServerMissingError, startNatsServer } from './nats-server.js';
+import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
+import { ensureDeploymentDatabase } from './postgres-databases.js';
+import { Supervisor } from './supervisor.js';
+
+const env = readEnv();
+const config = loadConfigOrExit(toNetworkConfig, env);
+const home = resolve(config.home);
+const dirs = { pki: join(home, 'pki'), data: join(home, 'data'), logs: join(home, 'logs'), nats: join(home, 'nats') };
+for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+
+const say = (line: string) => process.stdout.write(`[lotse] ${line}\n`);
+const started = performance.now();
+const deployments = demoDeployments(config.portBase);
+const databases = new Map<string, string>();
+
+await ensureDevPki(dirs.pki, deployments.map((d) => ({ id: d.id, agencyType: d.agencyType })));
+
+let natsUrl = config.natsUrl;
+let stopNats = async () => {};
+if (!natsUrl) {
+  try {
+    const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log') });
+    natsUrl = nats.url;
+    stopNats = nats.stop;
+  } catch (error) {
+    process.stderr.write(`[lotse] ${(error as Error).message}\n`);
+    process.exit(error instanceof NatsServerMissingError ? 69 : 1);
+  }
+}
+
+const supervisor = new Supervisor({ onChange: () => writeNetworkFile(), say });
+const networkFile = join(home, 'network.json');
+
+function writeNetworkFile(): void {
+  const states = new Map(supervisor.states().map((s) => [s.id, s]));
+  const body = {
+    startedAt: new Date().toISOString(),
+    launcherPid: process.pid,
+    nats: natsUrl,
+    pki: dirs.pki,
+    deployments: deployments.map((d) => ({
+      id: d.id,
+      service: d.service,
+      agencyType: d.agencyType,
+      name: d.name,
+      grpc: `127.0.0.1:${d.grpcPort}`,
+      database: databases.get(d.id) ?? `pglite:${join(dirs.data, d.id)}`,
+      log: join(dirs.logs, `${d.id}.log`),
+      pid: states.get(d.id)?.pid ?? null,
+      ready: states.get(d.id)?.ready ?? false,
+      restarts: states.get(d.id)?.restarts ?? 0,
+    })),
+  };
+  writeFileSync(networkFile + '.tmp', JSON.stringify(body, null, 2));
+  // Rename is atomic: a reader (the CLI, a test) never sees half a file.
+  renameSync(networkFile + '.tmp', networkFile);
+}
+
+async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.DATABASE_URL;
+  delete childEnv.AGENCY_ID;
+  delete childEnv.PROVIDER_ID;
+  if (config.databaseUrl) {
+    const url = await ensureDeploymentDatabase(config.databaseUrl, d.id);
+    databases.set(d.id, url);
+    childEnv.DATABASE_URL = url;
+  }
+  return {
+    ...childEnv,
+    [d.idVariable]: d.id,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: String(d.grpcPort),
+    DATA_DIR: join(dirs.data, d.id),
+    NATS_URL: natsUrl,
+    PKI_DIR: dirs.pki,
+    LOTSE_HOME: home,
+    PEERS: peersOf(deployments),
+    OTEL_SERVICE_NAME: d.id,
+  };
+}
+
+let shuttingDown = false;
+async function shutdown(signal: string): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say(`${signal}: stopping ${deployments.length} deployments and NATS…`);
+  await supervisor.stopAll();
+  await stopNats();
+  say('stopped; data is kept in ' + home);
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  await Promise.all(
+    deployments.map(async (d) =>
+      supervisor.start({
+        id: d.id,
+        // A 1 MB young generation keeps an idle service ~85 MB smaller; throughput is bounded by the database anyway.
+        args: ['--max-semi-space-size=1', '--import', 'tsx', '--import', telemetryPreload, serviceMain(d.service)],
+        env: await envFor(d),
+        cwd: repoRoot,
+        logFile: join(dirs.logs, `${d.id}.log`),
+      }),
+    ),
+  );
+} catch (error) {
+  process.stderr.write(`[lotse] start-up failed: ${(error as Error).message}\n`);
+  await supervisor.stopAll(3000);
+  await stopNats();
+  process.exit(1);
+}
+
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const fo = deployments.find((d) => d.service === 'foreign-office')!;
+const seeded = config.demoData ? await seedDemoData(`127.0.0.1:${fo.grpcPort}`, loadIdentity(dirs.pki, fo.id)) : [];
+writeNetworkFile();
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const lines = [
+  '',
+  `Lotse network is up (${seconds} s). NATS: ${natsUrl}. Data, certificates and logs: ${home}`,
+  '',
+  `  ${pad('deployment', 26)}${pad('gRPC (mTLS)', 18)}${pad('database', 10)}log`,
+  ...deployments.map(
+    (d) => `  ${pad(d.id, 26)}${pad(`127.0.0.1:${d.grpcPort}`, 18)}${pad(config.databaseUrl ? 'postgres' : 'pglite', 10)}${join(config.home, 'logs', `${d.id}.log`)}`,
+  ),
+  '',
+];
+if (seeded.length) {
+  const first = seeded[0]!;
+  lines.push(
+    'Demo newcomers (with consent for migration counselling) at the foreign office:',
+    ...seeded.map((s) => `  ${s.newcomerId}  case ${s.caseRef}  (${s.label})`),
+    '',
+    'Try a referral (any gRPC client works: reflection is on; use the certificates in ' + join(config.home, 'pki') + '):',
+    `  pnpm lotse call kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService/RequestReferral '{"requestId":"try-1","newcomerId":"${first.newcomerId}","purpose":"PURPOSE_MIGRATION_COUNSELLING"}'`,
+    `  pnpm lotse call lotsenhaus lotse.lotsenhaus.v1.LotsenhausService/GetCaseTimeline '{"caseRef":"${first.caseRef}"}'`,
+    `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/ListReferrals '{}'`,
+    `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/AcceptReferral '{"requestId":"try-2","referralId":"<referral id>"}'`,
+    '',
+    `With grpcurl: grpcurl -cacert ${config.home}/pki/ca.crt -cert ${config.home}/pki/kv-mayen-koblenz.crt -key ${config.home}/pki/kv-mayen-koblenz.key 127.0.0.1:${fo.grpcPort} list`,
+    '',
+  );
+}
+lines.push('Ctrl-C stops everything; the data stays for the next start.', '');
+process.stdout.write(lines.join('\n'));

@@ -1,0 +1,63 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+
+export class NatsServerMissingError extends Error {
+  constructor() {
+    super(
+      'nats-server was not found on PATH. Install it (Debian/Ubuntu: `sudo apt-get install nats-server`), ' +
+        'or point NATS_URL at a running NATS server with JetStream.',
+    );
+  }
+}
+
+export function natsServerBinary(): string | undefined {
+  for (const candidate of ['nats-server', '/usr/sbin/nats-server', '/usr/local/bin/nats-server']) {
+    const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (probe.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/** A nats-server child with JetStream, its store in the network's home folder (kept across restarts). */
+export async function startNatsServer(options: { port: number; storeDir: string; logFile: string }): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
+  const binary = natsServerBinary();
+  if (!binary) throw new NatsServerMissingError();
+  mkdirSync(options.storeDir, { recursive: true });
+  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([
+    waitForPort(options.port, 15_000),
+    exited.then(() => {
+      throw new Error(`nats-server exited at start; see ${options.logFile} (is port ${options.port} taken?)`);
+    }),
+  ]);
+  return {
+    url: `nats://127.0.0.1:${options.port}`,
+    process: child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}

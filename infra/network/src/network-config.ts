@@ -1,0 +1,24 @@
+import { integer, optionalString, type Env } from '@lotse/config';
+
+export interface NetworkConfig {
+  /** Folder for data, certificates, logs and the NATS store. */
+  home: string;
+  portBase: number;
+  natsPort: number;
+  /** An existing NATS server; otherwise a nats-server child is started. */
+  natsUrl?: string;
+  /** A PostgreSQL server; each deployment gets its own database on it. Otherwise PGlite per deployment. */
+  databaseUrl?: string;
+  demoData: boolean;
+}
+
+export function toNetworkConfig(env: Env): NetworkConfig {
+  return {
+    home: optionalString(env, 'LOTSE_HOME', '.lotse')!,
+    portBase: integer(env, 'LOTSE_PORT_BASE', 50050, { min: 1024, max: 65000 }),
+    natsPort: integer(env, 'LOTSE_NATS_PORT', 4223, { min: 1024, max: 65535 }),
+    natsUrl: optionalString(env, 'NATS_URL'),
+    databaseUrl: optionalString(env, 'DATABASE_URL'),
+    demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
+  };
+}

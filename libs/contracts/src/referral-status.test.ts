@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import * as common from './gen/lotse/common/v1/common.js';
+import { isAdvance } from './referral-status.js';
+
+const { ReferralStatus: S } = common;
+
+describe('referral status', () => {
+  it('moves forward only', () => {
+    expect(isAdvance(S.REFERRAL_STATUS_REQUESTED, S.REFERRAL_STATUS_PENDING)).toBe(true);
+    expect(isAdvance(S.REFERRAL_STATUS_PENDING, S.REFERRAL_STATUS_ACCEPTED)).toBe(true);
+    expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_PENDING)).toBe(false);
+    expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_ACCEPTED)).toBe(false);
+    expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED)).toBe(true);
+  });
+});

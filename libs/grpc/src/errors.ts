@@ -1,0 +1,113 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Any, rpcErrorDetails, rpcStatus } from '@lotse/contracts';
+
+// Domain errors, thrown by service code; mapped to gRPC status codes once, at the edge.
+
+export interface FieldViolation {
+  /** Proto field path in snake_case, e.g. "birth_date" or "recipients[2]". */
+  field: string;
+  description: string;
+}
+
+export class ValidationError extends Error {
+  constructor(readonly violations: FieldViolation[]) {
+    super(violations.map((v) => `${v.field}: ${v.description}`).join('; '));
+    this.name = 'ValidationError';
+  }
+  static field(field: string, description: string): ValidationError {
+    return new ValidationError([{ field, description }]);
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: string,
+    what = field.replace(/_id$/, '').replace(/_/g, ' '),
+  ) {
+    super(`${field}: no ${what} "${value}"`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** No legal basis (consent or statute) for what the caller asked, or the caller may not call this. */
+export class PermissionDeniedError extends Error {
+  override name = 'PermissionDeniedError';
+}
+
+export class AlreadyExistsError extends Error {
+  override name = 'AlreadyExistsError';
+}
+
+/** The request is valid but the object is in a state that does not allow it. */
+export class FailedPreconditionError extends Error {
+  override name = 'FailedPreconditionError';
+}
+
+/** Another agency or the broker cannot be reached. */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+}
+
+export class UnauthenticatedError extends Error {
+  override name = 'UnauthenticatedError';
+}
+
+const codes: [new (...args: any[]) => Error, status][] = [
+  [ValidationError, status.INVALID_ARGUMENT],
+  [NotFoundError, status.NOT_FOUND],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
+  [AlreadyExistsError, status.ALREADY_EXISTS],
+  [FailedPreconditionError, status.FAILED_PRECONDITION],
+  [UnavailableError, status.UNAVAILABLE],
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+];
+
+export function statusOf(error: unknown): status {
+  if (isServiceError(error)) return error.code;
+  for (const [type, code] of codes) if (error instanceof type) return code;
+  return status.INTERNAL;
+}
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return typeof error === 'object' && error !== null && 'code' in error && 'metadata' in error && typeof (error as ServiceError).code === 'number';
+}
+
+const badRequestType = 'type.googleapis.com/google.rpc.BadRequest';
+
+/**
+ * The status a client sees. Invalid input also carries google.rpc.BadRequest in
+ * grpc-status-details-bin, so generic clients can show each field violation. Internal errors
+ * are not described to the caller (the message may hold data); they are logged instead.
+ */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  const code = statusOf(error);
+  if (isServiceError(error)) {
+    // A downstream agency's error: say which status it gave, keep it unavailable-or-same.
+    return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: error.details };
+  }
+  const message = code === status.INTERNAL ? 'internal error' : (error as Error).message;
+  const metadata = new Metadata();
+  if (error instanceof ValidationError) {
+    const details = rpcErrorDetails.BadRequest.encode({
+      fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+    }).finish();
+    const statusProto = rpcStatus.Status.encode({
+      code,
+      message,
+      details: [Any.fromPartial({ typeUrl: badRequestType, value: Buffer.from(details) })],
+    }).finish();
+    metadata.set('grpc-status-details-bin', Buffer.from(statusProto));
+  }
+  return { code, details: message, metadata };
+}
+
+/** Reads the field violations back out of an error a client received. */
+export function fieldViolationsOf(error: ServiceError): FieldViolation[] {
+  const raw = error.metadata?.get('grpc-status-details-bin')[0];
+  if (!raw || typeof raw === 'string') return [];
+  const decoded = rpcStatus.Status.decode(new Uint8Array(raw));
+  return decoded.details
+    .filter((d) => d.typeUrl === badRequestType)
+    .flatMap((d) => rpcErrorDetails.BadRequest.decode(d.value).fieldViolations);
+}

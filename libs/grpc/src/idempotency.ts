@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely, type Migrations, type Transaction } from '@lotse/db';
+import { ValidationError } from './errors.js';
+
+export const idempotencyMigrations: Migrations = {
+  '0000_grpc_idempotency': {
+    up: async (db: Kysely<any>) => {
+      await db.schema
+        .createTable('idempotency')
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('response', 'bytea', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('idempotency_pk', ['method', 'request_id'])
+        .execute();
+    },
+  },
+};
+
+interface Codec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/**
+ * Runs a mutating call at most once per client request id. Call it inside the transaction of
+ * the change: the stored response commits with the change, so a retry — after a timeout, a
+ * crash, anything — returns the first result and writes nothing. The same id with a different
+ * request is refused rather than silently answered with another call's result.
+ */
+export async function once<Req, Res>(
+  trx: Transaction<any>,
+  key: { method: string; requestId: string; request: Req; requestCodec: Codec<Req> },
+  responseCodec: Codec<Res>,
+  run: () => Promise<Res>,
+): Promise<Res> {
+  const hash = requestHash(key.requestCodec, key.request);
+  // Serialises concurrent retries of the same id on a pooled PostgreSQL connection.
+  await sql`select pg_advisory_xact_lock(hashtext(${key.method + ':' + key.requestId}))`.execute(trx);
+  const existing = await trx
+    .selectFrom('idempotency')
+    .select(['request_hash', 'response'])
+    .where('method', '=', key.method)
+    .where('request_id', '=', key.requestId)
+    .executeTakeFirst();
+  if (existing) {
+    if (existing.request_hash !== hash) {
+      throw ValidationError.field('request_id', 'was already used for a different request');
+    }
+    return responseCodec.decode(existing.response as Uint8Array);
+  }
+  const response = await run();
+  await trx
+    .insertInto('idempotency')
+    .values({ method: key.method, request_id: key.requestId, request_hash: hash, response: Buffer.from(responseCodec.encode(response).finish()) })
+    .execute();
+  return response;
+}
+
+/**
+ * The stored first response of a request id, read outside a transaction. For calls that must
+ * reach another agency before their own transaction (a retry then answers without calling again).
+ */
+export async function previousResponse<Req, Res>(
+  db: Kysely<any>,
+  key: { method: string; requestId: string; request: Req; requestCodec: Codec<Req> },
+  responseCodec: Codec<Res>,
+): Promise<Res | undefined> {
+  const existing = await db
+    .selectFrom('idempotency')
+    .select(['request_hash', 'response'])
+    .where('method', '=', key.method)
+    .where('request_id', '=', key.requestId)
+    .executeTakeFirst();
+  if (!existing) return undefined;
+  if (existing.request_hash !== requestHash(key.requestCodec, key.request)) {
+    throw ValidationError.field('request_id', 'was already used for a different request');
+  }
+  return responseCodec.decode(existing.response as Uint8Array);
+}
+
+function requestHash<Req>(codec: Codec<Req>, request: Req): string {
+  return createHash('sha256').update(codec.encode(request).finish()).digest('hex');
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export { Violations, pageSize } from './validation.js';
+export { GrpcServer, readTlsIdentity, type AgencyIdentity, type AsyncHandlers, type CallContext, type TlsIdentity } from './server.js';
+export { createClient, type PromiseClient } from './client.js';
+export { once, previousResponse, idempotencyMigrations } from './idempotency.js';

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { loadSync } from '@grpc/proto-loader';
+import { protoRoot } from '@lotse/contracts';
+import type { Logger } from '@lotse/logger';
+import { agencyFromPeerCertificate } from '@lotse/pki';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { HealthImplementation } from 'grpc-health-check';
+import { statusOf, toServiceError, UnauthenticatedError } from './errors.js';
+import { metadataGetter } from './trace-metadata.js';
+
+export interface AgencyIdentity {
+  agencyId: string;
+  agencyType: string;
+}
+
+export interface TlsIdentity {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** What a handler knows about a call besides the request: who calls, verified by mTLS. */
+export interface CallContext {
+  caller: AgencyIdentity;
+  metadata: Metadata;
+  method: string;
+}
+
+type UnaryMethod<Req, Res> = {
+  path: string;
+  requestStream: false;
+  responseStream: false;
+  requestDeserialize: (value: Buffer) => Req;
+  responseSerialize: (value: Res) => Buffer;
+};
+
+export type AsyncHandlers<D> = {
+  [K in keyof D]: D[K] extends UnaryMethod<infer Req, infer Res> ? (request: Req, call: CallContext) => Promise<Res> : never;
+};
+
+export interface GrpcServerOptions {
+  identity: TlsIdentity;
+  logger: Logger;
+}
+
+const tracer = trace.getTracer('@lotse/grpc');
+
+/**
+ * A gRPC server that requires a client certificate from the network's CA, answers health checks
+ * and server reflection, traces every call, and maps domain errors to status codes.
+ */
+export class GrpcServer {
+  readonly server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  private readonly serviceNames: string[] = [];
+  private readonly protoFiles: string[] = [];
+
+  constructor(private readonly options: GrpcServerOptions) {
+    this.health.addToServer(this.server);
+  }
+
+  /** Adds a service; protoFile (relative to proto/) feeds server reflection. */
+  add<D extends Record<string, UnaryMethod<any, any>>>(definition: D, protoFile: string, handlers: AsyncHandlers<D>): void {
+    const implementation: Record<string, (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => void> = {};
+    let serviceName = '';
+    for (const [key, method] of Object.entries(definition)) {
+      serviceName = method.path.split('/')[1]!;
+      const handler = (handlers as Record<string, (req: unknown, call: CallContext) => Promise<unknown>>)[key]!;
+      implementation[key] = (call, callback) => this.handle(method.path, handler, call, callback);
+    }
+    this.server.addService(definition as any, implementation);
+    this.serviceNames.push(serviceName);
+    this.protoFiles.push(protoFile);
+    this.health.setStatus(serviceName, 'NOT_SERVING');
+  }
+
+  private handle(
+    path: string,
+    handler: (req: unknown, call: CallContext) => Promise<unknown>,
+    call: ServerUnaryCall<unknown, unknown>,
+    callback: sendUnaryData<unknown>,
+  ): void {
+    const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
+    const [, service, method] = path.split('/');
+    const span = tracer.startSpan(
+      `${service}/${method}`,
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      parent,
+    );
+    const started = performance.now();
+    void context.with(trace.setSpan(parent, span), async () => {
+      try {
+        const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
+        if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
+        span.setAttribute('lotse.caller_agency', caller.agencyId);
+        const response = await handler(call.request, { caller, metadata: call.metadata, method: path });
+        span.setAttribute('rpc.grpc.status_code', status.OK);
+        callback(null, response);
+      } catch (error) {
+        const code = statusOf(error);
+        span.setAttribute('rpc.grpc.status_code', code);
+        if (code === status.INTERNAL) {
+          // The raw message of an unexpected error may hold data; log it locally, keep it off the span.
+          this.options.logger.error({ err: error, method: path }, 'unexpected error in handler');
+          span.recordException({ name: (error as Error)?.name ?? 'Error', message: 'internal error' });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
+        } else {
+          span.recordException({ name: (error as Error).name, message: (error as Error).message });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: status[code] });
+        }
+        callback(toServiceError(error) as any, null);
+      } finally {
+        span.end();
+        this.options.logger.debug({ method: path, ms: Math.round(performance.now() - started) }, 'call');
+      }
+    });
+  }
+
+  /** Binds, registers reflection for the added services, and reports SERVING. Returns the port. */
+  async listen(host: string, port: number): Promise<number> {
+    const packageDefinition = loadSync(
+      this.protoFiles.map((f) => join(protoRoot, f)),
+      { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
+    );
+    new ReflectionService(packageDefinition).addToServer(this.server);
+    const { ca, cert, key } = this.options.identity;
+    const credentials = ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true);
+    const bound = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, credentials, (error, actual) => (error ? reject(error) : resolve(actual))),
+    );
+    this.health.setStatus('', 'SERVING');
+    for (const name of this.serviceNames) this.health.setStatus(name, 'SERVING');
+    return bound;
+  }
+
+  /** Stops taking calls, lets running calls finish for up to graceMs, then closes. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.health.setStatus('', 'NOT_SERVING');
+    for (const name of this.serviceNames) this.health.setStatus(name, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** Reads the PEM files of one identity; used by services' composition roots. */
+export function readTlsIdentity(files: { ca: string; cert: string; key: string }): TlsIdentity {
+  return { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) };
+}

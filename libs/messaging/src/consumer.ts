@@ -1,0 +1,225 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  ReplayPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import type { Logger } from '@lotse/logger';
+import type { Kysely } from 'kysely';
+import { ensureAgencyStream } from './agency-stream.js';
+import { applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
+import { defaultLogger } from './logger.js';
+import { InvalidSubjectTokenError, streamName } from './naming.js';
+import { parkMessage, replayParked } from './parked-messages.js';
+import { headersToRecord, msgHdrsGetter } from './trace-headers.js';
+
+export interface ConsumerOptions<DB> {
+  db: Kysely<DB>;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  logger?: Logger;
+  /** Durable name and inbox key, e.g. the consuming agency ("caritas-koblenz"). */
+  durableName: string;
+  /** Whose stream to read. */
+  producerAgencyId: string;
+  filterSubjects: string[];
+  /** Deliveries before a message is parked. */
+  maxDeliver?: number;
+  /** Delay before the 2nd, 3rd, … delivery; the last value repeats. */
+  retryDelaysMs?: number[];
+  /** Time the broker waits for an ack before redelivering (a handler must finish within it). */
+  ackWaitMs?: number;
+  /** Messages pulled ahead; stop() processes those before it returns. */
+  maxMessages?: number;
+  handle: EventHandler<DB>;
+  /**
+   * Called after a handler's transaction committed (not for duplicates), e.g. to notify the
+   * outbox relay about events the handler enqueued.
+   */
+  afterCommit?: (event: ConsumedEvent) => void;
+}
+
+export interface ConsumerHandle {
+  /** One durable per filter subject (nats-server 2.9 takes only one filter per consumer). */
+  readonly durableNames: string[];
+  /** Stops pulling, finishes the messages already pulled, returns when they are acked. */
+  stop(): Promise<void>;
+  /** Re-runs this consumer's handler for a parked message. */
+  replayParked(id: number): Promise<ApplyOutcome>;
+}
+
+export type EventConsumer = ConsumerHandle;
+
+const tracer = trace.getTracer('@lotse/messaging');
+const defaultRetryDelaysMs = [200, 1_000, 3_000, 5_000];
+
+/**
+ * nats-server 2.9.10 accepts a single `filter_subject` per consumer (`filter_subjects` needs
+ * 2.10), so every filter gets a durable of its own: the name plus a readable form of the filter.
+ * The filter is always part of the name, so two consumers that share a name on one stream (one
+ * per subscription) never overwrite each other's filter. Order holds only within one filter.
+ */
+export function durableNameFor(durableName: string, filterSubject: string): string {
+  const readable = filterSubject
+    .replace(/^lotse\.[^.]+\./, '')
+    .replace(/\./g, '_')
+    .replace(/\*/g, 'any')
+    .replace(/>/g, 'all');
+  return `${durableName}__${readable}`;
+}
+
+/**
+ * Durable pull consumer with an inbox: per message, the inbox insert and the handler commit in
+ * one transaction, then the message is acked. A failure is retried with nak(delay); after
+ * maxDeliver deliveries the raw message is parked and terminated, and the next one is processed.
+ */
+export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<EventConsumer> {
+  const { db, js, jsm, durableName, producerAgencyId, handle } = options;
+  const logger = (options.logger ?? defaultLogger).child({ consumer: durableName });
+  const maxDeliver = options.maxDeliver ?? 5;
+  const retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : defaultRetryDelaysMs;
+  const stream = streamName(producerAgencyId);
+  if (!durableName || /[\s.*>/\\]/.test(durableName)) throw new InvalidSubjectTokenError('durable name', durableName);
+  if (options.filterSubjects.length === 0) throw new Error('startConsumer: at least one filter subject is needed');
+
+  await ensureAgencyStream(jsm, producerAgencyId);
+  const durables = options.filterSubjects.map((filter) => ({
+    filter,
+    name: durableNameFor(durableName, filter),
+  }));
+  for (const { filter, name } of durables) {
+    // An identical create succeeds on the server, and a changed ack_wait/max_deliver is applied,
+    // so creating on every start is idempotent and keeps the config as the code says.
+    await jsm.consumers.add(stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      replay_policy: ReplayPolicy.Instant,
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      // Unlimited at the broker: we park after maxDeliver ourselves, and a broker-side limit would
+      // drop a message silently if we crashed before parking it.
+      max_deliver: -1,
+      filter_subject: filter,
+    });
+  }
+
+  function notifyCommitted(event: ConsumedEvent): void {
+    try {
+      options.afterCommit?.(event);
+    } catch (err) {
+      logger.warn({ err, event_id: event.envelope.eventId }, 'afterCommit hook failed');
+    }
+  }
+
+  let stopping = false;
+  const active = new Set<ConsumerMessages>();
+
+  async function processMessage(m: JsMsg): Promise<void> {
+    const deliveryCount = m.info.deliveryCount;
+    const headers = headersToRecord(m.headers);
+    const parent = propagation.extract(ROOT_CONTEXT, m.headers, msgHdrsGetter);
+    const span = tracer.startSpan(
+      `consume ${m.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': m.subject,
+          'messaging.consumer.group.name': durableName,
+          'lotse.delivery_count': deliveryCount,
+        },
+      },
+      parent,
+    );
+    // The handler's queries and any events it enqueues run in this context, so they continue the trace.
+    await context.with(trace.setSpan(parent, span), async () => {
+      let eventId: string | null = null;
+      try {
+        const envelope = decodeEnvelope(m.data);
+        eventId = envelope.eventId;
+        span.setAttributes({ 'messaging.message.id': eventId, 'lotse.event_type': envelope.eventType });
+        const event: ConsumedEvent = { envelope, subject: m.subject, headers, deliveryCount };
+        const outcome = await applyOnce(db, durableName, event, handle);
+        // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
+        m.ack();
+        span.setAttribute('lotse.outcome', outcome);
+        if (outcome === 'duplicate') logger.debug({ event_id: eventId, subject: m.subject }, 'duplicate event skipped');
+        else notifyCommitted(event);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        span.recordException(err instanceof Error ? err : new Error(message));
+        span.setStatus({ code: SpanStatusCode.ERROR, message });
+        const facts = { event_id: eventId, subject: m.subject, delivery_count: deliveryCount, err: message };
+        if (deliveryCount < maxDeliver) {
+          const delay = retryDelaysMs[Math.min(deliveryCount - 1, retryDelaysMs.length - 1)]!;
+          m.nak(delay);
+          logger.warn({ ...facts, retry_in_ms: delay }, 'event handling failed; will retry');
+          return;
+        }
+        try {
+          const parkedId = await parkMessage(db as Kysely<any>, {
+            consumer: durableName,
+            stream,
+            subject: m.subject,
+            eventId,
+            headers,
+            data: m.data,
+            error: message,
+            deliveries: deliveryCount,
+          });
+          // No reason text: nats-server 2.9 only recognises a bare "+TERM" and ignores "+TERM <reason>".
+          m.term();
+          span.setAttribute('lotse.parked_message_id', parkedId);
+          logger.error({ ...facts, parked_id: parkedId }, 'event parked after repeated failures');
+        } catch (parkErr) {
+          // Not stored, so not terminated: the broker delivers it again later.
+          const delay = retryDelaysMs[retryDelaysMs.length - 1]!;
+          m.nak(delay);
+          logger.error({ ...facts, park_err: parkErr instanceof Error ? parkErr.message : String(parkErr) }, 'parking failed; will retry');
+        }
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  async function run(durable: string): Promise<void> {
+    while (!stopping) {
+      let messages: ConsumerMessages | undefined;
+      try {
+        const consumer = await js.consumers.get(stream, durable);
+        messages = await consumer.consume({ max_messages: options.maxMessages ?? 10 });
+        active.add(messages);
+        if (stopping) await messages.close();
+        // Sequential on purpose: events of one subject are applied in stream order.
+        for await (const m of messages) await processMessage(m);
+      } catch (err) {
+        if (stopping) break;
+        logger.error({ err, durable }, 'consumer loop failed; restarting');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        if (messages) active.delete(messages);
+      }
+    }
+  }
+
+  const loops = durables.map(({ name }) => run(name));
+  logger.info({ stream, durables: durables.map((d) => d.name) }, 'consumer started');
+
+  return {
+    durableNames: durables.map((d) => d.name),
+    async stop() {
+      stopping = true;
+      // close() lets the iterator hand out what was already pulled, and resolves once it did.
+      await Promise.all([...active].map((m) => m.close().catch(() => undefined)));
+      await Promise.all(loops);
+    },
+    replayParked: (id: number) => replayParked(db, id, handle, { logger, afterCommit: notifyCommitted }),
+  };
+}

@@ -1,0 +1,65 @@
+import { envelope } from '@lotse/contracts';
+import type { Kysely, Transaction } from 'kysely';
+import { messagingDb } from './tables.js';
+
+export type Envelope = envelope.Envelope;
+
+/** What a handler gets: the decoded envelope (its payload still encoded) and delivery facts. */
+export interface ConsumedEvent {
+  envelope: Envelope;
+  subject: string;
+  headers: Record<string, string[]>;
+  /** 1 on the first delivery; a handler may log it, never branch its effect on it. */
+  deliveryCount: number;
+}
+
+/** Runs inside the inbox transaction: write the effect with `trx` only; throw to roll back and retry. */
+export type EventHandler<DB = any> = (trx: Transaction<DB>, event: ConsumedEvent) => Promise<void>;
+
+export type ApplyOutcome = 'handled' | 'duplicate';
+
+export class MalformedEventError extends Error {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`malformed event: ${reason}`, options);
+    this.name = 'MalformedEventError';
+  }
+}
+
+/** Decodes the wire bytes; bytes that happen to parse but carry no id or type count as malformed too. */
+export function decodeEnvelope(data: Uint8Array): Envelope {
+  let decoded: Envelope;
+  try {
+    decoded = envelope.Envelope.decode(data);
+  } catch (err) {
+    throw new MalformedEventError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  if (!decoded.eventId) throw new MalformedEventError('no event id');
+  if (!decoded.eventType) throw new MalformedEventError('no event type');
+  return decoded;
+}
+
+/**
+ * Records the event in the inbox and runs the handler in the same transaction; an event already
+ * there is skipped. A concurrent second delivery waits on the first one's uncommitted key, then
+ * finds it and skips, so the effect happens once even when deliveries overlap.
+ */
+export async function applyInTransaction<DB>(
+  trx: Transaction<DB>,
+  consumer: string,
+  event: ConsumedEvent,
+  handle: EventHandler<DB>,
+): Promise<ApplyOutcome> {
+  const inserted = await messagingDb(trx as Kysely<any>)
+    .insertInto('inbox')
+    .values({ consumer, event_id: event.envelope.eventId, subject: event.subject })
+    .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
+    .returning('event_id')
+    .executeTakeFirst();
+  if (!inserted) return 'duplicate';
+  await handle(trx, event);
+  return 'handled';
+}
+
+export function applyOnce<DB>(db: Kysely<DB>, consumer: string, event: ConsumedEvent, handle: EventHandler<DB>): Promise<ApplyOutcome> {
+  return db.transaction().execute((trx) => applyInTransaction(trx, consumer, event, handle));
+}

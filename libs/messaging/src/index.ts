@@ -1,0 +1,33 @@
+export { streamName, agencySubjects, eventSubject, kebabCase, InvalidSubjectTokenError } from './naming.js';
+export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
+export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
+export { outboxMigrations, inboxMigrations } from './migrations.js';
+export type { MessagingTables, OutboxTable, InboxTable, ParkedMessageTable } from './tables.js';
+export {
+  enqueueEvent,
+  enqueue,
+  republishSince,
+  republishEvents,
+  outboxBacklog,
+  envelopeSchemaVersion,
+  type NewEvent,
+  type MessageCodec,
+} from './outbox.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export {
+  decodeEnvelope,
+  MalformedEventError,
+  type ApplyOutcome,
+  type ConsumedEvent,
+  type Envelope,
+  type EventHandler,
+} from './inbox.js';
+export { startConsumer, durableNameFor, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
+export {
+  listParked,
+  replayParked,
+  discardParked,
+  ParkedMessageNotFoundError,
+  type ParkedMessage,
+} from './parked-messages.js';
+export { captureTraceContext, type TraceCarrier } from './trace-headers.js';

@@ -1,0 +1,60 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migrations } from '@lotse/db';
+
+// Names carry a "messaging_" prefix so they never collide with a service's own migrations.
+
+export const outboxMigrations: Migrations = {
+  messaging_0001_outbox: {
+    up: async (db: Kysely<any>) => {
+      await db.schema
+        .createTable('outbox')
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull().generatedAlwaysAsIdentity())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('case_ref', 'text', (c) => c.notNull())
+        .addColumn('payload', 'bytea', (c) => c.notNull())
+        .addColumn('headers', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('published_at', 'timestamptz')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .execute();
+      // The relay only ever looks for what is still unpublished; keep that lookup small.
+      await sql`create index outbox_unpublished_idx on outbox (seq) where published_at is null`.execute(db);
+      await db.schema.createIndex('outbox_created_at_idx').on('outbox').column('created_at').execute();
+    },
+  },
+};
+
+export const inboxMigrations: Migrations = {
+  messaging_0001_inbox: {
+    up: async (db: Kysely<any>) => {
+      // Keyed by consumer too: two consumers in one service may each need to apply the same event.
+      await db.schema
+        .createTable('inbox')
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('inbox_pk', ['consumer', 'event_id'])
+        .execute();
+      await db.schema
+        .createTable('parked_message')
+        .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+        .addColumn('consumer', 'text', (c) => c.notNull())
+        .addColumn('stream', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text')
+        .addColumn('headers', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('data', 'bytea', (c) => c.notNull())
+        .addColumn('error', 'text', (c) => c.notNull())
+        .addColumn('deliveries', 'integer', (c) => c.notNull())
+        .addColumn('parked_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('replayed_at', 'timestamptz')
+        .addColumn('discarded_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('parked_message_consumer_idx').on('parked_message').columns(['consumer', 'parked_at']).execute();
+    },
+  },
+};

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { durableNameFor } from './consumer.js';
+import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName } from './naming.js';
+
+describe('naming', () => {
+  it('names streams and subjects after the producing agency', () => {
+    expect(streamName('kv-mayen-koblenz')).toBe('LOTSE_KV_MAYEN_KOBLENZ');
+    expect(eventSubject('lotsenhaus', 'ReferralRouted', 'caritas-koblenz')).toBe('lotse.lotsenhaus.referral-routed.caritas-koblenz');
+    expect(eventSubject('caritas-koblenz', 'referral-accepted')).toBe('lotse.caritas-koblenz.referral-accepted');
+    expect(kebabCase('NewcomerDataReceived')).toBe('newcomer-data-received');
+  });
+
+  it('rejects ids that would change the meaning of a subject', () => {
+    expect(() => eventSubject('a.b', 'X')).toThrow(InvalidSubjectTokenError);
+    expect(() => eventSubject('a', 'X', '*')).toThrow(InvalidSubjectTokenError);
+    expect(() => streamName('')).toThrow(InvalidSubjectTokenError);
+  });
+
+  it('gives each filter its own durable', () => {
+    expect(durableNameFor('caritas', 'lotse.lotsenhaus.referral-routed.caritas')).toBe('caritas__referral-routed_caritas');
+    expect(durableNameFor('caritas', 'lotse.lotsenhaus.*.caritas')).toBe('caritas__any_caritas');
+    expect(durableNameFor('hub', 'lotse.caritas.>')).toBe('hub__all');
+  });
+});

@@ -1,0 +1,229 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
+import type { Logger } from '@lotse/logger';
+import type { Kysely } from 'kysely';
+import { ensureAgencyStream } from './agency-stream.js';
+import { defaultLogger } from './logger.js';
+import { outboxBacklog } from './outbox.js';
+import { messagingDb } from './tables.js';
+import { msgHdrsSetter } from './trace-headers.js';
+
+export interface OutboxRelayOptions {
+  db: Kysely<any>;
+  js: JetStreamClient;
+  logger?: Logger;
+  producerAgencyId: string;
+  /** Fallback poll when no notify() comes (another process enqueued, a notify was lost). */
+  pollIntervalMs?: number;
+  batch?: number;
+  /** Upper bound of the back-off after failed publishes. */
+  maxBackoffMs?: number;
+}
+
+const tracer = trace.getTracer('@lotse/messaging');
+
+/**
+ * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order, one at a
+ * time (a failed row stops the batch, so later events never overtake it). A row is marked only
+ * after the broker's ack; if the process dies in between, the row goes out again and the
+ * stream's duplicate window (or the consumer's inbox) absorbs the copy. Rows are never deleted.
+ */
+export class OutboxRelay {
+  private readonly db: Kysely<any>;
+  private readonly js: JetStreamClient;
+  private readonly logger: Logger;
+  private readonly producerAgencyId: string;
+  private readonly pollIntervalMs: number;
+  private readonly batch: number;
+  private readonly maxBackoffMs: number;
+
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private notified = false;
+  private failures = 0;
+  private streamReady = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.db = options.db;
+    this.js = options.js;
+    this.logger = options.logger ?? defaultLogger;
+    this.producerAgencyId = options.producerAgencyId;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.batch = options.batch ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Waits for the batch in flight; what is left stays in the outbox for the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Call after a transaction that enqueued events has committed: publish now, not at the next poll. */
+  notify(): void {
+    this.notified = true;
+    this.wake?.();
+  }
+
+  /** Events not yet acknowledged by the broker. */
+  backlog(): Promise<number> {
+    return outboxBacklog(this.db);
+  }
+
+  /** Publishes until the outbox is empty or a publish fails; for tests and one-off scripts. */
+  async flush(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { published, failed, full } = await this.publishBatch(() => false);
+      total += published;
+      if (failed) throw new Error('outbox relay: a publish failed; see the log');
+      if (!full) return total;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.notified = false;
+      let result: BatchResult;
+      try {
+        result = await this.publishBatch(() => !this.running);
+      } catch (err) {
+        // The database query itself failed; treat it like a failed publish.
+        this.logger.error({ err }, 'outbox relay: reading the outbox failed');
+        result = { published: 0, failed: true, full: false };
+      }
+      if (!this.running) break;
+      if (result.failed) {
+        this.failures += 1;
+        // Bounded exponential back-off; notify() does not cut it short, or every commit during a
+        // broker outage would trigger another doomed attempt.
+        await this.sleep(Math.min(this.pollIntervalMs * 2 ** (this.failures - 1), this.maxBackoffMs), false);
+        continue;
+      }
+      this.failures = 0;
+      if (result.full || this.notified) continue;
+      await this.sleep(this.pollIntervalMs, true);
+    }
+  }
+
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wake === wakeUp) this.wake = undefined;
+        resolve();
+      };
+      // stop() always ends the wait; notify() only when idle.
+      const wakeUp = (): void => {
+        if (wakeable || !this.running) done();
+      };
+      timer = setTimeout(done, ms);
+      this.wake = wakeUp;
+    });
+  }
+
+  private async publishBatch(stopping: () => boolean): Promise<BatchResult> {
+    const rows = await messagingDb(this.db)
+      .selectFrom('outbox')
+      .select(['event_id', 'subject', 'event_type', 'payload', 'headers', 'attempts'])
+      .where('published_at', 'is', null)
+      .orderBy('seq')
+      .limit(this.batch)
+      .execute();
+    let published = 0;
+    for (const row of rows) {
+      // Publish strictly one after another: concurrent publishes could reach the stream reordered.
+      const ok = await this.publishOne(row);
+      if (!ok) return { published, failed: true, full: false };
+      published += 1;
+      // stop() waits for the batch, but need not wait for a hundred more round trips.
+      if (stopping()) return { published, failed: false, full: false };
+    }
+    return { published, failed: false, full: rows.length === this.batch };
+  }
+
+  private async publishOne(row: OutboxRow): Promise<boolean> {
+    const parent = propagation.extract(ROOT_CONTEXT, row.headers ?? {});
+    const span = tracer.startSpan(
+      `publish ${row.subject}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': row.subject,
+          'messaging.message.id': row.event_id,
+          'lotse.event_type': row.event_type,
+        },
+      },
+      parent,
+    );
+    // Consumers become children of this publish span, not of the original request span.
+    const hdrs = natsHeaders();
+    propagation.inject(trace.setSpan(parent, span), hdrs, msgHdrsSetter);
+    try {
+      if (!this.streamReady) {
+        await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
+        this.streamReady = true;
+      }
+      const ack = await this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: hdrs });
+      span.setAttribute('messaging.nats.duplicate', ack.duplicate);
+      await messagingDb(this.db)
+        .updateTable('outbox')
+        .set({ published_at: new Date() })
+        .where('event_id', '=', row.event_id)
+        .execute();
+      if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
+      return true;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      span.recordException(err instanceof Error ? err : new Error(message));
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      // The stream may have been deleted or never created; look again on the next attempt.
+      this.streamReady = false;
+      this.logger.error(
+        { event_id: row.event_id, subject: row.subject, attempts: row.attempts + 1, err: message },
+        'outbox relay: publish failed; will retry',
+      );
+      try {
+        await messagingDb(this.db)
+          .updateTable('outbox')
+          .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: message.slice(0, 2000) }))
+          .where('event_id', '=', row.event_id)
+          .execute();
+      } catch (dbErr) {
+        this.logger.error({ err: dbErr, event_id: row.event_id }, 'outbox relay: recording the failure failed');
+      }
+      return false;
+    } finally {
+      span.end();
+    }
+  }
+}
+
+interface BatchResult {
+  published: number;
+  failed: boolean;
+  /** The batch was full, so more rows may be waiting. */
+  full: boolean;
+}
+
+interface OutboxRow {
+  event_id: string;
+  subject: string;
+  event_type: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  attempts: number;
+}

@@ -1,0 +1,109 @@
+import { envelope } from '@lotse/contracts';
+import { sql, type Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { eventSubject } from './naming.js';
+import { messagingDb } from './tables.js';
+import { captureTraceContext } from './trace-headers.js';
+
+export const envelopeSchemaVersion = 1;
+
+export interface NewEvent {
+  producerAgencyId: string;
+  /** Past-tense message name, e.g. "ReferralRouted"; also names the subject. */
+  eventType: string;
+  caseRef: string;
+  /** The encoded event message (the Envelope's payload). */
+  payload: Uint8Array;
+  /** Recipient agency, appended to the subject so it can filter on it. */
+  audience?: string;
+}
+
+/** Any ts-proto message object (`events.ReferralRouted` etc.). */
+export interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/**
+ * Writes the event into the outbox within the caller's transaction, so it exists exactly when the
+ * state change does. Pass the transaction (`trx`), never the database: with the embedded
+ * single-connection database a second handle waits for the open transaction forever.
+ * Returns the event id (UUIDv7, also the Nats-Msg-Id and every consumer's inbox key).
+ */
+export async function enqueueEvent(trx: Kysely<any>, event: NewEvent): Promise<string> {
+  const eventId = uuidv7();
+  const subject = eventSubject(event.producerAgencyId, event.eventType, event.audience);
+  const bytes = envelope.Envelope.encode({
+    eventId,
+    eventType: event.eventType,
+    occurredAt: new Date(),
+    producerAgencyId: event.producerAgencyId,
+    caseRef: event.caseRef,
+    schemaVersion: envelopeSchemaVersion,
+    payload: Buffer.from(event.payload),
+  }).finish();
+  await messagingDb(trx)
+    .insertInto('outbox')
+    .values({
+      event_id: eventId,
+      subject,
+      event_type: event.eventType,
+      case_ref: event.caseRef,
+      payload: Buffer.from(bytes),
+      // The relay runs later, outside this request; the stored context lets its publish span and
+      // every consumer join the trace of the call that caused the event.
+      headers: JSON.stringify(captureTraceContext()),
+      published_at: null,
+    })
+    .execute();
+  return eventId;
+}
+
+/** Typed form: `enqueue(trx, 'lotsenhaus', events.ReferralRouted, 'ReferralRouted', msg, caseRef, providerId)`. */
+export function enqueue<T>(
+  trx: Kysely<any>,
+  producerAgencyId: string,
+  codec: MessageCodec<T>,
+  eventType: string,
+  message: T,
+  caseRef: string,
+  audience?: string,
+): Promise<string> {
+  return enqueueEvent(trx, { producerAgencyId, eventType, caseRef, payload: codec.encode(message).finish(), audience });
+}
+
+/**
+ * Reconciliation: marks events created since `since` as unpublished, so the relay sends them
+ * again. Within the stream's duplicate window JetStream drops the copies; after it, consumers'
+ * inboxes do. Returns how many rows were reset.
+ */
+export async function republishSince(db: Kysely<any>, since: Date): Promise<number> {
+  const result = await messagingDb(db)
+    .updateTable('outbox')
+    .set({ published_at: null })
+    .where('created_at', '>=', since)
+    .where('published_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Same for named events (e.g. those a recipient reports it never saw). */
+export async function republishEvents(db: Kysely<any>, eventIds: readonly string[]): Promise<number> {
+  if (eventIds.length === 0) return 0;
+  const result = await messagingDb(db)
+    .updateTable('outbox')
+    .set({ published_at: null })
+    .where('event_id', 'in', eventIds)
+    .where('published_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Number of events not yet acknowledged by the broker (health and metrics). */
+export async function outboxBacklog(db: Kysely<any>): Promise<number> {
+  const row = await messagingDb(db)
+    .selectFrom('outbox')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('published_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}

@@ -1,0 +1,57 @@
+import type { ColumnType, Generated, Kysely } from 'kysely';
+
+/** One row per event this deployment produced; kept after publishing (the broker is not the record). */
+export interface OutboxTable {
+  /** Insertion order; the relay publishes by it so a stream sees events in the order they were made. */
+  seq: Generated<number>;
+  event_id: string;
+  subject: string;
+  event_type: string;
+  case_ref: string;
+  /** The encoded Envelope, exactly the bytes that go on the wire. */
+  payload: Buffer;
+  /** W3C trace context of the transaction that enqueued the event. */
+  headers: ColumnType<Record<string, string>, string, string>;
+  created_at: Generated<Date>;
+  published_at: Date | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
+/** Events a consumer has applied; the key makes a second delivery a no-op. */
+export interface InboxTable {
+  consumer: string;
+  event_id: string;
+  subject: string;
+  received_at: Generated<Date>;
+}
+
+/** Dead letters: messages that kept failing, kept raw so an operator can replay or discard them. */
+export interface ParkedMessageTable {
+  id: Generated<number>;
+  consumer: string;
+  stream: string;
+  subject: string;
+  event_id: string | null;
+  headers: ColumnType<Record<string, string[]>, string, string>;
+  data: Buffer;
+  error: string;
+  deliveries: number;
+  parked_at: Generated<Date>;
+  replayed_at: Date | null;
+  discarded_at: Date | null;
+}
+
+export interface MessagingTables {
+  outbox: OutboxTable;
+  inbox: InboxTable;
+  parked_message: ParkedMessageTable;
+}
+
+/**
+ * Services pass their own Kysely<ServiceDb> (or a transaction of it); these tables are part of
+ * that schema, so the functions here view the same connection through their own table types.
+ */
+export function messagingDb(db: Kysely<any>): Kysely<MessagingTables> {
+  return db as Kysely<MessagingTables>;
+}

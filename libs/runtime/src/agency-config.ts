@@ -1,0 +1,29 @@
+import { join } from 'node:path';
+import { agencyId, integer, oneOf, optionalString, type Env } from '@lotse/config';
+import type { DatabaseConfig } from '@lotse/db';
+
+/** What every agency deployment needs to run; a service's own config extends it. */
+export interface AgencyConfig {
+  agencyId: string;
+  agencyType: string;
+  grpc: { host: string; port: number };
+  database: DatabaseConfig;
+  natsUrl: string;
+  /** Folder with ca.crt and <agencyId>.crt/.key (the launcher's development CA creates them). */
+  pkiDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export function agencyConfig(env: Env, options: { agencyType: string; idVariable?: string; defaultId?: string; defaultPort: number }): AgencyConfig {
+  const id = agencyId(env, options.idVariable ?? 'AGENCY_ID', options.defaultId);
+  const home = optionalString(env, 'LOTSE_HOME', '.lotse')!;
+  return {
+    agencyId: id,
+    agencyType: options.agencyType,
+    grpc: { host: optionalString(env, 'GRPC_HOST', '127.0.0.1')!, port: integer(env, 'GRPC_PORT', options.defaultPort, { min: 0, max: 65535 }) },
+    database: { url: optionalString(env, 'DATABASE_URL'), dataDir: optionalString(env, 'DATA_DIR', join(home, 'data', id))! },
+    natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
+    pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  };
+}

@@ -1,0 +1,134 @@
+import { createLogger, type Logger } from '@lotse/logger';
+import { migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
+import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
+import {
+  connectNats,
+  enqueue,
+  ensureAgencyStream,
+  inboxMigrations,
+  OutboxRelay,
+  outboxMigrations,
+  startConsumer,
+  type ConsumerHandle,
+  type MessageCodec,
+} from '@lotse/messaging';
+import { loadIdentity } from '@lotse/pki';
+import type { AgencyConfig } from './agency-config.js';
+import type { Subscription } from './dispatch.js';
+
+/** What a service's handlers get: its own database, its identity, and the outbox. */
+export interface AgencyContext<DB> {
+  agencyId: string;
+  agencyType: string;
+  logger: Logger;
+  db: Kysely<DB>;
+  identity: TlsIdentity;
+  now(): Date;
+  /** Runs fn in one transaction; events published inside it go out after it commits. */
+  transact<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
+  /** Puts an event into the outbox, inside the caller's transaction. Returns the event id. */
+  publish<T>(trx: Transaction<DB>, codec: MessageCodec<T>, eventType: string, message: T, caseRef: string, audience?: string): Promise<string>;
+}
+
+export interface GrpcService<DB> {
+  definition: Record<string, any>;
+  /** Relative to proto/, for server reflection. */
+  protoFile: string;
+  handlers: AsyncHandlers<any>;
+}
+
+export interface AgencySpec<DB> {
+  migrations: Migrations;
+  services(ctx: AgencyContext<DB>): GrpcService<DB>[];
+  subscriptions(ctx: AgencyContext<DB>): Subscription<DB>[];
+}
+
+export interface RunningAgency<DB> {
+  ctx: AgencyContext<DB>;
+  grpcPort: number;
+  stop(): Promise<void>;
+}
+
+export interface AgencyOverrides {
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/**
+ * Starts one agency deployment: database and migrations, NATS stream, outbox relay, consumers,
+ * gRPC server — and stops them in reverse order. Each service's create() calls this with its
+ * own parts; nothing here knows an agency's domain.
+ */
+export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>, overrides: AgencyOverrides = {}): Promise<RunningAgency<DB>> {
+  const logger = overrides.logger ?? createLogger(config.agencyId, { level: config.logLevel });
+  const identity = loadIdentity(config.pkiDir, config.agencyId);
+  const database = await openDatabase<DB>(config.database);
+  const stops: (() => Promise<void>)[] = [() => database.close()];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      await s().catch((error) => logger.error({ err: error }, 'error while stopping'));
+    }
+  };
+  try {
+    const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, spec.migrations);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+    const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId });
+    stops.push(() => nats.close());
+    await ensureAgencyStream(nats.jsm, config.agencyId);
+
+    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId });
+    relay.start();
+    stops.push(() => relay.stop());
+
+    const ctx: AgencyContext<DB> = {
+      agencyId: config.agencyId,
+      agencyType: config.agencyType,
+      logger,
+      db: database.db,
+      identity,
+      now: overrides.now ?? (() => new Date()),
+      transact: async (fn) => {
+        const result = await database.db.transaction().execute(fn);
+        relay.notify();
+        return result;
+      },
+      publish: (trx, codec, eventType, message, caseRef, audience) => enqueue(trx as Kysely<any>, config.agencyId, codec, eventType, message, caseRef, audience),
+    };
+
+    const consumers: ConsumerHandle[] = [];
+    for (const subscription of spec.subscriptions(ctx)) {
+      const consumer = await startConsumer({
+        db: database.db as Kysely<any>,
+        js: nats.js,
+        jsm: nats.jsm,
+        logger,
+        durableName: config.agencyId,
+        producerAgencyId: subscription.producerAgencyId,
+        filterSubjects: [subscription.filterSubject],
+        handle: async (trx, event) => {
+          await subscription.handle(trx as Transaction<DB>, event);
+        },
+        afterCommit: () => relay.notify(),
+      });
+      consumers.push(consumer);
+    }
+    stops.push(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+    });
+
+    const server = new GrpcServer({ identity, logger });
+    for (const service of spec.services(ctx)) server.add(service.definition, service.protoFile, service.handlers);
+    const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
+    stops.push(() => server.stop());
+
+    logger.info(
+      { grpc: `${config.grpc.host}:${grpcPort}`, database: database.kind, nats: config.natsUrl, agency_type: config.agencyType },
+      'ready',
+    );
+    return { ctx, grpcPort, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,4 @@
+export { agencyConfig, type AgencyConfig } from './agency-config.js';
+export { startAgency, type AgencyContext, type AgencyOverrides, type AgencySpec, type GrpcService, type RunningAgency } from './agency.js';
+export { on, subscribe, type ReceivedEvent, type Subscription } from './dispatch.js';
+export { runUntilSignal } from './run-until-signal.js';

@@ -1,0 +1,76 @@
+import { common, foreignOffice } from '@lotse/contracts';
+import { Violations } from '@lotse/grpc';
+
+// Field rules of the foreign office's requests. Everything is checked before anything is written.
+
+const agencyRef = /^[a-z][a-z0-9-]{1,62}$/;
+const languageCode = /^[a-z]{2,3}$/;
+
+export function validateRegisterNewcomer(req: foreignOffice.RegisterNewcomerRequest, today: Date) {
+  const v = new Violations();
+  const requestId = v.requestId(req.requestId);
+  const givenNames = v.text('given_names', req.givenNames, { max: 200 });
+  const familyName = v.text('family_name', req.familyName, { max: 200 });
+  const birthDate = v.isoDate('birth_date', req.birthDate, { notInFuture: true, today });
+  const nationality = v.pattern('nationality', req.nationality, /^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as "SY"');
+  if (req.languages.length === 0) v.add('languages', 'must name at least one language');
+  if (req.languages.length > 10) v.add('languages', 'must name at most 10 languages');
+  const languages = req.languages.map((l, i) => v.pattern(`languages[${i}]`, l, languageCode, 'an ISO 639-1 code such as "ar"'));
+  const municipality = v.pattern('municipality', req.municipality, agencyRef, 'a municipality code such as "andernach"');
+  v.enumValue('residence_status', req.residenceStatus, foreignOffice.ResidenceStatus);
+  v.throwIfAny();
+  return { requestId, givenNames, familyName, birthDate, nationality, languages: [...new Set(languages)], municipality, residenceStatus: req.residenceStatus };
+}
+
+export function validateRecordConsent(req: foreignOffice.RecordConsentRequest, now: Date) {
+  const v = new Violations();
+  const requestId = v.requestId(req.requestId);
+  const newcomerId = v.text('newcomer_id', req.newcomerId, { max: 64 });
+  if (req.recipients.length === 0) v.add('recipients', 'must name at least one recipient');
+  if (req.recipients.length > 20) v.add('recipients', 'must name at most 20 recipients');
+  const recipients = req.recipients.map((r, i) =>
+    v.pattern(`recipients[${i}]`, r, agencyRef, 'an agency id ("caritas-koblenz") or agency type ("migration-services")'),
+  );
+  v.enumList('purposes', req.purposes, common.Purpose);
+  v.enumList('data_categories', req.dataCategories, common.DataCategory);
+  if (req.expiresAt && req.expiresAt <= now) v.add('expires_at', 'must lie in the future');
+  const textVersion = v.text('text_version', req.textVersion, { max: 64 });
+  const language = v.pattern('language', req.language, languageCode, 'an ISO 639-1 code such as "ar"');
+  v.throwIfAny();
+  return {
+    requestId,
+    newcomerId,
+    recipients: [...new Set(recipients)],
+    purposes: [...new Set(req.purposes)],
+    dataCategories: [...new Set(req.dataCategories)],
+    expiresAt: req.expiresAt ?? null,
+    textVersion,
+    language,
+    interpreterUsed: req.interpreterUsed,
+  };
+}
+
+export function validateRequestReferral(req: foreignOffice.RequestReferralRequest) {
+  const v = new Violations();
+  const requestId = v.requestId(req.requestId);
+  const newcomerId = v.text('newcomer_id', req.newcomerId, { max: 64 });
+  v.enumValue('purpose', req.purpose, common.Purpose);
+  if (req.purpose !== 0 && req.purpose !== common.Purpose.PURPOSE_MIGRATION_COUNSELLING && v.list.length === 0) {
+    v.add('purpose', 'the foreign office refers to migration counselling only (PURPOSE_MIGRATION_COUNSELLING)');
+  }
+  const consentId = v.text('consent_id', req.consentId, { max: 64, required: false });
+  const preferredProviderId = v.pattern('preferred_provider_id', req.preferredProviderId, agencyRef, 'an agency id such as "caritas-koblenz"', {
+    required: false,
+  });
+  v.throwIfAny();
+  return { requestId, newcomerId, purpose: req.purpose, consentId: consentId || undefined, preferredProviderId: preferredProviderId || undefined };
+}
+
+export function validateDisclose(req: foreignOffice.DiscloseNewcomerDataRequest) {
+  const v = new Violations();
+  const caseRef = v.text('case_ref', req.caseRef, { max: 64 });
+  v.enumValue('purpose', req.purpose, common.Purpose);
+  v.enumList('categories', req.categories, common.DataCategory, { min: 0 });
+  v.throwIfAny();
+  return { caseRef, purpose: req.purpose, categories: req.categories };
+}

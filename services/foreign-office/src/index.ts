@@ -1,0 +1,37 @@
+import { events, foreignOffice } from '@lotse/contracts';
+import { eventSubject } from '@lotse/messaging';
+import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { foreignOfficeApi } from './api/foreign-office-api.js';
+import type { ForeignOfficeConfig } from './config.js';
+import { foreignOfficeMigrations } from './db/migrations/index.js';
+import type { ForeignOfficeDb } from './db/schema.js';
+import { applyStatusChange } from './events/status-updates.js';
+
+export { toConfig, type ForeignOfficeConfig } from './config.js';
+export type { ForeignOfficeDb } from './db/schema.js';
+
+/** Composition root of the foreign office. */
+export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides = {}) {
+  let running: RunningAgency<ForeignOfficeDb> | undefined;
+  return {
+    async start() {
+      running = await startAgency<ForeignOfficeDb>(
+        config,
+        {
+          migrations: foreignOfficeMigrations,
+          services: (ctx) => [{ definition: foreignOffice.ForeignOfficeServiceService, protoFile: 'lotse/foreign_office/v1/foreign_office.proto', handlers: foreignOfficeApi(ctx) }],
+          subscriptions: () => [
+            subscribe<ForeignOfficeDb>(config.hubAgencyId, eventSubject(config.hubAgencyId, 'ReferralStatusChanged', config.agencyId), {
+              ReferralStatusChanged: on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
+            }),
+          ],
+        },
+        overrides,
+      );
+      return running;
+    },
+    async stop() {
+      await running?.stop();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import type { Migrations } from '@lotse/db';
+import * as initial from './0001-initial.js';
+
+export const hubMigrations: Migrations = {
+  '0001-initial': initial,
+};

@@ -1,0 +1,50 @@
+import type { Generated } from 'kysely';
+
+// The hub keeps no personal data: pseudonymous case references and the two routing facts.
+
+export interface CaseIndexTable {
+  case_ref: string;
+  status: number;
+  current_agency_id: string;
+  referral_id: string;
+  municipality: string;
+  age_group: number;
+  opened_at: Date;
+  updated_at: Date;
+}
+
+export interface HubReferralTable {
+  referral_id: string;
+  case_ref: string;
+  referrer_agency_id: string;
+  provider_id: string | null;
+  status: number;
+  purpose: number;
+  consent_id: string;
+  consented_recipients: string[];
+  municipality: string;
+  age_group: number;
+  preferred_provider_id: string | null;
+  decline_reason: number;
+  requested_at: Date;
+  updated_at: Date;
+}
+
+export interface TimelineEntryTable {
+  seq: Generated<number>;
+  event_id: string;
+  case_ref: string;
+  referral_id: string;
+  event_type: string;
+  agency_id: string;
+  occurred_at: Date;
+  recorded_at: Generated<Date>;
+  trace_id: string;
+  summary: string;
+}
+
+export interface HubDb {
+  case_index: CaseIndexTable;
+  hub_referral: HubReferralTable;
+  timeline_entry: TimelineEntryTable;
+}

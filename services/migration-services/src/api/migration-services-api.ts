@@ -1,0 +1,262 @@
+import { status } from '@grpc/grpc-js';
+import { common, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
+import {
+  createClient,
+  FailedPreconditionError,
+  isServiceError,
+  NotFoundError,
+  once,
+  pageSize,
+  PermissionDeniedError,
+  previousResponse,
+  UnavailableError,
+  ValidationError,
+  Violations,
+  type AsyncHandlers,
+  type CallContext,
+  type PromiseClient,
+} from '@lotse/grpc';
+import type { AgencyContext } from '@lotse/runtime';
+import type { Selectable, Transaction } from 'kysely';
+import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable } from '../db/schema.js';
+
+const S = ms.MigrationServicesServiceService;
+const { InboxStatus } = ms;
+type Trx = Transaction<MigrationServicesDb>;
+
+function toInboxReferral(row: Selectable<InboxReferralTable>, dataFetched: boolean): ms.InboxReferral {
+  return ms.InboxReferral.fromPartial({
+    referralId: row.referral_id,
+    caseRef: row.case_ref,
+    referrerAgencyId: row.referrer_agency_id,
+    purpose: row.purpose,
+    ageGroup: row.age_group,
+    status: row.status,
+    declineReason: row.decline_reason,
+    receivedAt: row.received_at,
+    decidedAt: row.decided_at ?? undefined,
+    firstContactDate: row.first_contact_date ?? '',
+    dataFetched,
+  });
+}
+
+function toNewcomerData(row: Selectable<NewcomerRecordTable>): ms.NewcomerData {
+  return ms.NewcomerData.fromPartial({
+    categories: row.categories,
+    givenNames: row.given_names ?? '',
+    familyName: row.family_name ?? '',
+    birthDate: row.birth_date ?? '',
+    nationality: row.nationality ?? '',
+    languages: row.languages ?? [],
+    municipality: row.municipality ?? '',
+    residenceStatus: row.residence_status ?? '',
+    legalBasis: row.legal_basis,
+  });
+}
+
+export interface MigrationServicesDeps {
+  /** Addresses of the agencies that own newcomers' data (the foreign offices), by agency id. */
+  peers: ReadonlyMap<string, string>;
+}
+
+export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, deps: MigrationServicesDeps): AsyncHandlers<typeof S> {
+  const { db, agencyId } = rt;
+  const owners = new Map<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>>();
+
+  function ownerClient(ownerId: string) {
+    let client = owners.get(ownerId);
+    if (!client) {
+      const address = deps.peers.get(ownerId);
+      if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
+      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity);
+      owners.set(ownerId, client);
+    }
+    return client;
+  }
+
+  function requireOwnCaseworker(ctx: CallContext): void {
+    if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
+  }
+
+  async function referralOrThrow(trx: Trx | typeof db, referralId: string) {
+    const row = await trx.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+    if (!row) throw new NotFoundError('referral_id', referralId);
+    return row;
+  }
+
+  async function hasData(trx: Trx | typeof db, referralId: string) {
+    return (await trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', '=', referralId).executeTakeFirst()) !== undefined;
+  }
+
+  function idAndReferral(requestId: string, referralId: string) {
+    const v = new Violations();
+    const rid = v.requestId(requestId);
+    const ref = v.text('referral_id', referralId, { max: 64 });
+    return { v, requestId: rid, referralId: ref };
+  }
+
+  /** Accept or decline: only a pending referral can be decided. */
+  async function decide(trx: Trx, referralId: string, accepted: boolean, reason: common.DeclineReason) {
+    const row = await referralOrThrow(trx, referralId);
+    if (row.status !== InboxStatus.INBOX_STATUS_PENDING) {
+      throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}, only a pending referral can be ${accepted ? 'accepted' : 'declined'}`);
+    }
+    const now = rt.now();
+    const updated = await trx
+      .updateTable('inbox_referral')
+      .set({ status: accepted ? InboxStatus.INBOX_STATUS_ACCEPTED : InboxStatus.INBOX_STATUS_DECLINED, decline_reason: reason, decided_at: now })
+      .where('referral_id', '=', referralId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (accepted) {
+      await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef: row.case_ref, providerId: agencyId, acceptedAt: now }, row.case_ref);
+    } else {
+      await rt.publish(trx, events.ReferralDeclined, 'ReferralDeclined', { referralId, caseRef: row.case_ref, providerId: agencyId, reason, declinedAt: now }, row.case_ref);
+    }
+    return { referral: toInboxReferral(updated, false) };
+  }
+
+  return {
+    async listReferrals(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      v.enumValue('status', req.status, InboxStatus, { required: false });
+      v.throwIfAny();
+      const limit = pageSize(req.pageSize);
+      let query = db.selectFrom('inbox_referral').selectAll().orderBy('referral_id').limit(limit + 1);
+      if (req.status) query = query.where('status', '=', req.status);
+      if (req.pageToken) query = query.where('referral_id', '>', req.pageToken);
+      const rows = await query.execute();
+      const page = rows.slice(0, limit);
+      const fetched = new Set(
+        page.length
+          ? (await db.selectFrom('newcomer_record').select('referral_id').where('referral_id', 'in', page.map((r) => r.referral_id)).execute()).map((r) => r.referral_id)
+          : [],
+      );
+      return { referrals: page.map((r) => toInboxReferral(r, fetched.has(r.referral_id))), nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '' };
+    },
+
+    async getReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const row = await referralOrThrow(db, req.referralId);
+      const record = await db.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
+      return { referral: toInboxReferral(row, record !== undefined), newcomer: record ? toNewcomerData(record) : undefined };
+    },
+
+    async acceptReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'AcceptReferral', requestId, request: req, requestCodec: ms.AcceptReferralRequest }, ms.AcceptReferralResponse, () =>
+          decide(trx, referralId, true, 0),
+        ),
+      );
+    },
+
+    async declineReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      v.enumValue('reason', req.reason, common.DeclineReason);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'DeclineReferral', requestId, request: req, requestCodec: ms.DeclineReferralRequest }, ms.DeclineReferralResponse, () =>
+          decide(trx, referralId, false, req.reason),
+        ),
+      );
+    },
+
+    async fetchNewcomerData(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      v.throwIfAny();
+      const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: ms.FetchNewcomerDataRequest };
+      // A retry must not disclose again: answer it from the stored first result.
+      const previous = await previousResponse(db, key, ms.FetchNewcomerDataResponse);
+      if (previous) return previous;
+      const referral = await referralOrThrow(db, referralId);
+      if (referral.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
+        throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
+      }
+      // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
+      let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
+      try {
+        disclosed = await ownerClient(referral.referrer_agency_id).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] });
+      } catch (error) {
+        if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
+          throw new UnavailableError(`${referral.referrer_agency_id} cannot be reached: ${error.details}`);
+        }
+        throw error;
+      }
+      const has = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
+      return rt.transact((trx) =>
+        once(trx, key, ms.FetchNewcomerDataResponse, async () => {
+          const values = {
+            case_ref: referral.case_ref,
+            owner_agency_id: referral.referrer_agency_id,
+            consent_id: disclosed.consentId,
+            legal_basis: disclosed.legalBasis,
+            categories: disclosed.grantedCategories,
+            given_names: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.givenNames : null,
+            family_name: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.familyName : null,
+            birth_date: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.birthDate : null,
+            nationality: has(common.DataCategory.DATA_CATEGORY_NATIONALITY) ? disclosed.nationality : null,
+            languages: has(common.DataCategory.DATA_CATEGORY_LANGUAGES) ? disclosed.languages : null,
+            municipality: has(common.DataCategory.DATA_CATEGORY_MUNICIPALITY) ? disclosed.municipality : null,
+            residence_status: has(common.DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) ? foreignOffice.residenceStatusToJSON(disclosed.residenceStatus) : null,
+            fetched_at: rt.now(),
+          };
+          const record = await trx
+            .insertInto('newcomer_record')
+            .values({ referral_id: referralId, ...values })
+            .onConflict((oc) => oc.column('referral_id').doUpdateSet(values))
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.NewcomerDataReceived,
+            'NewcomerDataReceived',
+            { referralId, caseRef: referral.case_ref, providerId: agencyId, ownerAgencyId: referral.referrer_agency_id, categories: disclosed.grantedCategories },
+            referral.case_ref,
+          );
+          rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
+          return { newcomer: toNewcomerData(record) };
+        }),
+      );
+    },
+
+    async recordFirstContact(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      const contactDate = v.isoDate('contact_date', req.contactDate, { notInFuture: true, today: rt.now() });
+      v.enumValue('channel', req.channel, common.ContactChannel);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'RecordFirstContact', requestId, request: req, requestCodec: ms.RecordFirstContactRequest }, ms.RecordFirstContactResponse, async () => {
+          const row = await referralOrThrow(trx, referralId);
+          if (row.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
+            throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}; only an accepted referral has a first contact`);
+          }
+          if (row.first_contact_date) throw new FailedPreconditionError(`referral ${referralId} already has its first contact on ${row.first_contact_date}`);
+          if (contactDate < row.received_at.toISOString().slice(0, 10)) {
+            throw ValidationError.field('contact_date', 'must not be before the referral was received');
+          }
+          const updated = await trx
+            .updateTable('inbox_referral')
+            .set({ first_contact_date: contactDate, contact_channel: req.channel, interpreter_used: req.interpreterUsed })
+            .where('referral_id', '=', referralId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.FirstContactRecorded,
+            'FirstContactRecorded',
+            { referralId, caseRef: row.case_ref, providerId: agencyId, contactDate, channel: req.channel },
+            row.case_ref,
+          );
+          return { referral: toInboxReferral(updated, await hasData(trx, referralId)) };
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { addressMap, agencyId, type Env } from '@lotse/config';
+import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
+
+export interface MigrationServicesConfig extends AgencyConfig {
+  hubAgencyId: string;
+  /** gRPC addresses of the agencies that own newcomers' data, e.g. the foreign office. */
+  peers: Map<string, string>;
+}
+
+export function toConfig(env: Env): MigrationServicesConfig {
+  return {
+    ...agencyConfig(env, { agencyType: 'migration-services', idVariable: 'PROVIDER_ID', defaultPort: 50061 }),
+    hubAgencyId: agencyId(env, 'HUB_AGENCY_ID', 'lotsenhaus'),
+    peers: addressMap(env, 'PEERS'),
+  };
+}

@@ -1,0 +1,41 @@
+import type { Generated } from 'kysely';
+
+export interface InboxReferralTable {
+  referral_id: string;
+  case_ref: string;
+  referrer_agency_id: string;
+  purpose: number;
+  age_group: number;
+  consent_id: string;
+  /** migration_services.v1.InboxStatus */
+  status: number;
+  decline_reason: number;
+  received_at: Generated<Date>;
+  decided_at: Date | null;
+  first_contact_date: string | null;
+  contact_channel: number;
+  interpreter_used: boolean;
+}
+
+/** Personal data received from the owning agency under a consent; erased when the basis goes. */
+export interface NewcomerRecordTable {
+  referral_id: string;
+  case_ref: string;
+  owner_agency_id: string;
+  consent_id: string;
+  legal_basis: string;
+  categories: number[];
+  given_names: string | null;
+  family_name: string | null;
+  birth_date: string | null;
+  nationality: string | null;
+  languages: string[] | null;
+  municipality: string | null;
+  residence_status: string | null;
+  fetched_at: Generated<Date>;
+}
+
+export interface MigrationServicesDb {
+  inbox_referral: InboxReferralTable;
+  newcomer_record: NewcomerRecordTable;
+}

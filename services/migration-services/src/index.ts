@@ -1,0 +1,43 @@
+import { events, migrationServices } from '@lotse/contracts';
+import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { migrationServicesApi } from './api/migration-services-api.js';
+import type { MigrationServicesConfig } from './config.js';
+import { migrationServicesMigrations } from './db/migrations/index.js';
+import type { MigrationServicesDb } from './db/schema.js';
+import { referralInbox } from './events/referral-inbox.js';
+
+export { toConfig, type MigrationServicesConfig } from './config.js';
+export type { MigrationServicesDb } from './db/schema.js';
+
+/** Composition root of one migration counselling provider (one deployment per PROVIDER_ID). */
+export function create(config: MigrationServicesConfig, overrides: AgencyOverrides = {}) {
+  let running: RunningAgency<MigrationServicesDb> | undefined;
+  return {
+    async start() {
+      running = await startAgency<MigrationServicesDb>(
+        config,
+        {
+          migrations: migrationServicesMigrations,
+          services: (ctx) => [
+            {
+              definition: migrationServices.MigrationServicesServiceService,
+              protoFile: 'lotse/migration_services/v1/migration_services.proto',
+              handlers: migrationServicesApi(ctx, { peers: config.peers }),
+            },
+          ],
+          subscriptions: (ctx) => [
+            // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
+            subscribe<MigrationServicesDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
+              ReferralRouted: on(events.ReferralRouted, referralInbox(ctx).ReferralRouted),
+            }),
+          ],
+        },
+        overrides,
+      );
+      return running;
+    },
+    async stop() {
+      await running?.stop();
+    },
+  };
+}
