@@ -139,10 +139,10 @@ describe('reflection client', () => {
     expect(services).toContain(FOREIGN_OFFICE);
   });
 
-  // GrpcServer answers health checks but builds its reflection only from the contracts' .proto
-  // files, so grpc.health.v1.Health is served yet not listed (libs/grpc: add grpc-health-check's
-  // protoPath to the files it loads for reflection).
-  it.todo('lists grpc.health.v1.Health');
+  it('lists grpc.health.v1.Health, so generic tools find the health check', async () => {
+    const services = await withClient((client) => client.listServices());
+    expect(services).toContain('grpc.health.v1.Health');
+  });
 
   it('describes methods with their request and response types and fields', async () => {
     const description = await withClient((client) => client.describe(LOTSENHAUS));

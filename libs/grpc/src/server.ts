@@ -7,7 +7,7 @@ import { protoRoot } from '@lotse/contracts';
 import type { Logger } from '@lotse/logger';
 import { agencyFromPeerCertificate } from '@lotse/pki';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { statusOf, toServiceError, UnauthenticatedError } from './errors.js';
 import { metadataGetter } from './trace-metadata.js';
 
@@ -122,7 +122,7 @@ export class GrpcServer {
   /** Binds, registers reflection for the added services, and reports SERVING. Returns the port. */
   async listen(host: string, port: number): Promise<number> {
     const packageDefinition = loadSync(
-      this.protoFiles.map((f) => join(protoRoot, f)),
+      [...this.protoFiles.map((f) => join(protoRoot, f)), healthProtoPath],
       { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
     );
     new ReflectionService(packageDefinition).addToServer(this.server);

@@ -66,14 +66,21 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
     );
   }
 
-  /** Moves a referral forward on a provider's event; ignores late, repeated or foreign events. */
-  async function advance(trx: Trx, env: envelope.Envelope, referralId: string, status: common.ReferralStatus, extra: { declineReason?: number } = {}) {
+  /** The referral a provider's event is about, or undefined when it was not routed to that provider. */
+  async function routedReferral(trx: Trx, env: envelope.Envelope, referralId: string) {
     const referral = await trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
     if (!referral) throw new Error(`unknown referral ${referralId} from ${env.producerAgencyId}`);
     if (referral.provider_id !== env.producerAgencyId) {
       rt.logger.warn({ referral_id: referralId, producer: env.producerAgencyId }, 'event from a provider the referral was not routed to; ignored');
       return undefined;
     }
+    return referral;
+  }
+
+  /** Moves a referral forward on a provider's event; ignores late, repeated or foreign events. */
+  async function advance(trx: Trx, env: envelope.Envelope, referralId: string, status: common.ReferralStatus, extra: { declineReason?: number } = {}) {
+    const referral = await routedReferral(trx, env, referralId);
+    if (!referral) return undefined;
     if (!isReferralStatusAdvance(referral.status, status)) return referral;
     const now = rt.now();
     await trx.updateTable('hub_referral').set({ status, decline_reason: extra.declineReason ?? referral.decline_reason, updated_at: now }).where('referral_id', '=', referralId).execute();
@@ -192,6 +199,8 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
     },
 
     async NewcomerDataReceived(trx: Trx, msg: events.NewcomerDataReceived, env: envelope.Envelope) {
+      // Like the status events: only the provider the referral was routed to writes on its timeline.
+      if (!(await routedReferral(trx, env, msg.referralId))) return;
       const categories = msg.categories.map((c) => common.dataCategoryToJSON(c).replace('DATA_CATEGORY_', '').toLowerCase()).join(', ');
       await recordStep(trx, stepOf(env, msg.referralId, `Consented data (${categories}) fetched from ${msg.ownerAgencyId}`));
     },

@@ -1,0 +1,52 @@
+// The README's start command with nothing configured: PGlite per deployment and a nats-server
+// child. A referral reaches the hub; after Ctrl-C and a second start everything is still there.
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
+import { freePorts, newNetworkHome, removeHome, startNetwork, waitFor, type RunningNetwork } from './network-harness.js';
+
+const home = newNetworkHome();
+const ports = freePorts();
+const env = { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' };
+let network: RunningNetwork | undefined;
+
+afterAll(async () => {
+  await network?.interrupt().catch(() => undefined);
+  removeHome(home);
+}, 60_000);
+
+describe('pnpm start with the embedded default', () => {
+  it('runs a referral on PGlite and a spawned nats-server, and keeps the data across a restart', async () => {
+    network = await startNetwork(home, env);
+    expect(network.output).toMatch(/nats:\/\/127\.0\.0\.1:\d+/);
+    for (const d of network.network().deployments) {
+      expect(d.database).toBe(`pglite:${join(home, 'data', d.id)}`);
+      expect(existsSync(join(home, 'data', d.id, 'PG_VERSION'))).toBe(true);
+    }
+    // The start-up banner names the seeded demo newcomers and how to refer one.
+    const demo = /^\s+(\S+)\s+case (C-[0-9A-Z]+)\s+\(andernach/m.exec(network.output);
+    expect(demo).not.toBeNull();
+    const [, newcomerId, caseRef] = demo!;
+
+    const foClient = network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');
+    await foClient.requestReferral({ requestId: 'embedded-1', newcomerId: newcomerId!, purpose: common.Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: '' });
+    const hubClient = network.client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, 'lotsenhaus', 'kv-mayen-koblenz');
+    await waitFor(async () => (await hubClient.getCaseTimeline({ caseRef: caseRef! })).entries.length === 3, 20_000, 'the referral to reach the provider');
+    foClient.close();
+    hubClient.close();
+    await network.interrupt();
+
+    const restartedAt = performance.now();
+    network = await startNetwork(home, env, 60_000);
+    const restartSeconds = (performance.now() - restartedAt) / 1000;
+    expect(restartSeconds).toBeLessThan(60);
+    const again = network.client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, 'lotsenhaus', 'kv-mayen-koblenz');
+    const { entries, caseSummary } = await again.getCaseTimeline({ caseRef: caseRef! });
+    expect(entries.map((e) => e.eventType)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralReceived']);
+    expect(caseSummary!.status).toBe(common.ReferralStatus.REFERRAL_STATUS_PENDING);
+    // The demo data is seeded once: the same newcomers, not a second set.
+    expect(network.output).toContain(`${newcomerId}  case ${caseRef}`);
+    again.close();
+  }, 300_000);
+});

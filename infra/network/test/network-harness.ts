@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata, type Client } from '@grpc/grpc-js';
+import { createClient, type PromiseClient } from '@lotse/grpc';
+import { loadIdentity } from '@lotse/pki';
+import { repoRoot } from '../src/paths.js';
+
+export interface NetworkFile {
+  nats: string;
+  pki: string;
+  deployments: { id: string; grpc: string; pid: number | null; ready: boolean; restarts: number; database: string; log: string }[];
+}
+
+/**
+ * The network started the way the README says (`pnpm start`), in a folder of its own, on ports of
+ * its own. Ctrl-C is a SIGINT to the whole process group, as a terminal sends it.
+ */
+export class RunningNetwork {
+  output = '';
+  private exited: Promise<unknown>;
+
+  constructor(
+    readonly home: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout!.on('data', (chunk) => (this.output += chunk));
+    child.stderr!.on('data', (chunk) => (this.output += chunk));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  network(): NetworkFile {
+    return JSON.parse(readFileSync(join(this.home, 'network.json'), 'utf8'));
+  }
+
+  deployment(id: string) {
+    const d = this.network().deployments.find((x) => x.id === id);
+    if (!d) throw new Error(`no deployment ${id}`);
+    return d;
+  }
+
+  client<C extends Client>(Ctor: any, deploymentId: string, asAgency = deploymentId): PromiseClient<C> {
+    return createClient<C>(Ctor, this.deployment(deploymentId).grpc, loadIdentity(join(this.home, 'pki'), asAgency), { deadlineMs: 10_000 });
+  }
+
+  async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (this.child.exitCode !== null) throw new Error(`network exited (${this.child.exitCode}):\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.output}`);
+      await sleep(200);
+    }
+  }
+
+  /** kill -9 one deployment's process, as a crash would. */
+  crash(deploymentId: string): number {
+    const pid = this.deployment(deploymentId).pid;
+    if (!pid) throw new Error(`${deploymentId} is not running`);
+    process.kill(pid, 'SIGKILL');
+    return pid;
+  }
+
+  async waitUntilReady(deploymentId: string, notPid: number, timeoutMs = 60_000): Promise<void> {
+    await waitFor(() => {
+      const d = this.deployment(deploymentId);
+      return d.ready && d.pid !== null && d.pid !== notPid;
+    }, timeoutMs, `${deploymentId} back after crash`);
+  }
+
+  /**
+   * Ctrl-C. Resolves once the launcher said it stopped everything and no deployment process is
+   * left; throws otherwise (pnpm itself ends by the signal, so its exit code says nothing).
+   */
+  async interrupt(timeoutMs = 30_000): Promise<void> {
+    const pids = this.network().deployments.map((d) => d.pid).filter((p): p is number => p !== null);
+    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(-this.child.pid!, 'SIGINT');
+    const timer = setTimeout(() => process.kill(-this.child.pid!, 'SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+    if (!this.output.includes('stopped; data is kept')) throw new Error(`the launcher did not stop cleanly:\n${this.output}`);
+    const alive = pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (alive.length) throw new Error(`processes still running after Ctrl-C: ${alive.join(', ')}`);
+  }
+}
+
+export function newNetworkHome(): string {
+  return mkdtempSync(join(tmpdir(), 'lotse-e2e-'));
+}
+
+/** Ports of their own, so a demo network on the default ports can keep running. */
+export function freePorts(): { portBase: number; natsPort: number } {
+  const portBase = 20_000 + Math.floor(Math.random() * 300) * 100;
+  return { portBase, natsPort: portBase + 99 };
+}
+
+export async function startNetwork(home: string, env: Record<string, string>, upTimeoutMs = 150_000): Promise<RunningNetwork> {
+  const child = spawn('pnpm', ['start'], {
+    cwd: repoRoot,
+    env: { ...process.env, LOTSE_HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const network = new RunningNetwork(home, child);
+  await network.waitForOutput(/Lotse network is up/, upTimeoutMs);
+  return network;
+}
+
+export function removeHome(home: string): void {
+  rmSync(home, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/** Retries a call while the deployment is down — with the same request id, so it counts once. */
+export async function retrying<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED: the process is restarting.
+      if ((code !== 14 && code !== 4) || Date.now() > deadline) throw error;
+      await sleep(300);
+    }
+  }
+}
+
+/** A W3C traceparent with a fresh trace id, so a test knows which trace a call starts. */
+export function traced(): { traceId: string; metadata: Metadata } {
+  const hex = (n: number) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const traceId = hex(16);
+  const metadata = new Metadata();
+  metadata.set('traceparent', `00-${traceId}-${hex(8)}-01`);
+  return { traceId, metadata };
+}
