@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
-import { freePorts, newNetworkHome, removeHome, startNetwork, waitFor, type RunningNetwork } from './network-harness.js';
+import { freePorts, newNetworkHome, removeHome, startNetwork, waitFor, type RunningNetwork } from '../src/network-process.js';
 
 const home = newNetworkHome();
 const ports = freePorts();

@@ -6,7 +6,7 @@ import { common, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms
 import { ReflectionClient } from '../src/cli/reflection-client.js';
 import { loadIdentity } from '@lotse/pki';
 import { join } from 'node:path';
-import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, traced, waitFor, type RunningNetwork } from './network-harness.js';
+import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, traced, waitFor, type RunningNetwork } from '../src/network-process.js';
 
 const { ReferralStatus: S, Purpose, DataCategory } = common;
 const providers = ['caritas-koblenz', 'caritas-rhein-mosel-ahr', 'awo-rheinland'];

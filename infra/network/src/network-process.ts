@@ -1,3 +1,4 @@
+// A network started the way the README says, as a child process: for the end-to-end tests and the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { Metadata, type Client } from '@grpc/grpc-js';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { loadIdentity } from '@lotse/pki';
-import { repoRoot } from '../src/paths.js';
+import { repoRoot } from './paths.js';
 
 export interface NetworkFile {
   nats: string;

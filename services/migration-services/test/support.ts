@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { ServiceError } from '@grpc/grpc-js';
+import { envelope } from '@lotse/contracts';
+import { createTestDatabase, openDatabase, sql, testServerUrl, type TestDatabase } from '@lotse/db';
+import { isServiceError } from '@lotse/grpc';
+import { envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { v7 as uuidv7 } from 'uuid';
+
+// This package does not depend on the NATS client directly (only through @lotse/messaging), so the
+// header constructor comes from the messaging lib's own dependency: the same module instance.
+const requireFromMessaging = createRequire(new URL('../../../libs/messaging/package.json', import.meta.url));
+type PublishOptions = NonNullable<Parameters<NatsClients['js']['publish']>[2]>;
+type MsgHdrs = NonNullable<PublishOptions['headers']>;
+export const natsHeaders: () => MsgHdrs = requireFromMessaging('@nats-io/transport-node').headers;
+
+export const natsUrl = 'nats://127.0.0.1:4222';
+
+export function randomId(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The promise of a gRPC call that must fail; returns the ServiceError. */
+export async function grpcError(call: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await call;
+  } catch (error) {
+    if (isServiceError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Publishes an event into a producer's stream the way its outbox relay would. */
+export async function publishEvent<T>(
+  nats: NatsClients,
+  options: {
+    producer: string;
+    eventType: string;
+    codec: { encode(message: T): { finish(): Uint8Array } };
+    message: T;
+    caseRef: string;
+    audience?: string;
+    eventId?: string;
+    /** Defaults to the event id; a different one gets past the broker's duplicate window. */
+    msgId?: string;
+    traceparent?: string;
+  },
+): Promise<string> {
+  const eventId = options.eventId ?? uuidv7();
+  const bytes = envelope.Envelope.encode({
+    eventId,
+    eventType: options.eventType,
+    occurredAt: new Date(),
+    producerAgencyId: options.producer,
+    caseRef: options.caseRef,
+    schemaVersion: envelopeSchemaVersion,
+    payload: Buffer.from(options.codec.encode(options.message).finish()),
+  }).finish();
+  const headers = natsHeaders();
+  if (options.traceparent) headers.set('traceparent', options.traceparent);
+  await nats.js.publish(eventSubject(options.producer, options.eventType, options.audience), bytes, { msgID: options.msgId ?? eventId, headers });
+  return eventId;
+}
+
+export interface StoredEvent {
+  seq: number;
+  subject: string;
+  envelope: envelope.Envelope;
+  traceparent: string | undefined;
+}
+
+/** Every message of an agency's stream, decoded (the streams of a suite are small). */
+export async function streamEvents(nats: NatsClients, agencyId: string): Promise<StoredEvent[]> {
+  const name = streamName(agencyId);
+  const info = await nats.jsm.streams.info(name);
+  const out: StoredEvent[] = [];
+  if (info.state.messages === 0) return out;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await nats.jsm.streams.getMessage(name, { seq }).catch(() => null);
+    if (!m) continue;
+    let decoded: envelope.Envelope;
+    try {
+      decoded = envelope.Envelope.decode(m.data);
+    } catch {
+      continue;
+    }
+    out.push({ seq, subject: m.subject, envelope: decoded, traceparent: m.header?.get('traceparent') || undefined });
+  }
+  return out;
+}
+
+/** Waits until a durable has seen and acknowledged everything in its stream. */
+export async function waitConsumed(nats: NatsClients, producerAgencyId: string, durable: string, timeoutMs = 10_000): Promise<void> {
+  const name = streamName(producerAgencyId);
+  await waitFor(
+    async () => {
+      const [stream, consumer] = await Promise.all([nats.jsm.streams.info(name), nats.jsm.consumers.info(name, durable)]);
+      return consumer.num_pending === 0 && consumer.num_ack_pending === 0 && consumer.ack_floor.stream_seq >= stream.state.last_seq;
+    },
+    `${durable} to consume ${name}`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Drops a suite's database once the server saw the service's pool go: DROP … WITH (FORCE) on a
+ * connection that is still closing surfaces as an uncaught FATAL in the test process.
+ */
+export async function dropWhenIdle(database: TestDatabase): Promise<void> {
+  const admin = await openDatabase<any>({ url: testServerUrl, dataDir: 'unused', poolSize: 1 });
+  try {
+    await waitFor(
+      async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = ${database.name}`.execute(admin.db)).rows[0]!.n === 0,
+      `connections to ${database.name} to close`,
+      5_000,
+    ).catch(() => undefined);
+  } finally {
+    await admin.close();
+  }
+  await database.drop();
+}
+
+export { createTestDatabase };
