@@ -12,4 +12,8 @@ describe('referral status', () => {
     expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_ACCEPTED)).toBe(false);
     expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED)).toBe(true);
   });
+  it('keeps a declined or unroutable referral closed', () => {
+    expect(isAdvance(S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_COUNSELLING_STARTED)).toBe(false);
+    expect(isAdvance(S.REFERRAL_STATUS_UNROUTABLE, S.REFERRAL_STATUS_ACCEPTED)).toBe(false);
+  });
 });

@@ -14,6 +14,10 @@ const rank: Record<number, number> = {
   [S.REFERRAL_STATUS_COUNSELLING_STARTED]: 4,
 };
 
+// A declined or unroutable referral is closed: nothing a provider reports later reopens it.
+const closed = new Set<number>([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_UNROUTABLE]);
+
 export function isAdvance(current: common.ReferralStatus, next: common.ReferralStatus): boolean {
+  if (closed.has(current)) return false;
   return (rank[next] ?? 0) > (rank[current] ?? 0);
 }

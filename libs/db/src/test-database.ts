@@ -28,6 +28,13 @@ export async function createTestDatabase(prefix = 'lotse_test'): Promise<TestDat
       const client = new pg.Client({ connectionString: testServerUrl });
       await client.connect();
       try {
+        // A pool that was just closed may still be saying goodbye; forcing it off now would
+        // surface as an uncaught FATAL in the test process. Give it a moment first.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0]!.n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await client.end();

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -13,9 +12,10 @@ import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @lotse/telemetry is not a dependency of the hub (it is switched on from outside, `node --import`);
-// the test registers it in-process so that trace ids propagate.
-import { shutdownTelemetry, startTelemetry, type TelemetryOptions } from '../../../libs/telemetry/src/index.js';
+// Telemetry is switched on from outside the service (`node --import`); the test registers it
+// in-process so that trace ids propagate.
+import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { create, type HubDb } from '../src/index.js';
 import {
   createTestDatabase,
@@ -29,13 +29,9 @@ import {
   waitConsumed,
   waitFor,
   type StoredEvent,
-} from './support.js';
+} from '@lotse/testing';
 
 const { AgeGroup, ReferralStatus, Purpose, ContactChannel } = common;
-const requireFromTelemetry = createRequire(new URL('../../../libs/telemetry/package.json', import.meta.url));
-const { InMemorySpanExporter } = requireFromTelemetry('@opentelemetry/sdk-trace-base') as {
-  InMemorySpanExporter: new () => NonNullable<TelemetryOptions['exporter']>;
-};
 
 const hubId = randomId('hub');
 const referrerId = randomId('fo');

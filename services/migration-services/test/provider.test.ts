@@ -12,9 +12,9 @@ import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
-import { create as createForeignOffice, type ForeignOfficeDb } from '../../foreign-office/src/index.js';
+import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type MigrationServicesDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from './support.js';
+import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup, DeclineReason, ContactChannel } = common;
 const { InboxStatus } = ms;

@@ -138,7 +138,10 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
 
     async getReferral(req, ctx) {
       requireOwnCaseworker(ctx);
-      const row = await referralOrThrow(db, req.referralId);
+      const v = new Violations();
+      const referralId = v.text('referral_id', req.referralId, { max: 64 });
+      v.throwIfAny();
+      const row = await referralOrThrow(db, referralId);
       const record = await db.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
       return { referral: toInboxReferral(row, record !== undefined), newcomer: record ? toNewcomerData(record) : undefined };
     },

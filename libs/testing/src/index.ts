@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { ServiceError } from '@grpc/grpc-js';
 import { envelope } from '@lotse/contracts';
-import { createTestDatabase, openDatabase, sql, testServerUrl, type TestDatabase } from '@lotse/db';
+import { createTestDatabase, type TestDatabase } from '@lotse/db';
 import { isServiceError } from '@lotse/grpc';
 import { envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { v7 as uuidv7 } from 'uuid';
 
-// This package does not depend on the NATS client directly (only through @lotse/messaging), so the
-// header constructor comes from the messaging lib's own dependency: the same module instance.
-const requireFromMessaging = createRequire(new URL('../../../libs/messaging/package.json', import.meta.url));
-type PublishOptions = NonNullable<Parameters<NatsClients['js']['publish']>[2]>;
-type MsgHdrs = NonNullable<PublishOptions['headers']>;
-export const natsHeaders: () => MsgHdrs = requireFromMessaging('@nats-io/transport-node').headers;
+export { natsHeaders };
 
 export const natsUrl = 'nats://127.0.0.1:4222';
 
@@ -115,21 +110,8 @@ export async function waitConsumed(nats: NatsClients, producerAgencyId: string, 
   );
 }
 
-/**
- * Drops a suite's database once the server saw the service's pool go: DROP … WITH (FORCE) on a
- * connection that is still closing surfaces as an uncaught FATAL in the test process.
- */
+/** Drops a suite's database (kept for the tests' wording; the wait is in TestDatabase.drop). */
 export async function dropWhenIdle(database: TestDatabase): Promise<void> {
-  const admin = await openDatabase<any>({ url: testServerUrl, dataDir: 'unused', poolSize: 1 });
-  try {
-    await waitFor(
-      async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = ${database.name}`.execute(admin.db)).rows[0]!.n === 0,
-      `connections to ${database.name} to close`,
-      5_000,
-    ).catch(() => undefined);
-  } finally {
-    await admin.close();
-  }
   await database.drop();
 }
 
