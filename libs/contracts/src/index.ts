@@ -8,6 +8,7 @@ export * as envelope from './gen/lotse/events/v1/envelope.js';
 export * as foreignOffice from './gen/lotse/foreign_office/v1/foreign_office.js';
 export * as lotsenhaus from './gen/lotse/lotsenhaus/v1/lotsenhaus.js';
 export * as migrationServices from './gen/lotse/migration_services/v1/migration_services.js';
+export * as operator from './gen/lotse/operator/v1/operator.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';
 export { Timestamp } from './gen/google/protobuf/timestamp.js';

@@ -8,6 +8,7 @@ import type { Logger } from '@lotse/logger';
 import { agencyFromPeerCertificate } from '@lotse/pki';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { recordServerDuration, withServerSpan } from './call-telemetry.js';
 import { statusOf, toServiceError, UnauthenticatedError } from './errors.js';
 import { metadataGetter } from './trace-metadata.js';
 
@@ -91,7 +92,8 @@ export class GrpcServer {
       parent,
     );
     const started = performance.now();
-    void context.with(trace.setSpan(parent, span), async () => {
+    let code: status = status.OK;
+    void context.with(withServerSpan(trace.setSpan(parent, span), span), async () => {
       try {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
@@ -100,7 +102,7 @@ export class GrpcServer {
         span.setAttribute('rpc.grpc.status_code', status.OK);
         callback(null, response);
       } catch (error) {
-        const code = statusOf(error);
+        code = statusOf(error);
         span.setAttribute('rpc.grpc.status_code', code);
         if (code === status.INTERNAL) {
           // The raw message of an unexpected error may hold data; log it locally, keep it off the span.
@@ -114,7 +116,9 @@ export class GrpcServer {
         callback(toServiceError(error) as any, null);
       } finally {
         span.end();
-        this.options.logger.debug({ method: path, ms: Math.round(performance.now() - started) }, 'call');
+        const ms = performance.now() - started;
+        recordServerDuration(ms, { service: service!, method: method!, code });
+        this.options.logger.debug({ method: path, ms: Math.round(ms) }, 'call');
       }
     });
   }

@@ -14,8 +14,10 @@ import type { Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
 import { applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
-import { InvalidSubjectTokenError, streamName } from './naming.js';
-import { parkMessage, replayParked } from './parked-messages.js';
+import { countConsumed } from './metrics.js';
+import { InvalidSubjectTokenError, streamName, subjectMatches } from './naming.js';
+import { parkMessage, replayParked, type ReplayOptions } from './parked-messages.js';
+import { eventAttributes } from './span-attributes.js';
 import { headersToRecord, msgHdrsGetter } from './trace-headers.js';
 
 export interface ConsumerOptions<DB> {
@@ -45,12 +47,22 @@ export interface ConsumerOptions<DB> {
 }
 
 export interface ConsumerHandle {
+  /** The durable name given at start: the inbox key and what parked messages record as `consumer`. */
+  readonly consumer: string;
+  /** The producer's stream it reads. */
+  readonly stream: string;
+  readonly filterSubjects: readonly string[];
   /** One durable per filter subject (nats-server 2.9 takes only one filter per consumer). */
   readonly durableNames: string[];
   /** Stops pulling, finishes the messages already pulled, returns when they are acked. */
   stop(): Promise<void>;
-  /** Re-runs this consumer's handler for a parked message. */
-  replayParked(id: number): Promise<ApplyOutcome>;
+  /** Whether a parked message came through this consumer (same name, stream and a matching filter). */
+  accepts(parked: { consumer: string; stream: string; subject: string }): boolean;
+  /**
+   * Re-runs this consumer's handler for a parked message. With `trx` it runs in the caller's
+   * transaction and the caller handles commit, afterCommit and failure recording.
+   */
+  replayParked(id: number, options?: Pick<ReplayOptions, 'trx' | 'links'>): Promise<ApplyOutcome>;
 }
 
 export type EventConsumer = ConsumerHandle;
@@ -140,15 +152,19 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     // The handler's queries and any events it enqueues run in this context, so they continue the trace.
     await context.with(trace.setSpan(parent, span), async () => {
       let eventId: string | null = null;
+      let eventType: string | undefined;
       try {
         const envelope = decodeEnvelope(m.data);
         eventId = envelope.eventId;
-        span.setAttributes({ 'messaging.message.id': eventId, 'lotse.event_type': envelope.eventType });
+        eventType = envelope.eventType;
+        span.setAttributes(eventAttributes(envelope));
         const event: ConsumedEvent = { envelope, subject: m.subject, headers, deliveryCount };
         const outcome = await applyOnce(db, durableName, event, handle);
         // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
         m.ack();
-        span.setAttribute('lotse.outcome', outcome);
+        const counted = outcome === 'handled' ? 'applied' : 'duplicate';
+        span.setAttribute('lotse.outcome', counted);
+        countConsumed(m.subject, eventType, counted);
         if (outcome === 'duplicate') logger.debug({ event_id: eventId, subject: m.subject }, 'duplicate event skipped');
         else notifyCommitted(event);
       } catch (err) {
@@ -159,6 +175,8 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         if (deliveryCount < maxDeliver) {
           const delay = retryDelaysMs[Math.min(deliveryCount - 1, retryDelaysMs.length - 1)]!;
           m.nak(delay);
+          span.setAttribute('lotse.outcome', 'retried');
+          countConsumed(m.subject, eventType, 'retried');
           logger.warn({ ...facts, retry_in_ms: delay }, 'event handling failed; will retry');
           return;
         }
@@ -175,12 +193,15 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
           });
           // No reason text: nats-server 2.9 only recognises a bare "+TERM" and ignores "+TERM <reason>".
           m.term();
-          span.setAttribute('lotse.parked_message_id', parkedId);
+          span.setAttributes({ 'lotse.parked_message_id': parkedId, 'lotse.outcome': 'parked' });
+          countConsumed(m.subject, eventType, 'parked');
           logger.error({ ...facts, parked_id: parkedId }, 'event parked after repeated failures');
         } catch (parkErr) {
           // Not stored, so not terminated: the broker delivers it again later.
           const delay = retryDelaysMs[retryDelaysMs.length - 1]!;
           m.nak(delay);
+          span.setAttribute('lotse.outcome', 'retried');
+          countConsumed(m.subject, eventType, 'retried');
           logger.error({ ...facts, park_err: parkErr instanceof Error ? parkErr.message : String(parkErr) }, 'parking failed; will retry');
         }
       } finally {
@@ -213,13 +234,18 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   logger.info({ stream, durables: durables.map((d) => d.name) }, 'consumer started');
 
   return {
+    consumer: durableName,
+    stream,
+    filterSubjects: [...options.filterSubjects],
     durableNames: durables.map((d) => d.name),
+    accepts: (parked) =>
+      parked.consumer === durableName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
     async stop() {
       stopping = true;
       // close() lets the iterator hand out what was already pulled, and resolves once it did.
       await Promise.all([...active].map((m) => m.close().catch(() => undefined)));
       await Promise.all(loops);
     },
-    replayParked: (id: number) => replayParked(db, id, handle, { logger, afterCommit: notifyCommitted }),
+    replayParked: (id, replayOptions = {}) => replayParked(db, id, handle, { logger, afterCommit: notifyCommitted, ...replayOptions }),
   };
 }

@@ -1,4 +1,4 @@
-export { streamName, agencySubjects, eventSubject, kebabCase, InvalidSubjectTokenError } from './naming.js';
+export { streamName, agencySubjects, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
@@ -25,9 +25,16 @@ export {
 export { startConsumer, durableNameFor, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
 export {
   listParked,
+  listParkedRecords,
+  getParked,
   replayParked,
+  recordReplayFailure,
   discardParked,
   ParkedMessageNotFoundError,
   type ParkedMessage,
+  type ParkedRecord,
+  type ReplayOptions,
 } from './parked-messages.js';
+export { registerMessagingGauges, CachedSample, METER_NAME, type ConsumeOutcome, type MessagingGaugeOptions } from './metrics.js';
+export { ATTR_CASE_REF, ATTR_EVENT_ID, ATTR_EVENT_TYPE, eventAttributes } from './span-attributes.js';
 export { captureTraceContext, type TraceCarrier } from './trace-headers.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { durableNameFor } from './consumer.js';
-import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName } from './naming.js';
+import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName, subjectMatches } from './naming.js';
 
 describe('naming', () => {
   it('names streams and subjects after the producing agency', () => {
@@ -20,5 +20,15 @@ describe('naming', () => {
     expect(durableNameFor('caritas', 'lotse.lotsenhaus.referral-routed.caritas')).toBe('caritas__referral-routed_caritas');
     expect(durableNameFor('caritas', 'lotse.lotsenhaus.*.caritas')).toBe('caritas__any_caritas');
     expect(durableNameFor('hub', 'lotse.caritas.>')).toBe('hub__all');
+  });
+
+  it('matches subjects against filters with NATS wildcards', () => {
+    expect(subjectMatches('lotse.hub.*.caritas', 'lotse.hub.referral-routed.caritas')).toBe(true);
+    expect(subjectMatches('lotse.hub.*.caritas', 'lotse.hub.referral-routed.awo')).toBe(false);
+    expect(subjectMatches('lotse.caritas.>', 'lotse.caritas.referral-accepted.hub')).toBe(true);
+    expect(subjectMatches('lotse.caritas.>', 'lotse.caritas')).toBe(false);
+    expect(subjectMatches('lotse.a.x', 'lotse.a.x')).toBe(true);
+    expect(subjectMatches('lotse.a.x', 'lotse.a.x.y')).toBe(false);
+    expect(subjectMatches('lotse.a.*', 'lotse.a')).toBe(false);
   });
 });

@@ -47,3 +47,15 @@ export function eventSubject(producerAgencyId: string, eventName: string, audien
   const base = `lotse.${token('producer agency id', producerAgencyId)}.${token('event name', kebabCase(eventName))}`;
   return audience === undefined ? base : `${base}.${token('audience', audience)}`;
 }
+
+/** Whether a NATS subject falls under a filter (`*` one token, `>` one or more trailing tokens). */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (f[i] !== '*' && f[i] !== s[i]) return false;
+  }
+  return f.length === s.length;
+}

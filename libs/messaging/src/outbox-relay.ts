@@ -5,7 +5,9 @@ import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
 import { defaultLogger } from './logger.js';
+import { countPublished } from './metrics.js';
 import { outboxBacklog } from './outbox.js';
+import { eventAttributes } from './span-attributes.js';
 import { messagingDb } from './tables.js';
 import { msgHdrsSetter } from './trace-headers.js';
 
@@ -136,7 +138,7 @@ export class OutboxRelay {
   private async publishBatch(stopping: () => boolean): Promise<BatchResult> {
     const rows = await messagingDb(this.db)
       .selectFrom('outbox')
-      .select(['event_id', 'subject', 'event_type', 'payload', 'headers', 'attempts'])
+      .select(['event_id', 'subject', 'event_type', 'case_ref', 'payload', 'headers', 'attempts'])
       .where('published_at', 'is', null)
       .orderBy('seq')
       .limit(this.batch)
@@ -163,8 +165,7 @@ export class OutboxRelay {
           'messaging.system': 'nats',
           'messaging.operation.type': 'publish',
           'messaging.destination.name': row.subject,
-          'messaging.message.id': row.event_id,
-          'lotse.event_type': row.event_type,
+          ...eventAttributes({ eventId: row.event_id, eventType: row.event_type, caseRef: row.case_ref }),
         },
       },
       parent,
@@ -185,6 +186,7 @@ export class OutboxRelay {
         .where('event_id', '=', row.event_id)
         .execute();
       if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
+      else countPublished(row.subject, row.event_type);
       return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -223,6 +225,7 @@ interface OutboxRow {
   event_id: string;
   subject: string;
   event_type: string;
+  case_ref: string;
   payload: Buffer;
   headers: Record<string, string>;
   attempts: number;

@@ -1,3 +1,4 @@
+import { operator } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
@@ -8,13 +9,17 @@ import {
   inboxMigrations,
   OutboxRelay,
   outboxMigrations,
+  registerMessagingGauges,
   startConsumer,
   type ConsumerHandle,
+  type ConsumerOptions,
   type MessageCodec,
 } from '@lotse/messaging';
 import { loadIdentity } from '@lotse/pki';
 import type { AgencyConfig } from './agency-config.js';
 import type { Subscription } from './dispatch.js';
+import { operatorMigrations } from './operator/migrations.js';
+import { OPERATOR_PROTO_FILE, operatorApi } from './operator/operator-api.js';
 
 /** What a service's handlers get: its own database, its identity, and the outbox. */
 export interface AgencyContext<DB> {
@@ -52,12 +57,15 @@ export interface RunningAgency<DB> {
 export interface AgencyOverrides {
   now?: () => Date;
   logger?: Logger;
+  /** Retry and parking settings of every consumer (tests park after fewer, faster deliveries). */
+  consumer?: Pick<ConsumerOptions<unknown>, 'maxDeliver' | 'retryDelaysMs' | 'ackWaitMs'>;
 }
 
 /**
  * Starts one agency deployment: database and migrations, NATS stream, outbox relay, consumers,
- * gRPC server — and stops them in reverse order. Each service's create() calls this with its
- * own parts; nothing here knows an agency's domain.
+ * the deployment's metrics, gRPC server with the service's own services and the operator API
+ * (lotse.operator.v1) — and stops them in reverse order. Each service's create() calls this with
+ * its own parts; nothing here knows an agency's domain.
  */
 export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>, overrides: AgencyOverrides = {}): Promise<RunningAgency<DB>> {
   const logger = overrides.logger ?? createLogger(config.agencyId, { level: config.logLevel });
@@ -70,7 +78,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     }
   };
   try {
-    const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, spec.migrations);
+    const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, operatorMigrations, spec.migrations);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
     const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId });
@@ -110,6 +118,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
           await subscription.handle(trx as Transaction<DB>, event);
         },
         afterCommit: () => relay.notify(),
+        ...overrides.consumer,
       });
       consumers.push(consumer);
     }
@@ -117,8 +126,22 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
       await Promise.all(consumers.map((c) => c.stop()));
     });
 
+    const unregisterGauges = registerMessagingGauges({
+      db: database.db as Kysely<any>,
+      agencyId: config.agencyId,
+      jsm: nats.jsm,
+      consumers,
+      onError: (error) => logger.debug({ err: error }, 'reading a metric failed'),
+    });
+    stops.push(async () => unregisterGauges());
+
     const server = new GrpcServer({ identity, logger });
     for (const service of spec.services(ctx)) server.add(service.definition, service.protoFile, service.handlers);
+    server.add(
+      operator.OperatorServiceService,
+      OPERATOR_PROTO_FILE,
+      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, afterReplay: () => relay.notify() }),
+    );
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());
 

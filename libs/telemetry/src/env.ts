@@ -6,6 +6,8 @@ export interface TelemetryEnv {
   disabled: boolean;
   logLevel: DiagLogLevel;
   options: TelemetryOptions;
+  /** Values that were ignored (and why); the preload reports them once diag logging is set up. */
+  problems: string[];
 }
 
 /**
@@ -14,9 +16,14 @@ export interface TelemetryEnv {
  */
 export function readTelemetryEnv(env: NodeJS.ProcessEnv = process.env): TelemetryEnv {
   const agencyId = nonEmpty(env.AGENCY_ID) ?? nonEmpty(env.PROVIDER_ID);
-  const endpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  // The per-signal variable is a complete URL by the spec; the generic one is a base URL.
-  const otlpTracesUrl = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) ?? (endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
+  const endpoint = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT)?.replace(/\/+$/, '');
+  // The per-signal variables are complete URLs by the spec; the generic one is a base URL.
+  const signalUrl = (specific: string | undefined, path: string) => nonEmpty(specific) ?? (endpoint ? `${endpoint}/${path}` : undefined);
+  const otlpTracesUrl = signalUrl(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, 'v1/traces');
+  const otlpLogsUrl = signalUrl(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, 'v1/logs');
+  const otlpMetricsUrl = signalUrl(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'v1/metrics');
+  const problems: string[] = [];
+  const metricExportIntervalMs = positiveInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', problems);
   return {
     disabled: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true',
     logLevel: diagLogLevelFromString(nonEmpty(env.OTEL_LOG_LEVEL)) ?? DiagLogLevel.WARN,
@@ -24,11 +31,25 @@ export function readTelemetryEnv(env: NodeJS.ProcessEnv = process.env): Telemetr
       serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? agencyId ?? 'lotse',
       ...(agencyId ? { agencyId } : {}),
       ...(otlpTracesUrl ? { otlpTracesUrl } : {}),
+      ...(otlpLogsUrl ? { otlpLogsUrl } : {}),
+      ...(otlpMetricsUrl ? { otlpMetricsUrl } : {}),
+      ...(metricExportIntervalMs !== undefined ? { metricExportIntervalMs } : {}),
     },
+    problems,
   };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+// As the OpenTelemetry SDKs do: a bad value is reported and the default used, telemetry never stops a service.
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (Number.isInteger(value) && value > 0) return value;
+  problems.push(`${name}="${raw}" is not a positive whole number of milliseconds; using the default`);
+  return undefined;
 }

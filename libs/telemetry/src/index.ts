@@ -1,4 +1,12 @@
 export { readTelemetryEnv, type TelemetryEnv } from './env.js';
 export { DENIED_ATTRIBUTE_KEYS, isPersonalDataKey, personalDataKeyMatcher } from './personal-data-keys.js';
 export { RedactingSpanProcessor, REDACTED_KEYS_ATTRIBUTE } from './redacting-span-processor.js';
-export { ATTR_LOTSE_AGENCY_ID, shutdownTelemetry, startTelemetry, type TelemetryOptions } from './start-telemetry.js';
+export { RedactingLogRecordProcessor } from './redacting-log-record-processor.js';
+export {
+  ATTR_LOTSE_AGENCY_ID,
+  DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+  shutdownTelemetry,
+  startTelemetry,
+  type RunningTelemetry,
+  type TelemetryOptions,
+} from './start-telemetry.js';

@@ -9,10 +9,24 @@ import { readTelemetryEnv } from '../src/index.js';
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('readTelemetryEnv', () => {
-  it('names the service after the agency and derives the OTLP traces URL', () => {
+  it('names the service after the agency and derives the OTLP traces, logs and metrics URLs', () => {
     const env = readTelemetryEnv({ AGENCY_ID: 'kv-myk', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
     expect(env.disabled).toBe(false);
-    expect(env.options).toEqual({ serviceName: 'kv-myk', agencyId: 'kv-myk', otlpTracesUrl: 'http://collector:4318/v1/traces' });
+    expect(env.options).toEqual({
+      serviceName: 'kv-myk',
+      agencyId: 'kv-myk',
+      otlpTracesUrl: 'http://collector:4318/v1/traces',
+      otlpLogsUrl: 'http://collector:4318/v1/logs',
+      otlpMetricsUrl: 'http://collector:4318/v1/metrics',
+    });
+    expect(env.problems).toEqual([]);
+  });
+
+  it('takes the metrics export interval, and reports a bad one instead of failing', () => {
+    expect(readTelemetryEnv({ OTEL_METRIC_EXPORT_INTERVAL: '1000' }).options.metricExportIntervalMs).toBe(1000);
+    const bad = readTelemetryEnv({ OTEL_METRIC_EXPORT_INTERVAL: 'soon' });
+    expect(bad.options.metricExportIntervalMs).toBeUndefined();
+    expect(bad.problems).toEqual([expect.stringContaining('OTEL_METRIC_EXPORT_INTERVAL')]);
   });
 
   it('prefers OTEL_SERVICE_NAME, falls back to PROVIDER_ID and then to "lotse", exports nothing without endpoint', () => {
@@ -21,9 +35,15 @@ describe('readTelemetryEnv', () => {
     expect(readTelemetryEnv({}).options).toEqual({ serviceName: 'lotse' });
   });
 
-  it('takes the per-signal endpoint as a complete URL', () => {
-    const env = readTelemetryEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/custom' });
+  it('takes the per-signal endpoints as complete URLs', () => {
+    const env = readTelemetryEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/custom',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://c:4318/logs',
+    });
     expect(env.options.otlpTracesUrl).toBe('http://b:4318/custom');
+    expect(env.options.otlpLogsUrl).toBe('http://c:4318/logs');
+    expect(env.options.otlpMetricsUrl).toBe('http://a:4318/v1/metrics');
     expect(readTelemetryEnv({ OTEL_SDK_DISABLED: 'TRUE' }).disabled).toBe(true);
   });
 });
@@ -56,18 +76,39 @@ describe('node --import ./libs/telemetry/src/register.ts', () => {
     collector.close();
   });
 
-  it("flushes spans after the service's own SIGTERM handler let the process wind down", async () => {
+  it("flushes spans, log records and metrics as OTLP JSON after the service's own SIGTERM handler let the process wind down", async () => {
     const { code, signal, stdout } = await runService('handler');
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(stdout).toContain('stopped');
-    expect(received).toHaveLength(1);
-    const [request] = received;
-    expect(request?.path).toBe('/v1/traces');
-    expect(request?.contentType).toContain('application/json');
-    expect(request?.body).toContain('fixture.work');
-    expect(request?.body).toContain('"stringValue":"kv-myk"');
-    expect(request?.body).toContain('lotse.case_ref');
-    expect(request?.body).not.toContain('Mustermann');
+    expect(received.map((r) => r.path).sort()).toEqual(['/v1/logs', '/v1/metrics', '/v1/traces']);
+    for (const request of received) {
+      expect(request.contentType).toContain('application/json');
+      expect(request.body).toContain('"stringValue":"kv-myk"');
+      expect(request.body).not.toContain('Mustermann');
+    }
+    const traces = JSON.parse(received.find((r) => r.path === '/v1/traces')!.body);
+    const span = traces.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span.name).toBe('fixture.work');
+    expect(span.attributes).toContainEqual({ key: 'lotse.case_ref', value: { stringValue: 'C-9' } });
+
+    const logs = JSON.parse(received.find((r) => r.path === '/v1/logs')!.body);
+    const log = logs.resourceLogs[0].scopeLogs[0].logRecords[0];
+    expect(log.body).toEqual({ stringValue: 'fixture logged' });
+    // Emitted inside the span: the record carries its ids.
+    expect(log.traceId).toBe(span.traceId);
+    expect(log.spanId).toBe(span.spanId);
+    expect(log.attributes).toContainEqual({ key: 'lotse.case_ref', value: { stringValue: 'C-9' } });
+    expect(log.attributes).toContainEqual({ key: 'lotse.redacted_keys', value: { arrayValue: { values: [{ stringValue: 'newcomer.family_name' }] } } });
+
+    const metrics = JSON.parse(received.find((r) => r.path === '/v1/metrics')!.body);
+    const counter = metrics.resourceMetrics[0].scopeMetrics[0].metrics[0];
+    expect(counter.name).toBe('fixture.count');
+    expect(counter.sum.dataPoints[0].asInt ?? counter.sum.dataPoints[0].asDouble).toBe(2);
+  });
+
+  it('exports metrics every OTEL_METRIC_EXPORT_INTERVAL while running', async () => {
+    await runService('handler', { OTEL_METRIC_EXPORT_INTERVAL: '200' }, () => received.some((r) => r.path === '/v1/metrics'));
+    expect(received.filter((r) => r.path === '/v1/metrics').length).toBeGreaterThanOrEqual(2);
   });
 
   it('leaves the default SIGTERM behaviour alone for a process without handler', async () => {
@@ -75,18 +116,32 @@ describe('node --import ./libs/telemetry/src/register.ts', () => {
     expect(signal).toBe('SIGTERM');
   });
 
-  async function runService(mode: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  /** Runs the fixture and sends SIGTERM once it is ready (and, if given, once `until` holds). */
+  async function runService(
+    mode: string,
+    extraEnv: Record<string, string> = {},
+    until?: () => boolean,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')));
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--import', './libs/telemetry/src/register.ts', 'libs/telemetry/test/fixtures/service.ts', mode],
-      { cwd: repoRoot, env: { ...env, AGENCY_ID: 'kv-myk', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, stdio: ['ignore', 'pipe', 'inherit'] },
+      { cwd: repoRoot, env: { ...env, AGENCY_ID: 'kv-myk', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';
     child.stdout.setEncoding('utf8');
+    const stopWhenDone = () => {
+      if (child.killed || child.exitCode !== null) return;
+      if (until && !until()) {
+        setTimeout(stopWhenDone, 50);
+        return;
+      }
+      child.kill('SIGTERM');
+    };
     child.stdout.on('data', (chunk: string) => {
+      const wasReady = stdout.includes('ready');
       stdout += chunk;
-      if (stdout.includes('ready') && !child.killed) child.kill('SIGTERM');
+      if (!wasReady && stdout.includes('ready')) stopWhenDone();
     });
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
     return { code, signal, stdout };

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { addressMap, agencyId, ConfigError, integer, oneOf, optionalString, type Env } from '@lotse/config';
+import type { DatabaseConfig } from '@lotse/db';
+
+export interface ConsoleConfig {
+  /** The console's certificate id in PKI_DIR (agency type "operator"). */
+  consoleId: string;
+  http: { host: string; port: number };
+  database: DatabaseConfig;
+  /** Where JetStream state is read from; none means no stream and lag view. */
+  natsUrl?: string;
+  pkiDir: string;
+  /** The agency deployments to watch: id → host:port of their gRPC (mTLS) server. */
+  deployments: Map<string, string>;
+  /** Which of them is the hub (case index and timeline). */
+  hubId?: string;
+  retention: {
+    /** Spans, logs, metric points and samples older than this are deleted. */
+    maxAgeHours: number;
+    /** At most this many spans are kept; the oldest go first. */
+    maxSpans: number;
+    /** How often the retention job runs. */
+    intervalMs: number;
+  };
+  /** How often JetStream, health and outbox state are sampled. */
+  pollIntervalMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export function toConfig(env: Env): ConsoleConfig {
+  const consoleId = agencyId(env, 'CONSOLE_ID', 'console');
+  const home = optionalString(env, 'LOTSE_HOME', '.lotse')!;
+  const deployments = addressMap(env, 'DEPLOYMENTS');
+  const hubId = optionalString(env, 'HUB_ID');
+  if (hubId && !deployments.has(hubId)) throw new ConfigError('HUB_ID', `names "${hubId}", which is not in DEPLOYMENTS`);
+  return {
+    consoleId,
+    http: { host: optionalString(env, 'HTTP_HOST', '127.0.0.1')!, port: integer(env, 'HTTP_PORT', 50080, { min: 0, max: 65535 }) },
+    database: { url: optionalString(env, 'DATABASE_URL'), dataDir: optionalString(env, 'DATA_DIR', join(home, 'data', consoleId))! },
+    natsUrl: optionalString(env, 'NATS_URL'),
+    pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
+    deployments,
+    hubId,
+    retention: {
+      maxAgeHours: integer(env, 'RETENTION_HOURS', 72, { min: 1, max: 24 * 365 }),
+      maxSpans: integer(env, 'RETENTION_MAX_SPANS', 2_000_000, { min: 1000 }),
+      intervalMs: integer(env, 'RETENTION_INTERVAL_SECONDS', 60, { min: 1 }) * 1000,
+    },
+    pollIntervalMs: integer(env, 'POLL_INTERVAL_SECONDS', 5, { min: 1, max: 3600 }) * 1000,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  };
+}
