@@ -23,6 +23,17 @@ type ClientConstructor<C> = (new (address: string, creds: ReturnType<typeof cred
 
 const tracer = trace.getTracer('@lotse/grpc');
 
+export interface ClientOptions {
+  /** Default deadline of each call. */
+  deadlineMs?: number;
+  /**
+   * The agency deployment expected at the address. Its certificate names it (DNS SAN = id), so
+   * the server is checked to be that agency, not just any certificate the CA signed — and the
+   * TLS server name is then a name, not the IP address (which RFC 6066 does not allow).
+   */
+  serverAgencyId?: string;
+}
+
 /**
  * A client that presents this deployment's certificate (mTLS), puts a deadline on every call
  * (5 s unless told otherwise) and carries the trace context in metadata.
@@ -31,10 +42,11 @@ export function createClient<C extends Client>(
   Ctor: ClientConstructor<C>,
   address: string,
   identity: TlsIdentity,
-  { deadlineMs = 5000 }: { deadlineMs?: number } = {},
+  { deadlineMs = 5000, serverAgencyId }: ClientOptions = {},
 ): PromiseClient<C> {
   const raw = new Ctor(address, credentials.createSsl(identity.ca, identity.key, identity.cert), {
     'grpc.keepalive_time_ms': 30_000,
+    ...(serverAgencyId && { 'grpc.ssl_target_name_override': serverAgencyId, 'grpc.default_authority': serverAgencyId }),
   });
   const wrapped: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const [name, method] of Object.entries(Ctor.service)) {

@@ -3,7 +3,7 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 import { OtelLogStream } from './otel-log-stream.js';
 
 export type { Logger } from 'pino';
-export { OtelLogStream } from './otel-log-stream.js';
+export { attributesOf, OtelLogStream } from './otel-log-stream.js';
 
 /**
  * One pino logger per service. Every line carries the active trace_id/span_id so logs link to

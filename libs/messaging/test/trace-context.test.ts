@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
 import {
   enqueueEvent,
   eventSubject,
@@ -10,10 +11,10 @@ import {
 } from '../src/index.js';
 import { logger, randomAgencyId, setupSuite, waitFor, type Suite } from './support.js';
 
-// Registered for this file only (vitest runs each file in its own process).
+// The SDK as the telemetry preload sets it up (redaction included), for this file only (vitest
+// runs each file in its own process).
 const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-provider.register();
+startTelemetry({ serviceName: 'messaging-test', exporter, simple: true });
 
 describe('trace context across the outbox and the bus', () => {
   let suite: Suite;
@@ -32,7 +33,7 @@ describe('trace context across the outbox and the bus', () => {
     await consumer?.stop();
     await relay?.stop();
     await suite?.cleanup();
-    await provider.shutdown();
+    await shutdownTelemetry();
   });
 
   it('continues the enqueuing request trace in the publish span, the consumer span and events the handler enqueues', async () => {
@@ -82,7 +83,19 @@ describe('trace context across the outbox and the bus', () => {
     expect(consume.kind).toBe(SpanKind.CONSUMER);
     expect(consume.spanContext().traceId).toBe(traceId);
     expect(consume.parentSpanContext?.spanId).toBe(publish.spanContext().spanId);
-    expect(consume.attributes).toMatchObject({ 'messaging.destination.name': subject, 'lotse.event_type': 'ReferralRouted', 'lotse.delivery_count': 1 });
+    const eventId = (await suite.db.selectFrom('outbox').select('event_id').where('subject', '=', subject).executeTakeFirstOrThrow()).event_id;
+    // Both ends name the case, the event and the subject, so the console can find them by any of these.
+    const eventFacts = {
+      'messaging.system': 'nats',
+      'messaging.destination.name': subject,
+      'lotse.case_ref': 'case-7',
+      'lotse.event_type': 'ReferralRouted',
+      'lotse.event_id': eventId,
+      'messaging.message.id': eventId,
+    };
+    expect(publish.attributes).toMatchObject(eventFacts);
+    expect(consume.attributes).toMatchObject({ ...eventFacts, 'lotse.delivery_count': 1, 'lotse.outcome': 'applied' });
+    expect(publish.resource.attributes['service.name']).toBe('messaging-test');
     // The handler's own statements are children of the consume span.
     expect(spans.some((s) => s.name.startsWith('pg INSERT') && s.parentSpanContext?.spanId === consume.spanContext().spanId)).toBe(true);
     // No payload in any span.

@@ -1,7 +1,8 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { isPersonalDataKey, personalDataKeyMatcher, RedactingSpanProcessor } from '../src/index.js';
+import { isPersonalDataKey, personalDataKeyMatcher, RedactingLogRecordProcessor, RedactingSpanProcessor } from '../src/index.js';
 
 describe('isPersonalDataKey', () => {
   it.each([
@@ -66,6 +67,31 @@ describe('RedactingSpanProcessor', () => {
     await processor.forceFlush();
     await processor.shutdown();
     expect(calls).toEqual(['start', 'end', 'flush', 'shutdown']);
+  });
+});
+
+describe('RedactingLogRecordProcessor', () => {
+  it('drops personal-data attributes from log records and names them; clean records pass unchanged', () => {
+    const exporter = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({ processors: [new RedactingLogRecordProcessor(new SimpleLogRecordProcessor({ exporter }))] });
+    const logger = provider.getLogger('test');
+    logger.emit({ body: 'clean', attributes: { 'lotse.case_ref': 'C-1', 'server.address': 'hub' } });
+    logger.emit({ body: 'dirty', attributes: { 'lotse.case_ref': 'C-1', 'newcomer.birth_date': '1990-01-01', guardianPhone: '0151', name: 'Erika' } });
+    const [clean, dirty] = exporter.getFinishedLogRecords();
+    expect(clean?.attributes).toEqual({ 'lotse.case_ref': 'C-1', 'server.address': 'hub' });
+    expect(dirty?.attributes).toEqual({ 'lotse.case_ref': 'C-1', 'lotse.redacted_keys': ['guardianPhone', 'name', 'newcomer.birth_date'] });
+    expect(dirty?.body).toBe('dirty');
+  });
+
+  it('takes its own deny-list and asks the next processor whether it is enabled', () => {
+    const exporter = new InMemoryLogRecordExporter();
+    const next = new SimpleLogRecordProcessor({ exporter });
+    const provider = new LoggerProvider({ processors: [new RedactingLogRecordProcessor(next, ['residence_permit'])] });
+    provider.getLogger('test').emit({ attributes: { 'newcomer.residence_permit': 'x', 'newcomer.family_name': 'kept by this list' } });
+    expect(exporter.getFinishedLogRecords()[0]?.attributes).toEqual({
+      'newcomer.family_name': 'kept by this list',
+      'lotse.redacted_keys': ['newcomer.residence_permit'],
+    });
   });
 });
 

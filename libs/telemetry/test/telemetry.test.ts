@@ -1,14 +1,27 @@
-import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
+import { MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shutdownTelemetry, startTelemetry } from '../src/index.js';
 
-// A fresh exporter per test: shutting the SDK down also shuts its exporter down for good.
+/** Collects on demand. */
+class TestMetricReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+// Fresh exporters per test: shutting the SDK down also shuts its exporters down for good.
 let exporter: InMemorySpanExporter;
+let logExporter: InMemoryLogRecordExporter;
+let reader: TestMetricReader;
 
 beforeEach(() => {
   exporter = new InMemorySpanExporter();
-  startTelemetry({ serviceName: 'kv-myk', agencyId: 'kv-myk', exporter, simple: true });
+  logExporter = new InMemoryLogRecordExporter();
+  reader = new TestMetricReader();
+  startTelemetry({ serviceName: 'kv-myk', agencyId: 'kv-myk', exporter, logExporter, metricReaders: [reader], simple: true });
 });
 
 afterEach(async () => {
@@ -93,5 +106,41 @@ describe('startTelemetry', () => {
     startTelemetry({ serviceName: 'again', exporter, simple: true });
     trace.getTracer('test').startSpan('after restart').end();
     expect(exporter.getFinishedSpans().at(-1)?.resource.attributes['service.name']).toBe('again');
+  });
+
+  it('exports log records with the resource, the active trace context and without personal-data attributes', () => {
+    const span = trace.getTracer('test').startSpan('referral.accept');
+    context.with(trace.setSpan(context.active(), span), () => {
+      logs.getLogger('test').emit({
+        severityNumber: SeverityNumber.WARN,
+        body: 'referral accepted late',
+        attributes: { 'lotse.case_ref': 'C-3', 'newcomer.given_names': 'Erika', contact_email: 'x@example.org' },
+      });
+    });
+    span.end();
+    const [record] = logExporter.getFinishedLogRecords();
+    expect(record?.body).toBe('referral accepted late');
+    expect(record?.resource.attributes['service.name']).toBe('kv-myk');
+    expect(record?.resource.attributes['lotse.agency_id']).toBe('kv-myk');
+    expect(record?.spanContext?.traceId).toBe(span.spanContext().traceId);
+    expect(record?.spanContext?.spanId).toBe(span.spanContext().spanId);
+    expect(record?.attributes).toEqual({ 'lotse.case_ref': 'C-3', 'lotse.redacted_keys': ['contact_email', 'newcomer.given_names'] });
+  });
+
+  it('exports metrics recorded through @opentelemetry/api with the service resource', async () => {
+    metrics.getMeter('lotse').createCounter('lotse.test.count').add(3, { 'lotse.event_type': 'ReferralRouted' });
+    const { resourceMetrics } = await reader.collect();
+    expect(resourceMetrics.resource.attributes['service.name']).toBe('kv-myk');
+    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'lotse.test.count');
+    expect(metric?.dataPoints).toMatchObject([{ value: 3, attributes: { 'lotse.event_type': 'ReferralRouted' } }]);
+  });
+
+  it('registers no log or meter provider when logs and metrics go nowhere', async () => {
+    await shutdownTelemetry();
+    exporter = new InMemorySpanExporter();
+    const running = startTelemetry({ serviceName: 'quiet', exporter });
+    expect(running.loggerProvider).toBeUndefined();
+    expect(running.meterProvider).toBeUndefined();
+    expect(logs.getLogger('x').enabled()).toBe(false);
   });
 });
