@@ -22,8 +22,8 @@ export interface SeededNewcomer {
  * Registers the demo newcomers with their consent at the foreign office. Fixed request ids make
  * this a no-op on every later start: the service answers a repeated id with its first result.
  */
-export async function seedDemoData(foreignOfficeAddress: string, identity: TlsIdentity): Promise<SeededNewcomer[]> {
-  const client = createClient(foreignOffice.ForeignOfficeServiceClient, foreignOfficeAddress, identity, { deadlineMs: 15_000 });
+export async function seedDemoData(owner: { id: string; address: string }, identity: TlsIdentity): Promise<SeededNewcomer[]> {
+  const client = createClient(foreignOffice.ForeignOfficeServiceClient, owner.address, identity, { deadlineMs: 15_000, serverAgencyId: owner.id });
   try {
     const seeded: SeededNewcomer[] = [];
     for (const [i, person] of demoNewcomers.entries()) {

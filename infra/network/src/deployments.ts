@@ -23,10 +23,30 @@ export function demoDeployments(portBase: number): Deployment[] {
   ];
 }
 
-/** The data owners a provider may fetch from, as PEERS="id=host:port". */
-export function peersOf(deployments: Deployment[]): string {
+/**
+ * Whom a deployment calls, as PEERS="id=host:port,…": recipients fetch from the data owners (the
+ * foreign offices); a foreign office asks every other agency for its part of a transparency report.
+ */
+export function peersFor(deployment: Deployment, deployments: Deployment[]): string {
   return deployments
-    .filter((d) => d.service === 'foreign-office')
+    .filter((d) => d.id !== deployment.id && (deployment.service === 'foreign-office' || d.service === 'foreign-office'))
     .map((d) => `${d.id}=127.0.0.1:${d.grpcPort}`)
     .join(',');
+}
+
+/** The operator console: not an agency, but a process of the network with a certificate of its own. */
+export interface ConsoleDeployment {
+  id: 'console';
+  agencyType: 'operator';
+  name: string;
+  httpPort: number;
+}
+
+export function consoleDeployment(portBase: number): ConsoleDeployment {
+  return { id: 'console', agencyType: 'operator', name: 'Operator console', httpPort: portBase + 30 };
+}
+
+/** What the console watches, as DEPLOYMENTS="id=host:port,…". */
+export function watchedDeployments(deployments: Deployment[]): string {
+  return deployments.map((d) => `${d.id}=127.0.0.1:${d.grpcPort}`).join(',');
 }

@@ -4,7 +4,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
-import { demoDeployments, peersOf, type Deployment } from './deployments.js';
+import { consoleDeployment, demoDeployments, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from './nats-server.js';
@@ -21,9 +21,11 @@ for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
 const say = (line: string) => process.stdout.write(`[lotse] ${line}\n`);
 const started = performance.now();
 const deployments = demoDeployments(config.portBase);
+const operatorConsole = consoleDeployment(config.portBase);
+const consoleUrl = `http://127.0.0.1:${operatorConsole.httpPort}`;
 const databases = new Map<string, string>();
 
-await ensureDevPki(dirs.pki, deployments.map((d) => ({ id: d.id, agencyType: d.agencyType })));
+await ensureDevPki(dirs.pki, [...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })));
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
@@ -60,6 +62,15 @@ function writeNetworkFile(): void {
       ready: states.get(d.id)?.ready ?? false,
       restarts: states.get(d.id)?.restarts ?? 0,
     })),
+    console: {
+      id: operatorConsole.id,
+      url: consoleUrl,
+      database: databases.get(operatorConsole.id) ?? `pglite:${join(dirs.data, operatorConsole.id)}`,
+      log: join(dirs.logs, `${operatorConsole.id}.log`),
+      pid: states.get(operatorConsole.id)?.pid ?? null,
+      ready: states.get(operatorConsole.id)?.ready ?? false,
+      restarts: states.get(operatorConsole.id)?.restarts ?? 0,
+    },
   };
   writeFileSync(networkFile + '.tmp', JSON.stringify(body, null, 2));
   // Rename is atomic: a reader (the CLI, a test) never sees half a file.
@@ -85,8 +96,33 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     NATS_URL: natsUrl,
     PKI_DIR: dirs.pki,
     LOTSE_HOME: home,
-    PEERS: peersOf(deployments),
+    PEERS: peersFor(d, deployments),
     OTEL_SERVICE_NAME: d.id,
+    // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON).
+    OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
+  };
+}
+
+async function consoleEnv(): Promise<NodeJS.ProcessEnv> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete childEnv[name];
+  if (config.databaseUrl) {
+    const url = await ensureDeploymentDatabase(config.databaseUrl, operatorConsole.id);
+    databases.set(operatorConsole.id, url);
+    childEnv.DATABASE_URL = url;
+  }
+  const hub = deployments.find((d) => d.service === 'lotsenhaus')!;
+  return {
+    ...childEnv,
+    CONSOLE_ID: operatorConsole.id,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(operatorConsole.httpPort),
+    DATA_DIR: join(dirs.data, operatorConsole.id),
+    NATS_URL: natsUrl,
+    PKI_DIR: dirs.pki,
+    LOTSE_HOME: home,
+    DEPLOYMENTS: watchedDeployments(deployments),
+    HUB_ID: hub.id,
   };
 }
 
@@ -94,7 +130,7 @@ let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  say(`${signal}: stopping ${deployments.length} deployments and NATS…`);
+  say(`${signal}: stopping ${deployments.length} deployments, the console and NATS…`);
   await supervisor.stopAll();
   await stopNats();
   say('stopped; data is kept in ' + home);
@@ -104,6 +140,14 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
+  // The console first: it receives the deployments' telemetry from their first span on.
+  await supervisor.start({
+    id: operatorConsole.id,
+    args: ['--max-semi-space-size=1', '--import', 'tsx', serviceMain('console')],
+    env: await consoleEnv(),
+    cwd: repoRoot,
+    logFile: join(dirs.logs, `${operatorConsole.id}.log`),
+  });
   await Promise.all(
     deployments.map(async (d) =>
       supervisor.start({
@@ -125,7 +169,7 @@ try {
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const fo = deployments.find((d) => d.service === 'foreign-office')!;
-const seeded = config.demoData ? await seedDemoData(`127.0.0.1:${fo.grpcPort}`, loadIdentity(dirs.pki, fo.id)) : [];
+const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id)) : [];
 writeNetworkFile();
 
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -137,6 +181,8 @@ const lines = [
   ...deployments.map(
     (d) => `  ${pad(d.id, 26)}${pad(`127.0.0.1:${d.grpcPort}`, 18)}${pad(config.databaseUrl ? 'postgres' : 'pglite', 10)}${join(config.home, 'logs', `${d.id}.log`)}`,
   ),
+  '',
+  `Operator console: ${consoleUrl}  (map, cases, traces, health and lag, dead letters; log ${join(config.home, 'logs', `${operatorConsole.id}.log`)})`,
   '',
 ];
 if (seeded.length) {

@@ -42,7 +42,7 @@ export class RunningNetwork {
   }
 
   client<C extends Client>(Ctor: any, deploymentId: string, asAgency = deploymentId): PromiseClient<C> {
-    return createClient<C>(Ctor, this.deployment(deploymentId).grpc, loadIdentity(join(this.home, 'pki'), asAgency), { deadlineMs: 10_000 });
+    return createClient<C>(Ctor, this.deployment(deploymentId).grpc, loadIdentity(join(this.home, 'pki'), asAgency), { deadlineMs: 10_000, serverAgencyId: deploymentId });
   }
 
   async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {

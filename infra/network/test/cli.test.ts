@@ -58,6 +58,7 @@ beforeAll(async () => {
       cases: [summary('case-1', wanted, agencyId)],
       nextPageToken: `after-${pageSize}`,
     }),
+    listErasures: async () => ({ erasures: [], nextPageToken: '' }),
   });
   // A second contract whose requests carry timestamps and non-ASCII text.
   const unused = async (): Promise<never> => {
@@ -79,12 +80,14 @@ beforeAll(async () => {
       },
     }),
     recordConsent: async (request) => ({
-      consent: { ...request, consentId: 'c-1', grantedAt: OPENED_AT },
+      consent: { ...request, consentId: 'c-1', grantedAt: OPENED_AT, withdrawnAt: undefined, withdrawalReceivedBy: '' },
     }),
     requestReferral: unused,
     getNewcomer: unused,
     listReferrals: unused,
     discloseNewcomerData: unused,
+    getConsentText: unused,
+    withdrawConsent: unused,
   });
   const port = await server.listen('127.0.0.1', 0);
   address = `127.0.0.1:${port}`;
@@ -146,7 +149,7 @@ describe('reflection client', () => {
 
   it('describes methods with their request and response types and fields', async () => {
     const description = await withClient((client) => client.describe(LOTSENHAUS));
-    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListCases', 'ListProviders']);
+    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListCases', 'ListErasures', 'ListProviders']);
     const listCases = description.methods.find((m) => m.name === 'ListCases')!;
     expect(listCases).toMatchObject({
       path: `/${LOTSENHAUS}/ListCases`,

@@ -86,7 +86,7 @@ try {
       recipients: ['migration-services'],
       purposes: [common.Purpose.PURPOSE_MIGRATION_COUNSELLING],
       dataCategories: [common.DataCategory.DATA_CATEGORY_IDENTITY],
-      textVersion: 'bench',
+      textVersion: 'mbe-einwilligung-2026-01',
       language: 'ar',
       interpreterUsed: false,
       expiresAt: undefined,

@@ -16,6 +16,8 @@ export interface ReflectionClientOptions {
   tls: TlsFiles;
   /** Per RPC: each reflection conversation and each call gets this long. */
   deadlineMs?: number;
+  /** The agency expected at the address; its certificate is checked for that name. */
+  serverAgencyId?: string;
 }
 
 export interface FieldDescription {
@@ -62,7 +64,8 @@ export class ReflectionClient {
 
   constructor(options: ReflectionClientOptions) {
     const { ca, cert, key } = options.tls;
-    this.channel = new Channel(options.address, credentials.createSsl(ca, key, cert), {});
+    const nameOverride = options.serverAgencyId ? { 'grpc.ssl_target_name_override': options.serverAgencyId, 'grpc.default_authority': options.serverAgencyId } : {};
+    this.channel = new Channel(options.address, credentials.createSsl(ca, key, cert), nameOverride);
     // One channel (one TLS connection) for reflection and calls alike.
     this.client = new Client(options.address, credentials.createSsl(ca, key, cert), { channelOverride: this.channel });
     this.deadlineMs = options.deadlineMs ?? 10_000;

@@ -42,7 +42,7 @@ async function connect(command: Exclude<Command, { kind: 'help' }>, options: Cli
   const agencyId = options.as ?? target.agencyId;
   if (!agencyId) throw new UsageError(`the servers require a client certificate: name the agency to call as with --as <agency-id>`);
   const tls = await readClientIdentity(options.pki, agencyId);
-  return new ReflectionClient({ address: target.address, tls, deadlineMs: options.deadlineMs });
+  return new ReflectionClient({ address: target.address, tls, deadlineMs: options.deadlineMs, serverAgencyId: target.agencyId });
 }
 
 async function execute(client: ReflectionClient, command: Exclude<Command, { kind: 'help' }>): Promise<string> {

@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { common, type lotsenhaus } from '@lotse/contracts';
+import { common, lotsenhaus } from '@lotse/contracts';
 import type { Kysely } from '@lotse/db';
 import type { ConsoleDb } from '../db/schema.js';
 import { DeadLetterError, type DeadLetters } from '../operator/dead-letters.js';
@@ -146,8 +146,16 @@ export function registerApi(router: Router, deps: ApiDeps): void {
       // Something that sends telemetry but is not a configured deployment (a test client, a new service).
       ...flows.services.filter((s) => !known.has(s.service)).map((s) => ({ id: s.service, hub: false, health: 'UNKNOWN', spans: s.spans, errors: s.errors, parked: null })),
     ];
+    // A caller or producer that sends no telemetry itself (an agency without the preload, a client).
     const nodeIds = new Set(nodes.map((n) => n.id));
-    return { windowMinutes, nodes, edges: flows.edges.filter((e) => nodeIds.has(e.source) && nodeIds.has(e.target)) };
+    for (const e of flows.edges) {
+      for (const id of [e.source, e.target]) {
+        if (nodeIds.has(id)) continue;
+        nodeIds.add(id);
+        nodes.push({ id, hub: false, health: 'UNKNOWN', spans: 0, errors: 0, parked: null });
+      }
+    }
+    return { windowMinutes, nodes, edges: flows.edges };
   });
 
   router.on('GET', '/api/health/series', async (req) => {
@@ -279,5 +287,21 @@ export function registerApi(router: Router, deps: ApiDeps): void {
   router.on('GET', '/api/actions', async () => ({ actions: await deadLetters.recentActions() }));
 
   // --- erasure confirmations -------------------------------------------------------------------
-  router.on('GET', '/api/erasures', async () => ({ eventTypes: erasureEventTypes, spans: await store.eventSpans(erasureEventTypes) }));
+  // The hub tracks one erasure per recipient after a consent withdrawal. A hub without that
+  // feature answers UNIMPLEMENTED; then the console shows what the traces say.
+  router.on('GET', '/api/erasures', async (req) => {
+    const client = watcher.hub();
+    if (client) {
+      try {
+        const { erasures } = await client.listErasures(
+          { status: 0, caseRef: req.query.get('caseRef') ?? '', pageSize: 500, pageToken: '' },
+          { metadata: watcher.quiet.metadata() },
+        );
+        return { source: 'hub', erasures: erasures.map((e) => lotsenhaus.Erasure.toJSON(e)) };
+      } catch (error) {
+        if ((error as ServiceError).code !== 12) throw fromGrpc(error, 'the hub could not list erasures');
+      }
+    }
+    return { source: 'traces', eventTypes: erasureEventTypes, spans: await store.eventSpans(erasureEventTypes) };
+  });
 }

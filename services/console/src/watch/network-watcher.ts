@@ -111,7 +111,7 @@ export class NetworkWatcher {
     if (!address) throw new Error(`unknown deployment ${id}`);
     let client = this.operators.get(id);
     if (!client) {
-      client = createClient(operator.OperatorServiceClient, address, this.options.identity, { deadlineMs: 10_000 });
+      client = createClient(operator.OperatorServiceClient, address, this.options.identity, { deadlineMs: 10_000, serverAgencyId: id });
       this.operators.set(id, client);
     }
     return client;
@@ -120,7 +120,7 @@ export class NetworkWatcher {
   hub(): PromiseClient<lotsenhaus.LotsenhausServiceClient> | undefined {
     const { hubId, deployments } = this.options;
     if (!hubId) return undefined;
-    this.hubClient ??= createClient(lotsenhaus.LotsenhausServiceClient, deployments.get(hubId)!, this.options.identity, { deadlineMs: 10_000 });
+    this.hubClient ??= createClient(lotsenhaus.LotsenhausServiceClient, deployments.get(hubId)!, this.options.identity, { deadlineMs: 10_000, serverAgencyId: hubId });
     return this.hubClient;
   }
 

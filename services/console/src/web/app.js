@@ -59,8 +59,11 @@ async function render() {
   const params = re.exec(location.hash).slice(1).map(decodeURIComponent);
   const ctx = context(params);
   current = { view, ctx };
-  main.innerHTML = '';
-  await view.render(main, ctx);
+  // A fresh container per visit: a view still loading when the operator moves on draws into a
+  // detached element instead of over the next page.
+  const container = document.createElement('div');
+  main.replaceChildren(container);
+  await view.render(container, ctx);
 }
 
 window.addEventListener('hashchange', () => void render());

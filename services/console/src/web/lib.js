@@ -100,7 +100,7 @@ export function lineChart(series, { width = 640, height = 200, yLabel = '', from
   const all = series.flatMap((s) => s.points);
   const t0 = fromMs ?? Math.min(...all.map((p) => p.t));
   const t1 = toMs ?? Math.max(...all.map((p) => p.t));
-  const vmax = Math.max(1, ...all.map((p) => p.v));
+  const vmax = Math.max(4, ...all.map((p) => p.v));
   const niceMax = niceCeil(vmax);
   const x = (t) => pad.l + ((t - t0) / Math.max(1, t1 - t0)) * (width - pad.l - pad.r);
   const y = (v) => height - pad.b - (v / niceMax) * (height - pad.t - pad.b);

@@ -64,6 +64,6 @@ export async function render(root, ctx) {
       el.innerHTML = errorBox(error);
     }
   }
-  await list(status, agency);
   root.querySelector('#case-ref').focus();
+  await list(status, agency);
 }

@@ -60,7 +60,7 @@ export async function render(root, ctx) {
       const from = to - minutes * 60_000;
       const byConsumer = new Map();
       for (const p of data.consumers) {
-        const key = `${p.stream} ← ${p.consumer.split('__')[0]}`;
+        const key = `${p.consumer.split('__')[0]} ← ${p.stream.replace(/^LOTSE_/, '').toLowerCase().replace(/_/g, '-')}`;
         if (!byConsumer.has(key)) byConsumer.set(key, new Map());
         // Several durables of one consumer (one per filter) add up.
         const m = byConsumer.get(key);

@@ -63,26 +63,18 @@ function drawStats(el, o) {
 }
 
 function layout(nodes) {
-  const W = 860;
-  const H = 520;
-  const cx = W / 2;
-  const cy = H / 2;
-  const pos = new Map();
+  const W = 900;
   const hub = nodes.find((n) => n.hub);
   const others = nodes.filter((n) => n !== hub);
-  if (hub) pos.set(hub.id, { x: cx, y: cy });
-  // The first deployment (the referring agency) on the left, the rest spread over the right.
-  others.forEach((n, i) => {
-    let angle;
-    if (others.length === 1) angle = Math.PI;
-    else if (i === 0) angle = Math.PI;
-    else {
-      const k = others.length - 1;
-      angle = -Math.PI / 2.6 + ((i - 1) / Math.max(1, k - 1)) * ((2 * Math.PI) / 2.6);
-      if (k === 1) angle = 0;
-    }
-    pos.set(n.id, { x: cx + Math.cos(angle) * (W / 2 - 120), y: cy + Math.sin(angle) * (H / 2 - 70) });
-  });
+  // Referrer (the first deployment) on the left, the hub in the middle, the rest in a column on the right.
+  const left = others.slice(0, 1);
+  const right = others.slice(1);
+  const rowGap = 125;
+  const H = Math.max(360, right.length * rowGap + 80);
+  const pos = new Map();
+  if (hub) pos.set(hub.id, { x: W / 2, y: H / 2 });
+  left.forEach((n) => pos.set(n.id, { x: 120, y: H / 2 }));
+  right.forEach((n, i) => pos.set(n.id, { x: W - 150, y: H / 2 + (i - (right.length - 1) / 2) * rowGap }));
   return { W, H, pos };
 }
 
@@ -92,9 +84,9 @@ function drawMap(map) {
   const maxRate = Math.max(0.1, ...map.edges.map((e) => e.perMinute));
   let svg = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Map of the agency deployments and the flows between them">
     <defs>
-      <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#13708f"/></marker>
-      <marker id="arrow-grpc" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker>
-      <marker id="arrow-bad" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b42318"/></marker>
+      <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#13708f"/></marker>
+      <marker id="arrow-grpc" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker>
+      <marker id="arrow-bad" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b42318"/></marker>
     </defs>`;
   const R = 34;
   for (const e of map.edges) {
@@ -107,7 +99,8 @@ function drawMap(map) {
     const len = Math.hypot(dx, dy) || 1;
     const nx = -dy / len;
     const ny = dx / len;
-    const bend = e.kind === 'grpc' ? 60 : 28;
+    // Events bend one way, gRPC calls the other, so the two kinds between one pair stay apart.
+    const bend = e.kind === 'grpc' ? -38 : 28;
     const mx = (a.x + b.x) / 2 + nx * bend;
     const my = (a.y + b.y) / 2 + ny * bend;
     const start = towards(a, { x: mx, y: my }, R + 2);
@@ -125,12 +118,12 @@ function drawMap(map) {
     const p = pos.get(n.id);
     const fill = colour(n.id);
     const ring = healthColour[n.health] ?? '#94a3b8';
-    svg += `<g class="node"><title>${esc(`${n.id}: ${n.health}, ${n.spans} spans (${n.errors} errors) in the window`)}</title>
+    svg += `<g class="node"><title>${esc(`${n.id}: ${n.health}, ${n.spans} events consumed and calls served (${n.errors} with errors) in the window`)}</title>
       <circle cx="${p.x}" cy="${p.y}" r="${R + 5}" fill="none" stroke="${ring}" stroke-width="4"/>
       <circle cx="${p.x}" cy="${p.y}" r="${R}" fill="${fill}"/>
       <text x="${p.x}" y="${p.y + 5}" text-anchor="middle" fill="#fff" style="fill:#fff;font-size:12px">${n.hub ? 'HUB' : esc(initials(n.id))}</text>
       <text x="${p.x}" y="${p.y + R + 22}" text-anchor="middle">${esc(n.id)}</text>
-      <text class="sub" x="${p.x}" y="${p.y + R + 37}" text-anchor="middle">${esc(`${n.health.toLowerCase().replace('_', ' ')} · ${n.spans} spans${n.errors ? ` · ${n.errors} err` : ''}${n.parked ? ` · ${n.parked} parked` : ''}`)}</text></g>`;
+      <text class="sub" x="${p.x}" y="${p.y + R + 37}" text-anchor="middle">${esc(`${n.health.toLowerCase().replace('_', ' ')} · ${n.spans} handled${n.errors ? ` · ${n.errors} err` : ''}${n.parked ? ` · ${n.parked} parked` : ''}`)}</text></g>`;
   }
   return svg + '</svg>';
 }

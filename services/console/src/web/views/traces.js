@@ -53,7 +53,7 @@ export async function render(root, ctx) {
               <td><a href="#/trace/${esc(t.traceId)}">${esc(t.rootService)}: ${esc(t.rootName)}</a>${t.errors ? ` <span class="badge bad">${t.errors} errors</span>` : ''}</td>
               <td>${t.services.map((s) => `<span class="chip"><span class="sw" style="background:${colour(s)}"></span>${esc(s)}</span>`).join(' ')}</td>
               <td class="num">${t.spans}</td><td class="num">${esc(fmtDuration(t.durationUs))}</td>
-              <td class="mono small">${t.caseRefs.map((c) => `<a href="#/cases/${encodeURIComponent(c)}">${esc(c)}</a>`).join(' ')}</td></tr>`,
+              <td class="mono small nowrap">${t.caseRefs.map((c) => `<a href="#/cases/${encodeURIComponent(c)}">${esc(c)}</a>`).join(' ')}</td></tr>`,
           )
           .join('')}
         </tbody></table>`;
