@@ -15,5 +15,7 @@ describe('referral status', () => {
   it('keeps a declined or unroutable referral closed', () => {
     expect(isAdvance(S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_COUNSELLING_STARTED)).toBe(false);
     expect(isAdvance(S.REFERRAL_STATUS_UNROUTABLE, S.REFERRAL_STATUS_ACCEPTED)).toBe(false);
+    expect(isAdvance(S.REFERRAL_STATUS_WITHDRAWN, S.REFERRAL_STATUS_ACCEPTED)).toBe(false);
+    expect(isAdvance(S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_WITHDRAWN)).toBe(true);
   });
 });

@@ -12,10 +12,11 @@ const rank: Record<number, number> = {
   [S.REFERRAL_STATUS_DECLINED]: 3,
   [S.REFERRAL_STATUS_UNROUTABLE]: 3,
   [S.REFERRAL_STATUS_COUNSELLING_STARTED]: 4,
+  [S.REFERRAL_STATUS_WITHDRAWN]: 5,
 };
 
-// A declined or unroutable referral is closed: nothing a provider reports later reopens it.
-const closed = new Set<number>([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_UNROUTABLE]);
+// A declined, unroutable or withdrawn referral is closed: nothing reported later reopens it.
+const closed = new Set<number>([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_UNROUTABLE, S.REFERRAL_STATUS_WITHDRAWN]);
 
 export function isAdvance(current: common.ReferralStatus, next: common.ReferralStatus): boolean {
   if (closed.has(current)) return false;

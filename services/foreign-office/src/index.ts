@@ -1,8 +1,10 @@
+import type { RetentionJob } from '@lotse/audit';
 import { events, foreignOffice } from '@lotse/contracts';
 import { eventSubject } from '@lotse/messaging';
 import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { foreignOfficeApi } from './api/foreign-office-api.js';
 import type { ForeignOfficeConfig } from './config.js';
+import { foreignOfficeDataProtection, startForeignOfficeRetention } from './data-protection/index.js';
 import { foreignOfficeMigrations } from './db/migrations/index.js';
 import type { ForeignOfficeDb } from './db/schema.js';
 import { applyStatusChange } from './events/status-updates.js';
@@ -13,13 +15,14 @@ export type { ForeignOfficeDb } from './db/schema.js';
 /** Composition root of the foreign office. */
 export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides = {}) {
   let running: RunningAgency<ForeignOfficeDb> | undefined;
+  let retention: RetentionJob | undefined;
   return {
     async start() {
       running = await startAgency<ForeignOfficeDb>(
         config,
         {
           migrations: foreignOfficeMigrations,
-          services: (ctx) => [{ definition: foreignOffice.ForeignOfficeServiceService, protoFile: 'lotse/foreign_office/v1/foreign_office.proto', handlers: foreignOfficeApi(ctx) }],
+          services: (ctx) => [{ definition: foreignOffice.ForeignOfficeServiceService, protoFile: 'lotse/foreign_office/v1/foreign_office.proto', handlers: foreignOfficeApi(ctx) }, ...foreignOfficeDataProtection(ctx, config)],
           subscriptions: () => [
             subscribe<ForeignOfficeDb>(config.hubAgencyId, eventSubject(config.hubAgencyId, 'ReferralStatusChanged', config.agencyId), {
               ReferralStatusChanged: on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
@@ -28,9 +31,11 @@ export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides =
         },
         overrides,
       );
+      retention = startForeignOfficeRetention(running.ctx, config);
       return running;
     },
     async stop() {
+      await retention?.stop();
       await running?.stop();
     },
   };

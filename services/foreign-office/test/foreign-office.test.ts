@@ -95,7 +95,7 @@ function consentRequest(newcomerId: string, overrides: Partial<foreignOffice.Rec
     recipients: ['migration-services'],
     purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING],
     dataCategories: [DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_LANGUAGES],
-    textVersion: 'mbe-2026-01',
+    textVersion: 'mbe-einwilligung-2026-01',
     language: 'ar',
     interpreterUsed: true,
     ...overrides,

@@ -1,3 +1,4 @@
+import { retentionConfig, type RetentionConfig } from '@lotse/audit';
 import { addressMap, agencyId, type Env } from '@lotse/config';
 import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
 
@@ -5,6 +6,8 @@ export interface MigrationServicesConfig extends AgencyConfig {
   hubAgencyId: string;
   /** gRPC addresses of the agencies that own newcomers' data, e.g. the foreign office. */
   peers: Map<string, string>;
+  /** RETENTION_INTERVAL_MS, RETENTION_POLICY_FILE; defaults when absent. */
+  retention?: RetentionConfig;
 }
 
 export function toConfig(env: Env): MigrationServicesConfig {
@@ -12,5 +15,6 @@ export function toConfig(env: Env): MigrationServicesConfig {
     ...agencyConfig(env, { agencyType: 'migration-services', idVariable: 'PROVIDER_ID', defaultPort: 50061 }),
     hubAgencyId: agencyId(env, 'HUB_AGENCY_ID', 'lotsenhaus'),
     peers: addressMap(env, 'PEERS'),
+    retention: retentionConfig(env),
   };
 }

@@ -1,9 +1,12 @@
+import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
 import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
 import type { MigrationServicesConfig } from './config.js';
+import { providerDataProtection, startProviderRetention } from './data-protection/index.js';
 import { migrationServicesMigrations } from './db/migrations/index.js';
 import type { MigrationServicesDb } from './db/schema.js';
+import { erasureRequests } from './events/erasure-requests.js';
 import { referralInbox } from './events/referral-inbox.js';
 
 export { toConfig, type MigrationServicesConfig } from './config.js';
@@ -12,6 +15,7 @@ export type { MigrationServicesDb } from './db/schema.js';
 /** Composition root of one migration counselling provider (one deployment per PROVIDER_ID). */
 export function create(config: MigrationServicesConfig, overrides: AgencyOverrides = {}) {
   let running: RunningAgency<MigrationServicesDb> | undefined;
+  let retention: RetentionJob | undefined;
   return {
     async start() {
       running = await startAgency<MigrationServicesDb>(
@@ -24,19 +28,24 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
               protoFile: 'lotse/migration_services/v1/migration_services.proto',
               handlers: migrationServicesApi(ctx, { peers: config.peers }),
             },
+            ...providerDataProtection(ctx, config),
           ],
           subscriptions: (ctx) => [
             // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
             subscribe<MigrationServicesDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
               ReferralRouted: on(events.ReferralRouted, referralInbox(ctx).ReferralRouted),
+              ReferralWithdrawn: on(events.ReferralWithdrawn, erasureRequests(ctx).ReferralWithdrawn),
+              ErasureRequested: on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
             }),
           ],
         },
         overrides,
       );
+      retention = startProviderRetention(running.ctx, config);
       return running;
     },
     async stop() {
+      await retention?.stop();
       await running?.stop();
     },
   };

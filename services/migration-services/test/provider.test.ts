@@ -75,7 +75,7 @@ beforeAll(async () => {
   clientWithFoCert = createClient(ms.MigrationServicesServiceClient, `127.0.0.1:${providerRunning.grpcPort}`, loadIdentity(pkiDir, foId));
 
   Object.assign(covered, await registerWithConsent('reg-covered', { givenNames: 'ليلى', familyName: 'الخطيب' }, ['migration-services']));
-  Object.assign(notCovered, await registerWithConsent('reg-not-covered', { givenNames: 'عمر', familyName: 'حداد' }, ['job-centre']));
+  Object.assign(notCovered, await registerWithConsent('reg-not-covered', { givenNames: 'عمر', familyName: 'حداد' }, ['job-centre'], [Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION]));
 });
 
 afterAll(async () => {
@@ -92,7 +92,12 @@ afterAll(async () => {
 
 // --- helpers -------------------------------------------------------------------------------------
 
-async function registerWithConsent(requestId: string, names: { givenNames: string; familyName: string }, recipients: string[]) {
+async function registerWithConsent(
+  requestId: string,
+  names: { givenNames: string; familyName: string },
+  recipients: string[],
+  purposes: common.Purpose[] = [Purpose.PURPOSE_MIGRATION_COUNSELLING],
+) {
   const { newcomer } = await foClient.registerNewcomer({
     requestId,
     ...names,
@@ -106,10 +111,10 @@ async function registerWithConsent(requestId: string, names: { givenNames: strin
     requestId: `${requestId}-consent`,
     newcomerId: newcomer!.newcomerId,
     recipients,
-    purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING],
+    purposes,
     dataCategories: [DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_LANGUAGES],
     expiresAt: undefined,
-    textVersion: 'mbe-consent-2025-01',
+    textVersion: 'mbe-einwilligung-2026-01',
     language: 'ar',
     interpreterUsed: true,
   });

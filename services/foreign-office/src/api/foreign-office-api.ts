@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { common, events, foreignOffice } from '@lotse/contracts';
+import { actorOfCall, appendAudit, lockAuditChain } from '@lotse/audit';
+import { categoryKey, channel, FlowNotAllowedError, requireFlow, type Flow } from '@lotse/flows';
 import {
   NotFoundError,
   once,
@@ -9,12 +11,25 @@ import {
   type CallContext,
 } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
+import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { ForeignOfficeDb } from '../db/schema.js';
+import { REGISTER_CATEGORIES } from '../data-protection/holdings.js';
+import { CONSENT_RECORD_BASIS, REGISTER_BASIS, WITHDRAWAL_BASIS } from '../data-protection/legal-bases.js';
 import { ageGroupOn } from '../domain/age-group.js';
+import { consentText, languagesOf } from '../consent-texts/index.js';
 import { covers, grantedCategories, namesRecipient, newestCovering } from '../domain/consent.js';
+import { withdrawConsents } from '../domain/withdrawal.js';
 import { toConsent, toConsentTerms, toNewcomer, toReferral } from './mappers.js';
-import { validateDisclose, validateRecordConsent, validateRegisterNewcomer, validateRequestReferral } from './validate.js';
+import {
+  discloseChannel,
+  validateDisclose,
+  validateGetConsentText,
+  validateRecordConsent,
+  validateRegisterNewcomer,
+  validateRequestReferral,
+  validateWithdrawConsent,
+} from './validate.js';
 
 const { ReferralStatus, DataCategory } = common;
 const S = foreignOffice.ForeignOfficeServiceService;
@@ -34,6 +49,15 @@ export function newCaseRef(): string {
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
+/**
+ * A newcomer's consents, locked in consent_id order (one order for every caller, so two
+ * transactions never wait on each other's rows crosswise).
+ */
+export function lockedConsents(trx: Transaction<ForeignOfficeDb> | Kysely<ForeignOfficeDb>, newcomerId: string, mode: 'share' | 'update') {
+  const query = trx.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomerId).orderBy('consent_id');
+  return (mode === 'share' ? query.forShare() : query.forUpdate()).execute();
+}
+
 export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandlers<typeof S> {
   const { db, agencyId } = rt;
 
@@ -47,6 +71,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     async registerNewcomer(req, ctx) {
       requireOwnAgency(ctx, agencyId);
       const input = validateRegisterNewcomer(req, rt.now());
+      const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
         once(trx, { method: 'RegisterNewcomer', requestId: input.requestId, request: req, requestCodec: foreignOffice.RegisterNewcomerRequest }, foreignOffice.RegisterNewcomerResponse, async () => {
           const row = await trx
@@ -65,6 +90,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             .returningAll()
             .executeTakeFirstOrThrow();
           rt.logger.info({ newcomer_id: row.newcomer_id, case_ref: row.case_ref }, 'newcomer registered');
+          await appendAudit(trx, { ...actor, action: 'write', subjectRef: row.case_ref, categories: REGISTER_CATEGORIES, purpose: 0, legalBasis: REGISTER_BASIS, details: { newcomer_id: row.newcomer_id }, at: rt.now() });
           return { newcomer: toNewcomer(row) };
         }),
       );
@@ -73,9 +99,12 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     async recordConsent(req, ctx) {
       requireOwnAgency(ctx, agencyId);
       const input = validateRecordConsent(req, rt.now());
+      const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
         once(trx, { method: 'RecordConsent', requestId: input.requestId, request: req, requestCodec: foreignOffice.RecordConsentRequest }, foreignOffice.RecordConsentResponse, async () => {
-          await newcomerOrThrow(trx, input.newcomerId);
+          // The audit chain's lock before any row lock, as every transaction here that audits and locks shared rows.
+          await lockAuditChain(trx);
+          const newcomer = await newcomerOrThrow(trx, input.newcomerId);
           const row = await trx
             .insertInto('consent')
             .values({
@@ -93,6 +122,16 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             .returningAll()
             .executeTakeFirstOrThrow();
           rt.logger.info({ consent_id: row.consent_id, newcomer_id: row.newcomer_id }, 'consent recorded');
+          await appendAudit(trx, {
+            ...actor,
+            action: 'write',
+            subjectRef: newcomer.case_ref,
+            categories: row.data_categories,
+            purpose: 0,
+            legalBasis: CONSENT_RECORD_BASIS,
+            details: { consent_id: row.consent_id, recipients: row.recipients, purposes: row.purposes },
+            at: rt.now(),
+          });
           return { consent: toConsent(row) };
         }),
       );
@@ -101,10 +140,13 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     async requestReferral(req, ctx) {
       requireOwnAgency(ctx, agencyId);
       const input = validateRequestReferral(req);
+      const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
         once(trx, { method: 'RequestReferral', requestId: input.requestId, request: req, requestCodec: foreignOffice.RequestReferralRequest }, foreignOffice.RequestReferralResponse, async () => {
+          await lockAuditChain(trx);
           const newcomer = await newcomerOrThrow(trx, input.newcomerId);
-          const consents = (await trx.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomer.newcomer_id).execute()).map(toConsentTerms);
+          // FOR SHARE: a withdrawal (FOR UPDATE) and this referral serialise on the consent rows.
+          const consents = (await lockedConsents(trx, newcomer.newcomer_id, 'share')).map(toConsentTerms);
           const now = rt.now();
           const consent = input.consentId ? consents.find((c) => c.consentId === input.consentId) : newestCovering(consents, input.purpose, now);
           if (input.consentId && !consent) throw new NotFoundError('consent_id', input.consentId);
@@ -114,6 +156,8 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
           if (input.preferredProviderId && !namesRecipient(consent, { agencyId: input.preferredProviderId, agencyType: 'migration-services' })) {
             throw new PermissionDeniedError(`consent ${consent.consentId} does not name ${input.preferredProviderId} as a recipient; nothing was sent`);
           }
+          const routingFacts = [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP];
+          requireFlow({ sender: rt.agencyType, recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: input.purpose, categories: routingFacts });
           const referralId = uuidv7();
           const row = await trx
             .insertInto('referral')
@@ -144,6 +188,17 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             requestedAt: row.requested_at,
           }, newcomer.case_ref);
           rt.logger.info({ referral_id: referralId, case_ref: newcomer.case_ref }, 'referral requested');
+          // The routing facts leave with the event: an export to the hub.
+          await appendAudit(trx, {
+            ...actor,
+            action: 'export',
+            subjectRef: newcomer.case_ref,
+            categories: routingFacts,
+            purpose: input.purpose,
+            legalBasis: `consent:${consent.consentId}`,
+            details: { referral_id: referralId, recipient_agency_type: 'lotsenhaus', event: 'ReferralRequested' },
+            at: now,
+          });
           return { referral: toReferral(row) };
         }),
       );
@@ -151,9 +206,14 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
 
     async getNewcomer(req, ctx) {
       requireOwnAgency(ctx, agencyId);
-      const newcomer = await newcomerOrThrow(db, req.newcomerId);
-      const consents = await db.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomer.newcomer_id).orderBy('granted_at').execute();
-      return { newcomer: toNewcomer(newcomer), consents: consents.map(toConsent) };
+      const actor = actorOfCall(ctx);
+      // The read and its audit entry commit together.
+      return rt.transact(async (trx) => {
+        const newcomer = await newcomerOrThrow(trx, req.newcomerId);
+        const consents = await trx.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomer.newcomer_id).orderBy('granted_at').execute();
+        await appendAudit(trx, { ...actor, action: 'read', subjectRef: newcomer.case_ref, categories: REGISTER_CATEGORIES, purpose: 0, legalBasis: REGISTER_BASIS, details: { newcomer_id: newcomer.newcomer_id }, at: rt.now() });
+        return { newcomer: toNewcomer(newcomer), consents: consents.map(toConsent) };
+      });
     },
 
     async listReferrals(req, ctx) {
@@ -171,16 +231,29 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     async discloseNewcomerData(req, ctx) {
       const input = validateDisclose(req);
       const caller = ctx.caller;
+      const actor = actorOfCall(ctx);
+      // No row of the flow table for this recipient, purpose and these categories: refused (and logged).
+      let flow: Flow | undefined;
+      let noFlow: FlowNotAllowedError | undefined;
+      try {
+        flow = requireFlow({ sender: rt.agencyType, recipient: caller.agencyType, channel: discloseChannel, purpose: input.purpose, categories: input.categories });
+      } catch (error) {
+        if (!(error instanceof FlowNotAllowedError)) throw error;
+        noFlow = error;
+      }
       // The answer and its audit row commit together: no disclosure without a record of it.
       const outcome = await rt.transact(async (trx) => {
+        await lockAuditChain(trx);
         const newcomer = await trx.selectFrom('newcomer').selectAll().where('case_ref', '=', input.caseRef).executeTakeFirst();
         if (!newcomer) throw new NotFoundError('case_ref', input.caseRef, 'case');
-        const consents = (await trx.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomer.newcomer_id).execute()).map(toConsentTerms);
+        // FOR SHARE: a withdrawal (FOR UPDATE) waits for this disclosure to commit, or this one sees it withdrawn.
+        const consents = (await lockedConsents(trx, newcomer.newcomer_id, 'share')).map(toConsentTerms);
         const now = rt.now();
-        const consent = consents
-          .filter((c) => covers(c, caller, input.purpose, now))
-          .sort((a, b) => b.grantedAt.getTime() - a.grantedAt.getTime())[0];
-        const categories = consent ? grantedCategories(consent, input.categories) : [];
+        const consent = flow
+          ? consents.filter((c) => covers(c, caller, input.purpose, now)).sort((a, b) => b.grantedAt.getTime() - a.grantedAt.getTime())[0]
+          : undefined;
+        const inTable = new Set(flow?.categories ?? []);
+        const categories = consent ? grantedCategories(consent, input.categories).filter((c) => inTable.has(categoryKey(c))) : [];
         const granted = consent !== undefined && categories.length > 0;
         await trx
           .insertInto('data_access_log')
@@ -191,10 +264,26 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             categories: granted ? categories : input.categories,
             legal_basis: granted ? `consent:${consent.consentId}` : null,
             outcome: granted ? 'granted' : 'denied',
+            flow_id: flow?.id ?? null,
           })
           .execute();
+        // The disclosure register above stays; the hash-chained audit log gets the same access.
+        await appendAudit(trx, {
+          ...actor,
+          action: granted ? 'export' : 'refuse',
+          subjectRef: input.caseRef,
+          categories: granted ? categories : input.categories,
+          purpose: input.purpose,
+          legalBasis: granted ? `consent:${consent.consentId}` : '',
+          details: { recipient_agency_id: caller.agencyId, ...(flow && { flow_id: flow.id }) },
+          at: now,
+        });
         return granted ? { newcomer, consent, categories } : undefined;
       });
+      if (!outcome && noFlow) {
+        rt.logger.warn({ caller: caller.agencyId, case_ref: input.caseRef, missing: noFlow.missing }, 'disclosure refused: no flow in the flow table');
+        throw new PermissionDeniedError(`${noFlow.message}; the refusal was logged`);
+      }
       if (!outcome) {
         rt.logger.warn({ caller: caller.agencyId, case_ref: input.caseRef }, 'disclosure refused: no consent covers caller and purpose');
         throw new PermissionDeniedError(
@@ -214,6 +303,67 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         ...(has(DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) && { residenceStatus: newcomer.residence_status }),
         ...(has(DataCategory.DATA_CATEGORY_MUNICIPALITY) && { municipality: newcomer.municipality }),
       });
+    },
+
+    async getConsentText(req) {
+      const input = validateGetConsentText(req);
+      const text = consentText(input.textVersion, input.language);
+      if (!text) {
+        if (languagesOf(input.textVersion).length === 0) throw new NotFoundError('text_version', input.textVersion, 'consent text');
+        throw new NotFoundError('language', input.language, `${input.textVersion} text in the language`);
+      }
+      return {
+        textVersion: text.textVersion,
+        language: text.language,
+        direction: text.direction === 'rtl' ? foreignOffice.TextDirection.TEXT_DIRECTION_RTL : foreignOffice.TextDirection.TEXT_DIRECTION_LTR,
+        title: text.title,
+        text: text.text,
+        availableLanguages: languagesOf(input.textVersion),
+      };
+    },
+
+    async withdrawConsent(req, ctx) {
+      const input = validateWithdrawConsent(req);
+      const actor = actorOfCall(ctx);
+      const own = ctx.caller.agencyId === agencyId;
+      if (input.newcomerId && !own) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may withdraw by newcomer_id; pass consent_id`);
+      return rt.transact((trx) =>
+        once(trx, { method: 'WithdrawConsent', requestId: input.requestId, request: req, requestCodec: foreignOffice.WithdrawConsentRequest }, foreignOffice.WithdrawConsentResponse, async () => {
+          // FOR UPDATE: waits for every disclosure and referral holding the consent (FOR SHARE) to
+          // commit; those that come after see it withdrawn. Nothing leaves after this commits.
+          await lockAuditChain(trx);
+          let rows;
+          if (input.consentId) {
+            rows = await trx.selectFrom('consent').selectAll().where('consent_id', '=', input.consentId).forUpdate().execute();
+            if (rows.length === 0) throw new NotFoundError('consent_id', input.consentId);
+          } else {
+            await newcomerOrThrow(trx, input.newcomerId!);
+            rows = await lockedConsents(trx, input.newcomerId!, 'update');
+          }
+          for (const row of rows) {
+            if (!own && !namesRecipient(toConsentTerms(row), ctx.caller)) {
+              throw new PermissionDeniedError(`consent ${row.consent_id} does not name ${ctx.caller.agencyId}; only this office or a recipient of the consent may pass its withdrawal on`);
+            }
+          }
+          const newlyWithdrawn = rows.filter((r) => !r.withdrawn_at);
+          const withdrawn = await withdrawConsents(rt, trx, rows, { receivedBy: ctx.caller.agencyId, reason: input.reason });
+          // Recording the withdrawal changes the consent record: on record with who passed it on.
+          for (const row of newlyWithdrawn) {
+            const { case_ref } = await newcomerOrThrow(trx, row.newcomer_id);
+            await appendAudit(trx, {
+              ...actor,
+              action: 'write',
+              subjectRef: case_ref,
+              categories: row.data_categories,
+              purpose: 0,
+              legalBasis: WITHDRAWAL_BASIS,
+              details: { consent_id: row.consent_id, withdrawal: true },
+              at: rt.now(),
+            });
+          }
+          return { consents: withdrawn };
+        }),
+      );
     },
   };
 }

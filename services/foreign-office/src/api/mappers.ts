@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { foreignOffice } from '@lotse/contracts';
 import type { ConsentTerms } from '../domain/consent.js';
-import type { ConsentTable, NewcomerTable, ReferralTable } from '../db/schema.js';
+import type { ConsentTable, ConsentWithdrawalTable, NewcomerTable, ReferralTable } from '../db/schema.js';
 
 export function toNewcomer(row: Selectable<NewcomerTable>): foreignOffice.Newcomer {
   return foreignOffice.Newcomer.fromPartial({
@@ -30,7 +30,13 @@ export function toConsent(row: Selectable<ConsentTable>): foreignOffice.Consent 
     language: row.language,
     interpreterUsed: row.interpreter_used,
     grantedAt: row.granted_at,
+    withdrawnAt: row.withdrawn_at ?? undefined,
   });
+}
+
+/** A consent with where its withdrawal was taken. */
+export function toWithdrawnConsent(row: Selectable<ConsentTable>, withdrawal: Pick<Selectable<ConsentWithdrawalTable>, 'received_by_agency_id'> | undefined): foreignOffice.Consent {
+  return { ...toConsent(row), withdrawalReceivedBy: withdrawal?.received_by_agency_id ?? '' };
 }
 
 export function toConsentTerms(row: Selectable<ConsentTable>): ConsentTerms {

@@ -1,5 +1,7 @@
 import { common, foreignOffice } from '@lotse/contracts';
+import { allowedCategories, categoryKey, channel, flowTable, purposeKey } from '@lotse/flows';
 import { Violations } from '@lotse/grpc';
+import { consentText, currentTextVersion, languagesOf, supportedLanguage, supportedLanguages } from '../consent-texts/index.js';
 
 // Field rules of the foreign office's requests. Everything is checked before anything is written.
 
@@ -35,7 +37,12 @@ export function validateRecordConsent(req: foreignOffice.RecordConsentRequest, n
   v.enumList('data_categories', req.dataCategories, common.DataCategory);
   if (req.expiresAt && req.expiresAt <= now) v.add('expires_at', 'must lie in the future');
   const textVersion = v.text('text_version', req.textVersion, { max: 64 });
-  const language = v.pattern('language', req.language, languageCode, 'an ISO 639-1 code such as "ar"');
+  const language = consentLanguage(v, req.language);
+  if (textVersion && language && !consentText(textVersion, language)) {
+    if (languagesOf(textVersion).length === 0) v.add('text_version', `no consent text "${textVersion}" is known (the current one is "${currentTextVersion}")`);
+    else v.add('language', `consent text "${textVersion}" has no ${language} version (it has ${languagesOf(textVersion).join(', ')})`);
+  }
+  if (v.list.length === 0) consentWithinFlowTable(v, recipients, req.purposes, req.dataCategories);
   v.throwIfAny();
   return {
     requestId,
@@ -45,9 +52,61 @@ export function validateRecordConsent(req: foreignOffice.RecordConsentRequest, n
     dataCategories: [...new Set(req.dataCategories)],
     expiresAt: req.expiresAt ?? null,
     textVersion,
-    language,
+    language: language!,
     interpreterUsed: req.interpreterUsed,
   };
+}
+
+/** One of the supported languages ("fa-AF" stands for Dari, "prs"); adds a violation otherwise. */
+function consentLanguage(v: Violations, value: string) {
+  const raw = v.text('language', value, { max: 16 });
+  if (!raw) return undefined;
+  const language = supportedLanguage(raw);
+  if (!language) v.add('language', `must be one of ${supportedLanguages.join(', ')} (or fa-AF for Dari)`);
+  return language;
+}
+
+export const discloseChannel = channel.grpc(foreignOffice.ForeignOfficeServiceService.discloseNewcomerData.path);
+
+/**
+ * A consent can only authorise flows the flow table has: for the recipients it names by agency
+ * type, every purpose needs a disclosure flow to one of them and every category must be one some
+ * such flow allows. (Recipients named by deployment id are checked at disclosure, from the caller's
+ * certificate.)
+ */
+function consentWithinFlowTable(v: Violations, recipients: string[], purposes: number[], categories: number[]) {
+  const types = recipients.filter((r) => flowTable().agencyTypes[r]);
+  if (types.length === 0) return;
+  const allowed = (type: string, purpose: number) => allowedCategories({ sender: 'foreign-office', recipient: type, channel: discloseChannel, purpose });
+  purposes.forEach((p, i) => {
+    if (!types.some((t) => allowed(t, p).length > 0)) {
+      v.add(`purposes[${i}]`, `the flow table has no flow that lets the foreign office disclose data to ${types.join(' or ')} for ${purposeKey(p)}`);
+    }
+  });
+  const union = new Set(types.flatMap((t) => purposes.flatMap((p) => allowed(t, p))));
+  categories.forEach((c, i) => {
+    if (!union.has(c)) v.add(`data_categories[${i}]`, `the flow table does not let the foreign office disclose ${categoryKey(c)} to ${types.join(' or ')} for these purposes`);
+  });
+}
+
+export function validateGetConsentText(req: foreignOffice.GetConsentTextRequest) {
+  const v = new Violations();
+  const language = consentLanguage(v, req.language);
+  const textVersion = v.text('text_version', req.textVersion, { max: 64, required: false }) || currentTextVersion;
+  v.throwIfAny();
+  return { language: language!, textVersion };
+}
+
+export function validateWithdrawConsent(req: foreignOffice.WithdrawConsentRequest) {
+  const v = new Violations();
+  const requestId = v.requestId(req.requestId);
+  const consentId = v.text('consent_id', req.consentId, { max: 64, required: false });
+  const newcomerId = v.text('newcomer_id', req.newcomerId, { max: 64, required: false });
+  if (!consentId && !newcomerId) v.add('consent_id', 'name the consent to withdraw (or newcomer_id, to withdraw all of a newcomer\'s consents)');
+  if (consentId && newcomerId) v.add('newcomer_id', 'give either consent_id or newcomer_id, not both');
+  const reason = v.text('reason', req.reason, { max: 500, required: false });
+  v.throwIfAny();
+  return { requestId, consentId: consentId || undefined, newcomerId: newcomerId || undefined, reason: reason || null };
 }
 
 export function validateRequestReferral(req: foreignOffice.RequestReferralRequest) {

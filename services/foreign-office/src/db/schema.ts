@@ -53,6 +53,19 @@ export interface DataAccessLogTable {
   categories: number[];
   legal_basis: string | null;
   outcome: 'granted' | 'denied';
+  /** The flow table row checked (null when none matched). */
+  flow_id: string | null;
+}
+
+/** A withdrawn consent (Art. 7(3) GDPR): where the newcomer withdrew, and whom the office had told. */
+export interface ConsentWithdrawalTable {
+  consent_id: string;
+  received_by_agency_id: string;
+  reason: string | null;
+  withdrawn_at: Date;
+  recipients_known: string[];
+  /** From data_access_log's sequence, taken under the consent's row lock: later than every granted disclosure. */
+  access_log_position: Generated<number>;
 }
 
 export interface ForeignOfficeDb {
@@ -60,4 +73,5 @@ export interface ForeignOfficeDb {
   consent: ConsentTable;
   referral: ReferralTable;
   data_access_log: DataAccessLogTable;
+  consent_withdrawal: ConsentWithdrawalTable;
 }

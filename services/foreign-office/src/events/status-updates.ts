@@ -1,4 +1,4 @@
-import { events } from '@lotse/contracts';
+import { common, events } from '@lotse/contracts';
 import type { Transaction } from 'kysely';
 import type { ForeignOfficeDb } from '../db/schema.js';
 import { isReferralStatusAdvance as isAdvance } from '@lotse/contracts';
@@ -6,7 +6,8 @@ import { isReferralStatusAdvance as isAdvance } from '@lotse/contracts';
 /** The hub reports where a referral stands; the foreign office keeps the latest status. */
 export async function applyStatusChange(trx: Transaction<ForeignOfficeDb>, change: events.ReferralStatusChanged): Promise<void> {
   const referral = await trx.selectFrom('referral').select(['status']).where('referral_id', '=', change.referralId).executeTakeFirst();
-  if (!referral || !isAdvance(referral.status, change.status)) return;
+  // A withdrawn referral is closed for good: no later status from the hub reopens it.
+  if (!referral || referral.status === common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN || !isAdvance(referral.status, change.status)) return;
   await trx
     .updateTable('referral')
     .set({

@@ -1,7 +1,8 @@
-import { lotsenhaus } from '@lotse/contracts';
-import { NotFoundError, pageSize, Violations, type AsyncHandlers } from '@lotse/grpc';
+import { common, lotsenhaus } from '@lotse/contracts';
+import { channel, requireFlow } from '@lotse/flows';
+import { NotFoundError, pageSize, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { CaseIndexTable, HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
 
@@ -23,11 +24,25 @@ function toCaseSummary(row: Selectable<CaseIndexTable>): lotsenhaus.CaseSummary 
 /** Read side of the hub: any agency of the network (mTLS) may read the pseudonymous index. */
 export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): AsyncHandlers<typeof S> {
   const { db } = rt;
+
+  /** The case index carries the routing facts: only to agency types the flow table names. */
+  function requireCaseIndexFlow(ctx: CallContext) {
+    requireFlow({
+      sender: rt.agencyType,
+      recipient: ctx.caller.agencyType,
+      channel: channel.grpc(ctx.method),
+      purpose: 'case-coordination',
+      categories: [common.DataCategory.DATA_CATEGORY_MUNICIPALITY, common.DataCategory.DATA_CATEGORY_AGE_GROUP],
+    });
+  }
+
   return {
-    async getCaseTimeline(req) {
+    async getCaseTimeline(req, ctx) {
+      requireCaseIndexFlow(ctx);
       const v = new Violations();
       const caseRef = v.text('case_ref', req.caseRef, { max: 64 });
       v.throwIfAny();
+      setCaseRef(caseRef);
       const summary = await db.selectFrom('case_index').selectAll().where('case_ref', '=', caseRef).executeTakeFirst();
       if (!summary) throw new NotFoundError('case_ref', caseRef, 'case');
       const entries = await db.selectFrom('timeline_entry').selectAll().where('case_ref', '=', caseRef).orderBy('occurred_at').orderBy('seq').execute();
@@ -48,7 +63,8 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
       };
     },
 
-    async listCases(req) {
+    async listCases(req, ctx) {
+      requireCaseIndexFlow(ctx);
       const limit = pageSize(req.pageSize);
       let query = db.selectFrom('case_index').selectAll().orderBy('case_ref').limit(limit + 1);
       if (req.status) query = query.where('status', '=', req.status);
@@ -57,6 +73,48 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
       const rows = await query.execute();
       const page = rows.slice(0, limit);
       return { cases: page.map(toCaseSummary), nextPageToken: rows.length > limit ? page[page.length - 1]!.case_ref : '' };
+    },
+
+    async listErasures(req) {
+      const v = new Violations();
+      v.enumValue('status', req.status, lotsenhaus.ErasureStatus, { required: false });
+      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
+      const token = v.text('page_token', req.pageToken, { max: 200, required: false });
+      const [afterConsent, afterRecipient] = token ? token.split('|') : [];
+      if (token && !afterRecipient) v.add('page_token', 'must be a next_page_token of an earlier answer');
+      v.throwIfAny();
+      const limit = pageSize(req.pageSize);
+      let query = db
+        .selectFrom('erasure_request as e')
+        .innerJoin('consent_withdrawal as w', 'w.consent_id', 'e.consent_id')
+        .select(['e.consent_id', 'e.case_ref', 'e.recipient_agency_id', 'e.requested_at', 'e.confirmed_at', 'e.erased_categories', 'e.retained', 'w.withdrawn_at', 'w.received_by_agency_id'])
+        .orderBy('e.consent_id')
+        .orderBy('e.recipient_agency_id')
+        .limit(limit + 1);
+      if (req.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_OPEN) query = query.where('e.confirmed_at', 'is', null);
+      if (req.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_CONFIRMED) query = query.where('e.confirmed_at', 'is not', null);
+      if (caseRef) query = query.where('e.case_ref', '=', caseRef);
+      if (token) query = query.where(sql<boolean>`(e.consent_id, e.recipient_agency_id) > (${afterConsent}, ${afterRecipient})`);
+      const rows = await query.execute();
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        erasures: page.map((e) =>
+          lotsenhaus.Erasure.fromPartial({
+            consentId: e.consent_id,
+            caseRef: e.case_ref,
+            recipientAgencyId: e.recipient_agency_id,
+            status: e.confirmed_at ? lotsenhaus.ErasureStatus.ERASURE_STATUS_CONFIRMED : lotsenhaus.ErasureStatus.ERASURE_STATUS_OPEN,
+            withdrawnAt: e.withdrawn_at,
+            withdrawalReceivedBy: e.received_by_agency_id,
+            requestedAt: e.requested_at,
+            confirmedAt: e.confirmed_at ?? undefined,
+            erasedCategories: e.erased_categories,
+            retained: e.retained,
+          }),
+        ),
+        nextPageToken: rows.length > limit && last ? `${last.consent_id}|${last.recipient_agency_id}` : '',
+      };
     },
 
     async listProviders() {

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 // The hub keeps no personal data: pseudonymous case references and the two routing facts.
 
@@ -43,8 +43,36 @@ export interface TimelineEntryTable {
   summary: string;
 }
 
+export interface ConsentWithdrawalTable {
+  consent_id: string;
+  case_ref: string;
+  owner_agency_id: string;
+  received_by_agency_id: string;
+  withdrawn_at: Date;
+  recorded_at: Generated<Date>;
+}
+
+/** What a recipient keeps because a statute obliges it to: { category, statute }. */
+export interface RetainedJson {
+  category: number;
+  statute: string;
+}
+
+/** One recipient's erasure after a withdrawal; open until it confirms. */
+export interface ErasureRequestTable {
+  consent_id: string;
+  recipient_agency_id: string;
+  case_ref: string;
+  requested_at: Date;
+  confirmed_at: Date | null;
+  erased_categories: Generated<number[]>;
+  retained: ColumnType<RetainedJson[], string | undefined, string>;
+}
+
 export interface HubDb {
   case_index: CaseIndexTable;
   hub_referral: HubReferralTable;
   timeline_entry: TimelineEntryTable;
+  consent_withdrawal: ConsentWithdrawalTable;
+  erasure_request: ErasureRequestTable;
 }

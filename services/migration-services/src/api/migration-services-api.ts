@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { common, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
 import {
   createClient,
+  setCaseRef,
   FailedPreconditionError,
   isServiceError,
   NotFoundError,
@@ -16,9 +17,12 @@ import {
   type CallContext,
   type PromiseClient,
 } from '@lotse/grpc';
+import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
 import type { AgencyContext } from '@lotse/runtime';
+import { createHash } from 'node:crypto';
 import type { Selectable, Transaction } from 'kysely';
 import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable } from '../db/schema.js';
+import { eraseUnderConsent } from '../domain/erasure.js';
 
 const S = ms.MigrationServicesServiceService;
 const { InboxStatus } = ms;
@@ -68,7 +72,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
     if (!client) {
       const address = deps.peers.get(ownerId);
       if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
-      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity);
+      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId });
       owners.set(ownerId, client);
     }
     return client;
@@ -81,11 +85,27 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
   async function referralOrThrow(trx: Trx | typeof db, referralId: string) {
     const row = await trx.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
     if (!row) throw new NotFoundError('referral_id', referralId);
+    setCaseRef(row.case_ref);
     return row;
   }
 
   async function hasData(trx: Trx | typeof db, referralId: string) {
     return (await trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', '=', referralId).executeTakeFirst()) !== undefined;
+  }
+
+  /** After a withdrawal nothing more is fetched or kept under the referral: no legal basis. */
+  function refuseWithdrawn(row: Selectable<InboxReferralTable>) {
+    if (row.status === InboxStatus.INBOX_STATUS_WITHDRAWN) {
+      throw new PermissionDeniedError(`the consent of referral ${row.referral_id} was withdrawn; its data may no longer be fetched or kept`);
+    }
+  }
+
+  /** A downstream agency's unavailability is ours to report as UNAVAILABLE; other statuses pass through. */
+  function downstream(ownerId: string, error: unknown): never {
+    if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
+      throw new UnavailableError(`${ownerId} cannot be reached: ${error.details}`);
+    }
+    throw error;
   }
 
   function idAndReferral(requestId: string, referralId: string) {
@@ -141,9 +161,25 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       const v = new Violations();
       const referralId = v.text('referral_id', req.referralId, { max: 64 });
       v.throwIfAny();
-      const row = await referralOrThrow(db, referralId);
-      const record = await db.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
-      return { referral: toInboxReferral(row, record !== undefined), newcomer: record ? toNewcomerData(record) : undefined };
+      const actor = actorOfCall(ctx);
+      // Reading the newcomer's data is on record, in the same transaction.
+      return rt.transact(async (trx) => {
+        const row = await referralOrThrow(trx, referralId);
+        const record = await trx.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
+        if (record) {
+          await appendAudit(trx, {
+            ...actor,
+            action: 'read',
+            subjectRef: record.case_ref,
+            categories: record.categories,
+            purpose: row.purpose,
+            legalBasis: record.legal_basis,
+            details: { referral_id: row.referral_id, owner_agency_id: record.owner_agency_id },
+            at: rt.now(),
+          });
+        }
+        return { referral: toInboxReferral(row, record !== undefined), newcomer: record ? toNewcomerData(record) : undefined };
+      });
     },
 
     async acceptReferral(req, ctx) {
@@ -173,18 +209,20 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       requireOwnCaseworker(ctx);
       const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
       v.throwIfAny();
+      const actor = actorOfCall(ctx);
       const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: ms.FetchNewcomerDataRequest };
       // A retry must not disclose again: answer it from the stored first result.
       const previous = await previousResponse(db, key, ms.FetchNewcomerDataResponse);
       if (previous) return previous;
       const referral = await referralOrThrow(db, referralId);
+      refuseWithdrawn(referral);
       if (referral.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
         throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
       }
       // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
       let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
       try {
-        disclosed = await ownerClient(referral.referrer_agency_id).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] });
+        disclosed = await ownerClient(referral.referrer_agency_id).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] }, { metadata: forwardCaseworker(ctx) });
       } catch (error) {
         if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
           throw new UnavailableError(`${referral.referrer_agency_id} cannot be reached: ${error.details}`);
@@ -194,6 +232,10 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       const has = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
       return rt.transact((trx) =>
         once(trx, key, ms.FetchNewcomerDataResponse, async () => {
+          // FOR UPDATE: an erasure under a withdrawn consent (which locks the same row) either ran
+          // before — then nothing is kept — or waits until this is stored, and erases it.
+          const current = await trx.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirstOrThrow();
+          refuseWithdrawn(current);
           const values = {
             case_ref: referral.case_ref,
             owner_agency_id: referral.referrer_agency_id,
@@ -223,7 +265,51 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
             referral.case_ref,
           );
           rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
+          await appendAudit(trx, {
+            ...actor,
+            action: 'fetch',
+            subjectRef: referral.case_ref,
+            categories: disclosed.grantedCategories,
+            purpose: referral.purpose,
+            legalBasis: disclosed.legalBasis,
+            details: { referral_id: referralId, owner_agency_id: referral.referrer_agency_id },
+            at: rt.now(),
+          });
           return { newcomer: toNewcomerData(record) };
+        }),
+      );
+    },
+
+    async withdrawConsent(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      const reason = v.text('reason', req.reason, { max: 500, required: false });
+      v.throwIfAny();
+      const key = { method: 'WithdrawConsent', requestId, request: req, requestCodec: ms.WithdrawConsentRequest };
+      const previous = await previousResponse(db, key, ms.WithdrawConsentResponse);
+      if (previous) return previous;
+      const referral = await referralOrThrow(db, referralId);
+      // Passed on to the owner first, synchronously: the withdrawal counts once the owner has it.
+      // The forwarded request id is derived from ours, so a retry here is a retry there.
+      const forwardedId = `${agencyId}:${requestId}`.length <= 128 ? `${agencyId}:${requestId}` : `${agencyId}:${createHash('sha256').update(requestId).digest('hex').slice(0, 40)}`;
+      let consent: foreignOffice.Consent | undefined;
+      try {
+        ({ consents: [consent] } = await ownerClient(referral.referrer_agency_id).withdrawConsent({ requestId: forwardedId, consentId: referral.consent_id, newcomerId: '', reason }, { metadata: forwardCaseworker(ctx) }));
+      } catch (error) {
+        downstream(referral.referrer_agency_id, error);
+      }
+      return rt.transact((trx) =>
+        once(trx, key, ms.WithdrawConsentResponse, async () => {
+          // Stop processing and erase here at once; the hub's erasure request then only confirms.
+          await eraseUnderConsent(rt, trx, { consentId: referral.consent_id, caseRef: referral.case_ref, ownerAgencyId: referral.referrer_agency_id, takenHere: true });
+          const row = await referralOrThrow(trx, referralId);
+          rt.logger.info({ referral_id: referralId, consent_id: referral.consent_id }, 'consent withdrawn here and passed on to the owner');
+          return {
+            consentId: referral.consent_id,
+            ownerAgencyId: referral.referrer_agency_id,
+            withdrawnAt: consent?.withdrawnAt,
+            referral: toInboxReferral(row, await hasData(trx, referralId)),
+          };
         }),
       );
     },

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface InboxReferralTable {
   referral_id: string;
@@ -35,7 +35,27 @@ export interface NewcomerRecordTable {
   fetched_at: Generated<Date>;
 }
 
+/** What a statute obliged this provider to keep after an erasure: { category, statute }. */
+export interface RetainedJson {
+  category: number;
+  statute: string;
+}
+
+/** An erasure after a consent was withdrawn; confirmed to the hub once it asked. */
+export interface ErasureTable {
+  consent_id: string;
+  case_ref: string;
+  owner_agency_id: string;
+  erased_categories: number[];
+  retained: ColumnType<RetainedJson[], string | undefined, string>;
+  erased_at: Date;
+  withdrawal_taken_here: Generated<boolean>;
+  requested_at: Date | null;
+  confirmed_at: Date | null;
+}
+
 export interface MigrationServicesDb {
   inbox_referral: InboxReferralTable;
   newcomer_record: NewcomerRecordTable;
+  erasure: ErasureTable;
 }

@@ -8,6 +8,8 @@ export function referralInbox(rt: AgencyContext<MigrationServicesDb>) {
   return {
     async ReferralRouted(trx: Transaction<MigrationServicesDb>, msg: events.ReferralRouted, _env: envelope.Envelope) {
       if (msg.providerId !== rt.agencyId) throw new Error(`referral ${msg.referralId} was routed to ${msg.providerId}, not to ${rt.agencyId}`);
+      // Overtaken by the withdrawal of its consent (a redelivery): kept closed, without its routing fact.
+      const erased = await trx.selectFrom('erasure').select('consent_id').where('consent_id', '=', msg.consentId).executeTakeFirst();
       const inserted = await trx
         .insertInto('inbox_referral')
         .values({
@@ -15,9 +17,9 @@ export function referralInbox(rt: AgencyContext<MigrationServicesDb>) {
           case_ref: msg.caseRef,
           referrer_agency_id: msg.referrerAgencyId,
           purpose: msg.purpose,
-          age_group: msg.ageGroup,
+          age_group: erased ? 0 : msg.ageGroup,
           consent_id: msg.consentId,
-          status: migrationServices.InboxStatus.INBOX_STATUS_PENDING,
+          status: erased ? migrationServices.InboxStatus.INBOX_STATUS_WITHDRAWN : migrationServices.InboxStatus.INBOX_STATUS_PENDING,
           decline_reason: 0,
           decided_at: null,
           first_contact_date: null,
@@ -27,7 +29,7 @@ export function referralInbox(rt: AgencyContext<MigrationServicesDb>) {
         .onConflict((oc) => oc.column('referral_id').doNothing())
         .returning('referral_id')
         .executeTakeFirst();
-      if (!inserted) return;
+      if (!inserted || erased) return;
       await rt.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
     },
   };

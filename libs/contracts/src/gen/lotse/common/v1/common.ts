@@ -5,6 +5,7 @@
 // source: lotse/common/v1/common.proto
 
 /* eslint-disable */
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 export const protobufPackage = "lotse.common.v1";
 
@@ -74,6 +75,8 @@ export enum DataCategory {
   DATA_CATEGORY_LANGUAGES = 3,
   DATA_CATEGORY_RESIDENCE_STATUS = 4,
   DATA_CATEGORY_MUNICIPALITY = 5,
+  /** DATA_CATEGORY_AGE_GROUP - JMD (12–26) or MBE (27+): derived from the birth date, a routing fact the hub receives. */
+  DATA_CATEGORY_AGE_GROUP = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -97,6 +100,9 @@ export function dataCategoryFromJSON(object: any): DataCategory {
     case 5:
     case "DATA_CATEGORY_MUNICIPALITY":
       return DataCategory.DATA_CATEGORY_MUNICIPALITY;
+    case 6:
+    case "DATA_CATEGORY_AGE_GROUP":
+      return DataCategory.DATA_CATEGORY_AGE_GROUP;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -118,6 +124,8 @@ export function dataCategoryToJSON(object: DataCategory): string {
       return "DATA_CATEGORY_RESIDENCE_STATUS";
     case DataCategory.DATA_CATEGORY_MUNICIPALITY:
       return "DATA_CATEGORY_MUNICIPALITY";
+    case DataCategory.DATA_CATEGORY_AGE_GROUP:
+      return "DATA_CATEGORY_AGE_GROUP";
     case DataCategory.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -183,6 +191,8 @@ export enum ReferralStatus {
   REFERRAL_STATUS_COUNSELLING_STARTED = 5,
   /** REFERRAL_STATUS_UNROUTABLE - No cooperation agreement and consent matched a provider. */
   REFERRAL_STATUS_UNROUTABLE = 6,
+  /** REFERRAL_STATUS_WITHDRAWN - The newcomer withdrew the consent the referral was made under (Art. 7(3) GDPR); closed. */
+  REFERRAL_STATUS_WITHDRAWN = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -209,6 +219,9 @@ export function referralStatusFromJSON(object: any): ReferralStatus {
     case 6:
     case "REFERRAL_STATUS_UNROUTABLE":
       return ReferralStatus.REFERRAL_STATUS_UNROUTABLE;
+    case 7:
+    case "REFERRAL_STATUS_WITHDRAWN":
+      return ReferralStatus.REFERRAL_STATUS_WITHDRAWN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -232,6 +245,8 @@ export function referralStatusToJSON(object: ReferralStatus): string {
       return "REFERRAL_STATUS_COUNSELLING_STARTED";
     case ReferralStatus.REFERRAL_STATUS_UNROUTABLE:
       return "REFERRAL_STATUS_UNROUTABLE";
+    case ReferralStatus.REFERRAL_STATUS_WITHDRAWN:
+      return "REFERRAL_STATUS_WITHDRAWN";
     case ReferralStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -339,4 +354,118 @@ export function contactChannelToJSON(object: ContactChannel): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/** What a recipient keeps after an erasure request because a statute obliges it to (Art. 17(3) GDPR). */
+export interface RetainedData {
+  category: DataCategory;
+  /** The statute that obliges keeping it, e.g. "§ 147 AO". */
+  statute: string;
+}
+
+function createBaseRetainedData(): RetainedData {
+  return { category: 0, statute: "" };
+}
+
+export const RetainedData: MessageFns<RetainedData> = {
+  encode(message: RetainedData, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.category !== 0) {
+      writer.uint32(8).int32(message.category);
+    }
+    if (message.statute !== "") {
+      writer.uint32(18).string(message.statute);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetainedData {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetainedData();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.category = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.statute = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetainedData {
+    return {
+      category: isSet(object.category) ? dataCategoryFromJSON(object.category) : 0,
+      statute: isSet(object.statute) ? globalThis.String(object.statute) : "",
+    };
+  },
+
+  toJSON(message: RetainedData): unknown {
+    const obj: any = {};
+    if (message.category !== 0) {
+      obj.category = dataCategoryToJSON(message.category);
+    }
+    if (message.statute !== "") {
+      obj.statute = message.statute;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetainedData>): RetainedData {
+    return RetainedData.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetainedData>): RetainedData {
+    const message = createBaseRetainedData();
+    message.category = object.category ?? 0;
+    message.statute = object.statute ?? "";
+    return message;
+  },
+};
+
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+function isSet(value: any): boolean {
+  return value !== null && value !== undefined;
+}
+
+export interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create(base?: DeepPartial<T>): T;
+  fromPartial(object: DeepPartial<T>): T;
 }

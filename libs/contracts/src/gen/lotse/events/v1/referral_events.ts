@@ -26,6 +26,7 @@ import {
   ReferralStatus,
   referralStatusFromJSON,
   referralStatusToJSON,
+  RetainedData,
 } from "../../common/v1/common.js";
 
 export const protobufPackage = "lotse.events.v1";
@@ -121,6 +122,66 @@ export interface ReferralStatusChanged {
     | undefined;
   /** Why, where the status alone does not say (e.g. why no provider matched). */
   note: string;
+}
+
+/**
+ * The newcomer withdrew a consent (at any agency; the owner records it). Pending referrals under
+ * it are revoked in the same transaction. Subject: lotse.<owner>.consent-withdrawn
+ */
+export interface ConsentWithdrawn {
+  consentId: string;
+  caseRef: string;
+  withdrawnAt:
+    | Date
+    | undefined;
+  /** Agencies the owner disclosed personal data to under this consent (from its access log). */
+  recipientsKnown: string[];
+  /** The agency deployment where the newcomer withdrew. */
+  receivedByAgencyId: string;
+  /** Referrals under the consent that the owner closed as withdrawn. */
+  withdrawnReferralIds: string[];
+}
+
+/**
+ * The hub closed a referral because its consent was withdrawn.
+ * Subject: lotse.lotsenhaus.referral-withdrawn.<provider>
+ */
+export interface ReferralWithdrawn {
+  referralId: string;
+  caseRef: string;
+  providerId: string;
+  consentId: string;
+  withdrawnAt: Date | undefined;
+}
+
+/**
+ * The hub asks one recipient to erase what it received under a withdrawn consent (Art. 17, 19 GDPR).
+ * Subject: lotse.lotsenhaus.erasure-requested.<recipient>
+ */
+export interface ErasureRequested {
+  consentId: string;
+  caseRef: string;
+  /** Agency deployment asked to erase. */
+  recipient: string;
+  /** The agency that owns the data and recorded the withdrawal. */
+  ownerAgencyId: string;
+  withdrawnAt: Date | undefined;
+  requestedAt: Date | undefined;
+}
+
+/**
+ * A recipient erased (or restricted) what it held under a withdrawn consent.
+ * Subject: lotse.<recipient>.erasure-confirmed
+ */
+export interface ErasureConfirmed {
+  consentId: string;
+  caseRef: string;
+  /** The agency deployment that erased. */
+  agency: string;
+  erasedCategories: DataCategory[];
+  /** What a statute obliges it to keep, with the statute; empty when everything was erased. */
+  retained: RetainedData[];
+  confirmedAt: Date | undefined;
 }
 
 function createBaseReferralRequested(): ReferralRequested {
@@ -1508,6 +1569,696 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     message.declineReason = object.declineReason ?? 0;
     message.changedAt = object.changedAt ?? undefined;
     message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseConsentWithdrawn(): ConsentWithdrawn {
+  return {
+    consentId: "",
+    caseRef: "",
+    withdrawnAt: undefined,
+    recipientsKnown: [],
+    receivedByAgencyId: "",
+    withdrawnReferralIds: [],
+  };
+}
+
+export const ConsentWithdrawn: MessageFns<ConsentWithdrawn> = {
+  encode(message: ConsentWithdrawn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== "") {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(26).fork()).join();
+    }
+    for (const v of message.recipientsKnown) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.receivedByAgencyId !== "") {
+      writer.uint32(42).string(message.receivedByAgencyId);
+    }
+    for (const v of message.withdrawnReferralIds) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsentWithdrawn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsentWithdrawn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recipientsKnown.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.receivedByAgencyId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.withdrawnReferralIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsentWithdrawn {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+      recipientsKnown: globalThis.Array.isArray(object?.recipientsKnown)
+        ? object.recipientsKnown.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recipients_known)
+        ? object.recipients_known.map((e: any) => globalThis.String(e))
+        : [],
+      receivedByAgencyId: isSet(object.receivedByAgencyId)
+        ? globalThis.String(object.receivedByAgencyId)
+        : isSet(object.received_by_agency_id)
+        ? globalThis.String(object.received_by_agency_id)
+        : "",
+      withdrawnReferralIds: globalThis.Array.isArray(object?.withdrawnReferralIds)
+        ? object.withdrawnReferralIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.withdrawn_referral_ids)
+        ? object.withdrawn_referral_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConsentWithdrawn): unknown {
+    const obj: any = {};
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.recipientsKnown?.length) {
+      obj.recipientsKnown = message.recipientsKnown;
+    }
+    if (message.receivedByAgencyId !== "") {
+      obj.receivedByAgencyId = message.receivedByAgencyId;
+    }
+    if (message.withdrawnReferralIds?.length) {
+      obj.withdrawnReferralIds = message.withdrawnReferralIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsentWithdrawn>): ConsentWithdrawn {
+    return ConsentWithdrawn.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsentWithdrawn>): ConsentWithdrawn {
+    const message = createBaseConsentWithdrawn();
+    message.consentId = object.consentId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.recipientsKnown = object.recipientsKnown?.map((e) => e) || [];
+    message.receivedByAgencyId = object.receivedByAgencyId ?? "";
+    message.withdrawnReferralIds = object.withdrawnReferralIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReferralWithdrawn(): ReferralWithdrawn {
+  return { referralId: "", caseRef: "", providerId: "", consentId: "", withdrawnAt: undefined };
+}
+
+export const ReferralWithdrawn: MessageFns<ReferralWithdrawn> = {
+  encode(message: ReferralWithdrawn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== "") {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.providerId !== "") {
+      writer.uint32(26).string(message.providerId);
+    }
+    if (message.consentId !== "") {
+      writer.uint32(34).string(message.consentId);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralWithdrawn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralWithdrawn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.providerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralWithdrawn {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      providerId: isSet(object.providerId)
+        ? globalThis.String(object.providerId)
+        : isSet(object.provider_id)
+        ? globalThis.String(object.provider_id)
+        : "",
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReferralWithdrawn): unknown {
+    const obj: any = {};
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.providerId !== "") {
+      obj.providerId = message.providerId;
+    }
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralWithdrawn>): ReferralWithdrawn {
+    return ReferralWithdrawn.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralWithdrawn>): ReferralWithdrawn {
+    const message = createBaseReferralWithdrawn();
+    message.referralId = object.referralId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.providerId = object.providerId ?? "";
+    message.consentId = object.consentId ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseErasureRequested(): ErasureRequested {
+  return {
+    consentId: "",
+    caseRef: "",
+    recipient: "",
+    ownerAgencyId: "",
+    withdrawnAt: undefined,
+    requestedAt: undefined,
+  };
+}
+
+export const ErasureRequested: MessageFns<ErasureRequested> = {
+  encode(message: ErasureRequested, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== "") {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.recipient !== "") {
+      writer.uint32(26).string(message.recipient);
+    }
+    if (message.ownerAgencyId !== "") {
+      writer.uint32(34).string(message.ownerAgencyId);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(42).fork()).join();
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErasureRequested {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasureRequested();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recipient = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ownerAgencyId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErasureRequested {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      recipient: isSet(object.recipient) ? globalThis.String(object.recipient) : "",
+      ownerAgencyId: isSet(object.ownerAgencyId)
+        ? globalThis.String(object.ownerAgencyId)
+        : isSet(object.owner_agency_id)
+        ? globalThis.String(object.owner_agency_id)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ErasureRequested): unknown {
+    const obj: any = {};
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.recipient !== "") {
+      obj.recipient = message.recipient;
+    }
+    if (message.ownerAgencyId !== "") {
+      obj.ownerAgencyId = message.ownerAgencyId;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ErasureRequested>): ErasureRequested {
+    return ErasureRequested.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ErasureRequested>): ErasureRequested {
+    const message = createBaseErasureRequested();
+    message.consentId = object.consentId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.recipient = object.recipient ?? "";
+    message.ownerAgencyId = object.ownerAgencyId ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.requestedAt = object.requestedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseErasureConfirmed(): ErasureConfirmed {
+  return { consentId: "", caseRef: "", agency: "", erasedCategories: [], retained: [], confirmedAt: undefined };
+}
+
+export const ErasureConfirmed: MessageFns<ErasureConfirmed> = {
+  encode(message: ErasureConfirmed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== "") {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.agency !== "") {
+      writer.uint32(26).string(message.agency);
+    }
+    if (message.erasedCategories.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.erasedCategories) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.retained) {
+      RetainedData.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.confirmedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErasureConfirmed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasureConfirmed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agency = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.erasedCategories.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.erasedCategories.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retained.push(RetainedData.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.confirmedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErasureConfirmed {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      agency: isSet(object.agency) ? globalThis.String(object.agency) : "",
+      erasedCategories: globalThis.Array.isArray(object?.erasedCategories)
+        ? object.erasedCategories.map((e: any) => dataCategoryFromJSON(e))
+        : globalThis.Array.isArray(object?.erased_categories)
+        ? object.erased_categories.map((e: any) => dataCategoryFromJSON(e))
+        : [],
+      retained: globalThis.Array.isArray(object?.retained)
+        ? object.retained.map((e: any) => RetainedData.fromJSON(e))
+        : [],
+      confirmedAt: isSet(object.confirmedAt)
+        ? fromJsonTimestamp(object.confirmedAt)
+        : isSet(object.confirmed_at)
+        ? fromJsonTimestamp(object.confirmed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ErasureConfirmed): unknown {
+    const obj: any = {};
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.agency !== "") {
+      obj.agency = message.agency;
+    }
+    if (message.erasedCategories?.length) {
+      obj.erasedCategories = message.erasedCategories.map((e) => dataCategoryToJSON(e));
+    }
+    if (message.retained?.length) {
+      obj.retained = message.retained.map((e) => RetainedData.toJSON(e));
+    }
+    if (message.confirmedAt !== undefined) {
+      obj.confirmedAt = message.confirmedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ErasureConfirmed>): ErasureConfirmed {
+    return ErasureConfirmed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ErasureConfirmed>): ErasureConfirmed {
+    const message = createBaseErasureConfirmed();
+    message.consentId = object.consentId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.agency = object.agency ?? "";
+    message.erasedCategories = object.erasedCategories?.map((e) => e) || [];
+    message.retained = object.retained?.map((e) => RetainedData.fromPartial(e)) || [];
+    message.confirmedAt = object.confirmedAt ?? undefined;
     return message;
   },
 };

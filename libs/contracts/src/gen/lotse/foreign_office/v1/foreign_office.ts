@@ -38,6 +38,47 @@ export const protobufPackage = "lotse.foreign_office.v1";
 
 export const protobufFileName = "lotse/foreign_office/v1/foreign_office.proto";
 
+/** Writing direction of a text. */
+export enum TextDirection {
+  TEXT_DIRECTION_UNSPECIFIED = 0,
+  TEXT_DIRECTION_LTR = 1,
+  /** TEXT_DIRECTION_RTL - Arabic, Farsi, Dari. */
+  TEXT_DIRECTION_RTL = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function textDirectionFromJSON(object: any): TextDirection {
+  switch (object) {
+    case 0:
+    case "TEXT_DIRECTION_UNSPECIFIED":
+      return TextDirection.TEXT_DIRECTION_UNSPECIFIED;
+    case 1:
+    case "TEXT_DIRECTION_LTR":
+      return TextDirection.TEXT_DIRECTION_LTR;
+    case 2:
+    case "TEXT_DIRECTION_RTL":
+      return TextDirection.TEXT_DIRECTION_RTL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TextDirection.UNRECOGNIZED;
+  }
+}
+
+export function textDirectionToJSON(object: TextDirection): string {
+  switch (object) {
+    case TextDirection.TEXT_DIRECTION_UNSPECIFIED:
+      return "TEXT_DIRECTION_UNSPECIFIED";
+    case TextDirection.TEXT_DIRECTION_LTR:
+      return "TEXT_DIRECTION_LTR";
+    case TextDirection.TEXT_DIRECTION_RTL:
+      return "TEXT_DIRECTION_RTL";
+    case TextDirection.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum ResidenceStatus {
   RESIDENCE_STATUS_UNSPECIFIED = 0,
   /** RESIDENCE_STATUS_ASYLUM_SEEKER - Aufenthaltsgestattung (asylum procedure pending). */
@@ -156,7 +197,15 @@ export interface Consent {
   /** Language the text was shown in (ISO 639-1). */
   language: string;
   interpreterUsed: boolean;
-  grantedAt: Date | undefined;
+  grantedAt:
+    | Date
+    | undefined;
+  /** Set once withdrawn. */
+  withdrawnAt:
+    | Date
+    | undefined;
+  /** The agency deployment where the newcomer withdrew. */
+  withdrawalReceivedBy: string;
 }
 
 export interface Referral {
@@ -266,6 +315,39 @@ export interface DiscloseNewcomerDataResponse {
   languages: string[];
   residenceStatus: ResidenceStatus;
   municipality: string;
+}
+
+export interface GetConsentTextRequest {
+  /** de, en, ar, uk, fa, prs (Dari; "fa-AF" is accepted too), tr, ru. */
+  language: string;
+  /** Empty means the current version. */
+  textVersion: string;
+}
+
+export interface GetConsentTextResponse {
+  textVersion: string;
+  language: string;
+  direction: TextDirection;
+  title: string;
+  /** Plain text, paragraphs separated by a blank line. */
+  text: string;
+  /** Languages this version is available in. */
+  availableLanguages: string[];
+}
+
+export interface WithdrawConsentRequest {
+  requestId: string;
+  /** Either the consent to withdraw … */
+  consentId: string;
+  /** … or a newcomer, whose consents in force are all withdrawn (caseworkers of this office only). */
+  newcomerId: string;
+  /** Optional, at most 500 characters; stays with the foreign office. */
+  reason: string;
+}
+
+export interface WithdrawConsentResponse {
+  /** The consents withdrawn (or already withdrawn before), with withdrawn_at set. */
+  consents: Consent[];
 }
 
 function createBaseNewcomer(): Newcomer {
@@ -534,6 +616,8 @@ function createBaseConsent(): Consent {
     language: "",
     interpreterUsed: false,
     grantedAt: undefined,
+    withdrawnAt: undefined,
+    withdrawalReceivedBy: "",
   };
 }
 
@@ -576,6 +660,12 @@ export const Consent: MessageFns<Consent> = {
     }
     if (message.grantedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.grantedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(90).fork()).join();
+    }
+    if (message.withdrawalReceivedBy !== "") {
+      writer.uint32(98).string(message.withdrawalReceivedBy);
     }
     return writer;
   },
@@ -693,6 +783,22 @@ export const Consent: MessageFns<Consent> = {
             message.grantedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.withdrawalReceivedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -747,6 +853,16 @@ export const Consent: MessageFns<Consent> = {
         : isSet(object.granted_at)
         ? fromJsonTimestamp(object.granted_at)
         : undefined,
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+      withdrawalReceivedBy: isSet(object.withdrawalReceivedBy)
+        ? globalThis.String(object.withdrawalReceivedBy)
+        : isSet(object.withdrawal_received_by)
+        ? globalThis.String(object.withdrawal_received_by)
+        : "",
     };
   },
 
@@ -782,6 +898,12 @@ export const Consent: MessageFns<Consent> = {
     if (message.grantedAt !== undefined) {
       obj.grantedAt = message.grantedAt.toISOString();
     }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.withdrawalReceivedBy !== "") {
+      obj.withdrawalReceivedBy = message.withdrawalReceivedBy;
+    }
     return obj;
   },
 
@@ -800,6 +922,8 @@ export const Consent: MessageFns<Consent> = {
     message.language = object.language ?? "";
     message.interpreterUsed = object.interpreterUsed ?? false;
     message.grantedAt = object.grantedAt ?? undefined;
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.withdrawalReceivedBy = object.withdrawalReceivedBy ?? "";
     return message;
   },
 };
@@ -2700,6 +2824,450 @@ export const DiscloseNewcomerDataResponse: MessageFns<DiscloseNewcomerDataRespon
   },
 };
 
+function createBaseGetConsentTextRequest(): GetConsentTextRequest {
+  return { language: "", textVersion: "" };
+}
+
+export const GetConsentTextRequest: MessageFns<GetConsentTextRequest> = {
+  encode(message: GetConsentTextRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.language !== "") {
+      writer.uint32(10).string(message.language);
+    }
+    if (message.textVersion !== "") {
+      writer.uint32(18).string(message.textVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsentTextRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsentTextRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.textVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsentTextRequest {
+    return {
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      textVersion: isSet(object.textVersion)
+        ? globalThis.String(object.textVersion)
+        : isSet(object.text_version)
+        ? globalThis.String(object.text_version)
+        : "",
+    };
+  },
+
+  toJSON(message: GetConsentTextRequest): unknown {
+    const obj: any = {};
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.textVersion !== "") {
+      obj.textVersion = message.textVersion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsentTextRequest>): GetConsentTextRequest {
+    return GetConsentTextRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConsentTextRequest>): GetConsentTextRequest {
+    const message = createBaseGetConsentTextRequest();
+    message.language = object.language ?? "";
+    message.textVersion = object.textVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseGetConsentTextResponse(): GetConsentTextResponse {
+  return { textVersion: "", language: "", direction: 0, title: "", text: "", availableLanguages: [] };
+}
+
+export const GetConsentTextResponse: MessageFns<GetConsentTextResponse> = {
+  encode(message: GetConsentTextResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.textVersion !== "") {
+      writer.uint32(10).string(message.textVersion);
+    }
+    if (message.language !== "") {
+      writer.uint32(18).string(message.language);
+    }
+    if (message.direction !== 0) {
+      writer.uint32(24).int32(message.direction);
+    }
+    if (message.title !== "") {
+      writer.uint32(34).string(message.title);
+    }
+    if (message.text !== "") {
+      writer.uint32(42).string(message.text);
+    }
+    for (const v of message.availableLanguages) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsentTextResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsentTextResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.textVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.direction = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.availableLanguages.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsentTextResponse {
+    return {
+      textVersion: isSet(object.textVersion)
+        ? globalThis.String(object.textVersion)
+        : isSet(object.text_version)
+        ? globalThis.String(object.text_version)
+        : "",
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      direction: isSet(object.direction) ? textDirectionFromJSON(object.direction) : 0,
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      availableLanguages: globalThis.Array.isArray(object?.availableLanguages)
+        ? object.availableLanguages.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.available_languages)
+        ? object.available_languages.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetConsentTextResponse): unknown {
+    const obj: any = {};
+    if (message.textVersion !== "") {
+      obj.textVersion = message.textVersion;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.direction !== 0) {
+      obj.direction = textDirectionToJSON(message.direction);
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.availableLanguages?.length) {
+      obj.availableLanguages = message.availableLanguages;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsentTextResponse>): GetConsentTextResponse {
+    return GetConsentTextResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConsentTextResponse>): GetConsentTextResponse {
+    const message = createBaseGetConsentTextResponse();
+    message.textVersion = object.textVersion ?? "";
+    message.language = object.language ?? "";
+    message.direction = object.direction ?? 0;
+    message.title = object.title ?? "";
+    message.text = object.text ?? "";
+    message.availableLanguages = object.availableLanguages?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseWithdrawConsentRequest(): WithdrawConsentRequest {
+  return { requestId: "", consentId: "", newcomerId: "", reason: "" };
+}
+
+export const WithdrawConsentRequest: MessageFns<WithdrawConsentRequest> = {
+  encode(message: WithdrawConsentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.consentId !== "") {
+      writer.uint32(18).string(message.consentId);
+    }
+    if (message.newcomerId !== "") {
+      writer.uint32(26).string(message.newcomerId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawConsentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawConsentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.newcomerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawConsentRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      newcomerId: isSet(object.newcomerId)
+        ? globalThis.String(object.newcomerId)
+        : isSet(object.newcomer_id)
+        ? globalThis.String(object.newcomer_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: WithdrawConsentRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.newcomerId !== "") {
+      obj.newcomerId = message.newcomerId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawConsentRequest>): WithdrawConsentRequest {
+    return WithdrawConsentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawConsentRequest>): WithdrawConsentRequest {
+    const message = createBaseWithdrawConsentRequest();
+    message.requestId = object.requestId ?? "";
+    message.consentId = object.consentId ?? "";
+    message.newcomerId = object.newcomerId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseWithdrawConsentResponse(): WithdrawConsentResponse {
+  return { consents: [] };
+}
+
+export const WithdrawConsentResponse: MessageFns<WithdrawConsentResponse> = {
+  encode(message: WithdrawConsentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.consents) {
+      Consent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawConsentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawConsentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consents.push(Consent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawConsentResponse {
+    return {
+      consents: globalThis.Array.isArray(object?.consents) ? object.consents.map((e: any) => Consent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WithdrawConsentResponse): unknown {
+    const obj: any = {};
+    if (message.consents?.length) {
+      obj.consents = message.consents.map((e) => Consent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawConsentResponse>): WithdrawConsentResponse {
+    return WithdrawConsentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawConsentResponse>): WithdrawConsentResponse {
+    const message = createBaseWithdrawConsentResponse();
+    message.consents = object.consents?.map((e) => Consent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type ForeignOfficeServiceService = typeof ForeignOfficeServiceService;
 export const ForeignOfficeServiceService = {
   /** Caseworker calls (the caller's certificate must belong to this foreign office). */
@@ -2769,6 +3337,37 @@ export const ForeignOfficeServiceService = {
       Buffer.from(DiscloseNewcomerDataResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DiscloseNewcomerDataResponse => DiscloseNewcomerDataResponse.decode(value),
   },
+  /**
+   * The consent text in one of the supported languages (de, en, ar, uk, fa, prs, tr, ru), with
+   * its writing direction. Any agency of the network may ask.
+   */
+  getConsentText: {
+    path: "/lotse.foreign_office.v1.ForeignOfficeService/GetConsentText" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConsentTextRequest): Buffer =>
+      Buffer.from(GetConsentTextRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConsentTextRequest => GetConsentTextRequest.decode(value),
+    responseSerialize: (value: GetConsentTextResponse): Buffer =>
+      Buffer.from(GetConsentTextResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConsentTextResponse => GetConsentTextResponse.decode(value),
+  },
+  /**
+   * Withdraws a consent (Art. 7(3) GDPR): this foreign office's caseworkers, or an agency the
+   * consent names as a recipient, passing the newcomer's withdrawal on. Revokes pending referrals
+   * under it and tells the hub, which has every recipient erase.
+   */
+  withdrawConsent: {
+    path: "/lotse.foreign_office.v1.ForeignOfficeService/WithdrawConsent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WithdrawConsentRequest): Buffer =>
+      Buffer.from(WithdrawConsentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WithdrawConsentRequest => WithdrawConsentRequest.decode(value),
+    responseSerialize: (value: WithdrawConsentResponse): Buffer =>
+      Buffer.from(WithdrawConsentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WithdrawConsentResponse => WithdrawConsentResponse.decode(value),
+  },
 } as const;
 
 export interface ForeignOfficeServiceServer extends UntypedServiceImplementation {
@@ -2783,6 +3382,17 @@ export interface ForeignOfficeServiceServer extends UntypedServiceImplementation
    * agency (from its certificate) and the purpose; returns only the granted categories.
    */
   discloseNewcomerData: handleUnaryCall<DiscloseNewcomerDataRequest, DiscloseNewcomerDataResponse>;
+  /**
+   * The consent text in one of the supported languages (de, en, ar, uk, fa, prs, tr, ru), with
+   * its writing direction. Any agency of the network may ask.
+   */
+  getConsentText: handleUnaryCall<GetConsentTextRequest, GetConsentTextResponse>;
+  /**
+   * Withdraws a consent (Art. 7(3) GDPR): this foreign office's caseworkers, or an agency the
+   * consent names as a recipient, passing the newcomer's withdrawal on. Revokes pending referrals
+   * under it and tells the hub, which has every recipient erase.
+   */
+  withdrawConsent: handleUnaryCall<WithdrawConsentRequest, WithdrawConsentResponse>;
 }
 
 export interface ForeignOfficeServiceClient extends Client {
@@ -2880,6 +3490,45 @@ export interface ForeignOfficeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DiscloseNewcomerDataResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The consent text in one of the supported languages (de, en, ar, uk, fa, prs, tr, ru), with
+   * its writing direction. Any agency of the network may ask.
+   */
+  getConsentText(
+    request: GetConsentTextRequest,
+    callback: (error: ServiceError | null, response: GetConsentTextResponse) => void,
+  ): ClientUnaryCall;
+  getConsentText(
+    request: GetConsentTextRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConsentTextResponse) => void,
+  ): ClientUnaryCall;
+  getConsentText(
+    request: GetConsentTextRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConsentTextResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Withdraws a consent (Art. 7(3) GDPR): this foreign office's caseworkers, or an agency the
+   * consent names as a recipient, passing the newcomer's withdrawal on. Revokes pending referrals
+   * under it and tells the hub, which has every recipient erase.
+   */
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
+  ): ClientUnaryCall;
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
+  ): ClientUnaryCall;
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
   ): ClientUnaryCall;
 }
 

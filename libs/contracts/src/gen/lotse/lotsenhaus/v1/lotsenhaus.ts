@@ -23,14 +23,58 @@ import {
   AgeGroup,
   ageGroupFromJSON,
   ageGroupToJSON,
+  DataCategory,
+  dataCategoryFromJSON,
+  dataCategoryToJSON,
   ReferralStatus,
   referralStatusFromJSON,
   referralStatusToJSON,
+  RetainedData,
 } from "../../common/v1/common.js";
 
 export const protobufPackage = "lotse.lotsenhaus.v1";
 
 export const protobufFileName = "lotse/lotsenhaus/v1/lotsenhaus.proto";
+
+export enum ErasureStatus {
+  ERASURE_STATUS_UNSPECIFIED = 0,
+  /** ERASURE_STATUS_OPEN - Requested, not yet confirmed by the recipient. */
+  ERASURE_STATUS_OPEN = 1,
+  ERASURE_STATUS_CONFIRMED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function erasureStatusFromJSON(object: any): ErasureStatus {
+  switch (object) {
+    case 0:
+    case "ERASURE_STATUS_UNSPECIFIED":
+      return ErasureStatus.ERASURE_STATUS_UNSPECIFIED;
+    case 1:
+    case "ERASURE_STATUS_OPEN":
+      return ErasureStatus.ERASURE_STATUS_OPEN;
+    case 2:
+    case "ERASURE_STATUS_CONFIRMED":
+      return ErasureStatus.ERASURE_STATUS_CONFIRMED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ErasureStatus.UNRECOGNIZED;
+  }
+}
+
+export function erasureStatusToJSON(object: ErasureStatus): string {
+  switch (object) {
+    case ErasureStatus.ERASURE_STATUS_UNSPECIFIED:
+      return "ERASURE_STATUS_UNSPECIFIED";
+    case ErasureStatus.ERASURE_STATUS_OPEN:
+      return "ERASURE_STATUS_OPEN";
+    case ErasureStatus.ERASURE_STATUS_CONFIRMED:
+      return "ERASURE_STATUS_CONFIRMED";
+    case ErasureStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface CaseSummary {
   caseRef: string;
@@ -98,6 +142,38 @@ export interface ListProvidersRequest {
 
 export interface ListProvidersResponse {
   providers: Provider[];
+}
+
+/** One recipient's erasure of what it received under a withdrawn consent. */
+export interface Erasure {
+  consentId: string;
+  caseRef: string;
+  recipientAgencyId: string;
+  status: ErasureStatus;
+  withdrawnAt:
+    | Date
+    | undefined;
+  /** Where the newcomer withdrew. */
+  withdrawalReceivedBy: string;
+  requestedAt: Date | undefined;
+  confirmedAt: Date | undefined;
+  erasedCategories: DataCategory[];
+  retained: RetainedData[];
+}
+
+export interface ListErasuresRequest {
+  /** Optional filters. */
+  status: ErasureStatus;
+  caseRef: string;
+  /** At most 500; 0 means 100. */
+  pageSize: number;
+  /** Continue after this token (from next_page_token). */
+  pageToken: string;
+}
+
+export interface ListErasuresResponse {
+  erasures: Erasure[];
+  nextPageToken: string;
 }
 
 function createBaseCaseSummary(): CaseSummary {
@@ -1200,6 +1276,496 @@ export const ListProvidersResponse: MessageFns<ListProvidersResponse> = {
   },
 };
 
+function createBaseErasure(): Erasure {
+  return {
+    consentId: "",
+    caseRef: "",
+    recipientAgencyId: "",
+    status: 0,
+    withdrawnAt: undefined,
+    withdrawalReceivedBy: "",
+    requestedAt: undefined,
+    confirmedAt: undefined,
+    erasedCategories: [],
+    retained: [],
+  };
+}
+
+export const Erasure: MessageFns<Erasure> = {
+  encode(message: Erasure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== "") {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.recipientAgencyId !== "") {
+      writer.uint32(26).string(message.recipientAgencyId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(32).int32(message.status);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(42).fork()).join();
+    }
+    if (message.withdrawalReceivedBy !== "") {
+      writer.uint32(50).string(message.withdrawalReceivedBy);
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.confirmedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.erasedCategories.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.erasedCategories) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.retained) {
+      RetainedData.encode(v!, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Erasure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recipientAgencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.withdrawalReceivedBy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.confirmedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag === 72) {
+              message.erasedCategories.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.erasedCategories.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.retained.push(RetainedData.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Erasure {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      recipientAgencyId: isSet(object.recipientAgencyId)
+        ? globalThis.String(object.recipientAgencyId)
+        : isSet(object.recipient_agency_id)
+        ? globalThis.String(object.recipient_agency_id)
+        : "",
+      status: isSet(object.status) ? erasureStatusFromJSON(object.status) : 0,
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+      withdrawalReceivedBy: isSet(object.withdrawalReceivedBy)
+        ? globalThis.String(object.withdrawalReceivedBy)
+        : isSet(object.withdrawal_received_by)
+        ? globalThis.String(object.withdrawal_received_by)
+        : "",
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+      confirmedAt: isSet(object.confirmedAt)
+        ? fromJsonTimestamp(object.confirmedAt)
+        : isSet(object.confirmed_at)
+        ? fromJsonTimestamp(object.confirmed_at)
+        : undefined,
+      erasedCategories: globalThis.Array.isArray(object?.erasedCategories)
+        ? object.erasedCategories.map((e: any) => dataCategoryFromJSON(e))
+        : globalThis.Array.isArray(object?.erased_categories)
+        ? object.erased_categories.map((e: any) => dataCategoryFromJSON(e))
+        : [],
+      retained: globalThis.Array.isArray(object?.retained)
+        ? object.retained.map((e: any) => RetainedData.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Erasure): unknown {
+    const obj: any = {};
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.recipientAgencyId !== "") {
+      obj.recipientAgencyId = message.recipientAgencyId;
+    }
+    if (message.status !== 0) {
+      obj.status = erasureStatusToJSON(message.status);
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.withdrawalReceivedBy !== "") {
+      obj.withdrawalReceivedBy = message.withdrawalReceivedBy;
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    if (message.confirmedAt !== undefined) {
+      obj.confirmedAt = message.confirmedAt.toISOString();
+    }
+    if (message.erasedCategories?.length) {
+      obj.erasedCategories = message.erasedCategories.map((e) => dataCategoryToJSON(e));
+    }
+    if (message.retained?.length) {
+      obj.retained = message.retained.map((e) => RetainedData.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Erasure>): Erasure {
+    return Erasure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Erasure>): Erasure {
+    const message = createBaseErasure();
+    message.consentId = object.consentId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.recipientAgencyId = object.recipientAgencyId ?? "";
+    message.status = object.status ?? 0;
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.withdrawalReceivedBy = object.withdrawalReceivedBy ?? "";
+    message.requestedAt = object.requestedAt ?? undefined;
+    message.confirmedAt = object.confirmedAt ?? undefined;
+    message.erasedCategories = object.erasedCategories?.map((e) => e) || [];
+    message.retained = object.retained?.map((e) => RetainedData.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListErasuresRequest(): ListErasuresRequest {
+  return { status: 0, caseRef: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListErasuresRequest: MessageFns<ListErasuresRequest> = {
+  encode(message: ListErasuresRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListErasuresRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListErasuresRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListErasuresRequest {
+    return {
+      status: isSet(object.status) ? erasureStatusFromJSON(object.status) : 0,
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListErasuresRequest): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = erasureStatusToJSON(message.status);
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListErasuresRequest>): ListErasuresRequest {
+    return ListErasuresRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListErasuresRequest>): ListErasuresRequest {
+    const message = createBaseListErasuresRequest();
+    message.status = object.status ?? 0;
+    message.caseRef = object.caseRef ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListErasuresResponse(): ListErasuresResponse {
+  return { erasures: [], nextPageToken: "" };
+}
+
+export const ListErasuresResponse: MessageFns<ListErasuresResponse> = {
+  encode(message: ListErasuresResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.erasures) {
+      Erasure.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListErasuresResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListErasuresResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasures.push(Erasure.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListErasuresResponse {
+    return {
+      erasures: globalThis.Array.isArray(object?.erasures) ? object.erasures.map((e: any) => Erasure.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListErasuresResponse): unknown {
+    const obj: any = {};
+    if (message.erasures?.length) {
+      obj.erasures = message.erasures.map((e) => Erasure.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListErasuresResponse>): ListErasuresResponse {
+    return ListErasuresResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListErasuresResponse>): ListErasuresResponse {
+    const message = createBaseListErasuresResponse();
+    message.erasures = object.erasures?.map((e) => Erasure.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 export type LotsenhausServiceService = typeof LotsenhausServiceService;
 export const LotsenhausServiceService = {
   getCaseTimeline: {
@@ -1232,12 +1798,25 @@ export const LotsenhausServiceService = {
       Buffer.from(ListProvidersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListProvidersResponse => ListProvidersResponse.decode(value),
   },
+  /** Erasure requests after consent withdrawals, one per recipient, open or confirmed (Art. 19 GDPR). */
+  listErasures: {
+    path: "/lotse.lotsenhaus.v1.LotsenhausService/ListErasures" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListErasuresRequest): Buffer => Buffer.from(ListErasuresRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListErasuresRequest => ListErasuresRequest.decode(value),
+    responseSerialize: (value: ListErasuresResponse): Buffer =>
+      Buffer.from(ListErasuresResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListErasuresResponse => ListErasuresResponse.decode(value),
+  },
 } as const;
 
 export interface LotsenhausServiceServer extends UntypedServiceImplementation {
   getCaseTimeline: handleUnaryCall<GetCaseTimelineRequest, GetCaseTimelineResponse>;
   listCases: handleUnaryCall<ListCasesRequest, ListCasesResponse>;
   listProviders: handleUnaryCall<ListProvidersRequest, ListProvidersResponse>;
+  /** Erasure requests after consent withdrawals, one per recipient, open or confirmed (Art. 19 GDPR). */
+  listErasures: handleUnaryCall<ListErasuresRequest, ListErasuresResponse>;
 }
 
 export interface LotsenhausServiceClient extends Client {
@@ -1285,6 +1864,22 @@ export interface LotsenhausServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListProvidersResponse) => void,
+  ): ClientUnaryCall;
+  /** Erasure requests after consent withdrawals, one per recipient, open or confirmed (Art. 19 GDPR). */
+  listErasures(
+    request: ListErasuresRequest,
+    callback: (error: ServiceError | null, response: ListErasuresResponse) => void,
+  ): ClientUnaryCall;
+  listErasures(
+    request: ListErasuresRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListErasuresResponse) => void,
+  ): ClientUnaryCall;
+  listErasures(
+    request: ListErasuresRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListErasuresResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -46,6 +46,8 @@ export enum InboxStatus {
   INBOX_STATUS_PENDING = 1,
   INBOX_STATUS_ACCEPTED = 2,
   INBOX_STATUS_DECLINED = 3,
+  /** INBOX_STATUS_WITHDRAWN - The consent was withdrawn; what was received under it is erased. */
+  INBOX_STATUS_WITHDRAWN = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -63,6 +65,9 @@ export function inboxStatusFromJSON(object: any): InboxStatus {
     case 3:
     case "INBOX_STATUS_DECLINED":
       return InboxStatus.INBOX_STATUS_DECLINED;
+    case 4:
+    case "INBOX_STATUS_WITHDRAWN":
+      return InboxStatus.INBOX_STATUS_WITHDRAWN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -80,6 +85,8 @@ export function inboxStatusToJSON(object: InboxStatus): string {
       return "INBOX_STATUS_ACCEPTED";
     case InboxStatus.INBOX_STATUS_DECLINED:
       return "INBOX_STATUS_DECLINED";
+    case InboxStatus.INBOX_STATUS_WITHDRAWN:
+      return "INBOX_STATUS_WITHDRAWN";
     case InboxStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -178,6 +185,22 @@ export interface RecordFirstContactRequest {
 }
 
 export interface RecordFirstContactResponse {
+  referral: InboxReferral | undefined;
+}
+
+export interface WithdrawConsentRequest {
+  requestId: string;
+  /** The referral whose consent the newcomer withdraws. */
+  referralId: string;
+  /** Optional, at most 500 characters; passed on to the owner. */
+  reason: string;
+}
+
+export interface WithdrawConsentResponse {
+  consentId: string;
+  /** The agency that owns the data and recorded the withdrawal. */
+  ownerAgencyId: string;
+  withdrawnAt: Date | undefined;
   referral: InboxReferral | undefined;
 }
 
@@ -1785,6 +1808,246 @@ export const RecordFirstContactResponse: MessageFns<RecordFirstContactResponse> 
   },
 };
 
+function createBaseWithdrawConsentRequest(): WithdrawConsentRequest {
+  return { requestId: "", referralId: "", reason: "" };
+}
+
+export const WithdrawConsentRequest: MessageFns<WithdrawConsentRequest> = {
+  encode(message: WithdrawConsentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.referralId !== "") {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawConsentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawConsentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawConsentRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: WithdrawConsentRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawConsentRequest>): WithdrawConsentRequest {
+    return WithdrawConsentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawConsentRequest>): WithdrawConsentRequest {
+    const message = createBaseWithdrawConsentRequest();
+    message.requestId = object.requestId ?? "";
+    message.referralId = object.referralId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseWithdrawConsentResponse(): WithdrawConsentResponse {
+  return { consentId: "", ownerAgencyId: "", withdrawnAt: undefined, referral: undefined };
+}
+
+export const WithdrawConsentResponse: MessageFns<WithdrawConsentResponse> = {
+  encode(message: WithdrawConsentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consentId !== "") {
+      writer.uint32(10).string(message.consentId);
+    }
+    if (message.ownerAgencyId !== "") {
+      writer.uint32(18).string(message.ownerAgencyId);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(26).fork()).join();
+    }
+    if (message.referral !== undefined) {
+      InboxReferral.encode(message.referral, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawConsentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawConsentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerAgencyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.referral = InboxReferral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawConsentResponse {
+    return {
+      consentId: isSet(object.consentId)
+        ? globalThis.String(object.consentId)
+        : isSet(object.consent_id)
+        ? globalThis.String(object.consent_id)
+        : "",
+      ownerAgencyId: isSet(object.ownerAgencyId)
+        ? globalThis.String(object.ownerAgencyId)
+        : isSet(object.owner_agency_id)
+        ? globalThis.String(object.owner_agency_id)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+      referral: isSet(object.referral) ? InboxReferral.fromJSON(object.referral) : undefined,
+    };
+  },
+
+  toJSON(message: WithdrawConsentResponse): unknown {
+    const obj: any = {};
+    if (message.consentId !== "") {
+      obj.consentId = message.consentId;
+    }
+    if (message.ownerAgencyId !== "") {
+      obj.ownerAgencyId = message.ownerAgencyId;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    if (message.referral !== undefined) {
+      obj.referral = InboxReferral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawConsentResponse>): WithdrawConsentResponse {
+    return WithdrawConsentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawConsentResponse>): WithdrawConsentResponse {
+    const message = createBaseWithdrawConsentResponse();
+    message.consentId = object.consentId ?? "";
+    message.ownerAgencyId = object.ownerAgencyId ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    message.referral = (object.referral !== undefined && object.referral !== null)
+      ? InboxReferral.fromPartial(object.referral)
+      : undefined;
+    return message;
+  },
+};
+
 export type MigrationServicesServiceService = typeof MigrationServicesServiceService;
 export const MigrationServicesServiceService = {
   listReferrals: {
@@ -1851,6 +2114,22 @@ export const MigrationServicesServiceService = {
       Buffer.from(RecordFirstContactResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RecordFirstContactResponse => RecordFirstContactResponse.decode(value),
   },
+  /**
+   * The newcomer withdraws, here, the consent a referral was made under: passed on synchronously
+   * to the owning agency (which records it and has every recipient erase); this provider stops
+   * processing and erases what it received under it at once.
+   */
+  withdrawConsent: {
+    path: "/lotse.migration_services.v1.MigrationServicesService/WithdrawConsent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WithdrawConsentRequest): Buffer =>
+      Buffer.from(WithdrawConsentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WithdrawConsentRequest => WithdrawConsentRequest.decode(value),
+    responseSerialize: (value: WithdrawConsentResponse): Buffer =>
+      Buffer.from(WithdrawConsentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WithdrawConsentResponse => WithdrawConsentResponse.decode(value),
+  },
 } as const;
 
 export interface MigrationServicesServiceServer extends UntypedServiceImplementation {
@@ -1861,6 +2140,12 @@ export interface MigrationServicesServiceServer extends UntypedServiceImplementa
   /** Fetches the consented data from the owning agency and keeps it with the case. */
   fetchNewcomerData: handleUnaryCall<FetchNewcomerDataRequest, FetchNewcomerDataResponse>;
   recordFirstContact: handleUnaryCall<RecordFirstContactRequest, RecordFirstContactResponse>;
+  /**
+   * The newcomer withdraws, here, the consent a referral was made under: passed on synchronously
+   * to the owning agency (which records it and has every recipient erase); this provider stops
+   * processing and erases what it received under it at once.
+   */
+  withdrawConsent: handleUnaryCall<WithdrawConsentRequest, WithdrawConsentResponse>;
 }
 
 export interface MigrationServicesServiceClient extends Client {
@@ -1954,6 +2239,26 @@ export interface MigrationServicesServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RecordFirstContactResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The newcomer withdraws, here, the consent a referral was made under: passed on synchronously
+   * to the owning agency (which records it and has every recipient erase); this provider stops
+   * processing and erases what it received under it at once.
+   */
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
+  ): ClientUnaryCall;
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
+  ): ClientUnaryCall;
+  withdrawConsent(
+    request: WithdrawConsentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
   ): ClientUnaryCall;
 }
 

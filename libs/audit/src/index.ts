@@ -1,0 +1,47 @@
+export { GENESIS_HASH, canonicalJson, canonicalRow, rowHash, type DetailValue, type Details, type HashedFields } from './canonical.js';
+export {
+  AUDIT_ACTIONS,
+  appendAudit,
+  auditEntriesFor,
+  auditMigrations,
+  lockAuditChain,
+  verifyAuditChain,
+  type AuditAction,
+  type AuditActor,
+  type AuditEntryInput,
+  type AuditLogTable,
+  type AuditTables,
+  type ChainVerification,
+} from './audit-log.js';
+export { CASEWORKER_HEADER, actorOfCall, caseworkerOf, forwardCaseworker, systemActor, type CallActor } from './actor.js';
+export {
+  ACCESS_REQUEST_BASIS,
+  AUDITOR_AGENCY_TYPE,
+  DATA_PROTECTION_PROTO_FILE,
+  OPERATOR_AGENCY_TYPE,
+  auditRowCount,
+  completedErasures,
+  dataProtectionApi,
+  dataProtectionService,
+  dataSubjectReport,
+  toAuditEntry,
+  type DataProtectionDeps,
+} from './data-protection-api.js';
+export {
+  RetentionPolicyError,
+  defaultRetentionPolicyFile,
+  expiresAt,
+  expiryCutoff,
+  loadRetentionPolicy,
+  parsePeriod,
+  retentionBasis,
+  retentionConfig,
+  retentionRule,
+  shiftByPeriod,
+  startRetentionJob,
+  type RetentionConfig,
+  type RetentionJob,
+  type RetentionPeriod,
+  type RetentionResult,
+  type RetentionRule,
+} from './retention.js';

@@ -1,0 +1,16 @@
+export { defaultFlowTableFile, flowTable, FlowTableError, legalBasisText, loadFlowTable, type Flow, type FlowTable, type LegalBasis, type Named } from './flow-table.js';
+export {
+  allowedCategories,
+  categoryKey,
+  categoryNumber,
+  channel,
+  FlowNotAllowedError,
+  flowsFor,
+  purposeKey,
+  requireFlow,
+  type CategoryRef,
+  type FlowQuery,
+  type MissingPart,
+  type PurposeRef,
+} from './require-flow.js';
+export { recordOfProcessing, recordsOfProcessing, recordsDir } from './records.js';

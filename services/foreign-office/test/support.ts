@@ -1,0 +1,130 @@
+// A foreign office booted in-process on the real PostgreSQL (pooled) and NATS, with clients that
+// present its own certificate and those of a provider and a job centre.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { common, foreignOffice } from '@lotse/contracts';
+import { openDatabase, sql, type Database, type TestDatabase } from '@lotse/db';
+import { createClient, type PromiseClient } from '@lotse/grpc';
+import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
+import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import type { RunningAgency } from '@lotse/runtime';
+import { createTestDatabase, natsUrl, randomId } from '@lotse/testing';
+import { v7 as uuidv7 } from 'uuid';
+import { create, toConfig, type ForeignOfficeDb } from '../src/index.js';
+
+export type FoClient = PromiseClient<foreignOffice.ForeignOfficeServiceClient>;
+const { Purpose, DataCategory } = common;
+
+export interface ForeignOfficeUnderTest {
+  foId: string;
+  hubId: string;
+  caritasId: string;
+  jobCentreId: string;
+  running: RunningAgency<ForeignOfficeDb>;
+  /** A second pool on the same database, for the test's own queries. */
+  query: Database<ForeignOfficeDb>;
+  nats: NatsClients;
+  fo: FoClient;
+  caritas: FoClient;
+  jobCentre: FoClient;
+  count(table: string, where?: ReturnType<typeof sql>): Promise<number>;
+  register(overrides?: Partial<foreignOffice.RegisterNewcomerRequest>): Promise<foreignOffice.Newcomer>;
+  consent(newcomerId: string, overrides?: Partial<foreignOffice.RecordConsentRequest>): Promise<foreignOffice.Consent>;
+  stop(): Promise<void>;
+}
+
+export function newcomerRequest(overrides: Partial<foreignOffice.RegisterNewcomerRequest> = {}): foreignOffice.RegisterNewcomerRequest {
+  return foreignOffice.RegisterNewcomerRequest.fromPartial({
+    requestId: `reg-${uuidv7()}`,
+    givenNames: 'Amira',
+    familyName: 'Haddad',
+    birthDate: '1990-05-17',
+    nationality: 'SY',
+    languages: ['ar', 'en'],
+    municipality: 'andernach',
+    residenceStatus: foreignOffice.ResidenceStatus.RESIDENCE_STATUS_RECOGNISED_REFUGEE,
+    ...overrides,
+  });
+}
+
+export function consentRequest(newcomerId: string, overrides: Partial<foreignOffice.RecordConsentRequest> = {}): foreignOffice.RecordConsentRequest {
+  return foreignOffice.RecordConsentRequest.fromPartial({
+    requestId: `consent-${uuidv7()}`,
+    newcomerId,
+    recipients: ['migration-services'],
+    purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING],
+    dataCategories: [DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_LANGUAGES],
+    textVersion: 'mbe-einwilligung-2026-01',
+    language: 'ar',
+    interpreterUsed: true,
+    ...overrides,
+  });
+}
+
+export async function startForeignOffice(options: { poolSize?: number } = {}): Promise<ForeignOfficeUnderTest> {
+  const foId = randomId('fo');
+  const hubId = randomId('hub');
+  const caritasId = randomId('caritas');
+  const jobCentreId = randomId('jobcenter');
+  const pkiDir = await mkdtemp(join(tmpdir(), 'lotse-fo-pki-'));
+  await ensureDevPki(pkiDir, [
+    { id: foId, agencyType: 'foreign-office' },
+    { id: caritasId, agencyType: 'migration-services' },
+    { id: jobCentreId, agencyType: 'job-centre' },
+  ]);
+  const testDb: TestDatabase = await createTestDatabase('lotse_fo_dp');
+  const config = toConfig({
+    AGENCY_ID: foId,
+    HUB_AGENCY_ID: hubId,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    DATABASE_URL: testDb.url,
+    NATS_URL: natsUrl,
+    PKI_DIR: pkiDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  });
+  if (options.poolSize) config.database.poolSize = options.poolSize;
+  const service = create(config);
+  const running = await service.start();
+  const query = await openDatabase<ForeignOfficeDb>({ url: testDb.url, dataDir: 'unused', poolSize: 2 });
+  const nats = await connectNats({ servers: natsUrl, name: `${foId}-test` });
+  const clients: FoClient[] = [];
+  const clientAs = (id: string) => {
+    const client = createClient(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, id), { deadlineMs: 20_000 });
+    clients.push(client);
+    return client;
+  };
+  const fo = clientAs(foId);
+  return {
+    foId,
+    hubId,
+    caritasId,
+    jobCentreId,
+    running,
+    query,
+    nats,
+    fo,
+    caritas: clientAs(caritasId),
+    jobCentre: clientAs(jobCentreId),
+    async count(table, where = sql`true`) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${where}`.execute(query.db);
+      return rows[0]!.n;
+    },
+    async register(overrides) {
+      return (await fo.registerNewcomer(newcomerRequest(overrides))).newcomer!;
+    },
+    async consent(newcomerId, overrides) {
+      return (await fo.recordConsent(consentRequest(newcomerId, overrides))).consent!;
+    },
+    async stop() {
+      for (const c of clients) c.close();
+      await service.stop();
+      await query.close();
+      for (const id of [foId, hubId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
+      await nats.close();
+      await testDb.drop();
+      await rm(pkiDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,539 @@
+import { status } from '@grpc/grpc-js';
+import { common, events, foreignOffice, jobCentre as jc, jobCentreEvents } from '@lotse/contracts';
+import {
+  AlreadyExistsError,
+  createClient,
+  FailedPreconditionError,
+  isServiceError,
+  NotFoundError,
+  once,
+  pageSize,
+  PermissionDeniedError,
+  previousResponse,
+  setCaseRef,
+  UnavailableError,
+  ValidationError,
+  Violations,
+  type AsyncHandlers,
+  type CallContext,
+  type PromiseClient,
+} from '@lotse/grpc';
+import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
+import type { AgencyContext } from '@lotse/runtime';
+import type { Transaction } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { JobCentreDb } from '../db/schema.js';
+import { closingObstacle } from '../domain/case-outcome.js';
+import { planSummary } from '../domain/cooperation-plan.js';
+import { toCustomer, toFunding, toIntakeReferral, toNewcomerData, toPlacement, toPlan } from './mappers.js';
+import {
+  closedOnViolation,
+  validateClose,
+  validateCustomerId,
+  validateDecline,
+  validateFunding,
+  validatePlacement,
+  validatePlan,
+  validateReferralCall,
+  validateRegisterCustomer,
+} from './validate.js';
+
+const S = jc.JobCentreServiceService;
+const { IntakeStatus, CustomerStatus } = jc;
+type Trx = Transaction<JobCentreDb>;
+
+export interface JobCentreDeps {
+  /** Addresses of the agencies that own newcomers' data (the foreign offices), by agency id. */
+  peers: ReadonlyMap<string, string>;
+  /** The owner to ask when the referring agency is not a data owner (see config). */
+  dataOwnerId: string | undefined;
+}
+
+export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps): AsyncHandlers<typeof S> {
+  const { db, agencyId } = rt;
+  const owners = new Map<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>>();
+
+  function ownerClient(ownerId: string) {
+    let client = owners.get(ownerId);
+    if (!client) {
+      const address = deps.peers.get(ownerId);
+      if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
+      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId });
+      owners.set(ownerId, client);
+    }
+    return client;
+  }
+
+  /**
+   * Which agency holds the newcomer's data: the referrer when it is a data owner (a foreign office
+   * referring directly), otherwise the configured owner (a migration service referring on).
+   */
+  function ownerOf(referrerAgencyId: string): string {
+    if (deps.peers.has(referrerAgencyId)) return referrerAgencyId;
+    if (deps.dataOwnerId) return deps.dataOwnerId;
+    throw new UnavailableError(`cannot tell which agency holds the data of a case referred by ${referrerAgencyId}: set DATA_OWNER_ID or PEERS`);
+  }
+
+  function requireOwnCaseworker(ctx: CallContext): void {
+    if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
+  }
+
+  async function referralOrThrow(trx: Trx | typeof db, referralId: string) {
+    const row = await trx.selectFrom('intake_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+    if (!row) throw new NotFoundError('referral_id', referralId);
+    setCaseRef(row.case_ref);
+    return row;
+  }
+
+  async function customerOrThrow(trx: Trx | typeof db, customerId: string) {
+    const row = await trx.selectFrom('customer').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
+    if (!row) throw new NotFoundError('customer_id', customerId);
+    return row;
+  }
+
+  /** Funding, plans and placements belong to an open case. */
+  async function openCustomerOrThrow(trx: Trx, customerId: string, doing: string) {
+    const row = await customerOrThrow(trx, customerId);
+    if (row.status !== CustomerStatus.CUSTOMER_STATUS_ACTIVE) {
+      throw new FailedPreconditionError(`customer ${customerId} is ${jc.customerStatusToJSON(row.status)}; cannot ${doing} for a closed case`);
+    }
+    return row;
+  }
+
+  /** Whether data was fetched and which customer came of it, for a page of referrals. */
+  async function referralExtras(trx: Trx | typeof db, referralIds: string[]) {
+    if (!referralIds.length) return { fetched: new Set<string>(), customers: new Map<string, string>() };
+    const [records, customers] = await Promise.all([
+      trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', 'in', referralIds).execute(),
+      trx.selectFrom('customer').select(['referral_id', 'customer_id']).where('referral_id', 'in', referralIds).execute(),
+    ]);
+    return { fetched: new Set(records.map((r) => r.referral_id)), customers: new Map(customers.map((c) => [c.referral_id, c.customer_id])) };
+  }
+
+  async function intakeReferral(trx: Trx | typeof db, row: Awaited<ReturnType<typeof referralOrThrow>>) {
+    const { fetched, customers } = await referralExtras(trx, [row.referral_id]);
+    return toIntakeReferral(row, { dataFetched: fetched.has(row.referral_id), customerId: customers.get(row.referral_id) });
+  }
+
+  /** Accept or decline: only a pending referral can be decided. */
+  async function decide(trx: Trx, referralId: string, accepted: boolean, reason: common.DeclineReason) {
+    const row = await referralOrThrow(trx, referralId);
+    if (row.status !== IntakeStatus.INTAKE_STATUS_PENDING) {
+      throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(row.status)}, only a pending referral can be ${accepted ? 'accepted' : 'declined'}`);
+    }
+    const now = rt.now();
+    const updated = await trx
+      .updateTable('intake_referral')
+      .set({ status: accepted ? IntakeStatus.INTAKE_STATUS_ACCEPTED : IntakeStatus.INTAKE_STATUS_DECLINED, decline_reason: reason, decided_at: now })
+      .where('referral_id', '=', referralId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (accepted) {
+      await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef: row.case_ref, providerId: agencyId, acceptedAt: now }, row.case_ref);
+    } else {
+      await rt.publish(trx, events.ReferralDeclined, 'ReferralDeclined', { referralId, caseRef: row.case_ref, providerId: agencyId, reason, declinedAt: now }, row.case_ref);
+    }
+    return { referral: await intakeReferral(trx, updated) };
+  }
+
+  return {
+    // --- referral intake ------------------------------------------------------------------------
+
+    async listReferrals(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      v.enumValue('status', req.status, IntakeStatus, { required: false });
+      v.throwIfAny();
+      const limit = pageSize(req.pageSize);
+      let query = db.selectFrom('intake_referral').selectAll().orderBy('referral_id').limit(limit + 1);
+      if (req.status) query = query.where('status', '=', req.status);
+      if (req.pageToken) query = query.where('referral_id', '>', req.pageToken);
+      const rows = await query.execute();
+      const page = rows.slice(0, limit);
+      const { fetched, customers } = await referralExtras(db, page.map((r) => r.referral_id));
+      return {
+        referrals: page.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })),
+        nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '',
+      };
+    },
+
+    async getReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const referralId = v.text('referral_id', req.referralId, { max: 64 });
+      v.throwIfAny();
+      const actor = actorOfCall(ctx);
+      // Reading the newcomer's data is on record, in the same transaction.
+      return rt.transact(async (trx) => {
+        const row = await referralOrThrow(trx, referralId);
+        const record = await trx.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
+        if (record) {
+          await appendAudit(trx, {
+            ...actor,
+            action: 'read',
+            subjectRef: record.case_ref,
+            categories: record.categories,
+            purpose: row.purpose,
+            legalBasis: record.legal_basis,
+            details: { referral_id: row.referral_id, owner_agency_id: record.owner_agency_id },
+            at: rt.now(),
+          });
+        }
+        return { referral: await intakeReferral(trx, row), newcomer: record ? toNewcomerData(record) : undefined };
+      });
+    },
+
+    async acceptReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = validateReferralCall(req);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'AcceptReferral', requestId, request: req, requestCodec: jc.AcceptReferralRequest }, jc.AcceptReferralResponse, () =>
+          decide(trx, referralId, true, 0),
+        ),
+      );
+    },
+
+    async declineReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { requestId, referralId, reason } = validateDecline(req);
+      return rt.transact((trx) =>
+        once(trx, { method: 'DeclineReferral', requestId, request: req, requestCodec: jc.DeclineReferralRequest }, jc.DeclineReferralResponse, () =>
+          decide(trx, referralId, false, reason),
+        ),
+      );
+    },
+
+    async fetchNewcomerData(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = validateReferralCall(req);
+      v.throwIfAny();
+      const actor = actorOfCall(ctx);
+      const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: jc.FetchNewcomerDataRequest };
+      // A retry must not disclose again: answer it from the stored first result.
+      const previous = await previousResponse(db, key, jc.FetchNewcomerDataResponse);
+      if (previous) return previous;
+      const referral = await referralOrThrow(db, referralId);
+      if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
+        throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
+      }
+      const ownerId = ownerOf(referral.referrer_agency_id);
+      // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
+      let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
+      try {
+        disclosed = await ownerClient(ownerId).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] }, { metadata: forwardCaseworker(ctx) });
+      } catch (error) {
+        if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
+          throw new UnavailableError(`${ownerId} cannot be reached: ${error.details}`);
+        }
+        throw error;
+      }
+      const has = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
+      return rt.transact((trx) =>
+        once(trx, key, jc.FetchNewcomerDataResponse, async () => {
+          const values = {
+            case_ref: referral.case_ref,
+            owner_agency_id: ownerId,
+            consent_id: disclosed.consentId,
+            legal_basis: disclosed.legalBasis,
+            categories: disclosed.grantedCategories,
+            given_names: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.givenNames : null,
+            family_name: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.familyName : null,
+            birth_date: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.birthDate : null,
+            nationality: has(common.DataCategory.DATA_CATEGORY_NATIONALITY) ? disclosed.nationality : null,
+            languages: has(common.DataCategory.DATA_CATEGORY_LANGUAGES) ? disclosed.languages : null,
+            municipality: has(common.DataCategory.DATA_CATEGORY_MUNICIPALITY) ? disclosed.municipality : null,
+            residence_status: has(common.DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) ? foreignOffice.residenceStatusToJSON(disclosed.residenceStatus) : null,
+            fetched_at: rt.now(),
+          };
+          const record = await trx
+            .insertInto('newcomer_record')
+            .values({ referral_id: referralId, ...values })
+            .onConflict((oc) => oc.column('referral_id').doUpdateSet(values))
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.NewcomerDataReceived,
+            'NewcomerDataReceived',
+            { referralId, caseRef: referral.case_ref, providerId: agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
+            referral.case_ref,
+          );
+          rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
+          await appendAudit(trx, {
+            ...actor,
+            action: 'fetch',
+            subjectRef: referral.case_ref,
+            categories: disclosed.grantedCategories,
+            purpose: referral.purpose,
+            legalBasis: disclosed.legalBasis,
+            details: { referral_id: referralId, owner_agency_id: ownerId },
+            at: rt.now(),
+          });
+          return { newcomer: toNewcomerData(record) };
+        }),
+      );
+    },
+
+    // --- the customer's case --------------------------------------------------------------------
+
+    async registerCustomer(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const input = validateRegisterCustomer(req);
+      return rt.transact((trx) =>
+        once(trx, { method: 'RegisterCustomer', requestId: input.requestId, request: req, requestCodec: jc.RegisterCustomerRequest }, jc.RegisterCustomerResponse, async () => {
+          const referral = await referralOrThrow(trx, input.referralId);
+          if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
+            throw new FailedPreconditionError(`referral ${input.referralId} is ${jc.intakeStatusToJSON(referral.status)}; only an accepted referral makes a customer`);
+          }
+          const existing = await trx.selectFrom('customer').select('customer_id').where('referral_id', '=', input.referralId).executeTakeFirst();
+          if (existing) throw new AlreadyExistsError(`referral ${input.referralId} is already registered as customer ${existing.customer_id}`);
+          const open = CustomerStatus.CUSTOMER_STATUS_ACTIVE;
+          const sameCase = await trx.selectFrom('customer').select('customer_id').where('case_ref', '=', referral.case_ref).where('status', '=', open).executeTakeFirst();
+          if (sameCase) throw new AlreadyExistsError(`case ${referral.case_ref} already has an open job centre case: customer ${sameCase.customer_id}`);
+          const sameNumber = await trx.selectFrom('customer').select('customer_id').where('customer_number', '=', input.customerNumber).where('status', '=', open).executeTakeFirst();
+          if (sameNumber) throw new AlreadyExistsError(`customer_number: an open case of customer ${sameNumber.customer_id} has this customer number`);
+          const now = rt.now();
+          const row = await trx
+            .insertInto('customer')
+            .values({
+              customer_id: uuidv7(),
+              referral_id: input.referralId,
+              case_ref: referral.case_ref,
+              customer_number: input.customerNumber,
+              bg_number: input.bgNumber,
+              benefits_start: input.benefitsStart,
+              status: open,
+              registered_at: now,
+              outcome: 0,
+              closed_on: null,
+              closed_at: null,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            jobCentreEvents.CustomerRegistered,
+            'CustomerRegistered',
+            { caseRef: row.case_ref, jobCentreId: agencyId, customerId: row.customer_id, referralId: row.referral_id, registeredAt: now },
+            row.case_ref,
+          );
+          rt.logger.info({ customer_id: row.customer_id, case_ref: row.case_ref }, 'customer registered');
+          return { customer: toCustomer(row) };
+        }),
+      );
+    },
+
+    async getCustomer(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const customerId = validateCustomerId(v, req.customerId);
+      v.throwIfAny();
+      const customer = await customerOrThrow(db, customerId);
+      const [fundings, plans, placements] = await Promise.all([
+        db.selectFrom('language_course_funding').selectAll().where('customer_id', '=', customerId).orderBy('decided_at').orderBy('decision_id').execute(),
+        db.selectFrom('cooperation_plan').selectAll().where('customer_id', '=', customerId).orderBy('version').execute(),
+        db.selectFrom('placement').selectAll().where('customer_id', '=', customerId).orderBy('start_date').orderBy('placement_id').execute(),
+      ]);
+      const steps = plans.length
+        ? await db.selectFrom('cooperation_plan_step').selectAll().where('plan_id', 'in', plans.map((p) => p.plan_id)).execute()
+        : [];
+      return {
+        customer: toCustomer(customer),
+        fundingDecisions: fundings.map(toFunding),
+        cooperationPlans: plans.map((p) => toPlan(p, steps.filter((s) => s.plan_id === p.plan_id))),
+        placements: placements.map(toPlacement),
+      };
+    },
+
+    async listCustomers(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      v.enumValue('status', req.status, CustomerStatus, { required: false });
+      v.throwIfAny();
+      const limit = pageSize(req.pageSize);
+      let query = db.selectFrom('customer').selectAll().orderBy('customer_id').limit(limit + 1);
+      if (req.status) query = query.where('status', '=', req.status);
+      if (req.pageToken) query = query.where('customer_id', '>', req.pageToken);
+      const rows = await query.execute();
+      const page = rows.slice(0, limit);
+      return { customers: page.map(toCustomer), nextPageToken: rows.length > limit ? page[page.length - 1]!.customer_id : '' };
+    },
+
+    async decideLanguageCourseFunding(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const input = validateFunding(req, rt.now());
+      return rt.transact((trx) =>
+        once(
+          trx,
+          { method: 'DecideLanguageCourseFunding', requestId: input.requestId, request: req, requestCodec: jc.DecideLanguageCourseFundingRequest },
+          jc.DecideLanguageCourseFundingResponse,
+          async () => {
+            const customer = await openCustomerOrThrow(trx, input.customerId, 'decide language-course funding');
+            const now = rt.now();
+            const row = await trx
+              .insertInto('language_course_funding')
+              .values({
+                decision_id: uuidv7(),
+                customer_id: customer.customer_id,
+                assessed_level: req.assessedLevel,
+                target_level: req.targetLevel,
+                decision: req.decision,
+                refusal_reason: input.refusalReason,
+                course_start: input.courseStart,
+                decided_at: now,
+              })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+            await rt.publish(
+              trx,
+              jobCentreEvents.LanguageCourseFundingDecided,
+              'LanguageCourseFundingDecided',
+              {
+                caseRef: customer.case_ref,
+                jobCentreId: agencyId,
+                customerId: customer.customer_id,
+                decisionId: row.decision_id,
+                assessedLevel: row.assessed_level,
+                targetLevel: row.target_level,
+                decision: row.decision,
+                refusalReason: row.refusal_reason,
+                courseStart: row.course_start ?? '',
+                decidedAt: now,
+              },
+              customer.case_ref,
+            );
+            return { funding: toFunding(row) };
+          },
+        ),
+      );
+    },
+
+    async agreeCooperationPlan(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const input = validatePlan(req, rt.now());
+      return rt.transact((trx) =>
+        once(trx, { method: 'AgreeCooperationPlan', requestId: input.requestId, request: req, requestCodec: jc.AgreeCooperationPlanRequest }, jc.AgreeCooperationPlanResponse, async () => {
+          const customer = await openCustomerOrThrow(trx, input.customerId, 'agree a cooperation plan');
+          const latest = await trx
+            .selectFrom('cooperation_plan')
+            .select(['version', 'plan_date'])
+            .where('customer_id', '=', customer.customer_id)
+            .orderBy('version', 'desc')
+            .executeTakeFirst();
+          if (latest && input.planDate < latest.plan_date) {
+            throw ValidationError.field('plan_date', `must not be before the plan in force (version ${latest.version} of ${latest.plan_date})`);
+          }
+          const now = rt.now();
+          const plan = await trx
+            .insertInto('cooperation_plan')
+            .values({ plan_id: uuidv7(), customer_id: customer.customer_id, version: (latest?.version ?? 0) + 1, plan_date: input.planDate, goals: input.goals, agreed_at: now })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          const steps = await trx
+            .insertInto('cooperation_plan_step')
+            .values(
+              input.steps.map((s, position) => ({
+                plan_id: plan.plan_id,
+                position,
+                description: s.description,
+                due_date: s.dueDate,
+                responsible: s.responsible,
+                partner_agency_id: s.partnerAgencyId || null,
+              })),
+            )
+            .returningAll()
+            .execute();
+          await rt.publish(
+            trx,
+            jobCentreEvents.CooperationPlanAgreed,
+            'CooperationPlanAgreed',
+            {
+              caseRef: customer.case_ref,
+              jobCentreId: agencyId,
+              customerId: customer.customer_id,
+              planId: plan.plan_id,
+              version: plan.version,
+              planDate: plan.plan_date,
+              ...planSummary(input.goals, input.steps),
+              agreedAt: now,
+            },
+            customer.case_ref,
+          );
+          return { plan: toPlan(plan, steps) };
+        }),
+      );
+    },
+
+    async recordPlacement(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const input = validatePlacement(req);
+      return rt.transact((trx) =>
+        once(trx, { method: 'RecordPlacement', requestId: input.requestId, request: req, requestCodec: jc.RecordPlacementRequest }, jc.RecordPlacementResponse, async () => {
+          const customer = await openCustomerOrThrow(trx, input.customerId, 'record a placement');
+          const now = rt.now();
+          const row = await trx
+            .insertInto('placement')
+            .values({
+              placement_id: uuidv7(),
+              customer_id: customer.customer_id,
+              type: input.type,
+              reference: input.reference,
+              start_date: input.startDate,
+              end_date: input.endDate,
+              recorded_at: now,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            jobCentreEvents.PlacementRecorded,
+            'PlacementRecorded',
+            {
+              caseRef: customer.case_ref,
+              jobCentreId: agencyId,
+              customerId: customer.customer_id,
+              placementId: row.placement_id,
+              type: row.type,
+              startDate: row.start_date,
+              endDate: row.end_date ?? '',
+              recordedAt: now,
+            },
+            customer.case_ref,
+          );
+          return { placement: toPlacement(row) };
+        }),
+      );
+    },
+
+    async closeCase(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const input = validateClose(req, rt.now());
+      return rt.transact((trx) =>
+        once(trx, { method: 'CloseCase', requestId: input.requestId, request: req, requestCodec: jc.CloseCaseRequest }, jc.CloseCaseResponse, async () => {
+          const customer = await openCustomerOrThrow(trx, input.customerId, 'close the case again');
+          const problem = closedOnViolation(input.closedOn, customer.benefits_start, rt.now());
+          if (problem) throw ValidationError.field('closed_on', problem);
+          const placements = await trx.selectFrom('placement').select('type').where('customer_id', '=', customer.customer_id).execute();
+          const obstacle = closingObstacle(input.outcome, placements.map((p) => p.type));
+          if (obstacle) throw new FailedPreconditionError(obstacle);
+          const now = rt.now();
+          const row = await trx
+            .updateTable('customer')
+            .set({ status: CustomerStatus.CUSTOMER_STATUS_CLOSED, outcome: input.outcome, closed_on: input.closedOn, closed_at: now })
+            .where('customer_id', '=', customer.customer_id)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            jobCentreEvents.JobCentreCaseClosed,
+            'JobCentreCaseClosed',
+            { caseRef: row.case_ref, jobCentreId: agencyId, customerId: row.customer_id, outcome: row.outcome, closedOn: input.closedOn, closedAt: now },
+            row.case_ref,
+          );
+          return { customer: toCustomer(row) };
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { addressMap, agencyId, ConfigError, optionalString, type Env } from '@lotse/config';
+import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
+
+export interface JobCentreConfig extends AgencyConfig {
+  hubAgencyId: string;
+  /** gRPC addresses of the agencies that own newcomers' data (the foreign offices), by agency id. */
+  peers: Map<string, string>;
+  /**
+   * The data owner to ask when the referring agency is not one (a migration service refers on,
+   * but the foreign office holds the data): DATA_OWNER_ID, or the only entry of PEERS.
+   */
+  dataOwnerId: string | undefined;
+}
+
+export function toConfig(env: Env): JobCentreConfig {
+  const peers = addressMap(env, 'PEERS');
+  const explicitOwner = optionalString(env, 'DATA_OWNER_ID') ? agencyId(env, 'DATA_OWNER_ID') : undefined;
+  if (explicitOwner && !peers.has(explicitOwner)) throw new ConfigError('DATA_OWNER_ID', `names ${explicitOwner}, which has no address in PEERS`);
+  return {
+    ...agencyConfig(env, { agencyType: 'job-centre', idVariable: 'JOB_CENTRE_ID', defaultPort: 50071 }),
+    hubAgencyId: agencyId(env, 'HUB_AGENCY_ID', 'lotsenhaus'),
+    peers,
+    dataOwnerId: explicitOwner ?? (peers.size === 1 ? [...peers.keys()][0] : undefined),
+  };
+}

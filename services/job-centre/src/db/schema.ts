@@ -1,0 +1,102 @@
+import type { Generated } from 'kysely';
+
+/** Referrals the hub routed to this job centre. */
+export interface IntakeReferralTable {
+  referral_id: string;
+  case_ref: string;
+  referrer_agency_id: string;
+  purpose: number;
+  age_group: number;
+  consent_id: string;
+  /** job_centre.v1.IntakeStatus */
+  status: number;
+  decline_reason: number;
+  received_at: Generated<Date>;
+  decided_at: Date | null;
+}
+
+/** Personal data received from the owning agency under a consent; erased when the basis goes. */
+export interface NewcomerRecordTable {
+  referral_id: string;
+  case_ref: string;
+  owner_agency_id: string;
+  consent_id: string;
+  legal_basis: string;
+  categories: number[];
+  given_names: string | null;
+  family_name: string | null;
+  birth_date: string | null;
+  nationality: string | null;
+  languages: string[] | null;
+  municipality: string | null;
+  residence_status: string | null;
+  fetched_at: Generated<Date>;
+}
+
+/** A newcomer registered as the job centre's customer (SGB II). Dates are ISO strings (YYYY-MM-DD). */
+export interface CustomerTable {
+  customer_id: string;
+  referral_id: string;
+  case_ref: string;
+  customer_number: string;
+  bg_number: string | null;
+  benefits_start: string;
+  /** job_centre.v1.CustomerStatus */
+  status: number;
+  registered_at: Date;
+  /** job_centre.v1.CaseOutcome; 0 while open. */
+  outcome: number;
+  closed_on: string | null;
+  closed_at: Date | null;
+}
+
+export interface LanguageCourseFundingTable {
+  decision_id: string;
+  customer_id: string;
+  assessed_level: number;
+  target_level: number;
+  decision: number;
+  refusal_reason: number;
+  course_start: string | null;
+  decided_at: Date;
+}
+
+export interface CooperationPlanTable {
+  plan_id: string;
+  customer_id: string;
+  version: number;
+  plan_date: string;
+  goals: string[];
+  agreed_at: Date;
+}
+
+export interface CooperationPlanStepTable {
+  plan_id: string;
+  position: number;
+  description: string;
+  due_date: string;
+  /** job_centre.v1.StepResponsible */
+  responsible: number;
+  partner_agency_id: string | null;
+}
+
+export interface PlacementTable {
+  placement_id: string;
+  customer_id: string;
+  /** job_centre.v1.PlacementType */
+  type: number;
+  reference: string;
+  start_date: string;
+  end_date: string | null;
+  recorded_at: Date;
+}
+
+export interface JobCentreDb {
+  intake_referral: IntakeReferralTable;
+  newcomer_record: NewcomerRecordTable;
+  customer: CustomerTable;
+  language_course_funding: LanguageCourseFundingTable;
+  cooperation_plan: CooperationPlanTable;
+  cooperation_plan_step: CooperationPlanStepTable;
+  placement: PlacementTable;
+}

@@ -1,0 +1,45 @@
+import { events, jobCentre } from '@lotse/contracts';
+import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { jobCentreApi } from './api/job-centre-api.js';
+import type { JobCentreConfig } from './config.js';
+import { jobCentreDataProtection } from './data-protection/index.js';
+import { jobCentreMigrations } from './db/migrations/index.js';
+import type { JobCentreDb } from './db/schema.js';
+import { referralIntake } from './events/referral-intake.js';
+
+export { toConfig, type JobCentreConfig } from './config.js';
+export type { JobCentreDb } from './db/schema.js';
+
+/** Composition root of one job centre (one deployment per JOB_CENTRE_ID). */
+export function create(config: JobCentreConfig, overrides: AgencyOverrides = {}) {
+  let running: RunningAgency<JobCentreDb> | undefined;
+  return {
+    async start() {
+      running = await startAgency<JobCentreDb>(
+        config,
+        {
+          migrations: jobCentreMigrations,
+          services: (ctx) => [
+            {
+              definition: jobCentre.JobCentreServiceService,
+              protoFile: 'lotse/job_centre/v1/job_centre.proto',
+              handlers: jobCentreApi(ctx, { peers: config.peers, dataOwnerId: config.dataOwnerId }),
+            },
+            ...jobCentreDataProtection(ctx),
+          ],
+          subscriptions: (ctx) => [
+            // Only what the hub addresses to this job centre: lotse.<hub>.<event>.<job-centre-id>
+            subscribe<JobCentreDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
+              ReferralRouted: on(events.ReferralRouted, referralIntake(ctx).ReferralRouted),
+            }),
+          ],
+        },
+        overrides,
+      );
+      return running;
+    },
+    async stop() {
+      await running?.stop();
+    },
+  };
+}

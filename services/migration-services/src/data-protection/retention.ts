@@ -1,0 +1,88 @@
+import { common } from '@lotse/contracts';
+import { sql } from '@lotse/db';
+import { appendAudit, expiryCutoff, retentionBasis, systemActor, type RetentionResult, type RetentionRule } from '@lotse/audit';
+import type { AgencyContext } from '@lotse/runtime';
+import type { MigrationServicesDb } from '../db/schema.js';
+
+const { DataCategory, AgeGroup } = common;
+
+/**
+ * A provider's retention rule (policy/retention.json, migration-services.received-data): the
+ * newcomer's data fetched from the owner is deleted when the period since the fetch has ended,
+ * and a referral received longer ago than that loses its routing fact (the age group) — each
+ * with its own audit entry. Stored first answers of calls that carried the data go with it.
+ */
+export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: RetentionRule): () => Promise<RetentionResult[]> {
+  const { db } = rt;
+
+  async function deleteRecord(referralId: string, cutoff: Date, now: Date): Promise<boolean> {
+    return rt.transact(async (trx) => {
+      const record = await trx.deleteFrom('newcomer_record').where('referral_id', '=', referralId).where('fetched_at', '<', cutoff).returningAll().executeTakeFirst();
+      if (!record) return false;
+      // FetchNewcomerData's stored answer holds the data; it names the consent as its legal basis.
+      const sameBasis = await trx.selectFrom('newcomer_record').select('referral_id').where('legal_basis', '=', record.legal_basis).executeTakeFirst();
+      if (!sameBasis) {
+        await sql`delete from idempotency where method = 'FetchNewcomerData' and position(convert_to(${record.legal_basis}, 'UTF8') in response) > 0`.execute(trx);
+      }
+      await appendAudit(trx, {
+        ...systemActor(rt.agencyId),
+        action: 'delete',
+        subjectRef: record.case_ref,
+        categories: record.categories,
+        purpose: common.Purpose.PURPOSE_UNSPECIFIED,
+        legalBasis: retentionBasis(rule),
+        details: { referral_id: referralId, owner_agency_id: record.owner_agency_id, fetched_at: record.fetched_at.toISOString() },
+        at: now,
+      });
+      return true;
+    });
+  }
+
+  async function clearRoutingFact(referralId: string, cutoff: Date, now: Date): Promise<boolean> {
+    return rt.transact(async (trx) => {
+      const referral = await trx
+        .updateTable('inbox_referral')
+        .set({ age_group: AgeGroup.AGE_GROUP_UNSPECIFIED })
+        .where('referral_id', '=', referralId)
+        .where('received_at', '<', cutoff)
+        .where('age_group', '!=', AgeGroup.AGE_GROUP_UNSPECIFIED)
+        .returning(['case_ref', 'referrer_agency_id', 'purpose'])
+        .executeTakeFirst();
+      if (!referral) return false;
+      // Answers of AcceptReferral, DeclineReferral … carry the referral with its age group.
+      await sql`delete from idempotency where position(convert_to(${referralId}, 'UTF8') in response) > 0`.execute(trx);
+      await appendAudit(trx, {
+        ...systemActor(rt.agencyId),
+        action: 'delete',
+        subjectRef: referral.case_ref,
+        categories: [DataCategory.DATA_CATEGORY_AGE_GROUP],
+        purpose: referral.purpose,
+        legalBasis: retentionBasis(rule),
+        details: { referral_id: referralId, owner_agency_id: referral.referrer_agency_id },
+        at: now,
+      });
+      return true;
+    });
+  }
+
+  return async () => {
+    const now = rt.now();
+    const cutoff = expiryCutoff(now, rule.period);
+    let deleted = 0;
+    const attempt = async (what: string, id: string, run: () => Promise<boolean>) => {
+      try {
+        if (await run()) deleted++;
+      } catch (error) {
+        rt.logger.error({ err: error, referral_id: id, rule: rule.id }, `retention: deleting ${what} failed; tried again next run`);
+      }
+    };
+    for (const { referral_id } of await db.selectFrom('newcomer_record').select('referral_id').where('fetched_at', '<', cutoff).execute()) {
+      await attempt('received data', referral_id, () => deleteRecord(referral_id, cutoff, now));
+    }
+    const old = await db.selectFrom('inbox_referral').select('referral_id').where('received_at', '<', cutoff).where('age_group', '!=', AgeGroup.AGE_GROUP_UNSPECIFIED).execute();
+    for (const { referral_id } of old) {
+      await attempt('a routing fact', referral_id, () => clearRoutingFact(referral_id, cutoff, now));
+    }
+    return [{ rule: rule.id, deleted }];
+  };
+}
