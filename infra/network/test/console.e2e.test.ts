@@ -4,14 +4,14 @@
 // agency it waits on, opens a step's trace with every service it touched, and replays a parked
 // message. Screenshots go to test-artifacts/console/.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, operator } from '@lotse/contracts';
+import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
 import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, traced, waitFor, type RunningNetwork } from '../src/network-process.js';
 
@@ -178,4 +178,48 @@ describe('the operator console', () => {
     expect(replayed.entries.map((e) => e.eventType)).toContain('ReferralAccepted');
     expect(pageErrors).toEqual([]);
   }, 150_000);
+
+  it('receives no personal data: names and birth dates appear in no exported span, log or metric, nor in any service log', async () => {
+    // A journey in which the names really travel: registered, disclosed to the provider, read there.
+    const person = { givenNames: 'Ярослава', familyName: 'حدادي-Körner', birthDate: '1979-12-03' };
+    const foClient = network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');
+    const hubClient = network.client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, 'lotsenhaus', 'kv-mayen-koblenz');
+    const { newcomer } = await foClient.registerNewcomer({ requestId: 'pd-reg', ...person, nationality: 'UA', languages: ['uk', 'ar'], municipality: 'koblenz', residenceStatus: fo.ResidenceStatus.RESIDENCE_STATUS_TEMPORARY_PROTECTION });
+    await foClient.recordConsent({ requestId: 'pd-consent', newcomerId: newcomer!.newcomerId, recipients: ['caritas-koblenz'], purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING], dataCategories: [DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_LANGUAGES], textVersion: 'mbe-einwilligung-2026-01', language: 'uk', interpreterUsed: true, expiresAt: undefined } as fo.RecordConsentRequest);
+    // A rejected call with the names in it: the error must not echo them into logs or spans.
+    await expect(foClient.registerNewcomer({ requestId: 'pd-bad', ...person, birthDate: '2999-01-01', nationality: 'UA', languages: ['uk'], municipality: 'koblenz', residenceStatus: 1 })).rejects.toMatchObject({ code: 3 });
+    const { referral } = await foClient.requestReferral({ requestId: 'pd-referral', newcomerId: newcomer!.newcomerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: 'caritas-koblenz' } as fo.RequestReferralRequest);
+    await waitFor(async () => (await hubClient.getCaseTimeline({ caseRef: newcomer!.caseRef })).entries.some((e) => e.eventType === 'ReferralReceived'), 20_000, 'the referral at the provider');
+    const provider = network.client<ms.MigrationServicesServiceClient>(ms.MigrationServicesServiceClient, 'caritas-koblenz');
+    await provider.acceptReferral({ requestId: 'pd-accept', referralId: referral!.referralId });
+    const { newcomer: data } = await provider.fetchNewcomerData({ requestId: 'pd-fetch', referralId: referral!.referralId });
+    expect(data!.familyName).toBe(person.familyName);
+    await provider.getReferral({ referralId: referral!.referralId });
+
+    // Everything the deployments exported is in the console's database once the exporters flushed.
+    const consoleDb = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbPrefix}_console` });
+    await consoleDb.connect();
+    try {
+      await waitFor(async () => (await consoleDb.query('select count(*)::int as n from span where case_ref = $1', [newcomer!.caseRef])).rows[0].n > 0, 30_000, 'the journey’s spans at the console');
+      await new Promise((r) => setTimeout(r, 7000)); // one more metrics and log export interval
+      const needles = [person.givenNames, person.familyName, 'Körner', person.birthDate, 'Amina', 'Haddad', '1988-05-17'];
+      const pattern = needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+      const stored: Record<string, number> = {};
+      for (const table of ['span', 'log_record', 'metric_point']) {
+        stored[table] = (await consoleDb.query(`select count(*)::int as n from ${table}`)).rows[0].n;
+        const { rows } = await consoleDb.query(`select ${table}::text as row from ${table} where ${table}::text ~ $1 limit 3`, [pattern]);
+        expect(rows, `personal data in ${table}`).toEqual([]);
+      }
+      expect(stored.span).toBeGreaterThan(100);
+      expect(stored.log_record).toBeGreaterThan(10);
+      expect(stored.metric_point).toBeGreaterThan(10);
+    } finally {
+      await consoleDb.end();
+    }
+    // … and in no line any service wrote to its own log.
+    for (const d of network.network().deployments) {
+      const log = readFileSync(d.log, 'utf8');
+      for (const needle of [person.givenNames, person.familyName, person.birthDate]) expect(log.includes(needle), `${needle} in ${d.id}'s log`).toBe(false);
+    }
+  }, 120_000);
 });
