@@ -1,0 +1,89 @@
+// The scenario's view of a running network: clients per deployment, each presenting the
+// certificate of the agency whose caseworker acts, and retries that keep the request id.
+import { readFileSync } from 'node:fs';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { foreignOffice as fo, jobCentre as jc, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
+import { createClient, type PromiseClient } from '@lotse/grpc';
+import { loadIdentity } from '@lotse/pki';
+
+export interface ScenarioNetwork {
+  foreignOfficeId: string;
+  hubId: string;
+  foreignOffice: PromiseClient<fo.ForeignOfficeServiceClient>;
+  /** The hub, read as the foreign office (the case index flow allows it). */
+  hub: PromiseClient<hub.LotsenhausServiceClient>;
+  migrationServices: Map<string, PromiseClient<ms.MigrationServicesServiceClient>>;
+  jobCentres: Map<string, PromiseClient<jc.JobCentreServiceClient>>;
+  close(): void;
+}
+
+interface NetworkFile {
+  pki?: string;
+  deployments: { id: string; grpc: string; ready?: boolean }[];
+}
+
+const deadlineMs = 20_000;
+
+/** Reads network.json and asks the hub which deployment is which kind of agency. */
+export async function connectNetwork(networkFile: string, pkiDir: string | undefined): Promise<ScenarioNetwork & { pki: string }> {
+  const file = JSON.parse(readFileSync(networkFile, 'utf8')) as NetworkFile;
+  const pki = pkiDir ?? file.pki;
+  if (!pki) throw new Error(`${networkFile} names no PKI folder; pass --pki`);
+  const address = new Map(file.deployments.map((d) => [d.id, d.grpc]));
+  const hubId = file.deployments.find((d) => d.id === 'lotsenhaus')?.id ?? 'lotsenhaus';
+  const foreignOfficeId = file.deployments.find((d) => d.id.startsWith('kv-'))?.id ?? 'kv-mayen-koblenz';
+  if (!address.has(hubId) || !address.has(foreignOfficeId)) throw new Error(`${networkFile} lists no hub (${hubId}) or foreign office (${foreignOfficeId})`);
+
+  const client = <C>(Ctor: any, id: string, asAgency = id) =>
+    createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id }) as PromiseClient<C>;
+  const foreignOffice = client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, foreignOfficeId);
+  const hubClient = client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, hubId, foreignOfficeId);
+
+  const { providers } = await retrying(() => hubClient.listProviders({}));
+  const migrationServices = new Map<string, PromiseClient<ms.MigrationServicesServiceClient>>();
+  const jobCentres = new Map<string, PromiseClient<jc.JobCentreServiceClient>>();
+  for (const p of providers) {
+    // A provider in the directory without a running deployment is simply not driven.
+    if (!address.has(p.providerId)) continue;
+    if (p.agencyType === 'migration-services') migrationServices.set(p.providerId, client(ms.MigrationServicesServiceClient, p.providerId));
+    if (p.agencyType === 'job-centre') jobCentres.set(p.providerId, client(jc.JobCentreServiceClient, p.providerId));
+  }
+  const all = [foreignOffice, hubClient, ...migrationServices.values(), ...jobCentres.values()];
+  return { pki, foreignOfficeId, hubId, foreignOffice, hub: hubClient, migrationServices, jobCentres, close: () => all.forEach((c) => c.close()) };
+}
+
+export const codeOf = (error: unknown): number | undefined => (error as Partial<ServiceError>)?.code;
+
+/** An RPC the server does not have (yet): the step is skipped and counted. */
+export class NotThereYet extends Error {
+  constructor(readonly rpc: string) {
+    super(`${rpc} is not implemented by the running network`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls again while the deployment is unavailable (restarting, overloaded) or the outcome is
+ * unknown (deadline) — with the same request, hence the same request id, so it counts once.
+ * UNIMPLEMENTED becomes NotThereYet.
+ */
+export async function retrying<T>(call: () => Promise<T>, rpc = 'call', budgetMs = 120_000): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  let pause = 200;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === status.UNIMPLEMENTED) throw new NotThereYet(rpc);
+      if ((code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED && code !== status.RESOURCE_EXHAUSTED) || Date.now() > deadline) throw error;
+      retries.count++;
+      await sleep(pause + Math.random() * pause);
+      pause = Math.min(pause * 2, 3000);
+    }
+  }
+}
+
+/** How many calls were repeated after UNAVAILABLE / DEADLINE_EXCEEDED. */
+export const retries = { count: 0 };

@@ -1,0 +1,63 @@
+// End to end: the scenario generator (`pnpm scenario`) against a network started as the README
+// does, on the real PostgreSQL (one database per deployment) and a real nats-server. Every
+// journey it drives must be accounted for at the hub.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, newNetworkHome, removeHome, startNetwork, type RunningNetwork } from '../src/network-process.js';
+import { repoRoot } from '../src/paths.js';
+
+const dbPrefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
+
+let network: RunningNetwork;
+let home: string;
+
+beforeAll(async () => {
+  home = newNetworkHome();
+  const { portBase, natsPort } = freePorts();
+  network = await startNetwork(home, {
+    LOTSE_PORT_BASE: String(portBase),
+    LOTSE_NATS_PORT: String(natsPort),
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbPrefix}`,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await network?.interrupt();
+  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
+  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  await admin.end();
+  if (home) removeHome(home);
+}, 60_000);
+
+function runScenario(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pnpm', ['--silent', 'scenario', ...args], { cwd: repoRoot, env: { ...process.env, LOTSE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+describe('the scenario generator', () => {
+  it('drives 40 journeys at 10 per second and accounts for every one at the hub', async () => {
+    const { code, output } = await runScenario(['--journeys', '40', '--rate', '10', '--seed', '1', '--network', join(home, 'network.json'), '--pki', join(home, 'pki')]);
+    expect(output, output).toMatch(/accounted at the hub: 40\/40 journeys\n/);
+    expect(code, output).toBe(0);
+    // The mix shows up: progress lines while it ran, and more than one outcome in the summary.
+    expect(output).toMatch(/started \d+\/40 {2}at hub \d+ {2}completed \d+ {2}failed 0/);
+    expect(output).toMatch(/ {2}counselling started\n/);
+    expect(output).toMatch(/referral → hub latency p50 \d+ ms/);
+  }, 120_000);
+
+  it('refuses bad usage with exit code 2', async () => {
+    const { code, output } = await runScenario(['--journeys', 'many', '--network', join(home, 'network.json')]);
+    expect(code).toBe(2);
+    expect(output).toContain('--journeys takes a number');
+  });
+});
