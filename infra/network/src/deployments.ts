@@ -1,12 +1,12 @@
 /** One agency deployment of the demo network: which service code, under which id, on which port. */
 export interface Deployment {
   id: string;
-  service: 'foreign-office' | 'lotsenhaus' | 'migration-services';
+  service: 'foreign-office' | 'lotsenhaus' | 'migration-services' | 'job-centre';
   agencyType: string;
   name: string;
   grpcPort: number;
   /** Variable that carries the deployment id for this service. */
-  idVariable: 'AGENCY_ID' | 'PROVIDER_ID';
+  idVariable: 'AGENCY_ID' | 'PROVIDER_ID' | 'JOB_CENTRE_ID';
 }
 
 /**
@@ -20,6 +20,8 @@ export function demoDeployments(portBase: number): Deployment[] {
     { id: 'caritas-koblenz', service: 'migration-services', agencyType: 'migration-services', name: 'Caritasverband Koblenz', grpcPort: portBase + 11, idVariable: 'PROVIDER_ID' },
     { id: 'caritas-rhein-mosel-ahr', service: 'migration-services', agencyType: 'migration-services', name: 'Caritasverband Rhein-Mosel-Ahr', grpcPort: portBase + 12, idVariable: 'PROVIDER_ID' },
     { id: 'awo-rheinland', service: 'migration-services', agencyType: 'migration-services', name: 'AWO Rheinland (JMD/MBE)', grpcPort: portBase + 13, idVariable: 'PROVIDER_ID' },
+    { id: 'jobcenter-mayen-koblenz', service: 'job-centre', agencyType: 'job-centre', name: 'Jobcenter Landkreis Mayen-Koblenz', grpcPort: portBase + 21, idVariable: 'JOB_CENTRE_ID' },
+    { id: 'jobcenter-koblenz', service: 'job-centre', agencyType: 'job-centre', name: 'Jobcenter Koblenz', grpcPort: portBase + 22, idVariable: 'JOB_CENTRE_ID' },
   ];
 }
 
@@ -32,6 +34,12 @@ export function peersFor(deployment: Deployment, deployments: Deployment[]): str
     .filter((d) => d.id !== deployment.id && (deployment.service === 'foreign-office' || d.service === 'foreign-office'))
     .map((d) => `${d.id}=127.0.0.1:${d.grpcPort}`)
     .join(',');
+}
+
+/** The hub's address (HUB_ADDRESS): senders read the cooperation agreements from it. */
+export function hubAddressFor(deployments: Deployment[]): string {
+  const hub = deployments.find((d) => d.service === 'lotsenhaus');
+  return hub ? `127.0.0.1:${hub.grpcPort}` : '';
 }
 
 /** The operator console: not an agency, but a process of the network with a certificate of its own. */

@@ -4,7 +4,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
-import { consoleDeployment, demoDeployments, peersFor, watchedDeployments, type Deployment } from './deployments.js';
+import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from './nats-server.js';
@@ -82,6 +82,7 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
   delete childEnv.DATABASE_URL;
   delete childEnv.AGENCY_ID;
   delete childEnv.PROVIDER_ID;
+  delete childEnv.JOB_CENTRE_ID;
   if (config.databaseUrl) {
     const url = await ensureDeploymentDatabase(config.databaseUrl, d.id);
     databases.set(d.id, url);
@@ -97,6 +98,7 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     PKI_DIR: dirs.pki,
     LOTSE_HOME: home,
     PEERS: peersFor(d, deployments),
+    HUB_ADDRESS: hubAddressFor(deployments),
     OTEL_SERVICE_NAME: d.id,
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
@@ -105,7 +107,7 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
 
 async function consoleEnv(): Promise<NodeJS.ProcessEnv> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete childEnv[name];
+  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'JOB_CENTRE_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete childEnv[name];
   if (config.databaseUrl) {
     const url = await ensureDeploymentDatabase(config.databaseUrl, operatorConsole.id);
     databases.set(operatorConsole.id, url);

@@ -36,6 +36,9 @@ const provider: lotsenhaus.Provider = {
   agencyType: 'migration-services',
   municipalities: ['koblenz', 'andernach'],
   ageGroups: [common.AgeGroup.AGE_GROUP_ADULT],
+  purposes: [common.Purpose.PURPOSE_MIGRATION_COUNSELLING],
+  staffLanguages: [],
+  capacity: [],
 };
 
 beforeAll(async () => {
@@ -48,6 +51,7 @@ beforeAll(async () => {
   server = new GrpcServer({ identity: loadIdentity(pki, 'lotsenhaus'), logger: createLogger('cli-test', { level: 'silent' }) });
   server.add(lotsenhaus.LotsenhausServiceService, 'lotse/lotsenhaus/v1/lotsenhaus.proto', {
     listProviders: async () => ({ providers: [provider] }),
+    listAgreements: async () => ({ agreements: [] }),
     getCaseTimeline: async ({ caseRef }) => {
       if (!caseRef) throw ValidationError.field('case_ref', 'must not be empty');
       if (caseRef !== 'case-1') throw new NotFoundError('case_ref', caseRef, 'case');
@@ -102,6 +106,8 @@ afterAll(async () => {
 
 function summary(caseRef: string, referralStatus: common.ReferralStatus, agencyId: string): lotsenhaus.CaseSummary {
   return {
+    escalated: false,
+    waitingSince: undefined,
     caseRef,
     status: referralStatus,
     currentAgencyId: agencyId,
@@ -149,7 +155,7 @@ describe('reflection client', () => {
 
   it('describes methods with their request and response types and fields', async () => {
     const description = await withClient((client) => client.describe(LOTSENHAUS));
-    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListCases', 'ListErasures', 'ListProviders']);
+    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListAgreements', 'ListCases', 'ListErasures', 'ListProviders']);
     const listCases = description.methods.find((m) => m.name === 'ListCases')!;
     expect(listCases).toMatchObject({
       path: `/${LOTSENHAUS}/ListCases`,
@@ -162,6 +168,9 @@ describe('reflection client', () => {
       ['agency_id', 'agencyId', 'string', 2],
       ['page_size', 'pageSize', 'uint32', 3],
       ['page_token', 'pageToken', 'string', 4],
+      ['municipality', 'municipality', 'string', 5],
+      ['waiting_longer_than_working_days', 'waitingLongerThanWorkingDays', 'uint32', 6],
+      ['escalated_only', 'escalatedOnly', 'bool', 7],
     ]);
     expect(listCases.requestFields[0]!.enumValues).toContain('REFERRAL_STATUS_PENDING');
     const timeline = description.methods.find((m) => m.name === 'GetCaseTimeline')!;
@@ -178,6 +187,9 @@ describe('reflection client', () => {
           agencyType: 'migration-services',
           municipalities: ['koblenz', 'andernach'],
           ageGroups: ['AGE_GROUP_ADULT'],
+          purposes: ['PURPOSE_MIGRATION_COUNSELLING'],
+          staffLanguages: [],
+          capacity: [],
         },
       ],
     });
@@ -197,6 +209,7 @@ describe('reflection client', () => {
           municipality: 'koblenz',
           ageGroup: 'AGE_GROUP_YOUTH',
           openedAt: '2026-01-15T09:30:00Z',
+          escalated: false,
         },
       ],
       nextPageToken: 'after-7',

@@ -37,3 +37,11 @@ REVOKE ALL ON DATABASE lotse_caritas_rhein_mosel_ahr FROM PUBLIC;
 CREATE ROLE lotse_awo_rheinland LOGIN PASSWORD 'lotse-dev-awo-rheinland';
 CREATE DATABASE lotse_awo_rheinland OWNER lotse_awo_rheinland;
 REVOKE ALL ON DATABASE lotse_awo_rheinland FROM PUBLIC;
+
+CREATE ROLE lotse_jobcenter_mayen_koblenz LOGIN PASSWORD 'lotse-dev-jobcenter-mayen-koblenz';
+CREATE DATABASE lotse_jobcenter_mayen_koblenz OWNER lotse_jobcenter_mayen_koblenz;
+REVOKE ALL ON DATABASE lotse_jobcenter_mayen_koblenz FROM PUBLIC;
+
+CREATE ROLE lotse_jobcenter_koblenz LOGIN PASSWORD 'lotse-dev-jobcenter-koblenz';
+CREATE DATABASE lotse_jobcenter_koblenz OWNER lotse_jobcenter_koblenz;
+REVOKE ALL ON DATABASE lotse_jobcenter_koblenz FROM PUBLIC;

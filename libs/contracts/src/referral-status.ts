@@ -13,10 +13,11 @@ const rank: Record<number, number> = {
   [S.REFERRAL_STATUS_UNROUTABLE]: 3,
   [S.REFERRAL_STATUS_COUNSELLING_STARTED]: 4,
   [S.REFERRAL_STATUS_WITHDRAWN]: 5,
+  [S.REFERRAL_STATUS_COMPLETED]: 5,
 };
 
 // A declined, unroutable or withdrawn referral is closed: nothing reported later reopens it.
-const closed = new Set<number>([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_UNROUTABLE, S.REFERRAL_STATUS_WITHDRAWN]);
+const closed = new Set<number>([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_UNROUTABLE, S.REFERRAL_STATUS_WITHDRAWN, S.REFERRAL_STATUS_COMPLETED]);
 
 export function isAdvance(current: common.ReferralStatus, next: common.ReferralStatus): boolean {
   if (closed.has(current)) return false;

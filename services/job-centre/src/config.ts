@@ -10,6 +10,8 @@ export interface JobCentreConfig extends AgencyConfig {
    * but the foreign office holds the data): DATA_OWNER_ID, or the only entry of PEERS.
    */
   dataOwnerId: string | undefined;
+  /** The hub's gRPC address (HUB_ADDRESS): the cooperation agreements are read from it. */
+  hubAddress?: string;
 }
 
 export function toConfig(env: Env): JobCentreConfig {
@@ -21,5 +23,6 @@ export function toConfig(env: Env): JobCentreConfig {
     hubAgencyId: agencyId(env, 'HUB_AGENCY_ID', 'lotsenhaus'),
     peers,
     dataOwnerId: explicitOwner ?? (peers.size === 1 ? [...peers.keys()][0] : undefined),
+    hubAddress: optionalString(env, 'HUB_ADDRESS'),
   };
 }

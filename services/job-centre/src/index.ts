@@ -1,5 +1,5 @@
 import { events, jobCentre } from '@lotse/contracts';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { jobCentreApi } from './api/job-centre-api.js';
 import type { JobCentreConfig } from './config.js';
 import { jobCentreDataProtection } from './data-protection/index.js';
@@ -11,7 +11,8 @@ export { toConfig, type JobCentreConfig } from './config.js';
 export type { JobCentreDb } from './db/schema.js';
 
 /** Composition root of one job centre (one deployment per JOB_CENTRE_ID). */
-export function create(config: JobCentreConfig, overrides: AgencyOverrides = {}) {
+export function create(config: JobCentreConfig, overrides: AgencyOverrides & { agreements?: AgreementSource } = {}) {
+  let agreements: AgreementSource | undefined;
   let running: RunningAgency<JobCentreDb> | undefined;
   return {
     async start() {
@@ -23,7 +24,11 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides = {})
             {
               definition: jobCentre.JobCentreServiceService,
               protoFile: 'lotse/job_centre/v1/job_centre.proto',
-              handlers: jobCentreApi(ctx, { peers: config.peers, dataOwnerId: config.dataOwnerId }),
+              handlers: jobCentreApi(ctx, {
+                peers: config.peers,
+                dataOwnerId: config.dataOwnerId,
+                agreements: (agreements = overrides.agreements ?? hubAgreements({ hubAddress: config.hubAddress, hubAgencyId: config.hubAgencyId, identity: ctx.identity })),
+              }),
             },
             ...jobCentreDataProtection(ctx),
           ],
@@ -31,6 +36,8 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides = {})
             // Only what the hub addresses to this job centre: lotse.<hub>.<event>.<job-centre-id>
             subscribe<JobCentreDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
               ReferralRouted: on(events.ReferralRouted, referralIntake(ctx).ReferralRouted),
+              ReferralWithdrawn: on(events.ReferralWithdrawn, referralIntake(ctx).ReferralWithdrawn),
+              ReferralStatusChanged: on(events.ReferralStatusChanged, referralIntake(ctx).ReferralStatusChanged),
             }),
           ],
         },
@@ -40,6 +47,7 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides = {})
     },
     async stop() {
       await running?.stop();
+      agreements?.close?.();
     },
   };
 }

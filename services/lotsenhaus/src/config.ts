@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { retentionConfig, type RetentionConfig } from '@lotse/audit';
-import { optionalString, type Env } from '@lotse/config';
+import { integer, optionalString, type Env } from '@lotse/config';
 import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
 
 export interface LotsenhausConfig extends AgencyConfig {
@@ -8,6 +8,12 @@ export interface LotsenhausConfig extends AgencyConfig {
   directoryFile: string;
   /** RETENTION_INTERVAL_MS, RETENTION_POLICY_FILE; defaults when absent. */
   retention?: RetentionConfig;
+  /**
+   * A pending referral not answered in time escalates: REFERRAL_EXPIRY working days (default 5);
+   * REFERRAL_EXPIRY_MS overrides it with milliseconds (tests, demos). Checked every
+   * REFERRAL_EXPIRY_CHECK_MS (default 60 s).
+   */
+  referralExpiry?: { workingDays: number; overrideMs?: number; checkIntervalMs: number };
 }
 
 export const defaultDirectoryFile = fileURLToPath(new URL('./directory/koblenz-region.json', import.meta.url));
@@ -17,5 +23,10 @@ export function toConfig(env: Env): LotsenhausConfig {
     ...agencyConfig(env, { agencyType: 'lotsenhaus', defaultId: 'lotsenhaus', defaultPort: 50052 }),
     directoryFile: optionalString(env, 'DIRECTORY_FILE', defaultDirectoryFile)!,
     retention: retentionConfig(env),
+    referralExpiry: {
+      workingDays: integer(env, 'REFERRAL_EXPIRY', 5, { min: 1, max: 60 }),
+      overrideMs: optionalString(env, 'REFERRAL_EXPIRY_MS') ? integer(env, 'REFERRAL_EXPIRY_MS', 0, { min: 1 }) : undefined,
+      checkIntervalMs: integer(env, 'REFERRAL_EXPIRY_CHECK_MS', 60_000, { min: 50 }),
+    },
   };
 }

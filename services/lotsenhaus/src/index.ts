@@ -1,5 +1,5 @@
 import type { RetentionJob } from '@lotse/audit';
-import { events, lotsenhaus } from '@lotse/contracts';
+import { events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import { agencySubjects } from '@lotse/messaging';
 import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { lotsenhausApi } from './api/lotsenhaus-api.js';
@@ -9,6 +9,15 @@ import { hubMigrations } from './db/migrations/index.js';
 import type { HubDb } from './db/schema.js';
 import { loadDirectory } from './domain/directory.js';
 import { caseFlow } from './events/case-flow.js';
+import { addWorkingDays } from './domain/working-days.js';
+import { oneStopService, oneStopSubscription } from './one-stop/index.js';
+
+/** When an unanswered referral escalates: REFERRAL_EXPIRY_MS if set, else REFERRAL_EXPIRY working days. */
+function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
+  const expiry = config.referralExpiry ?? { workingDays: 5, checkIntervalMs: 60_000 };
+  if (expiry.overrideMs) return (at) => new Date(at.getTime() + expiry.overrideMs!);
+  return (at) => addWorkingDays(at, expiry.workingDays);
+}
 
 export { defaultDirectoryFile, toConfig, type LotsenhausConfig } from './config.js';
 export { loadDirectory, type Directory } from './domain/directory.js';
@@ -19,6 +28,9 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
   const directory = loadDirectory(config.directoryFile);
   let running: RunningAgency<HubDb> | undefined;
   let retention: RetentionJob | undefined;
+  let flow: ReturnType<typeof caseFlow> | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let expiryRunning = false;
   return {
     directory,
     async start() {
@@ -26,35 +38,64 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         config,
         {
           migrations: hubMigrations,
-          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory) }, ...hubDataProtection(ctx, config)],
+          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
-            const flow = caseFlow(ctx, directory);
+            flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
+            const f = flow;
+            // Every agency of the directory may refer (providers refer on); providers also report
+            // on the referrals routed to them, and job centres their case steps. One subscription
+            // per agency stream — the Lotsenhaus agency's included, which shares this deployment.
+            const referring = {
+              ReferralRequested: on(events.ReferralRequested, f.ReferralRequested),
+              ReferralWithdrawnByReferrer: on(events.ReferralWithdrawnByReferrer, f.ReferralWithdrawnByReferrer),
+            };
+            const providing = {
+              ReferralReceived: on(events.ReferralReceived, f.ReferralReceived),
+              ReferralAccepted: on(events.ReferralAccepted, f.ReferralAccepted),
+              ReferralDeclined: on(events.ReferralDeclined, f.ReferralDeclined),
+              ReferralCompleted: on(events.ReferralCompleted, f.ReferralCompleted),
+              NewcomerDataReceived: on(events.NewcomerDataReceived, f.NewcomerDataReceived),
+              FirstContactRecorded: on(events.FirstContactRecorded, f.FirstContactRecorded),
+              ErasureConfirmed: on(events.ErasureConfirmed, f.ErasureConfirmed),
+              CapacityChanged: on(events.CapacityChanged, f.CapacityChanged),
+            };
+            const jobCentreSteps = {
+              CustomerRegistered: on(jobCentreEvents.CustomerRegistered, f.CustomerRegistered),
+              LanguageCourseFundingDecided: on(jobCentreEvents.LanguageCourseFundingDecided, f.LanguageCourseFundingDecided),
+              CooperationPlanAgreed: on(jobCentreEvents.CooperationPlanAgreed, f.CooperationPlanAgreed),
+              PlacementRecorded: on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
+              JobCentreCaseClosed: on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
+            };
             return [
+              oneStopSubscription(ctx),
               ...directory.referrers.map((r) =>
-                subscribe<HubDb>(r.agencyId, agencySubjects(r.agencyId), {
-                  ReferralRequested: on(events.ReferralRequested, flow.ReferralRequested),
-                  ConsentWithdrawn: on(events.ConsentWithdrawn, flow.ConsentWithdrawn),
-                }),
+                subscribe<HubDb>(r.agencyId, agencySubjects(r.agencyId), { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }),
               ),
-              ...directory.providers.map((p) =>
-                subscribe<HubDb>(p.providerId, agencySubjects(p.providerId), {
-                  ReferralReceived: on(events.ReferralReceived, flow.ReferralReceived),
-                  ReferralAccepted: on(events.ReferralAccepted, flow.ReferralAccepted),
-                  ReferralDeclined: on(events.ReferralDeclined, flow.ReferralDeclined),
-                  NewcomerDataReceived: on(events.NewcomerDataReceived, flow.NewcomerDataReceived),
-                  FirstContactRecorded: on(events.FirstContactRecorded, flow.FirstContactRecorded),
-                  ErasureConfirmed: on(events.ErasureConfirmed, flow.ErasureConfirmed),
-                }),
-              ),
+              ...directory.providers
+                .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
+                .map((p) => subscribe<HubDb>(p.providerId, agencySubjects(p.providerId), { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) })),
             ];
           },
         },
         overrides,
       );
       retention = startHubRetention(running.ctx, config);
+      const interval = config.referralExpiry?.checkIntervalMs ?? 60_000;
+      const ctx = running.ctx;
+      expiryTimer = setInterval(() => {
+        if (expiryRunning || !flow) return;
+        expiryRunning = true;
+        ctx
+          .transact((trx) => flow!.escalateExpired(trx))
+          .then((n) => n && ctx.logger.info({ escalated: n }, 'unanswered referrals escalated'))
+          .catch((error) => ctx.logger.error({ err: error }, 'escalating expired referrals failed'))
+          .finally(() => (expiryRunning = false));
+      }, interval);
+      expiryTimer.unref();
       return running;
     },
     async stop() {
+      if (expiryTimer) clearInterval(expiryTimer);
       await retention?.stop();
       await running?.stop();
     },

@@ -312,7 +312,7 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     );
     t = await waitForTimeline(caseRef, 4);
     expect(t.caseSummary).toMatchObject({ status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, currentAgencyId: adultProviderId });
-    const accepted = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, agencyId: '', pageSize: 0, pageToken: '' });
+    const accepted = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, agencyId: '', pageSize: 0, pageToken: '', municipality: '', waitingLongerThanWorkingDays: 0, escalatedOnly: false });
     expect(accepted.cases.map((c) => c.caseRef)).toContain(caseRef);
 
     // The same event again (a relay that re-published after the broker's duplicate window).
@@ -339,9 +339,9 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     expect(t.entries.slice(2).every((e) => e.agencyId === adultProviderId)).toBe(true);
     expect(t.caseSummary?.status).toBe(ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED);
 
-    const started = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED, agencyId: '', pageSize: 0, pageToken: '' });
+    const started = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED, agencyId: '', pageSize: 0, pageToken: '', municipality: '', waitingLongerThanWorkingDays: 0, escalatedOnly: false });
     expect(started.cases.map((c) => c.caseRef)).toEqual([caseRef]);
-    const stillAccepted = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, agencyId: '', pageSize: 0, pageToken: '' });
+    const stillAccepted = await client.listCases({ status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, agencyId: '', pageSize: 0, pageToken: '', municipality: '', waitingLongerThanWorkingDays: 0, escalatedOnly: false });
     expect(stillAccepted.cases.map((c) => c.caseRef)).not.toContain(caseRef);
 
     // The referrer hears each step once: PENDING, ACCEPTED, COUNSELLING_STARTED.

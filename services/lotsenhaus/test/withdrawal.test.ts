@@ -190,20 +190,21 @@ describe('a consent withdrawal at the hub', () => {
 });
 
 describe('the flow table at the hub', () => {
-  it('routes nothing for a purpose without a flow to the provider: unroutable, saying why', async () => {
+  it('routes nothing for a purpose no agreement (and no flow) allows: unroutable, saying why', async () => {
     const referral = await requestReferral({ purpose: Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION });
     const t = await waitFor(async () => {
       const found = await timeline(referral.caseRef).catch(() => undefined);
       return found?.caseSummary?.status === ReferralStatus.REFERRAL_STATUS_UNROUTABLE && found;
     }, 'the referral unroutable');
-    expect(t.entries.at(-1)!.summary).toMatch(/purpose: .*not for labour-market-integration/);
+    // The cooperation agreements are checked first; the flow table stays the last guard.
+    expect(t.entries.at(-1)!.summary).toMatch(/no cooperation agreement lets foreign-office refer to any agency for PURPOSE_LABOUR_MARKET_INTEGRATION/);
     expect((await hubEvents('ReferralRouted')).filter((e) => e.envelope.caseRef === referral.caseRef)).toEqual([]);
   });
 
   it('shows the case index only to agency types the table names', async () => {
     const referral = await requestReferral();
     await waitFor(async () => (await timeline(referral.caseRef).catch(() => undefined)) !== undefined, 'the case');
-    for (const call of [stranger.getCaseTimeline({ caseRef: referral.caseRef }), stranger.listCases({ status: 0, agencyId: '', pageSize: 0, pageToken: '' })]) {
+    for (const call of [stranger.getCaseTimeline({ caseRef: referral.caseRef }), stranger.listCases({ status: 0, agencyId: '', pageSize: 0, pageToken: '', municipality: '', waitingLongerThanWorkingDays: 0, escalatedOnly: false })]) {
       const error = await grpcError(call);
       expect(error.code).toBe(status.PERMISSION_DENIED);
       expect(error.details).toContain('marketing-agency');

@@ -1,6 +1,6 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
 import type { MigrationServicesConfig } from './config.js';
 import { providerDataProtection, startProviderRetention } from './data-protection/index.js';
@@ -13,7 +13,8 @@ export { toConfig, type MigrationServicesConfig } from './config.js';
 export type { MigrationServicesDb } from './db/schema.js';
 
 /** Composition root of one migration counselling provider (one deployment per PROVIDER_ID). */
-export function create(config: MigrationServicesConfig, overrides: AgencyOverrides = {}) {
+export function create(config: MigrationServicesConfig, overrides: AgencyOverrides & { agreements?: AgreementSource } = {}) {
+  let agreements: AgreementSource | undefined;
   let running: RunningAgency<MigrationServicesDb> | undefined;
   let retention: RetentionJob | undefined;
   return {
@@ -26,7 +27,10 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
             {
               definition: migrationServices.MigrationServicesServiceService,
               protoFile: 'lotse/migration_services/v1/migration_services.proto',
-              handlers: migrationServicesApi(ctx, { peers: config.peers }),
+              handlers: migrationServicesApi(ctx, {
+                peers: config.peers,
+                agreements: (agreements = overrides.agreements ?? hubAgreements({ hubAddress: config.hubAddress, hubAgencyId: config.hubAgencyId, identity: ctx.identity })),
+              }),
             },
             ...providerDataProtection(ctx, config),
           ],
@@ -34,6 +38,7 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
             // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
             subscribe<MigrationServicesDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
               ReferralRouted: on(events.ReferralRouted, referralInbox(ctx).ReferralRouted),
+              ReferralStatusChanged: on(events.ReferralStatusChanged, referralInbox(ctx).ReferralStatusChanged),
               ReferralWithdrawn: on(events.ReferralWithdrawn, erasureRequests(ctx).ReferralWithdrawn),
               ErasureRequested: on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
             }),
@@ -47,6 +52,7 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
     async stop() {
       await retention?.stop();
       await running?.stop();
+      agreements?.close?.();
     },
   };
 }

@@ -196,7 +196,7 @@ export function registerApi(router: Router, deps: ApiDeps): void {
     if (statusName && status === common.ReferralStatus.UNRECOGNIZED) throw new HttpError(400, `unknown status ${statusName}`, 'INVALID_ARGUMENT');
     try {
       const response = await hub().listCases(
-        { status, agencyId: req.query.get('agency') ?? '', pageSize: Math.min(num(req.query.get('pageSize')) ?? 50, 500), pageToken: req.query.get('after') ?? '' },
+        lotsenhaus.ListCasesRequest.fromPartial({ status, agencyId: req.query.get('agency') ?? '', pageSize: Math.min(num(req.query.get('pageSize')) ?? 50, 500), pageToken: req.query.get('after') ?? '' }),
         { metadata: watcher.quiet.metadata() },
       );
       return { cases: response.cases.map(caseSummary), next: response.nextPageToken || null };

@@ -186,6 +186,10 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             ageGroup: ageGroupOn(newcomer.birth_date, isoDay(now)),
             preferredProviderId: input.preferredProviderId ?? '',
             requestedAt: row.requested_at,
+            type: common.ReferralType.REFERRAL_TYPE_REFERRAL,
+            recipientType: 'migration-services',
+            ownerAgencyId: agencyId,
+            sourceReferralId: '',
           }, newcomer.case_ref);
           rt.logger.info({ referral_id: referralId, case_ref: newcomer.case_ref }, 'referral requested');
           // The routing facts leave with the event: an export to the hub.

@@ -19,10 +19,10 @@ import {
   type PromiseClient,
 } from '@lotse/grpc';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import type { AgencyContext } from '@lotse/runtime';
-import type { Transaction } from 'kysely';
+import { agreementAllows, type AgencyContext, type AgreementSource } from '@lotse/runtime';
+import type { Selectable, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { JobCentreDb } from '../db/schema.js';
+import type { JobCentreDb, OutgoingReferralTable } from '../db/schema.js';
 import { closingObstacle } from '../domain/case-outcome.js';
 import { planSummary } from '../domain/cooperation-plan.js';
 import { toCustomer, toFunding, toIntakeReferral, toNewcomerData, toPlacement, toPlan } from './mappers.js';
@@ -47,6 +47,23 @@ export interface JobCentreDeps {
   peers: ReadonlyMap<string, string>;
   /** The owner to ask when the referring agency is not a data owner (see config). */
   dataOwnerId: string | undefined;
+  /** The cooperation agreements (from the hub): a referral no agreement allows is refused here. */
+  agreements: AgreementSource;
+}
+
+const withdrawable: number[] = [common.ReferralStatus.REFERRAL_STATUS_REQUESTED, common.ReferralStatus.REFERRAL_STATUS_PENDING, common.ReferralStatus.REFERRAL_STATUS_ACCEPTED];
+
+function toOutgoing(row: Selectable<OutgoingReferralTable>): jc.OutgoingReferral {
+  return jc.OutgoingReferral.fromPartial({
+    referralId: row.referral_id,
+    caseRef: row.case_ref,
+    sourceReferralId: row.source_referral_id,
+    purpose: row.purpose,
+    type: row.type,
+    recipientType: row.recipient_type,
+    status: row.status,
+    requestedAt: row.requested_at,
+  });
 }
 
 export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps): AsyncHandlers<typeof S> {
@@ -68,7 +85,9 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
    * Which agency holds the newcomer's data: the referrer when it is a data owner (a foreign office
    * referring directly), otherwise the configured owner (a migration service referring on).
    */
-  function ownerOf(referrerAgencyId: string): string {
+  function ownerOf(referrerAgencyId: string, named = ''): string {
+    // The hub names the owner on the routing event; older events did not.
+    if (named) return named;
     if (deps.peers.has(referrerAgencyId)) return referrerAgencyId;
     if (deps.dataOwnerId) return deps.dataOwnerId;
     throw new UnavailableError(`cannot tell which agency holds the data of a case referred by ${referrerAgencyId}: set DATA_OWNER_ID or PEERS`);
@@ -217,7 +236,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
         throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
       }
-      const ownerId = ownerOf(referral.referrer_agency_id);
+      const ownerId = ownerOf(referral.referrer_agency_id, referral.owner_agency_id);
       // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
       let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
       try {
@@ -532,6 +551,144 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
             row.case_ref,
           );
           return { customer: toCustomer(row) };
+        }),
+      );
+    },
+
+    // --- the referral workflow ------------------------------------------------------------------
+
+    async requestReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const requestId = v.requestId(req.requestId);
+      const sourceId = v.text('referral_id', req.referralId, { max: 64, required: false });
+      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
+      if (!sourceId && !caseRef) v.add('referral_id', 'name an own referral of the case (or set case_ref)');
+      v.enumValue('purpose', req.purpose, common.Purpose);
+      v.enumValue('type', req.type, common.ReferralType);
+      const recipientType = v.text('recipient_type', req.recipientType, { max: 64 });
+      v.throwIfAny();
+      const key = { method: 'RequestReferral', requestId, request: req, requestCodec: jc.RequestReferralRequest };
+      const previous = await previousResponse(db, key, jc.RequestReferralResponse);
+      if (previous) return previous;
+      const agreements = await deps.agreements.agreements();
+      if (!agreementAllows(agreements, rt.agencyType, recipientType, req.purpose)) {
+        throw ValidationError.field('recipient_type', `no cooperation agreement lets ${rt.agencyType} refer to ${recipientType} for ${common.purposeToJSON(req.purpose)}`);
+      }
+      return rt.transact((trx) =>
+        once(trx, key, jc.RequestReferralResponse, async () => {
+          let query = trx.selectFrom('intake_referral').selectAll();
+          query = sourceId ? query.where('referral_id', '=', sourceId) : query.where('case_ref', '=', caseRef).orderBy('received_at', 'desc');
+          const source = await query.executeTakeFirst();
+          if (!source) throw sourceId ? new NotFoundError('referral_id', sourceId) : new NotFoundError('case_ref', caseRef, 'case');
+          setCaseRef(source.case_ref);
+          if (source.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED && source.status !== IntakeStatus.INTAKE_STATUS_COMPLETED) {
+            throw new FailedPreconditionError(`referral ${source.referral_id} is ${jc.intakeStatusToJSON(source.status)}; only an accepted case can be referred on`);
+          }
+          const referralId = uuidv7();
+          const now = rt.now();
+          const row = await trx
+            .insertInto('outgoing_referral')
+            .values({
+              referral_id: referralId,
+              case_ref: source.case_ref,
+              source_referral_id: source.referral_id,
+              consent_id: source.consent_id,
+              purpose: req.purpose,
+              type: req.type,
+              recipient_type: recipientType,
+              status: common.ReferralStatus.REFERRAL_STATUS_REQUESTED,
+              requested_at: now,
+              updated_at: now,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.ReferralRequested,
+            'ReferralRequested',
+            events.ReferralRequested.fromPartial({
+              referralId,
+              caseRef: source.case_ref,
+              referrerAgencyId: agencyId,
+              purpose: req.purpose,
+              consentId: source.consent_id,
+              requestedAt: now,
+              type: req.type,
+              recipientType,
+              ownerAgencyId: source.owner_agency_id || (deps.peers.has(source.referrer_agency_id) ? source.referrer_agency_id : (deps.dataOwnerId ?? '')),
+              sourceReferralId: source.referral_id,
+            }),
+            source.case_ref,
+          );
+          return { referral: toOutgoing(row) };
+        }),
+      );
+    },
+
+    async withdrawReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = validateReferralCall(req);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'WithdrawReferral', requestId, request: req, requestCodec: jc.WithdrawReferralRequest }, jc.WithdrawReferralResponse, async () => {
+          const row = await trx.selectFrom('outgoing_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
+          if (!row) throw new NotFoundError('referral_id', referralId);
+          setCaseRef(row.case_ref);
+          if (!withdrawable.includes(row.status)) throw new FailedPreconditionError(`referral ${referralId} is ${common.referralStatusToJSON(row.status)}; it can no longer be withdrawn`);
+          const now = rt.now();
+          const updated = await trx
+            .updateTable('outgoing_referral')
+            .set({ status: common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN, updated_at: now })
+            .where('referral_id', '=', referralId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(trx, events.ReferralWithdrawnByReferrer, 'ReferralWithdrawnByReferrer', { referralId, caseRef: row.case_ref, referrerAgencyId: agencyId, withdrawnAt: now }, row.case_ref);
+          return { referral: toOutgoing(updated) };
+        }),
+      );
+    },
+
+    async completeReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = validateReferralCall(req);
+      v.enumValue('outcome', req.outcome, common.ReferralOutcome);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'CompleteReferral', requestId, request: req, requestCodec: jc.CompleteReferralRequest }, jc.CompleteReferralResponse, async () => {
+          const row = await referralOrThrow(trx, referralId);
+          if (row.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
+            throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(row.status)}; only an accepted referral can be completed`);
+          }
+          const now = rt.now();
+          const updated = await trx
+            .updateTable('intake_referral')
+            .set({ status: IntakeStatus.INTAKE_STATUS_COMPLETED, outcome: req.outcome })
+            .where('referral_id', '=', referralId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(trx, events.ReferralCompleted, 'ReferralCompleted', { referralId, caseRef: row.case_ref, providerId: agencyId, outcome: req.outcome, completedAt: now }, row.case_ref);
+          return { referral: await intakeReferral(trx, updated) };
+        }),
+      );
+    },
+
+    async setCapacity(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const requestId = v.requestId(req.requestId);
+      if (req.freeLanguageCoursePlaces > 10_000) v.add('free_language_course_places', 'must be at most 10000');
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'SetCapacity', requestId, request: req, requestCodec: jc.SetCapacityRequest }, jc.SetCapacityResponse, async () => {
+          await rt.publish(
+            trx,
+            events.CapacityChanged,
+            'CapacityChanged',
+            { providerId: agencyId, kind: common.CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES, free: req.freeLanguageCoursePlaces, changedAt: rt.now() },
+            '',
+          );
+          return { freeLanguageCoursePlaces: req.freeLanguageCoursePlaces };
         }),
       );
     },

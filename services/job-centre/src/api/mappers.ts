@@ -23,6 +23,8 @@ export function toIntakeReferral(row: Selectable<IntakeReferralTable>, extra: { 
     decidedAt: row.decided_at ?? undefined,
     dataFetched: extra.dataFetched,
     customerId: extra.customerId ?? '',
+    outcome: row.outcome,
+    ownerAgencyId: row.owner_agency_id,
   });
 }
 

@@ -13,6 +13,25 @@ export interface IntakeReferralTable {
   decline_reason: number;
   received_at: Generated<Date>;
   decided_at: Date | null;
+  /** common.v1.ReferralOutcome once completed. */
+  outcome: Generated<number>;
+  /** The agency holding the newcomer's data, as the hub names it; '' = unknown (older events). */
+  owner_agency_id: Generated<string>;
+}
+
+/** A referral this job centre requested (to the Lotsenhaus). */
+export interface OutgoingReferralTable {
+  referral_id: string;
+  case_ref: string;
+  source_referral_id: string;
+  consent_id: string;
+  purpose: number;
+  type: number;
+  recipient_type: string;
+  status: number;
+  provider_id: string | null;
+  requested_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 /** Personal data received from the owning agency under a consent; erased when the basis goes. */
@@ -99,4 +118,5 @@ export interface JobCentreDb {
   cooperation_plan: CooperationPlanTable;
   cooperation_plan_step: CooperationPlanStepTable;
   placement: PlacementTable;
+  outgoing_referral: OutgoingReferralTable;
 }

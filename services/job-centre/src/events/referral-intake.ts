@@ -1,4 +1,4 @@
-import { common, events, jobCentre, type envelope } from '@lotse/contracts';
+import { common, events, isReferralStatusAdvance, jobCentre, type envelope } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
 import type { JobCentreDb } from '../db/schema.js';
@@ -7,7 +7,13 @@ const { Purpose, DeclineReason } = common;
 const { IntakeStatus } = jobCentre;
 
 /** What a job centre takes referrals for; anything else the hub routed here is declined at once. */
-export const servedPurposes: readonly common.Purpose[] = [Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION, Purpose.PURPOSE_LANGUAGE_COURSE];
+export const servedPurposes: readonly common.Purpose[] = [
+  Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION,
+  Purpose.PURPOSE_LANGUAGE_COURSE,
+  // From the Lotsenhaus (agreement job centre ↔ Lotsenhaus): assessment results, placement.
+  Purpose.PURPOSE_COMPETENCE_ASSESSMENT,
+  Purpose.PURPOSE_JOB_PLACEMENT,
+];
 
 /** A referral the hub routed here lands in the intake as pending; the hub hears that it arrived. */
 export function referralIntake(rt: AgencyContext<JobCentreDb>) {
@@ -28,6 +34,7 @@ export function referralIntake(rt: AgencyContext<JobCentreDb>) {
           status: served ? IntakeStatus.INTAKE_STATUS_PENDING : IntakeStatus.INTAKE_STATUS_DECLINED,
           decline_reason: served ? 0 : DeclineReason.DECLINE_REASON_TARGET_GROUP_NOT_COVERED,
           decided_at: served ? null : now,
+          owner_agency_id: msg.ownerAgencyId,
         })
         .onConflict((oc) => oc.column('referral_id').doNothing())
         .returning('referral_id')
@@ -45,6 +52,26 @@ export function referralIntake(rt: AgencyContext<JobCentreDb>) {
           msg.caseRef,
         );
       }
+    },
+
+    /** The referrer withdrew the referral (consent_id empty), or its consent was withdrawn: closed here. */
+    async ReferralWithdrawn(trx: Transaction<JobCentreDb>, msg: events.ReferralWithdrawn, _env: envelope.Envelope) {
+      if (msg.providerId !== rt.agencyId) return;
+      await trx
+        .updateTable('intake_referral')
+        .set({ status: IntakeStatus.INTAKE_STATUS_WITHDRAWN, decided_at: msg.withdrawnAt ?? rt.now() })
+        .where('referral_id', '=', msg.referralId)
+        .where('status', 'in', [IntakeStatus.INTAKE_STATUS_PENDING, IntakeStatus.INTAKE_STATUS_ACCEPTED])
+        .execute();
+    },
+
+    /** Where a referral this job centre requested stands, as the hub reports it. */
+    async ReferralStatusChanged(trx: Transaction<JobCentreDb>, msg: events.ReferralStatusChanged, _env: envelope.Envelope) {
+      const row = await trx.selectFrom('outgoing_referral').select(['status']).where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
+      if (!row) return;
+      const reroute = row.status === msg.status && msg.status === common.ReferralStatus.REFERRAL_STATUS_PENDING;
+      if (!reroute && !isReferralStatusAdvance(row.status, msg.status)) return;
+      await trx.updateTable('outgoing_referral').set({ status: msg.status, provider_id: msg.providerId || null, updated_at: rt.now() }).where('referral_id', '=', msg.referralId).execute();
     },
   };
 }

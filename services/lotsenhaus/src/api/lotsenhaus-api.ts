@@ -5,6 +5,7 @@ import type { AgencyContext } from '@lotse/runtime';
 import { sql, type Selectable } from 'kysely';
 import type { CaseIndexTable, HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
+import { waitingSinceCutoff } from '../domain/working-days.js';
 
 const S = lotsenhaus.LotsenhausServiceService;
 
@@ -18,6 +19,8 @@ function toCaseSummary(row: Selectable<CaseIndexTable>): lotsenhaus.CaseSummary 
     ageGroup: row.age_group,
     openedAt: row.opened_at,
     updatedAt: row.updated_at,
+    escalated: row.escalated,
+    waitingSince: row.updated_at,
   });
 }
 
@@ -65,10 +68,19 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
 
     async listCases(req, ctx) {
       requireCaseIndexFlow(ctx);
+      const v = new Violations();
+      v.enumValue('status', req.status, common.ReferralStatus, { required: false });
+      const municipality = v.text('municipality', req.municipality, { max: 64, required: false });
+      if (req.waitingLongerThanWorkingDays > 250) v.add('waiting_longer_than_working_days', 'must be at most 250');
+      v.throwIfAny();
       const limit = pageSize(req.pageSize);
       let query = db.selectFrom('case_index').selectAll().orderBy('case_ref').limit(limit + 1);
       if (req.status) query = query.where('status', '=', req.status);
       if (req.agencyId) query = query.where('current_agency_id', '=', req.agencyId);
+      if (municipality) query = query.where('municipality', '=', municipality);
+      // The case waits in its status since its last status change (updated_at).
+      if (req.waitingLongerThanWorkingDays) query = query.where('updated_at', '<', waitingSinceCutoff(rt.now(), req.waitingLongerThanWorkingDays));
+      if (req.escalatedOnly) query = query.where('escalated', '=', true);
       if (req.pageToken) query = query.where('case_ref', '>', req.pageToken);
       const rows = await query.execute();
       const page = rows.slice(0, limit);
@@ -117,7 +129,14 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
       };
     },
 
+    async listAgreements() {
+      return {
+        agreements: directory.agreements.map((a) => lotsenhaus.Agreement.fromPartial({ senderType: a.senderType, recipientType: a.recipientType, purposes: a.purposes })),
+      };
+    },
+
     async listProviders() {
+      const capacity = await db.selectFrom('provider_capacity').selectAll().orderBy('provider_id').orderBy('kind').execute();
       return {
         providers: directory.providers.map((p) =>
           lotsenhaus.Provider.fromPartial({
@@ -126,6 +145,9 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
             agencyType: p.agencyType,
             municipalities: [...new Set(p.agreements.flatMap((a) => a.municipalities))],
             ageGroups: [...new Set(p.agreements.flatMap((a) => a.ageGroups))],
+            purposes: p.purposes,
+            staffLanguages: p.languages,
+            capacity: capacity.filter((c) => c.provider_id === p.providerId).map((c) => ({ kind: c.kind, free: c.free, changedAt: c.changed_at })),
           }),
         ),
       };

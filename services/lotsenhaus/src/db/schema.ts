@@ -11,6 +11,7 @@ export interface CaseIndexTable {
   age_group: number;
   opened_at: Date;
   updated_at: Date;
+  escalated: Generated<boolean>;
 }
 
 export interface HubReferralTable {
@@ -28,6 +29,27 @@ export interface HubReferralTable {
   decline_reason: number;
   requested_at: Date;
   updated_at: Date;
+  /** common.v1.ReferralType */
+  type: Generated<number>;
+  sender_type: Generated<string>;
+  recipient_type: Generated<string>;
+  /** The agency that holds the newcomer's data (recipients fetch from it). */
+  owner_agency_id: Generated<string>;
+  /** Providers that declined this referral; it is never routed to them again. */
+  declined_by: Generated<string[]>;
+  /** common.v1.ReferralOutcome, once completed. */
+  outcome: Generated<number>;
+  /** When an unanswered (pending) referral escalates. */
+  expires_at: Date | null;
+  escalated_at: Date | null;
+}
+
+export interface ProviderCapacityTable {
+  provider_id: string;
+  /** common.v1.CapacityKind */
+  kind: number;
+  free: number;
+  changed_at: Date;
 }
 
 export interface TimelineEntryTable {
@@ -75,4 +97,5 @@ export interface HubDb {
   timeline_entry: TimelineEntryTable;
   consent_withdrawal: ConsentWithdrawalTable;
   erasure_request: ErasureRequestTable;
+  provider_capacity: ProviderCapacityTable;
 }

@@ -1,5 +1,7 @@
 import { common } from '@lotse/contracts';
-import type { ProviderEntry } from './directory.js';
+import { agreementAllows, type AgencyAgreement, type ProviderEntry } from './directory.js';
+
+const { Purpose, CapacityKind } = common;
 
 export interface RoutingRequest {
   municipality: string;
@@ -7,40 +9,105 @@ export interface RoutingRequest {
   /** Agency ids or agency types the newcomer's consent names. */
   consentedRecipients: string[];
   preferredProviderId?: string;
+  /** Unspecified (older referrers): migration counselling. */
+  purpose?: common.Purpose;
+  /** The referring agency's type; with agreements, only recipients an agreement allows. */
+  senderType?: string;
+  /** Only providers of this agency type; empty: any type the agreements allow. */
+  recipientType?: string;
+  /** Languages the newcomer speaks; a provider that lists languages must speak one of them. */
+  languages?: string[];
+  /** Providers that already declined this referral: never again. */
+  excluded?: ReadonlySet<string>;
 }
 
-export type RoutingDecision = { providerId: string; reason: 'preferred' | 'agreement' } | { providerId: undefined; reason: string };
+/** Free capacity per provider and kind, as last published; absent means not published. */
+export type CapacityMap = ReadonlyMap<string, ReadonlyMap<common.CapacityKind, number>>;
 
-/** Providers whose cooperation agreement covers the area and age group, and whom the consent names. */
-export function eligibleProviders(request: RoutingRequest, providers: ProviderEntry[]): ProviderEntry[] {
+export interface Skipped {
+  providerId: string;
+  reason: string;
+}
+
+export type RoutingDecision =
+  | { providerId: string; reason: 'preferred' | 'agreement'; skipped: Skipped[] }
+  | { providerId: undefined; reason: string; skipped: Skipped[] };
+
+/** The capacity that limits a referral for this purpose at this kind of provider. */
+export function capacityKindFor(purpose: common.Purpose, agencyType: string): common.CapacityKind | undefined {
+  if (purpose === Purpose.PURPOSE_LANGUAGE_COURSE) return CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES;
+  if (agencyType === 'migration-services' || agencyType === 'lotsenhaus') return CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS;
+  return undefined;
+}
+
+const capacityWords: Record<number, string> = {
+  [CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS]: 'no free counselling slots',
+  [CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES]: 'no free language-course places',
+};
+
+const purposeOf = (r: RoutingRequest) => r.purpose || Purpose.PURPOSE_MIGRATION_COUNSELLING;
+const covers = (p: ProviderEntry, r: RoutingRequest) => p.agreements.some((a) => a.municipalities.includes(r.municipality) && a.ageGroups.includes(r.ageGroup));
+
+/**
+ * Providers that may take the referral: an agreement between the agency types allows the
+ * purpose, the provider serves the purpose, covers the area and age group, speaks a language of
+ * the newcomer (if it lists languages), the consent names it, and it has not declined already.
+ */
+export function eligibleProviders(request: RoutingRequest, providers: ProviderEntry[], agreements?: readonly AgencyAgreement[]): ProviderEntry[] {
+  const purpose = purposeOf(request);
   return providers.filter(
     (p) =>
-      p.agreements.some((a) => a.municipalities.includes(request.municipality) && a.ageGroups.includes(request.ageGroup)) &&
-      (request.consentedRecipients.includes(p.providerId) || request.consentedRecipients.includes(p.agencyType)),
+      (!request.recipientType || p.agencyType === request.recipientType) &&
+      (!agreements || !request.senderType || agreementAllows(agreements, request.senderType, p.agencyType, purpose)) &&
+      p.purposes.includes(purpose) &&
+      covers(p, request) &&
+      (!request.languages?.length || !p.languages.length || p.languages.some((l) => request.languages!.includes(l))) &&
+      (request.consentedRecipients.includes(p.providerId) || request.consentedRecipients.includes(p.agencyType)) &&
+      !request.excluded?.has(p.providerId),
   );
 }
 
 /**
- * Routes to exactly one provider: the newcomer's choice if it is eligible, otherwise the
- * eligible provider with the fewest referrals waiting (ties by id, so the choice is repeatable).
+ * Routes to exactly one provider: the newcomer's choice if it is eligible and has capacity,
+ * otherwise the eligible provider with capacity and the fewest referrals waiting (ties by id, so
+ * the choice is repeatable). Providers without capacity are skipped, and the decision says so.
  */
-export function route(request: RoutingRequest, providers: ProviderEntry[], pending: ReadonlyMap<string, number>): RoutingDecision {
-  const eligible = eligibleProviders(request, providers);
+export function route(
+  request: RoutingRequest,
+  providers: ProviderEntry[],
+  pending: ReadonlyMap<string, number>,
+  options: { agreements?: readonly AgencyAgreement[]; capacity?: CapacityMap } = {},
+): RoutingDecision {
+  const purpose = purposeOf(request);
+  const eligible = eligibleProviders(request, providers, options.agreements);
   if (eligible.length === 0) {
-    const byAgreement = providers.some((p) =>
-      p.agreements.some((a) => a.municipalities.includes(request.municipality) && a.ageGroups.includes(request.ageGroup)),
-    );
-    return {
-      providerId: undefined,
-      reason: byAgreement
-        ? 'the consent names none of the providers whose agreement covers this case'
-        : `no cooperation agreement covers ${request.municipality} for ${common.ageGroupToJSON(request.ageGroup)}`,
-    };
+    if (options.agreements && request.senderType && !providers.some((p) => (!request.recipientType || p.agencyType === request.recipientType) && agreementAllows(options.agreements!, request.senderType!, p.agencyType, purpose))) {
+      return { providerId: undefined, reason: `no cooperation agreement lets ${request.senderType} refer to ${request.recipientType || 'any agency'} for ${common.purposeToJSON(purpose)}`, skipped: [] };
+    }
+    const byArea = providers.filter((p) => p.purposes.includes(purpose) && covers(p, request));
+    const reason =
+      byArea.length === 0
+        ? `no cooperation agreement covers ${request.municipality} for ${common.ageGroupToJSON(request.ageGroup)}`
+        : byArea.every((p) => request.excluded?.has(p.providerId))
+          ? 'every provider whose agreement covers this case has declined it'
+          : 'the consent names none of the providers whose agreement covers this case';
+    return { providerId: undefined, reason, skipped: [] };
   }
-  const preferred = eligible.find((p) => p.providerId === request.preferredProviderId);
-  if (preferred) return { providerId: preferred.providerId, reason: 'preferred' };
-  const [first] = [...eligible].sort(
+  const skipped: Skipped[] = [];
+  const withCapacity = eligible.filter((p) => {
+    const kind = capacityKindFor(purpose, p.agencyType);
+    const free = kind === undefined ? undefined : options.capacity?.get(p.providerId)?.get(kind);
+    if (free === 0) {
+      skipped.push({ providerId: p.providerId, reason: capacityWords[kind!]! });
+      return false;
+    }
+    return true;
+  });
+  if (withCapacity.length === 0) return { providerId: undefined, reason: 'no eligible provider has free capacity', skipped };
+  const preferred = withCapacity.find((p) => p.providerId === request.preferredProviderId);
+  if (preferred) return { providerId: preferred.providerId, reason: 'preferred', skipped };
+  const [first] = [...withCapacity].sort(
     (a, b) => (pending.get(a.providerId) ?? 0) - (pending.get(b.providerId) ?? 0) || a.providerId.localeCompare(b.providerId),
   );
-  return { providerId: first!.providerId, reason: 'agreement' };
+  return { providerId: first!.providerId, reason: 'agreement', skipped };
 }

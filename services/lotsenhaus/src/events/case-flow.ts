@@ -7,10 +7,17 @@ import { trace } from '@opentelemetry/api';
 import type { Kysely, Transaction } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
-import { route } from '../domain/routing.js';
+import { route, type CapacityMap, type RoutingDecision } from '../domain/routing.js';
+import { addWorkingDays } from '../domain/working-days.js';
+import { jobCentreEvents } from '@lotse/contracts';
+import type { Selectable } from 'kysely';
+import type { HubReferralTable } from '../db/schema.js';
 import { auditRoutingDecision, auditRoutingFactsErased } from '../data-protection/audit-routing.js';
 
 const { ReferralStatus: S, DataCategory } = common;
+const jcLevel = (l: number) => ['?', 'A1', 'A2', 'B1', 'B2', 'C1'][l] ?? '?';
+const jcPlacement = (t: number) => ['unspecified', 'activation measure', 'vocational training measure', 'job', 'apprenticeship'][t] ?? 'unspecified';
+const jcOutcome = (o: number) => ['unspecified', 'employed', 'vocational training', 'moved away', 'no longer eligible', 'other'][o] ?? 'unspecified';
 type Trx = Transaction<HubDb>;
 
 /** Referral states a withdrawal closes. */
@@ -80,8 +87,17 @@ async function scrubRoutedEvents(trx: Trx, caseRef: string, referralIds: Set<str
  * The hub's reactions to case events: route requested referrals, follow providers' decisions,
  * keep the case index and timeline, and tell the referring agency where its referral stands.
  */
-export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
-  const names = new Map(directory.providers.map((p) => [p.providerId, p.name]));
+export interface CaseFlowOptions {
+  /** When a pending referral escalates, counted from its routing. */
+  expiresAt?: (routedAt: Date) => Date;
+}
+
+const purposeWords = (p: number) => common.purposeToJSON(p || common.Purpose.PURPOSE_MIGRATION_COUNSELLING).replace('PURPOSE_', '').replace(/_/g, ' ').toLowerCase();
+
+export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options: CaseFlowOptions = {}) {
+  const expiresAt = options.expiresAt ?? ((at: Date) => addWorkingDays(at, 5));
+  const agencyTypes = new Map<string, string>([...directory.referrers.map((r) => [r.agencyId, r.agencyType] as const), ...directory.providers.map((p) => [p.providerId, p.agencyType] as const)]);
+  const names = new Map([...directory.referrers.map((r) => [r.agencyId, r.name] as const), ...directory.providers.map((p) => [p.providerId, p.name] as const)]);
   const types = new Map(directory.providers.map((p) => [p.providerId, p.agencyType]));
 
   async function closedOnArrival(trx: Trx, msg: events.ReferralRequested, env: envelope.Envelope) {
@@ -146,10 +162,158 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
     return referral;
   }
 
+  async function capacityMap(trx: Trx): Promise<CapacityMap> {
+    const rows = await trx.selectFrom('provider_capacity').selectAll().execute();
+    const map = new Map<string, Map<common.CapacityKind, number>>();
+    for (const r of rows) {
+      if (!map.has(r.provider_id)) map.set(r.provider_id, new Map());
+      map.get(r.provider_id)!.set(r.kind, r.free);
+    }
+    return map;
+  }
+
+  /**
+   * Routes a referral (first time, or again after a decline) to the next suitable provider —
+   * never one that declined it —, skipping providers without capacity, and says so on the
+   * timeline; none left → unroutable.
+   */
+  async function routeReferral(trx: Trx, referral: Selectable<HubReferralTable>, how: { auditMsg?: events.ReferralRequested; opening?: boolean; declinedBy?: string }) {
+    const pendingRows = await trx
+      .selectFrom('hub_referral')
+      .select(['provider_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', [S.REFERRAL_STATUS_PENDING])
+      .groupBy('provider_id')
+      .execute();
+    const pending = new Map(pendingRows.map((r) => [r.provider_id ?? '', Number(r.n)]));
+    let decision: RoutingDecision = route(
+      {
+        municipality: referral.municipality,
+        ageGroup: referral.age_group,
+        consentedRecipients: referral.consented_recipients,
+        preferredProviderId: referral.preferred_provider_id ?? undefined,
+        purpose: referral.purpose,
+        senderType: referral.sender_type,
+        recipientType: referral.recipient_type || undefined,
+        excluded: new Set(referral.declined_by),
+      },
+      directory.providers,
+      pending,
+      { agreements: directory.agreements, capacity: await capacityMap(trx) },
+    );
+    if (decision.providerId) {
+      // The routing event carries the age group: only where the flow table has a row for it.
+      try {
+        requireFlow({ sender: rt.agencyType, recipient: types.get(decision.providerId) ?? '', channel: channel.event('ReferralRouted'), purpose: referral.purpose, categories: [DataCategory.DATA_CATEGORY_AGE_GROUP] });
+      } catch (error) {
+        if (!(error instanceof FlowNotAllowedError)) throw error;
+        decision = { providerId: undefined, reason: error.message, skipped: decision.skipped };
+      }
+    }
+    const now = rt.now();
+    if (how.auditMsg) await auditRoutingDecision(rt, trx, how.auditMsg, decision.providerId ?? null);
+    for (const [i, skip] of decision.skipped.entries()) {
+      await recordStep(trx, {
+        eventId: `${referral.referral_id}:skipped:${referral.declined_by.length}:${i}`,
+        caseRef: referral.case_ref,
+        referralId: referral.referral_id,
+        eventType: 'ProviderSkipped',
+        agencyId: rt.agencyId,
+        occurredAt: now,
+        summary: `Skipped ${skip.providerId}: ${skip.reason}`,
+      });
+    }
+    const status = decision.providerId ? S.REFERRAL_STATUS_PENDING : S.REFERRAL_STATUS_UNROUTABLE;
+    await trx
+      .updateTable('hub_referral')
+      .set({ provider_id: decision.providerId ?? null, status, updated_at: now, expires_at: decision.providerId ? expiresAt(now) : null, escalated_at: null })
+      .where('referral_id', '=', referral.referral_id)
+      .execute();
+    const index = {
+      status,
+      current_agency_id: decision.providerId ?? referral.referrer_agency_id,
+      referral_id: referral.referral_id,
+      municipality: referral.municipality,
+      age_group: referral.age_group,
+      escalated: false,
+      updated_at: now,
+    };
+    await trx
+      .insertInto('case_index')
+      .values({ case_ref: referral.case_ref, opened_at: now, ...index })
+      .onConflict((oc) => oc.column('case_ref').doUpdateSet(index))
+      .execute();
+    if (decision.providerId) {
+      const routedId = await rt.publish(
+        trx,
+        events.ReferralRouted,
+        'ReferralRouted',
+        {
+          referralId: referral.referral_id,
+          caseRef: referral.case_ref,
+          referrerAgencyId: referral.referrer_agency_id,
+          providerId: decision.providerId,
+          purpose: referral.purpose,
+          consentId: referral.consent_id,
+          ageGroup: referral.age_group,
+          routingReason: decision.reason,
+          routedAt: now,
+          type: referral.type,
+          ownerAgencyId: referral.owner_agency_id || referral.referrer_agency_id,
+        },
+        referral.case_ref,
+        decision.providerId,
+      );
+      const why = decision.reason === 'preferred' ? "newcomer's choice" : 'cooperation agreement';
+      const prefix = how.declinedBy ? `Decline confirmed; re-routed to` : 'Routed to';
+      await recordStep(trx, {
+        eventId: routedId,
+        caseRef: referral.case_ref,
+        referralId: referral.referral_id,
+        eventType: 'ReferralRouted',
+        agencyId: rt.agencyId,
+        occurredAt: now,
+        summary: `${prefix} ${names.get(decision.providerId) ?? decision.providerId} (${why})`,
+      });
+      await notifyReferrer(trx, referral, { status, providerId: decision.providerId, note: how.declinedBy ? `declined by ${how.declinedBy}; re-routed` : '' });
+    } else {
+      const reason = how.declinedBy ? `declined by ${how.declinedBy}; ${decision.reason}` : decision.reason;
+      const eventId = await notifyReferrer(trx, referral, { status, note: reason });
+      await recordStep(trx, {
+        eventId,
+        caseRef: referral.case_ref,
+        referralId: referral.referral_id,
+        eventType: 'ReferralUnroutable',
+        agencyId: rt.agencyId,
+        occurredAt: now,
+        summary: `No provider found: ${reason}`,
+      });
+    }
+  }
+
+  /** A job centre's case step on the timeline, when the case was routed to that job centre. */
+  async function jobCentreStep(trx: Trx, env: envelope.Envelope, jobCentreId: string, summary: string, referralId?: string) {
+    if (jobCentreId !== env.producerAgencyId) {
+      rt.logger.warn({ producer: env.producerAgencyId, job_centre: jobCentreId }, 'job centre step in another agency\'s name; ignored');
+      return;
+    }
+    let query = trx.selectFrom('hub_referral').select('referral_id').where('case_ref', '=', env.caseRef).where('provider_id', '=', env.producerAgencyId);
+    if (referralId) query = query.where('referral_id', '=', referralId);
+    const referral = await query.orderBy('requested_at', 'desc').executeTakeFirst();
+    if (!referral) {
+      rt.logger.warn({ producer: env.producerAgencyId, case_ref: env.caseRef }, 'job centre step for a case not routed there; ignored');
+      return;
+    }
+    await recordStep(trx, stepOf(env, referral.referral_id, summary));
+  }
+
   return {
     async ReferralRequested(trx: Trx, msg: events.ReferralRequested, env: envelope.Envelope) {
       // The audit chain's lock before any row lock, as in every hub transaction that audits.
       await lockAuditChain(trx);
+      if (msg.referrerAgencyId !== env.producerAgencyId) {
+        rt.logger.warn({ referral_id: msg.referralId, producer: env.producerAgencyId }, 'referral requested in another agency\'s name; ignored');
+        return;
+      }
       const existing = await trx.selectFrom('hub_referral').select('referral_id').where('referral_id', '=', msg.referralId).executeTakeFirst();
       if (existing) return;
       const withdrawn = await trx.selectFrom('consent_withdrawal').select('consent_id').where('consent_id', '=', msg.consentId).executeTakeFirst();
@@ -158,103 +322,119 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
         await closedOnArrival(trx, msg, env);
         return;
       }
-      await recordStep(trx, stepOf(env, msg.referralId, `Referral to migration counselling requested (${msg.municipality}, ${common.ageGroupToJSON(msg.ageGroup)})`));
-      const pendingRows = await trx
-        .selectFrom('hub_referral')
-        .select(['provider_id', (eb) => eb.fn.countAll<number>().as('n')])
-        .where('status', 'in', [S.REFERRAL_STATUS_PENDING])
-        .groupBy('provider_id')
-        .execute();
-      const pending = new Map(pendingRows.map((r) => [r.provider_id ?? '', Number(r.n)]));
-      let decision = route(
-        { municipality: msg.municipality, ageGroup: msg.ageGroup, consentedRecipients: msg.consentedRecipients, preferredProviderId: msg.preferredProviderId || undefined },
-        directory.providers,
-        pending,
-      );
-      if (decision.providerId) {
-        // The routing event carries the age group: only where the flow table has a row for it.
-        try {
-          requireFlow({ sender: rt.agencyType, recipient: types.get(decision.providerId) ?? '', channel: channel.event('ReferralRouted'), purpose: msg.purpose, categories: [DataCategory.DATA_CATEGORY_AGE_GROUP] });
-        } catch (error) {
-          if (!(error instanceof FlowNotAllowedError)) throw error;
-          decision = { providerId: undefined, reason: error.message };
-        }
-      }
+      // An onward referral (from a provider) carries neither the routing facts nor the consent's
+      // recipients: the hub has them from the earlier referral under the same consent.
+      const earlier =
+        msg.municipality && msg.consentedRecipients.length
+          ? undefined
+          : await trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', msg.consentId).where('case_ref', '=', msg.caseRef).orderBy('requested_at').executeTakeFirst();
+      const municipality = msg.municipality || earlier?.municipality || '';
+      const ageGroup = msg.ageGroup || earlier?.age_group || 0;
+      const consentedRecipients = msg.consentedRecipients.length ? msg.consentedRecipients : (earlier?.consented_recipients ?? []);
+      const senderType = agencyTypes.get(msg.referrerAgencyId) ?? '';
+      const purpose = msg.purpose || common.Purpose.PURPOSE_MIGRATION_COUNSELLING;
+      const type = msg.type || common.ReferralType.REFERRAL_TYPE_REFERRAL;
+      const ownerAgencyId = msg.ownerAgencyId || earlier?.owner_agency_id || msg.referrerAgencyId;
+      const from = senderType === 'foreign-office' ? '' : ` by ${names.get(msg.referrerAgencyId) ?? msg.referrerAgencyId}`;
+      const kind = type === common.ReferralType.REFERRAL_TYPE_TRANSFER ? 'Transfer' : 'Referral';
+      const facts = municipality ? ` (${municipality}, ${common.ageGroupToJSON(ageGroup)})` : '';
+      await recordStep(trx, stepOf(env, msg.referralId, `${kind} to ${purposeWords(purpose)} requested${from}${facts}`));
       const now = rt.now();
-      await auditRoutingDecision(rt, trx, msg, decision.providerId ?? null);
-      const status = decision.providerId ? S.REFERRAL_STATUS_PENDING : S.REFERRAL_STATUS_UNROUTABLE;
       const referral = {
         referral_id: msg.referralId,
         case_ref: msg.caseRef,
         referrer_agency_id: msg.referrerAgencyId,
-        provider_id: decision.providerId ?? null,
-        status,
-        purpose: msg.purpose,
+        provider_id: null as string | null,
+        status: S.REFERRAL_STATUS_REQUESTED as common.ReferralStatus,
+        purpose,
         consent_id: msg.consentId,
-        consented_recipients: msg.consentedRecipients,
-        municipality: msg.municipality,
-        age_group: msg.ageGroup,
+        consented_recipients: consentedRecipients,
+        municipality,
+        age_group: ageGroup,
         preferred_provider_id: msg.preferredProviderId || null,
         decline_reason: 0,
         requested_at: msg.requestedAt ?? now,
         updated_at: now,
+        type,
+        sender_type: senderType,
+        recipient_type: msg.recipientType,
+        owner_agency_id: ownerAgencyId,
       };
       await trx.insertInto('hub_referral').values(referral).execute();
-      const index = {
-        status,
-        current_agency_id: decision.providerId ?? msg.referrerAgencyId,
-        referral_id: msg.referralId,
-        municipality: msg.municipality,
-        age_group: msg.ageGroup,
-        updated_at: now,
-      };
-      await trx
-        .insertInto('case_index')
-        .values({ case_ref: msg.caseRef, opened_at: now, ...index })
-        .onConflict((oc) => oc.column('case_ref').doUpdateSet(index))
-        .execute();
+      const row = await trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', msg.referralId).executeTakeFirstOrThrow();
+      await routeReferral(trx, row, { auditMsg: { ...msg, municipality, ageGroup }, opening: true });
+    },
 
-      if (decision.providerId) {
-        const routedId = await rt.publish(
-          trx,
-          events.ReferralRouted,
-          'ReferralRouted',
-          {
-            referralId: msg.referralId,
-            caseRef: msg.caseRef,
-            referrerAgencyId: msg.referrerAgencyId,
-            providerId: decision.providerId,
-            purpose: msg.purpose,
-            consentId: msg.consentId,
-            ageGroup: msg.ageGroup,
-            routingReason: decision.reason,
-            routedAt: now,
-          },
-          msg.caseRef,
-          decision.providerId,
-        );
-        await recordStep(trx, {
-          eventId: routedId,
-          caseRef: msg.caseRef,
-          referralId: msg.referralId,
-          eventType: 'ReferralRouted',
-          agencyId: rt.agencyId,
-          occurredAt: now,
-          summary: `Routed to ${names.get(decision.providerId) ?? decision.providerId} (${decision.reason === 'preferred' ? "newcomer's choice" : 'cooperation agreement'})`,
-        });
-        await notifyReferrer(trx, referral, { status, providerId: decision.providerId });
-      } else {
-        const eventId = await notifyReferrer(trx, referral, { status, note: decision.reason });
-        await recordStep(trx, {
-          eventId,
-          caseRef: msg.caseRef,
-          referralId: msg.referralId,
-          eventType: 'ReferralUnroutable',
-          agencyId: rt.agencyId,
-          occurredAt: now,
-          summary: `No provider found: ${decision.reason}`,
-        });
+    /** A provider or job centre published its free capacity: the hub keeps the latest. */
+    async CapacityChanged(trx: Trx, msg: events.CapacityChanged, env: envelope.Envelope) {
+      if (msg.providerId !== env.producerAgencyId) {
+        rt.logger.warn({ producer: env.producerAgencyId, provider: msg.providerId }, 'capacity of another provider; ignored');
+        return;
       }
+      const changedAt = msg.changedAt ?? env.occurredAt ?? rt.now();
+      await trx
+        .insertInto('provider_capacity')
+        .values({ provider_id: msg.providerId, kind: msg.kind, free: msg.free, changed_at: changedAt })
+        .onConflict((oc) =>
+          oc.columns(['provider_id', 'kind']).doUpdateSet({ free: msg.free, changed_at: changedAt }).where('provider_capacity.changed_at', '<=', changedAt),
+        )
+        .execute();
+    },
+
+    /** The referrer withdrew its referral: closed here, and at the provider it was routed to. */
+    async ReferralWithdrawnByReferrer(trx: Trx, msg: events.ReferralWithdrawnByReferrer, env: envelope.Envelope) {
+      const referral = await trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
+      if (!referral || referral.referrer_agency_id !== env.producerAgencyId) {
+        rt.logger.warn({ referral_id: msg.referralId, producer: env.producerAgencyId }, 'withdrawal of a referral this agency did not request; ignored');
+        return;
+      }
+      if (!openStatuses.includes(referral.status)) return;
+      const now = rt.now();
+      const withdrawnAt = msg.withdrawnAt ?? now;
+      await trx.updateTable('hub_referral').set({ status: S.REFERRAL_STATUS_WITHDRAWN, updated_at: now }).where('referral_id', '=', referral.referral_id).execute();
+      await trx
+        .updateTable('case_index')
+        .set({ status: S.REFERRAL_STATUS_WITHDRAWN, current_agency_id: referral.referrer_agency_id, escalated: false, updated_at: now })
+        .where('case_ref', '=', referral.case_ref)
+        .where('referral_id', '=', referral.referral_id)
+        .execute();
+      await recordStep(trx, stepOf(env, referral.referral_id, `Referral withdrawn by ${names.get(env.producerAgencyId) ?? env.producerAgencyId}`));
+      if (referral.provider_id) {
+        // consent_id empty: the referral is withdrawn, not the consent; nothing is to be erased.
+        await rt.publish(
+          trx,
+          events.ReferralWithdrawn,
+          'ReferralWithdrawn',
+          { referralId: referral.referral_id, caseRef: referral.case_ref, providerId: referral.provider_id, consentId: '', withdrawnAt },
+          referral.case_ref,
+          referral.provider_id,
+        );
+      }
+      await notifyReferrer(trx, referral, { status: S.REFERRAL_STATUS_WITHDRAWN, providerId: referral.provider_id ?? '' });
+    },
+
+    /** Pending referrals not answered in time: escalated once, visible in the case list and on the timeline. */
+    async escalateExpired(trx: Trx, limit = 100): Promise<number> {
+      const now = rt.now();
+      const due = await trx
+        .selectFrom('hub_referral')
+        .selectAll()
+        .where('status', '=', S.REFERRAL_STATUS_PENDING)
+        .where('escalated_at', 'is', null)
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      for (const r of due) {
+        await trx.updateTable('hub_referral').set({ escalated_at: now }).where('referral_id', '=', r.referral_id).execute();
+        await trx.updateTable('case_index').set({ escalated: true }).where('case_ref', '=', r.case_ref).where('referral_id', '=', r.referral_id).execute();
+        const note = `not answered by ${names.get(r.provider_id ?? '') ?? r.provider_id} in time; escalated to the coordination`;
+        const eventId = await notifyReferrer(trx, r, { status: S.REFERRAL_STATUS_PENDING, providerId: r.provider_id ?? '', note });
+        await recordStep(trx, { eventId, caseRef: r.case_ref, referralId: r.referral_id, eventType: 'ReferralEscalated', agencyId: rt.agencyId, occurredAt: now, summary: `Referral expired: ${note}` });
+      }
+      return due.length;
     },
 
     /**
@@ -370,8 +550,57 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory) {
     },
 
     async ReferralDeclined(trx: Trx, msg: events.ReferralDeclined, env: envelope.Envelope) {
-      if (!(await advance(trx, env, msg.referralId, S.REFERRAL_STATUS_DECLINED, { declineReason: msg.reason }))) return;
-      await recordStep(trx, stepOf(env, msg.referralId, `Declined by ${names.get(msg.providerId) ?? msg.providerId}: ${common.declineReasonToJSON(msg.reason)}`));
+      await lockAuditChain(trx);
+      const referral = await routedReferral(trx, env, msg.referralId);
+      if (!referral || referral.status !== S.REFERRAL_STATUS_PENDING) return;
+      const who = names.get(msg.providerId) ?? msg.providerId;
+      await recordStep(trx, stepOf(env, msg.referralId, `Declined by ${who}: ${common.declineReasonToJSON(msg.reason)}`));
+      // The hub confirms the decline and routes to the next suitable provider, never to one that declined.
+      await trx
+        .updateTable('hub_referral')
+        .set({ decline_reason: msg.reason, declined_by: [...referral.declined_by, env.producerAgencyId] })
+        .where('referral_id', '=', referral.referral_id)
+        .execute();
+      const updated = await trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', referral.referral_id).executeTakeFirstOrThrow();
+      await routeReferral(trx, updated, { declinedBy: env.producerAgencyId });
+    },
+
+    async ReferralCompleted(trx: Trx, msg: events.ReferralCompleted, env: envelope.Envelope) {
+      if (!msg.outcome) {
+        rt.logger.warn({ referral_id: msg.referralId }, 'completion without an outcome; ignored');
+        return;
+      }
+      const referral = await advance(trx, env, msg.referralId, S.REFERRAL_STATUS_COMPLETED);
+      if (!referral) return;
+      await trx.updateTable('hub_referral').set({ outcome: msg.outcome }).where('referral_id', '=', msg.referralId).execute();
+      await recordStep(trx, stepOf(env, msg.referralId, `Completed by ${names.get(msg.providerId) ?? msg.providerId}: ${common.referralOutcomeToJSON(msg.outcome)}`));
+    },
+
+    async CustomerRegistered(trx: Trx, msg: jobCentreEvents.CustomerRegistered, env: envelope.Envelope) {
+      await jobCentreStep(trx, env, msg.jobCentreId, `Registered as a customer of ${names.get(msg.jobCentreId) ?? msg.jobCentreId}`, msg.referralId);
+    },
+
+    async LanguageCourseFundingDecided(trx: Trx, msg: jobCentreEvents.LanguageCourseFundingDecided, env: envelope.Envelope) {
+      const level = (l: number) => jcLevel(l);
+      const what =
+        msg.decision === 1
+          ? `language course ${level(msg.assessedLevel)} → ${level(msg.targetLevel)} funded, starting ${msg.courseStart}`
+          : `language course ${level(msg.assessedLevel)} → ${level(msg.targetLevel)} not funded (${msg.refusalReason})`;
+      await jobCentreStep(trx, env, msg.jobCentreId, `Funding decided: ${what}`);
+    },
+
+    async CooperationPlanAgreed(trx: Trx, msg: jobCentreEvents.CooperationPlanAgreed, env: envelope.Envelope) {
+      const partners = msg.partnerAgencyIds.length ? `; partners: ${msg.partnerAgencyIds.join(', ')}` : '';
+      await jobCentreStep(trx, env, msg.jobCentreId, `Cooperation plan v${msg.version} agreed on ${msg.planDate}: ${msg.goalCount} goal(s), ${msg.stepCount} step(s) due ${msg.firstDueDate}–${msg.lastDueDate}${partners}`);
+    },
+
+    async PlacementRecorded(trx: Trx, msg: jobCentreEvents.PlacementRecorded, env: envelope.Envelope) {
+      const type = jcPlacement(msg.type);
+      await jobCentreStep(trx, env, msg.jobCentreId, `Placement recorded: ${type} from ${msg.startDate}${msg.endDate ? ` to ${msg.endDate}` : ''}`);
+    },
+
+    async JobCentreCaseClosed(trx: Trx, msg: jobCentreEvents.JobCentreCaseClosed, env: envelope.Envelope) {
+      await jobCentreStep(trx, env, msg.jobCentreId, `Job centre case closed on ${msg.closedOn}: ${jcOutcome(msg.outcome)}`);
     },
 
     async NewcomerDataReceived(trx: Trx, msg: events.NewcomerDataReceived, env: envelope.Envelope) {

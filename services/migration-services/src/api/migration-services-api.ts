@@ -18,10 +18,12 @@ import {
   type PromiseClient,
 } from '@lotse/grpc';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import type { AgencyContext } from '@lotse/runtime';
+import { agreementAllows, type AgencyContext, type AgreementSource } from '@lotse/runtime';
 import { createHash } from 'node:crypto';
 import type { Selectable, Transaction } from 'kysely';
-import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable } from '../db/schema.js';
+import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable, OutgoingReferralTable } from '../db/schema.js';
+import { v7 as uuidv7 } from 'uuid';
+import { channel, requireFlow } from '@lotse/flows';
 import { eraseUnderConsent } from '../domain/erasure.js';
 
 const S = ms.MigrationServicesServiceService;
@@ -41,6 +43,7 @@ function toInboxReferral(row: Selectable<InboxReferralTable>, dataFetched: boole
     decidedAt: row.decided_at ?? undefined,
     firstContactDate: row.first_contact_date ?? '',
     dataFetched,
+    outcome: row.outcome,
   });
 }
 
@@ -61,7 +64,25 @@ function toNewcomerData(row: Selectable<NewcomerRecordTable>): ms.NewcomerData {
 export interface MigrationServicesDeps {
   /** Addresses of the agencies that own newcomers' data (the foreign offices), by agency id. */
   peers: ReadonlyMap<string, string>;
+  /** The cooperation agreements (from the hub): a referral no agreement allows is refused here. */
+  agreements: AgreementSource;
 }
+
+function toOutgoing(row: Selectable<OutgoingReferralTable>): ms.OutgoingReferral {
+  return ms.OutgoingReferral.fromPartial({
+    referralId: row.referral_id,
+    caseRef: row.case_ref,
+    sourceReferralId: row.source_referral_id,
+    purpose: row.purpose,
+    type: row.type,
+    recipientType: row.recipient_type,
+    status: row.status,
+    requestedAt: row.requested_at,
+  });
+}
+
+/** Statuses of an own referral that the referrer may still withdraw. */
+const withdrawable: number[] = [common.ReferralStatus.REFERRAL_STATUS_REQUESTED, common.ReferralStatus.REFERRAL_STATUS_PENDING, common.ReferralStatus.REFERRAL_STATUS_ACCEPTED];
 
 export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, deps: MigrationServicesDeps): AsyncHandlers<typeof S> {
   const { db, agencyId } = rt;
@@ -219,13 +240,15 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       if (referral.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
         throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
       }
+      // The hub names the data owner (the foreign office) also when another agency referred.
+      const ownerId = referral.owner_agency_id || referral.referrer_agency_id;
       // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
       let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
       try {
-        disclosed = await ownerClient(referral.referrer_agency_id).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] }, { metadata: forwardCaseworker(ctx) });
+        disclosed = await ownerClient(ownerId).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] }, { metadata: forwardCaseworker(ctx) });
       } catch (error) {
         if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
-          throw new UnavailableError(`${referral.referrer_agency_id} cannot be reached: ${error.details}`);
+          throw new UnavailableError(`${ownerId} cannot be reached: ${error.details}`);
         }
         throw error;
       }
@@ -238,7 +261,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
           refuseWithdrawn(current);
           const values = {
             case_ref: referral.case_ref,
-            owner_agency_id: referral.referrer_agency_id,
+            owner_agency_id: ownerId,
             consent_id: disclosed.consentId,
             legal_basis: disclosed.legalBasis,
             categories: disclosed.grantedCategories,
@@ -261,7 +284,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
             trx,
             events.NewcomerDataReceived,
             'NewcomerDataReceived',
-            { referralId, caseRef: referral.case_ref, providerId: agencyId, ownerAgencyId: referral.referrer_agency_id, categories: disclosed.grantedCategories },
+            { referralId, caseRef: referral.case_ref, providerId: agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
             referral.case_ref,
           );
           rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
@@ -272,7 +295,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
             categories: disclosed.grantedCategories,
             purpose: referral.purpose,
             legalBasis: disclosed.legalBasis,
-            details: { referral_id: referralId, owner_agency_id: referral.referrer_agency_id },
+            details: { referral_id: referralId, owner_agency_id: ownerId },
             at: rt.now(),
           });
           return { newcomer: toNewcomerData(record) };
@@ -344,6 +367,148 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
             row.case_ref,
           );
           return { referral: toInboxReferral(updated, await hasData(trx, referralId)) };
+        }),
+      );
+    },
+
+    async requestReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const requestId = v.requestId(req.requestId);
+      const sourceId = v.text('referral_id', req.referralId, { max: 64, required: false });
+      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
+      if (!sourceId && !caseRef) v.add('referral_id', 'name an own referral of the case (or set case_ref)');
+      v.enumValue('purpose', req.purpose, common.Purpose);
+      v.enumValue('type', req.type, common.ReferralType);
+      const recipientType = v.text('recipient_type', req.recipientType, { max: 64 });
+      v.throwIfAny();
+      const key = { method: 'RequestReferral', requestId, request: req, requestCodec: ms.RequestReferralRequest };
+      const previous = await previousResponse(db, key, ms.RequestReferralResponse);
+      if (previous) return previous;
+      // The agreements come from the hub (cached); a pair no agreement connects is refused before anything is written.
+      const agreements = await deps.agreements.agreements();
+      if (!agreementAllows(agreements, rt.agencyType, recipientType, req.purpose)) {
+        throw ValidationError.field('recipient_type', `no cooperation agreement lets ${rt.agencyType} refer to ${recipientType} for ${common.purposeToJSON(req.purpose)}`);
+      }
+      return rt.transact((trx) =>
+        once(trx, key, ms.RequestReferralResponse, async () => {
+          let query = trx.selectFrom('inbox_referral').selectAll();
+          query = sourceId ? query.where('referral_id', '=', sourceId) : query.where('case_ref', '=', caseRef).orderBy('received_at', 'desc');
+          const source = await query.executeTakeFirst();
+          if (!source) throw sourceId ? new NotFoundError('referral_id', sourceId) : new NotFoundError('case_ref', caseRef, 'case');
+          setCaseRef(source.case_ref);
+          refuseWithdrawn(source);
+          if (source.status !== InboxStatus.INBOX_STATUS_ACCEPTED && source.status !== InboxStatus.INBOX_STATUS_COMPLETED) {
+            throw new FailedPreconditionError(`referral ${source.referral_id} is ${ms.inboxStatusToJSON(source.status)}; only an accepted case can be referred on`);
+          }
+          // Pseudonymous: the hub has the routing facts and the consent's recipients already.
+          requireFlow({ sender: rt.agencyType, recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: req.purpose, categories: [] });
+          const referralId = uuidv7();
+          const now = rt.now();
+          const row = await trx
+            .insertInto('outgoing_referral')
+            .values({
+              referral_id: referralId,
+              case_ref: source.case_ref,
+              source_referral_id: source.referral_id,
+              consent_id: source.consent_id,
+              purpose: req.purpose,
+              type: req.type,
+              recipient_type: recipientType,
+              status: common.ReferralStatus.REFERRAL_STATUS_REQUESTED,
+              requested_at: now,
+              updated_at: now,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.ReferralRequested,
+            'ReferralRequested',
+            events.ReferralRequested.fromPartial({
+              referralId,
+              caseRef: source.case_ref,
+              referrerAgencyId: agencyId,
+              purpose: req.purpose,
+              consentId: source.consent_id,
+              requestedAt: now,
+              type: req.type,
+              recipientType,
+              ownerAgencyId: source.owner_agency_id || source.referrer_agency_id,
+              sourceReferralId: source.referral_id,
+            }),
+            source.case_ref,
+          );
+          return { referral: toOutgoing(row) };
+        }),
+      );
+    },
+
+    async withdrawReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'WithdrawReferral', requestId, request: req, requestCodec: ms.WithdrawReferralRequest }, ms.WithdrawReferralResponse, async () => {
+          const row = await trx.selectFrom('outgoing_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
+          if (!row) throw new NotFoundError('referral_id', referralId);
+          setCaseRef(row.case_ref);
+          if (!withdrawable.includes(row.status)) {
+            throw new FailedPreconditionError(`referral ${referralId} is ${common.referralStatusToJSON(row.status)}; it can no longer be withdrawn`);
+          }
+          const now = rt.now();
+          const updated = await trx
+            .updateTable('outgoing_referral')
+            .set({ status: common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN, updated_at: now })
+            .where('referral_id', '=', referralId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(trx, events.ReferralWithdrawnByReferrer, 'ReferralWithdrawnByReferrer', { referralId, caseRef: row.case_ref, referrerAgencyId: agencyId, withdrawnAt: now }, row.case_ref);
+          return { referral: toOutgoing(updated) };
+        }),
+      );
+    },
+
+    async completeReferral(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      v.enumValue('outcome', req.outcome, common.ReferralOutcome);
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'CompleteReferral', requestId, request: req, requestCodec: ms.CompleteReferralRequest }, ms.CompleteReferralResponse, async () => {
+          const row = await referralOrThrow(trx, referralId);
+          if (row.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
+            throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}; only an accepted referral can be completed`);
+          }
+          const now = rt.now();
+          const updated = await trx
+            .updateTable('inbox_referral')
+            .set({ status: InboxStatus.INBOX_STATUS_COMPLETED, outcome: req.outcome })
+            .where('referral_id', '=', referralId)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(trx, events.ReferralCompleted, 'ReferralCompleted', { referralId, caseRef: row.case_ref, providerId: agencyId, outcome: req.outcome, completedAt: now }, row.case_ref);
+          return { referral: toInboxReferral(updated, await hasData(trx, referralId)) };
+        }),
+      );
+    },
+
+    async setCapacity(req, ctx) {
+      requireOwnCaseworker(ctx);
+      const v = new Violations();
+      const requestId = v.requestId(req.requestId);
+      if (req.freeCounsellingSlots > 10_000) v.add('free_counselling_slots', 'must be at most 10000');
+      v.throwIfAny();
+      return rt.transact((trx) =>
+        once(trx, { method: 'SetCapacity', requestId, request: req, requestCodec: ms.SetCapacityRequest }, ms.SetCapacityResponse, async () => {
+          await rt.publish(
+            trx,
+            events.CapacityChanged,
+            'CapacityChanged',
+            { providerId: agencyId, kind: common.CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: req.freeCounsellingSlots, changedAt: rt.now() },
+            '',
+          );
+          return { freeCounsellingSlots: req.freeCounsellingSlots };
         }),
       );
     },

@@ -15,6 +15,26 @@ export interface InboxReferralTable {
   first_contact_date: string | null;
   contact_channel: number;
   interpreter_used: boolean;
+  /** common.v1.ReferralOutcome once completed. */
+  outcome: Generated<number>;
+  /** The agency holding the newcomer's data; '' = the referrer. */
+  owner_agency_id: Generated<string>;
+}
+
+/** A referral this provider requested (referring on). */
+export interface OutgoingReferralTable {
+  referral_id: string;
+  case_ref: string;
+  source_referral_id: string;
+  consent_id: string;
+  purpose: number;
+  type: number;
+  recipient_type: string;
+  /** common.v1.ReferralStatus, as the hub reports it. */
+  status: number;
+  provider_id: string | null;
+  requested_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 /** Personal data received from the owning agency under a consent; erased when the basis goes. */
@@ -58,4 +78,5 @@ export interface MigrationServicesDb {
   inbox_referral: InboxReferralTable;
   newcomer_record: NewcomerRecordTable;
   erasure: ErasureTable;
+  outgoing_referral: OutgoingReferralTable;
 }

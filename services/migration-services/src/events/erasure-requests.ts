@@ -1,4 +1,4 @@
-import { events, type envelope } from '@lotse/contracts';
+import { events, migrationServices, type envelope } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
 import type { MigrationServicesDb } from '../db/schema.js';
@@ -13,6 +13,16 @@ export function erasureRequests(rt: AgencyContext<MigrationServicesDb>) {
     async ReferralWithdrawn(trx: Trx, msg: events.ReferralWithdrawn, env: envelope.Envelope) {
       if (msg.providerId !== rt.agencyId) {
         rt.logger.warn({ referral_id: msg.referralId, provider: msg.providerId }, 'withdrawal addressed to another provider; ignored');
+        return;
+      }
+      if (!msg.consentId) {
+        // The referrer withdrew the referral (not the consent): closed here, nothing to erase.
+        await trx
+          .updateTable('inbox_referral')
+          .set({ status: migrationServices.InboxStatus.INBOX_STATUS_WITHDRAWN, decided_at: msg.withdrawnAt ?? rt.now() })
+          .where('referral_id', '=', msg.referralId)
+          .where('status', 'in', [migrationServices.InboxStatus.INBOX_STATUS_PENDING, migrationServices.InboxStatus.INBOX_STATUS_ACCEPTED])
+          .execute();
         return;
       }
       const referral = await trx.selectFrom('inbox_referral').select(['referrer_agency_id']).where('referral_id', '=', msg.referralId).executeTakeFirst();

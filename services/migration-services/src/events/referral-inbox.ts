@@ -1,4 +1,4 @@
-import { events, migrationServices, type envelope } from '@lotse/contracts';
+import { common, events, isReferralStatusAdvance, migrationServices, type envelope } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
 import type { MigrationServicesDb } from '../db/schema.js';
@@ -25,12 +25,26 @@ export function referralInbox(rt: AgencyContext<MigrationServicesDb>) {
           first_contact_date: null,
           contact_channel: 0,
           interpreter_used: false,
+          owner_agency_id: msg.ownerAgencyId,
         })
         .onConflict((oc) => oc.column('referral_id').doNothing())
         .returning('referral_id')
         .executeTakeFirst();
       if (!inserted || erased) return;
       await rt.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
+    },
+
+    /** Where a referral this provider requested stands, as the hub reports it. */
+    async ReferralStatusChanged(trx: Transaction<MigrationServicesDb>, msg: events.ReferralStatusChanged, _env: envelope.Envelope) {
+      const row = await trx.selectFrom('outgoing_referral').select(['status']).where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
+      if (!row) return;
+      const reroute = row.status === msg.status && msg.status === common.ReferralStatus.REFERRAL_STATUS_PENDING;
+      if (!reroute && !isReferralStatusAdvance(row.status, msg.status)) return;
+      await trx
+        .updateTable('outgoing_referral')
+        .set({ status: msg.status, provider_id: msg.providerId || null, updated_at: rt.now() })
+        .where('referral_id', '=', msg.referralId)
+        .execute();
     },
   };
 }

@@ -21,6 +21,10 @@ export enum Purpose {
   /** PURPOSE_COMPETENCE_ASSESSMENT - Lotsenhaus: Kompetenzfeststellung. */
   PURPOSE_COMPETENCE_ASSESSMENT = 3,
   PURPOSE_LANGUAGE_COURSE = 4,
+  /** PURPOSE_QUALIFICATION - Lotsenhaus and its partners: qualification (Anerkennung, Nachqualifizierung). */
+  PURPOSE_QUALIFICATION = 5,
+  /** PURPOSE_JOB_PLACEMENT - Lotsenhaus partners and job centre: placement into work or training. */
+  PURPOSE_JOB_PLACEMENT = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -41,6 +45,12 @@ export function purposeFromJSON(object: any): Purpose {
     case 4:
     case "PURPOSE_LANGUAGE_COURSE":
       return Purpose.PURPOSE_LANGUAGE_COURSE;
+    case 5:
+    case "PURPOSE_QUALIFICATION":
+      return Purpose.PURPOSE_QUALIFICATION;
+    case 6:
+    case "PURPOSE_JOB_PLACEMENT":
+      return Purpose.PURPOSE_JOB_PLACEMENT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -60,6 +70,10 @@ export function purposeToJSON(object: Purpose): string {
       return "PURPOSE_COMPETENCE_ASSESSMENT";
     case Purpose.PURPOSE_LANGUAGE_COURSE:
       return "PURPOSE_LANGUAGE_COURSE";
+    case Purpose.PURPOSE_QUALIFICATION:
+      return "PURPOSE_QUALIFICATION";
+    case Purpose.PURPOSE_JOB_PLACEMENT:
+      return "PURPOSE_JOB_PLACEMENT";
     case Purpose.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -193,6 +207,8 @@ export enum ReferralStatus {
   REFERRAL_STATUS_UNROUTABLE = 6,
   /** REFERRAL_STATUS_WITHDRAWN - The newcomer withdrew the consent the referral was made under (Art. 7(3) GDPR); closed. */
   REFERRAL_STATUS_WITHDRAWN = 7,
+  /** REFERRAL_STATUS_COMPLETED - The recipient completed the referral with a coded outcome; closed. */
+  REFERRAL_STATUS_COMPLETED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -222,6 +238,9 @@ export function referralStatusFromJSON(object: any): ReferralStatus {
     case 7:
     case "REFERRAL_STATUS_WITHDRAWN":
       return ReferralStatus.REFERRAL_STATUS_WITHDRAWN;
+    case 8:
+    case "REFERRAL_STATUS_COMPLETED":
+      return ReferralStatus.REFERRAL_STATUS_COMPLETED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -247,7 +266,152 @@ export function referralStatusToJSON(object: ReferralStatus): string {
       return "REFERRAL_STATUS_UNROUTABLE";
     case ReferralStatus.REFERRAL_STATUS_WITHDRAWN:
       return "REFERRAL_STATUS_WITHDRAWN";
+    case ReferralStatus.REFERRAL_STATUS_COMPLETED:
+      return "REFERRAL_STATUS_COMPLETED";
     case ReferralStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** A referral hands over one task; a transfer hands over the whole case. */
+export enum ReferralType {
+  REFERRAL_TYPE_UNSPECIFIED = 0,
+  REFERRAL_TYPE_REFERRAL = 1,
+  REFERRAL_TYPE_TRANSFER = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function referralTypeFromJSON(object: any): ReferralType {
+  switch (object) {
+    case 0:
+    case "REFERRAL_TYPE_UNSPECIFIED":
+      return ReferralType.REFERRAL_TYPE_UNSPECIFIED;
+    case 1:
+    case "REFERRAL_TYPE_REFERRAL":
+      return ReferralType.REFERRAL_TYPE_REFERRAL;
+    case 2:
+    case "REFERRAL_TYPE_TRANSFER":
+      return ReferralType.REFERRAL_TYPE_TRANSFER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReferralType.UNRECOGNIZED;
+  }
+}
+
+export function referralTypeToJSON(object: ReferralType): string {
+  switch (object) {
+    case ReferralType.REFERRAL_TYPE_UNSPECIFIED:
+      return "REFERRAL_TYPE_UNSPECIFIED";
+    case ReferralType.REFERRAL_TYPE_REFERRAL:
+      return "REFERRAL_TYPE_REFERRAL";
+    case ReferralType.REFERRAL_TYPE_TRANSFER:
+      return "REFERRAL_TYPE_TRANSFER";
+    case ReferralType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Coded outcome a recipient gives when it completes a referral. */
+export enum ReferralOutcome {
+  REFERRAL_OUTCOME_UNSPECIFIED = 0,
+  /** REFERRAL_OUTCOME_ACHIEVED - What the referral was for was achieved (counselling done, course funded, person placed). */
+  REFERRAL_OUTCOME_ACHIEVED = 1,
+  /** REFERRAL_OUTCOME_PARTLY_ACHIEVED - Partly achieved; referred on or continued elsewhere. */
+  REFERRAL_OUTCOME_PARTLY_ACHIEVED = 2,
+  /** REFERRAL_OUTCOME_NOT_TAKEN_UP - The newcomer did not take up the offer. */
+  REFERRAL_OUTCOME_NOT_TAKEN_UP = 3,
+  REFERRAL_OUTCOME_MOVED_AWAY = 4,
+  REFERRAL_OUTCOME_OTHER = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function referralOutcomeFromJSON(object: any): ReferralOutcome {
+  switch (object) {
+    case 0:
+    case "REFERRAL_OUTCOME_UNSPECIFIED":
+      return ReferralOutcome.REFERRAL_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "REFERRAL_OUTCOME_ACHIEVED":
+      return ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED;
+    case 2:
+    case "REFERRAL_OUTCOME_PARTLY_ACHIEVED":
+      return ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED;
+    case 3:
+    case "REFERRAL_OUTCOME_NOT_TAKEN_UP":
+      return ReferralOutcome.REFERRAL_OUTCOME_NOT_TAKEN_UP;
+    case 4:
+    case "REFERRAL_OUTCOME_MOVED_AWAY":
+      return ReferralOutcome.REFERRAL_OUTCOME_MOVED_AWAY;
+    case 5:
+    case "REFERRAL_OUTCOME_OTHER":
+      return ReferralOutcome.REFERRAL_OUTCOME_OTHER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ReferralOutcome.UNRECOGNIZED;
+  }
+}
+
+export function referralOutcomeToJSON(object: ReferralOutcome): string {
+  switch (object) {
+    case ReferralOutcome.REFERRAL_OUTCOME_UNSPECIFIED:
+      return "REFERRAL_OUTCOME_UNSPECIFIED";
+    case ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED:
+      return "REFERRAL_OUTCOME_ACHIEVED";
+    case ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED:
+      return "REFERRAL_OUTCOME_PARTLY_ACHIEVED";
+    case ReferralOutcome.REFERRAL_OUTCOME_NOT_TAKEN_UP:
+      return "REFERRAL_OUTCOME_NOT_TAKEN_UP";
+    case ReferralOutcome.REFERRAL_OUTCOME_MOVED_AWAY:
+      return "REFERRAL_OUTCOME_MOVED_AWAY";
+    case ReferralOutcome.REFERRAL_OUTCOME_OTHER:
+      return "REFERRAL_OUTCOME_OTHER";
+    case ReferralOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Which capacity a provider publishes. */
+export enum CapacityKind {
+  CAPACITY_KIND_UNSPECIFIED = 0,
+  /** CAPACITY_KIND_COUNSELLING_SLOTS - Free first-counselling slots (migration services, Lotsenhaus). */
+  CAPACITY_KIND_COUNSELLING_SLOTS = 1,
+  /** CAPACITY_KIND_LANGUAGE_COURSE_PLACES - Free places in professional language courses (job centre). */
+  CAPACITY_KIND_LANGUAGE_COURSE_PLACES = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function capacityKindFromJSON(object: any): CapacityKind {
+  switch (object) {
+    case 0:
+    case "CAPACITY_KIND_UNSPECIFIED":
+      return CapacityKind.CAPACITY_KIND_UNSPECIFIED;
+    case 1:
+    case "CAPACITY_KIND_COUNSELLING_SLOTS":
+      return CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS;
+    case 2:
+    case "CAPACITY_KIND_LANGUAGE_COURSE_PLACES":
+      return CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CapacityKind.UNRECOGNIZED;
+  }
+}
+
+export function capacityKindToJSON(object: CapacityKind): string {
+  switch (object) {
+    case CapacityKind.CAPACITY_KIND_UNSPECIFIED:
+      return "CAPACITY_KIND_UNSPECIFIED";
+    case CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS:
+      return "CAPACITY_KIND_COUNSELLING_SLOTS";
+    case CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES:
+      return "CAPACITY_KIND_LANGUAGE_COURSE_PLACES";
+    case CapacityKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }

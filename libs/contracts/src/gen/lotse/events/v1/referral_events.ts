@@ -11,6 +11,9 @@ import {
   AgeGroup,
   ageGroupFromJSON,
   ageGroupToJSON,
+  CapacityKind,
+  capacityKindFromJSON,
+  capacityKindToJSON,
   ContactChannel,
   contactChannelFromJSON,
   contactChannelToJSON,
@@ -23,9 +26,15 @@ import {
   Purpose,
   purposeFromJSON,
   purposeToJSON,
+  ReferralOutcome,
+  referralOutcomeFromJSON,
+  referralOutcomeToJSON,
   ReferralStatus,
   referralStatusFromJSON,
   referralStatusToJSON,
+  ReferralType,
+  referralTypeFromJSON,
+  referralTypeToJSON,
   RetainedData,
 } from "../../common/v1/common.js";
 
@@ -47,7 +56,20 @@ export interface ReferralRequested {
   ageGroup: AgeGroup;
   /** The newcomer's choice of provider, if any. */
   preferredProviderId: string;
-  requestedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /** Unspecified (older referrers) means REFERRAL. */
+  type: ReferralType;
+  /**
+   * Agency type to route to ("migration-services", "job-centre", "lotsenhaus"); empty (older
+   * referrers) means the type that serves the purpose.
+   */
+  recipientType: string;
+  /** The agency that owns the newcomer's data (the foreign office); empty when the referrer owns it. */
+  ownerAgencyId: string;
+  /** The referral this one refers on from (the referrer's own inbox referral), if any. */
+  sourceReferralId: string;
 }
 
 /** The hub routed a referral to one provider. Subject: lotse.lotsenhaus.referral-routed.<provider> */
@@ -62,6 +84,9 @@ export interface ReferralRouted {
   /** Why this provider: "preferred", "agreement". */
   routingReason: string;
   routedAt: Date | undefined;
+  type: ReferralType;
+  /** The agency to fetch the newcomer's data from (the foreign office that holds it). */
+  ownerAgencyId: string;
 }
 
 /** The provider holds the referral in its inbox as pending. Subject: lotse.<provider>.referral-received */
@@ -143,7 +168,39 @@ export interface ConsentWithdrawn {
 }
 
 /**
- * The hub closed a referral because its consent was withdrawn.
+ * The referring agency withdrew its referral (not the consent). The hub closes it and tells the
+ * provider. Subject: lotse.<referrer>.referral-withdrawn-by-referrer
+ */
+export interface ReferralWithdrawnByReferrer {
+  referralId: string;
+  caseRef: string;
+  referrerAgencyId: string;
+  withdrawnAt: Date | undefined;
+}
+
+/** The recipient completed a referral with a coded outcome. Subject: lotse.<provider>.referral-completed */
+export interface ReferralCompleted {
+  referralId: string;
+  caseRef: string;
+  providerId: string;
+  outcome: ReferralOutcome;
+  completedAt: Date | undefined;
+}
+
+/**
+ * A provider or job centre published its free capacity; the hub keeps the latest per provider
+ * and kind. Pseudonymous: no case. Subject: lotse.<provider>.capacity-changed
+ */
+export interface CapacityChanged {
+  providerId: string;
+  kind: CapacityKind;
+  free: number;
+  changedAt: Date | undefined;
+}
+
+/**
+ * The hub closed a referral because its consent was withdrawn (consent_id set) or because the
+ * referrer withdrew it (consent_id empty).
  * Subject: lotse.lotsenhaus.referral-withdrawn.<provider>
  */
 export interface ReferralWithdrawn {
@@ -196,6 +253,10 @@ function createBaseReferralRequested(): ReferralRequested {
     ageGroup: 0,
     preferredProviderId: "",
     requestedAt: undefined,
+    type: 0,
+    recipientType: "",
+    ownerAgencyId: "",
+    sourceReferralId: "",
   };
 }
 
@@ -230,6 +291,18 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     }
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.type !== 0) {
+      writer.uint32(88).int32(message.type);
+    }
+    if (message.recipientType !== "") {
+      writer.uint32(98).string(message.recipientType);
+    }
+    if (message.ownerAgencyId !== "") {
+      writer.uint32(106).string(message.ownerAgencyId);
+    }
+    if (message.sourceReferralId !== "") {
+      writer.uint32(114).string(message.sourceReferralId);
     }
     return writer;
   },
@@ -327,6 +400,38 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
             message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.recipientType = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.ownerAgencyId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.sourceReferralId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -383,6 +488,22 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      type: isSet(object.type) ? referralTypeFromJSON(object.type) : 0,
+      recipientType: isSet(object.recipientType)
+        ? globalThis.String(object.recipientType)
+        : isSet(object.recipient_type)
+        ? globalThis.String(object.recipient_type)
+        : "",
+      ownerAgencyId: isSet(object.ownerAgencyId)
+        ? globalThis.String(object.ownerAgencyId)
+        : isSet(object.owner_agency_id)
+        ? globalThis.String(object.owner_agency_id)
+        : "",
+      sourceReferralId: isSet(object.sourceReferralId)
+        ? globalThis.String(object.sourceReferralId)
+        : isSet(object.source_referral_id)
+        ? globalThis.String(object.source_referral_id)
+        : "",
     };
   },
 
@@ -418,6 +539,18 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.type !== 0) {
+      obj.type = referralTypeToJSON(message.type);
+    }
+    if (message.recipientType !== "") {
+      obj.recipientType = message.recipientType;
+    }
+    if (message.ownerAgencyId !== "") {
+      obj.ownerAgencyId = message.ownerAgencyId;
+    }
+    if (message.sourceReferralId !== "") {
+      obj.sourceReferralId = message.sourceReferralId;
+    }
     return obj;
   },
 
@@ -436,6 +569,10 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     message.ageGroup = object.ageGroup ?? 0;
     message.preferredProviderId = object.preferredProviderId ?? "";
     message.requestedAt = object.requestedAt ?? undefined;
+    message.type = object.type ?? 0;
+    message.recipientType = object.recipientType ?? "";
+    message.ownerAgencyId = object.ownerAgencyId ?? "";
+    message.sourceReferralId = object.sourceReferralId ?? "";
     return message;
   },
 };
@@ -451,6 +588,8 @@ function createBaseReferralRouted(): ReferralRouted {
     ageGroup: 0,
     routingReason: "",
     routedAt: undefined,
+    type: 0,
+    ownerAgencyId: "",
   };
 }
 
@@ -482,6 +621,12 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
     }
     if (message.routedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.routedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.type !== 0) {
+      writer.uint32(80).int32(message.type);
+    }
+    if (message.ownerAgencyId !== "") {
+      writer.uint32(90).string(message.ownerAgencyId);
     }
     return writer;
   },
@@ -571,6 +716,22 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
             message.routedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.ownerAgencyId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -626,6 +787,12 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
         : isSet(object.routed_at)
         ? fromJsonTimestamp(object.routed_at)
         : undefined,
+      type: isSet(object.type) ? referralTypeFromJSON(object.type) : 0,
+      ownerAgencyId: isSet(object.ownerAgencyId)
+        ? globalThis.String(object.ownerAgencyId)
+        : isSet(object.owner_agency_id)
+        ? globalThis.String(object.owner_agency_id)
+        : "",
     };
   },
 
@@ -658,6 +825,12 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
     if (message.routedAt !== undefined) {
       obj.routedAt = message.routedAt.toISOString();
     }
+    if (message.type !== 0) {
+      obj.type = referralTypeToJSON(message.type);
+    }
+    if (message.ownerAgencyId !== "") {
+      obj.ownerAgencyId = message.ownerAgencyId;
+    }
     return obj;
   },
 
@@ -675,6 +848,8 @@ export const ReferralRouted: MessageFns<ReferralRouted> = {
     message.ageGroup = object.ageGroup ?? 0;
     message.routingReason = object.routingReason ?? "";
     message.routedAt = object.routedAt ?? undefined;
+    message.type = object.type ?? 0;
+    message.ownerAgencyId = object.ownerAgencyId ?? "";
     return message;
   },
 };
@@ -1749,6 +1924,413 @@ export const ConsentWithdrawn: MessageFns<ConsentWithdrawn> = {
     message.recipientsKnown = object.recipientsKnown?.map((e) => e) || [];
     message.receivedByAgencyId = object.receivedByAgencyId ?? "";
     message.withdrawnReferralIds = object.withdrawnReferralIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseReferralWithdrawnByReferrer(): ReferralWithdrawnByReferrer {
+  return { referralId: "", caseRef: "", referrerAgencyId: "", withdrawnAt: undefined };
+}
+
+export const ReferralWithdrawnByReferrer: MessageFns<ReferralWithdrawnByReferrer> = {
+  encode(message: ReferralWithdrawnByReferrer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== "") {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.referrerAgencyId !== "") {
+      writer.uint32(26).string(message.referrerAgencyId);
+    }
+    if (message.withdrawnAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.withdrawnAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralWithdrawnByReferrer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralWithdrawnByReferrer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.referrerAgencyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.withdrawnAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralWithdrawnByReferrer {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      referrerAgencyId: isSet(object.referrerAgencyId)
+        ? globalThis.String(object.referrerAgencyId)
+        : isSet(object.referrer_agency_id)
+        ? globalThis.String(object.referrer_agency_id)
+        : "",
+      withdrawnAt: isSet(object.withdrawnAt)
+        ? fromJsonTimestamp(object.withdrawnAt)
+        : isSet(object.withdrawn_at)
+        ? fromJsonTimestamp(object.withdrawn_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReferralWithdrawnByReferrer): unknown {
+    const obj: any = {};
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.referrerAgencyId !== "") {
+      obj.referrerAgencyId = message.referrerAgencyId;
+    }
+    if (message.withdrawnAt !== undefined) {
+      obj.withdrawnAt = message.withdrawnAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralWithdrawnByReferrer>): ReferralWithdrawnByReferrer {
+    return ReferralWithdrawnByReferrer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralWithdrawnByReferrer>): ReferralWithdrawnByReferrer {
+    const message = createBaseReferralWithdrawnByReferrer();
+    message.referralId = object.referralId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.referrerAgencyId = object.referrerAgencyId ?? "";
+    message.withdrawnAt = object.withdrawnAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReferralCompleted(): ReferralCompleted {
+  return { referralId: "", caseRef: "", providerId: "", outcome: 0, completedAt: undefined };
+}
+
+export const ReferralCompleted: MessageFns<ReferralCompleted> = {
+  encode(message: ReferralCompleted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== "") {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.providerId !== "") {
+      writer.uint32(26).string(message.providerId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(32).int32(message.outcome);
+    }
+    if (message.completedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReferralCompleted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReferralCompleted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.providerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.completedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReferralCompleted {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      providerId: isSet(object.providerId)
+        ? globalThis.String(object.providerId)
+        : isSet(object.provider_id)
+        ? globalThis.String(object.provider_id)
+        : "",
+      outcome: isSet(object.outcome) ? referralOutcomeFromJSON(object.outcome) : 0,
+      completedAt: isSet(object.completedAt)
+        ? fromJsonTimestamp(object.completedAt)
+        : isSet(object.completed_at)
+        ? fromJsonTimestamp(object.completed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReferralCompleted): unknown {
+    const obj: any = {};
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.providerId !== "") {
+      obj.providerId = message.providerId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = referralOutcomeToJSON(message.outcome);
+    }
+    if (message.completedAt !== undefined) {
+      obj.completedAt = message.completedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReferralCompleted>): ReferralCompleted {
+    return ReferralCompleted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReferralCompleted>): ReferralCompleted {
+    const message = createBaseReferralCompleted();
+    message.referralId = object.referralId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.providerId = object.providerId ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.completedAt = object.completedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCapacityChanged(): CapacityChanged {
+  return { providerId: "", kind: 0, free: 0, changedAt: undefined };
+}
+
+export const CapacityChanged: MessageFns<CapacityChanged> = {
+  encode(message: CapacityChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.providerId !== "") {
+      writer.uint32(10).string(message.providerId);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.free !== 0) {
+      writer.uint32(24).uint32(message.free);
+    }
+    if (message.changedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.changedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CapacityChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCapacityChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.providerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.free = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CapacityChanged {
+    return {
+      providerId: isSet(object.providerId)
+        ? globalThis.String(object.providerId)
+        : isSet(object.provider_id)
+        ? globalThis.String(object.provider_id)
+        : "",
+      kind: isSet(object.kind) ? capacityKindFromJSON(object.kind) : 0,
+      free: isSet(object.free) ? globalThis.Number(object.free) : 0,
+      changedAt: isSet(object.changedAt)
+        ? fromJsonTimestamp(object.changedAt)
+        : isSet(object.changed_at)
+        ? fromJsonTimestamp(object.changed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CapacityChanged): unknown {
+    const obj: any = {};
+    if (message.providerId !== "") {
+      obj.providerId = message.providerId;
+    }
+    if (message.kind !== 0) {
+      obj.kind = capacityKindToJSON(message.kind);
+    }
+    if (message.free !== 0) {
+      obj.free = Math.round(message.free);
+    }
+    if (message.changedAt !== undefined) {
+      obj.changedAt = message.changedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CapacityChanged>): CapacityChanged {
+    return CapacityChanged.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CapacityChanged>): CapacityChanged {
+    const message = createBaseCapacityChanged();
+    message.providerId = object.providerId ?? "";
+    message.kind = object.kind ?? 0;
+    message.free = object.free ?? 0;
+    message.changedAt = object.changedAt ?? undefined;
     return message;
   },
 };

@@ -23,9 +23,15 @@ import {
   AgeGroup,
   ageGroupFromJSON,
   ageGroupToJSON,
+  CapacityKind,
+  capacityKindFromJSON,
+  capacityKindToJSON,
   DataCategory,
   dataCategoryFromJSON,
   dataCategoryToJSON,
+  Purpose,
+  purposeFromJSON,
+  purposeToJSON,
   ReferralStatus,
   referralStatusFromJSON,
   referralStatusToJSON,
@@ -76,6 +82,26 @@ export function erasureStatusToJSON(object: ErasureStatus): string {
   }
 }
 
+export interface Agreement {
+  senderType: string;
+  recipientType: string;
+  purposes: Purpose[];
+}
+
+export interface ListAgreementsRequest {
+}
+
+export interface ListAgreementsResponse {
+  agreements: Agreement[];
+}
+
+/** The latest capacity a provider published. */
+export interface Capacity {
+  kind: CapacityKind;
+  free: number;
+  changedAt: Date | undefined;
+}
+
 export interface CaseSummary {
   caseRef: string;
   /** Status of the case's latest referral. */
@@ -86,7 +112,13 @@ export interface CaseSummary {
   municipality: string;
   ageGroup: AgeGroup;
   openedAt: Date | undefined;
-  updatedAt: Date | undefined;
+  updatedAt:
+    | Date
+    | undefined;
+  /** The latest referral was not answered in time; the hub escalated it. */
+  escalated: boolean;
+  /** Since when the case waits in its current status. */
+  waitingSince: Date | undefined;
 }
 
 export interface TimelineEntry {
@@ -121,6 +153,10 @@ export interface ListCasesRequest {
   pageSize: number;
   /** case_ref to continue after. */
   pageToken: string;
+  municipality: string;
+  /** Only cases waiting in their status longer than this many working days (Mon–Fri); 0: any. */
+  waitingLongerThanWorkingDays: number;
+  escalatedOnly: boolean;
 }
 
 export interface ListCasesResponse {
@@ -135,6 +171,10 @@ export interface Provider {
   agencyType: string;
   municipalities: string[];
   ageGroups: AgeGroup[];
+  purposes: Purpose[];
+  /** Languages spoken (ISO 639-1); empty: not listed. */
+  staffLanguages: string[];
+  capacity: Capacity[];
 }
 
 export interface ListProvidersRequest {
@@ -176,6 +216,357 @@ export interface ListErasuresResponse {
   nextPageToken: string;
 }
 
+function createBaseAgreement(): Agreement {
+  return { senderType: "", recipientType: "", purposes: [] };
+}
+
+export const Agreement: MessageFns<Agreement> = {
+  encode(message: Agreement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.senderType !== "") {
+      writer.uint32(10).string(message.senderType);
+    }
+    if (message.recipientType !== "") {
+      writer.uint32(18).string(message.recipientType);
+    }
+    if (message.purposes.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.purposes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Agreement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgreement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.senderType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recipientType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.purposes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.purposes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Agreement {
+    return {
+      senderType: isSet(object.senderType)
+        ? globalThis.String(object.senderType)
+        : isSet(object.sender_type)
+        ? globalThis.String(object.sender_type)
+        : "",
+      recipientType: isSet(object.recipientType)
+        ? globalThis.String(object.recipientType)
+        : isSet(object.recipient_type)
+        ? globalThis.String(object.recipient_type)
+        : "",
+      purposes: globalThis.Array.isArray(object?.purposes) ? object.purposes.map((e: any) => purposeFromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Agreement): unknown {
+    const obj: any = {};
+    if (message.senderType !== "") {
+      obj.senderType = message.senderType;
+    }
+    if (message.recipientType !== "") {
+      obj.recipientType = message.recipientType;
+    }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes.map((e) => purposeToJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Agreement>): Agreement {
+    return Agreement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Agreement>): Agreement {
+    const message = createBaseAgreement();
+    message.senderType = object.senderType ?? "";
+    message.recipientType = object.recipientType ?? "";
+    message.purposes = object.purposes?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListAgreementsRequest(): ListAgreementsRequest {
+  return {};
+}
+
+export const ListAgreementsRequest: MessageFns<ListAgreementsRequest> = {
+  encode(_: ListAgreementsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgreementsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgreementsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListAgreementsRequest {
+    return {};
+  },
+
+  toJSON(_: ListAgreementsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAgreementsRequest>): ListAgreementsRequest {
+    return ListAgreementsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListAgreementsRequest>): ListAgreementsRequest {
+    const message = createBaseListAgreementsRequest();
+    return message;
+  },
+};
+
+function createBaseListAgreementsResponse(): ListAgreementsResponse {
+  return { agreements: [] };
+}
+
+export const ListAgreementsResponse: MessageFns<ListAgreementsResponse> = {
+  encode(message: ListAgreementsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.agreements) {
+      Agreement.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAgreementsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAgreementsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agreements.push(Agreement.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAgreementsResponse {
+    return {
+      agreements: globalThis.Array.isArray(object?.agreements)
+        ? object.agreements.map((e: any) => Agreement.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAgreementsResponse): unknown {
+    const obj: any = {};
+    if (message.agreements?.length) {
+      obj.agreements = message.agreements.map((e) => Agreement.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAgreementsResponse>): ListAgreementsResponse {
+    return ListAgreementsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAgreementsResponse>): ListAgreementsResponse {
+    const message = createBaseListAgreementsResponse();
+    message.agreements = object.agreements?.map((e) => Agreement.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCapacity(): Capacity {
+  return { kind: 0, free: 0, changedAt: undefined };
+}
+
+export const Capacity: MessageFns<Capacity> = {
+  encode(message: Capacity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.free !== 0) {
+      writer.uint32(16).uint32(message.free);
+    }
+    if (message.changedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.changedAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Capacity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCapacity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.free = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.changedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Capacity {
+    return {
+      kind: isSet(object.kind) ? capacityKindFromJSON(object.kind) : 0,
+      free: isSet(object.free) ? globalThis.Number(object.free) : 0,
+      changedAt: isSet(object.changedAt)
+        ? fromJsonTimestamp(object.changedAt)
+        : isSet(object.changed_at)
+        ? fromJsonTimestamp(object.changed_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Capacity): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = capacityKindToJSON(message.kind);
+    }
+    if (message.free !== 0) {
+      obj.free = Math.round(message.free);
+    }
+    if (message.changedAt !== undefined) {
+      obj.changedAt = message.changedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Capacity>): Capacity {
+    return Capacity.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Capacity>): Capacity {
+    const message = createBaseCapacity();
+    message.kind = object.kind ?? 0;
+    message.free = object.free ?? 0;
+    message.changedAt = object.changedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseCaseSummary(): CaseSummary {
   return {
     caseRef: "",
@@ -186,6 +577,8 @@ function createBaseCaseSummary(): CaseSummary {
     ageGroup: 0,
     openedAt: undefined,
     updatedAt: undefined,
+    escalated: false,
+    waitingSince: undefined,
   };
 }
 
@@ -214,6 +607,12 @@ export const CaseSummary: MessageFns<CaseSummary> = {
     }
     if (message.updatedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.escalated !== false) {
+      writer.uint32(72).bool(message.escalated);
+    }
+    if (message.waitingSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.waitingSince), writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -295,6 +694,22 @@ export const CaseSummary: MessageFns<CaseSummary> = {
             message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.escalated = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.waitingSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -341,6 +756,12 @@ export const CaseSummary: MessageFns<CaseSummary> = {
         : isSet(object.updated_at)
         ? fromJsonTimestamp(object.updated_at)
         : undefined,
+      escalated: isSet(object.escalated) ? globalThis.Boolean(object.escalated) : false,
+      waitingSince: isSet(object.waitingSince)
+        ? fromJsonTimestamp(object.waitingSince)
+        : isSet(object.waiting_since)
+        ? fromJsonTimestamp(object.waiting_since)
+        : undefined,
     };
   },
 
@@ -370,6 +791,12 @@ export const CaseSummary: MessageFns<CaseSummary> = {
     if (message.updatedAt !== undefined) {
       obj.updatedAt = message.updatedAt.toISOString();
     }
+    if (message.escalated !== false) {
+      obj.escalated = message.escalated;
+    }
+    if (message.waitingSince !== undefined) {
+      obj.waitingSince = message.waitingSince.toISOString();
+    }
     return obj;
   },
 
@@ -386,6 +813,8 @@ export const CaseSummary: MessageFns<CaseSummary> = {
     message.ageGroup = object.ageGroup ?? 0;
     message.openedAt = object.openedAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
+    message.escalated = object.escalated ?? false;
+    message.waitingSince = object.waitingSince ?? undefined;
     return message;
   },
 };
@@ -775,7 +1204,15 @@ export const GetCaseTimelineResponse: MessageFns<GetCaseTimelineResponse> = {
 };
 
 function createBaseListCasesRequest(): ListCasesRequest {
-  return { status: 0, agencyId: "", pageSize: 0, pageToken: "" };
+  return {
+    status: 0,
+    agencyId: "",
+    pageSize: 0,
+    pageToken: "",
+    municipality: "",
+    waitingLongerThanWorkingDays: 0,
+    escalatedOnly: false,
+  };
 }
 
 export const ListCasesRequest: MessageFns<ListCasesRequest> = {
@@ -791,6 +1228,15 @@ export const ListCasesRequest: MessageFns<ListCasesRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(34).string(message.pageToken);
+    }
+    if (message.municipality !== "") {
+      writer.uint32(42).string(message.municipality);
+    }
+    if (message.waitingLongerThanWorkingDays !== 0) {
+      writer.uint32(48).uint32(message.waitingLongerThanWorkingDays);
+    }
+    if (message.escalatedOnly !== false) {
+      writer.uint32(56).bool(message.escalatedOnly);
     }
     return writer;
   },
@@ -840,6 +1286,30 @@ export const ListCasesRequest: MessageFns<ListCasesRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.municipality = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.waitingLongerThanWorkingDays = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.escalatedOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -870,6 +1340,17 @@ export const ListCasesRequest: MessageFns<ListCasesRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      municipality: isSet(object.municipality) ? globalThis.String(object.municipality) : "",
+      waitingLongerThanWorkingDays: isSet(object.waitingLongerThanWorkingDays)
+        ? globalThis.Number(object.waitingLongerThanWorkingDays)
+        : isSet(object.waiting_longer_than_working_days)
+        ? globalThis.Number(object.waiting_longer_than_working_days)
+        : 0,
+      escalatedOnly: isSet(object.escalatedOnly)
+        ? globalThis.Boolean(object.escalatedOnly)
+        : isSet(object.escalated_only)
+        ? globalThis.Boolean(object.escalated_only)
+        : false,
     };
   },
 
@@ -887,6 +1368,15 @@ export const ListCasesRequest: MessageFns<ListCasesRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.municipality !== "") {
+      obj.municipality = message.municipality;
+    }
+    if (message.waitingLongerThanWorkingDays !== 0) {
+      obj.waitingLongerThanWorkingDays = Math.round(message.waitingLongerThanWorkingDays);
+    }
+    if (message.escalatedOnly !== false) {
+      obj.escalatedOnly = message.escalatedOnly;
+    }
     return obj;
   },
 
@@ -899,6 +1389,9 @@ export const ListCasesRequest: MessageFns<ListCasesRequest> = {
     message.agencyId = object.agencyId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.municipality = object.municipality ?? "";
+    message.waitingLongerThanWorkingDays = object.waitingLongerThanWorkingDays ?? 0;
+    message.escalatedOnly = object.escalatedOnly ?? false;
     return message;
   },
 };
@@ -993,7 +1486,16 @@ export const ListCasesResponse: MessageFns<ListCasesResponse> = {
 };
 
 function createBaseProvider(): Provider {
-  return { providerId: "", name: "", agencyType: "", municipalities: [], ageGroups: [] };
+  return {
+    providerId: "",
+    name: "",
+    agencyType: "",
+    municipalities: [],
+    ageGroups: [],
+    purposes: [],
+    staffLanguages: [],
+    capacity: [],
+  };
 }
 
 export const Provider: MessageFns<Provider> = {
@@ -1016,6 +1518,19 @@ export const Provider: MessageFns<Provider> = {
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.purposes.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.purposes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.staffLanguages) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.capacity) {
+      Capacity.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1083,6 +1598,40 @@ export const Provider: MessageFns<Provider> = {
 
             break;
           }
+          case 6: {
+            if (tag === 48) {
+              message.purposes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.purposes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.staffLanguages.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.capacity.push(Capacity.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1116,6 +1665,13 @@ export const Provider: MessageFns<Provider> = {
         : globalThis.Array.isArray(object?.age_groups)
         ? object.age_groups.map((e: any) => ageGroupFromJSON(e))
         : [],
+      purposes: globalThis.Array.isArray(object?.purposes) ? object.purposes.map((e: any) => purposeFromJSON(e)) : [],
+      staffLanguages: globalThis.Array.isArray(object?.staffLanguages)
+        ? object.staffLanguages.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.staff_languages)
+        ? object.staff_languages.map((e: any) => globalThis.String(e))
+        : [],
+      capacity: globalThis.Array.isArray(object?.capacity) ? object.capacity.map((e: any) => Capacity.fromJSON(e)) : [],
     };
   },
 
@@ -1136,6 +1692,15 @@ export const Provider: MessageFns<Provider> = {
     if (message.ageGroups?.length) {
       obj.ageGroups = message.ageGroups.map((e) => ageGroupToJSON(e));
     }
+    if (message.purposes?.length) {
+      obj.purposes = message.purposes.map((e) => purposeToJSON(e));
+    }
+    if (message.staffLanguages?.length) {
+      obj.staffLanguages = message.staffLanguages;
+    }
+    if (message.capacity?.length) {
+      obj.capacity = message.capacity.map((e) => Capacity.toJSON(e));
+    }
     return obj;
   },
 
@@ -1149,6 +1714,9 @@ export const Provider: MessageFns<Provider> = {
     message.agencyType = object.agencyType ?? "";
     message.municipalities = object.municipalities?.map((e) => e) || [];
     message.ageGroups = object.ageGroups?.map((e) => e) || [];
+    message.purposes = object.purposes?.map((e) => e) || [];
+    message.staffLanguages = object.staffLanguages?.map((e) => e) || [];
+    message.capacity = object.capacity?.map((e) => Capacity.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1809,6 +2377,21 @@ export const LotsenhausServiceService = {
       Buffer.from(ListErasuresResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListErasuresResponse => ListErasuresResponse.decode(value),
   },
+  /**
+   * The cooperation agreements between agency types: who may refer to whom for which purpose.
+   * Senders load them (with a short cache) to refuse a referral no agreement allows.
+   */
+  listAgreements: {
+    path: "/lotse.lotsenhaus.v1.LotsenhausService/ListAgreements" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAgreementsRequest): Buffer =>
+      Buffer.from(ListAgreementsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAgreementsRequest => ListAgreementsRequest.decode(value),
+    responseSerialize: (value: ListAgreementsResponse): Buffer =>
+      Buffer.from(ListAgreementsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAgreementsResponse => ListAgreementsResponse.decode(value),
+  },
 } as const;
 
 export interface LotsenhausServiceServer extends UntypedServiceImplementation {
@@ -1817,6 +2400,11 @@ export interface LotsenhausServiceServer extends UntypedServiceImplementation {
   listProviders: handleUnaryCall<ListProvidersRequest, ListProvidersResponse>;
   /** Erasure requests after consent withdrawals, one per recipient, open or confirmed (Art. 19 GDPR). */
   listErasures: handleUnaryCall<ListErasuresRequest, ListErasuresResponse>;
+  /**
+   * The cooperation agreements between agency types: who may refer to whom for which purpose.
+   * Senders load them (with a short cache) to refuse a referral no agreement allows.
+   */
+  listAgreements: handleUnaryCall<ListAgreementsRequest, ListAgreementsResponse>;
 }
 
 export interface LotsenhausServiceClient extends Client {
@@ -1880,6 +2468,25 @@ export interface LotsenhausServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListErasuresResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The cooperation agreements between agency types: who may refer to whom for which purpose.
+   * Senders load them (with a short cache) to refuse a referral no agreement allows.
+   */
+  listAgreements(
+    request: ListAgreementsRequest,
+    callback: (error: ServiceError | null, response: ListAgreementsResponse) => void,
+  ): ClientUnaryCall;
+  listAgreements(
+    request: ListAgreementsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAgreementsResponse) => void,
+  ): ClientUnaryCall;
+  listAgreements(
+    request: ListAgreementsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAgreementsResponse) => void,
   ): ClientUnaryCall;
 }
 

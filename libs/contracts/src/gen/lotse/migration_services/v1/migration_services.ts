@@ -35,6 +35,15 @@ import {
   Purpose,
   purposeFromJSON,
   purposeToJSON,
+  ReferralOutcome,
+  referralOutcomeFromJSON,
+  referralOutcomeToJSON,
+  ReferralStatus,
+  referralStatusFromJSON,
+  referralStatusToJSON,
+  ReferralType,
+  referralTypeFromJSON,
+  referralTypeToJSON,
 } from "../../common/v1/common.js";
 
 export const protobufPackage = "lotse.migration_services.v1";
@@ -48,6 +57,8 @@ export enum InboxStatus {
   INBOX_STATUS_DECLINED = 3,
   /** INBOX_STATUS_WITHDRAWN - The consent was withdrawn; what was received under it is erased. */
   INBOX_STATUS_WITHDRAWN = 4,
+  /** INBOX_STATUS_COMPLETED - Completed with a coded outcome. */
+  INBOX_STATUS_COMPLETED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -68,6 +79,9 @@ export function inboxStatusFromJSON(object: any): InboxStatus {
     case 4:
     case "INBOX_STATUS_WITHDRAWN":
       return InboxStatus.INBOX_STATUS_WITHDRAWN;
+    case 5:
+    case "INBOX_STATUS_COMPLETED":
+      return InboxStatus.INBOX_STATUS_COMPLETED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -87,10 +101,25 @@ export function inboxStatusToJSON(object: InboxStatus): string {
       return "INBOX_STATUS_DECLINED";
     case InboxStatus.INBOX_STATUS_WITHDRAWN:
       return "INBOX_STATUS_WITHDRAWN";
+    case InboxStatus.INBOX_STATUS_COMPLETED:
+      return "INBOX_STATUS_COMPLETED";
     case InboxStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/** A referral this provider requested, as it stands at the sender. */
+export interface OutgoingReferral {
+  referralId: string;
+  caseRef: string;
+  /** The inbox referral it refers on from. */
+  sourceReferralId: string;
+  purpose: Purpose;
+  type: ReferralType;
+  recipientType: string;
+  status: ReferralStatus;
+  requestedAt: Date | undefined;
 }
 
 export interface InboxReferral {
@@ -108,6 +137,7 @@ export interface InboxReferral {
   /** ISO date of the first counselling contact, once recorded. */
   firstContactDate: string;
   dataFetched: boolean;
+  outcome: ReferralOutcome;
 }
 
 export interface NewcomerData {
@@ -204,6 +234,261 @@ export interface WithdrawConsentResponse {
   referral: InboxReferral | undefined;
 }
 
+export interface RequestReferralRequest {
+  requestId: string;
+  /** An own inbox referral of the case (accepted), or the case reference. */
+  referralId: string;
+  caseRef: string;
+  purpose: Purpose;
+  type: ReferralType;
+  /** "job-centre" or "lotsenhaus". */
+  recipientType: string;
+}
+
+export interface RequestReferralResponse {
+  referral: OutgoingReferral | undefined;
+}
+
+export interface WithdrawReferralRequest {
+  requestId: string;
+  /** A referral this provider requested. */
+  referralId: string;
+}
+
+export interface WithdrawReferralResponse {
+  referral: OutgoingReferral | undefined;
+}
+
+export interface CompleteReferralRequest {
+  requestId: string;
+  referralId: string;
+  outcome: ReferralOutcome;
+}
+
+export interface CompleteReferralResponse {
+  referral: InboxReferral | undefined;
+}
+
+export interface SetCapacityRequest {
+  requestId: string;
+  /** Free first-counselling slots. */
+  freeCounsellingSlots: number;
+}
+
+export interface SetCapacityResponse {
+  freeCounsellingSlots: number;
+}
+
+function createBaseOutgoingReferral(): OutgoingReferral {
+  return {
+    referralId: "",
+    caseRef: "",
+    sourceReferralId: "",
+    purpose: 0,
+    type: 0,
+    recipientType: "",
+    status: 0,
+    requestedAt: undefined,
+  };
+}
+
+export const OutgoingReferral: MessageFns<OutgoingReferral> = {
+  encode(message: OutgoingReferral, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referralId !== "") {
+      writer.uint32(10).string(message.referralId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.sourceReferralId !== "") {
+      writer.uint32(26).string(message.sourceReferralId);
+    }
+    if (message.purpose !== 0) {
+      writer.uint32(32).int32(message.purpose);
+    }
+    if (message.type !== 0) {
+      writer.uint32(40).int32(message.type);
+    }
+    if (message.recipientType !== "") {
+      writer.uint32(50).string(message.recipientType);
+    }
+    if (message.status !== 0) {
+      writer.uint32(56).int32(message.status);
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutgoingReferral {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutgoingReferral();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sourceReferralId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.purpose = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.recipientType = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutgoingReferral {
+    return {
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      sourceReferralId: isSet(object.sourceReferralId)
+        ? globalThis.String(object.sourceReferralId)
+        : isSet(object.source_referral_id)
+        ? globalThis.String(object.source_referral_id)
+        : "",
+      purpose: isSet(object.purpose) ? purposeFromJSON(object.purpose) : 0,
+      type: isSet(object.type) ? referralTypeFromJSON(object.type) : 0,
+      recipientType: isSet(object.recipientType)
+        ? globalThis.String(object.recipientType)
+        : isSet(object.recipient_type)
+        ? globalThis.String(object.recipient_type)
+        : "",
+      status: isSet(object.status) ? referralStatusFromJSON(object.status) : 0,
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: OutgoingReferral): unknown {
+    const obj: any = {};
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.sourceReferralId !== "") {
+      obj.sourceReferralId = message.sourceReferralId;
+    }
+    if (message.purpose !== 0) {
+      obj.purpose = purposeToJSON(message.purpose);
+    }
+    if (message.type !== 0) {
+      obj.type = referralTypeToJSON(message.type);
+    }
+    if (message.recipientType !== "") {
+      obj.recipientType = message.recipientType;
+    }
+    if (message.status !== 0) {
+      obj.status = referralStatusToJSON(message.status);
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OutgoingReferral>): OutgoingReferral {
+    return OutgoingReferral.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OutgoingReferral>): OutgoingReferral {
+    const message = createBaseOutgoingReferral();
+    message.referralId = object.referralId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.sourceReferralId = object.sourceReferralId ?? "";
+    message.purpose = object.purpose ?? 0;
+    message.type = object.type ?? 0;
+    message.recipientType = object.recipientType ?? "";
+    message.status = object.status ?? 0;
+    message.requestedAt = object.requestedAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseInboxReferral(): InboxReferral {
   return {
     referralId: "",
@@ -217,6 +502,7 @@ function createBaseInboxReferral(): InboxReferral {
     decidedAt: undefined,
     firstContactDate: "",
     dataFetched: false,
+    outcome: 0,
   };
 }
 
@@ -254,6 +540,9 @@ export const InboxReferral: MessageFns<InboxReferral> = {
     }
     if (message.dataFetched !== false) {
       writer.uint32(88).bool(message.dataFetched);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(96).int32(message.outcome);
     }
     return writer;
   },
@@ -359,6 +648,14 @@ export const InboxReferral: MessageFns<InboxReferral> = {
             message.dataFetched = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -420,6 +717,7 @@ export const InboxReferral: MessageFns<InboxReferral> = {
         : isSet(object.data_fetched)
         ? globalThis.Boolean(object.data_fetched)
         : false,
+      outcome: isSet(object.outcome) ? referralOutcomeFromJSON(object.outcome) : 0,
     };
   },
 
@@ -458,6 +756,9 @@ export const InboxReferral: MessageFns<InboxReferral> = {
     if (message.dataFetched !== false) {
       obj.dataFetched = message.dataFetched;
     }
+    if (message.outcome !== 0) {
+      obj.outcome = referralOutcomeToJSON(message.outcome);
+    }
     return obj;
   },
 
@@ -477,6 +778,7 @@ export const InboxReferral: MessageFns<InboxReferral> = {
     message.decidedAt = object.decidedAt ?? undefined;
     message.firstContactDate = object.firstContactDate ?? "";
     message.dataFetched = object.dataFetched ?? false;
+    message.outcome = object.outcome ?? 0;
     return message;
   },
 };
@@ -2048,6 +2350,746 @@ export const WithdrawConsentResponse: MessageFns<WithdrawConsentResponse> = {
   },
 };
 
+function createBaseRequestReferralRequest(): RequestReferralRequest {
+  return { requestId: "", referralId: "", caseRef: "", purpose: 0, type: 0, recipientType: "" };
+}
+
+export const RequestReferralRequest: MessageFns<RequestReferralRequest> = {
+  encode(message: RequestReferralRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.referralId !== "") {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(26).string(message.caseRef);
+    }
+    if (message.purpose !== 0) {
+      writer.uint32(32).int32(message.purpose);
+    }
+    if (message.type !== 0) {
+      writer.uint32(40).int32(message.type);
+    }
+    if (message.recipientType !== "") {
+      writer.uint32(50).string(message.recipientType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestReferralRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestReferralRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.purpose = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.recipientType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestReferralRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      purpose: isSet(object.purpose) ? purposeFromJSON(object.purpose) : 0,
+      type: isSet(object.type) ? referralTypeFromJSON(object.type) : 0,
+      recipientType: isSet(object.recipientType)
+        ? globalThis.String(object.recipientType)
+        : isSet(object.recipient_type)
+        ? globalThis.String(object.recipient_type)
+        : "",
+    };
+  },
+
+  toJSON(message: RequestReferralRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.purpose !== 0) {
+      obj.purpose = purposeToJSON(message.purpose);
+    }
+    if (message.type !== 0) {
+      obj.type = referralTypeToJSON(message.type);
+    }
+    if (message.recipientType !== "") {
+      obj.recipientType = message.recipientType;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RequestReferralRequest>): RequestReferralRequest {
+    return RequestReferralRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RequestReferralRequest>): RequestReferralRequest {
+    const message = createBaseRequestReferralRequest();
+    message.requestId = object.requestId ?? "";
+    message.referralId = object.referralId ?? "";
+    message.caseRef = object.caseRef ?? "";
+    message.purpose = object.purpose ?? 0;
+    message.type = object.type ?? 0;
+    message.recipientType = object.recipientType ?? "";
+    return message;
+  },
+};
+
+function createBaseRequestReferralResponse(): RequestReferralResponse {
+  return { referral: undefined };
+}
+
+export const RequestReferralResponse: MessageFns<RequestReferralResponse> = {
+  encode(message: RequestReferralResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      OutgoingReferral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestReferralResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestReferralResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = OutgoingReferral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestReferralResponse {
+    return { referral: isSet(object.referral) ? OutgoingReferral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: RequestReferralResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = OutgoingReferral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RequestReferralResponse>): RequestReferralResponse {
+    return RequestReferralResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RequestReferralResponse>): RequestReferralResponse {
+    const message = createBaseRequestReferralResponse();
+    message.referral = (object.referral !== undefined && object.referral !== null)
+      ? OutgoingReferral.fromPartial(object.referral)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWithdrawReferralRequest(): WithdrawReferralRequest {
+  return { requestId: "", referralId: "" };
+}
+
+export const WithdrawReferralRequest: MessageFns<WithdrawReferralRequest> = {
+  encode(message: WithdrawReferralRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.referralId !== "") {
+      writer.uint32(18).string(message.referralId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawReferralRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawReferralRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawReferralRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+    };
+  },
+
+  toJSON(message: WithdrawReferralRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawReferralRequest>): WithdrawReferralRequest {
+    return WithdrawReferralRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawReferralRequest>): WithdrawReferralRequest {
+    const message = createBaseWithdrawReferralRequest();
+    message.requestId = object.requestId ?? "";
+    message.referralId = object.referralId ?? "";
+    return message;
+  },
+};
+
+function createBaseWithdrawReferralResponse(): WithdrawReferralResponse {
+  return { referral: undefined };
+}
+
+export const WithdrawReferralResponse: MessageFns<WithdrawReferralResponse> = {
+  encode(message: WithdrawReferralResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      OutgoingReferral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WithdrawReferralResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWithdrawReferralResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = OutgoingReferral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WithdrawReferralResponse {
+    return { referral: isSet(object.referral) ? OutgoingReferral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: WithdrawReferralResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = OutgoingReferral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WithdrawReferralResponse>): WithdrawReferralResponse {
+    return WithdrawReferralResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WithdrawReferralResponse>): WithdrawReferralResponse {
+    const message = createBaseWithdrawReferralResponse();
+    message.referral = (object.referral !== undefined && object.referral !== null)
+      ? OutgoingReferral.fromPartial(object.referral)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCompleteReferralRequest(): CompleteReferralRequest {
+  return { requestId: "", referralId: "", outcome: 0 };
+}
+
+export const CompleteReferralRequest: MessageFns<CompleteReferralRequest> = {
+  encode(message: CompleteReferralRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.referralId !== "") {
+      writer.uint32(18).string(message.referralId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(24).int32(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteReferralRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteReferralRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteReferralRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
+      outcome: isSet(object.outcome) ? referralOutcomeFromJSON(object.outcome) : 0,
+    };
+  },
+
+  toJSON(message: CompleteReferralRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = referralOutcomeToJSON(message.outcome);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteReferralRequest>): CompleteReferralRequest {
+    return CompleteReferralRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteReferralRequest>): CompleteReferralRequest {
+    const message = createBaseCompleteReferralRequest();
+    message.requestId = object.requestId ?? "";
+    message.referralId = object.referralId ?? "";
+    message.outcome = object.outcome ?? 0;
+    return message;
+  },
+};
+
+function createBaseCompleteReferralResponse(): CompleteReferralResponse {
+  return { referral: undefined };
+}
+
+export const CompleteReferralResponse: MessageFns<CompleteReferralResponse> = {
+  encode(message: CompleteReferralResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.referral !== undefined) {
+      InboxReferral.encode(message.referral, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteReferralResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteReferralResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.referral = InboxReferral.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteReferralResponse {
+    return { referral: isSet(object.referral) ? InboxReferral.fromJSON(object.referral) : undefined };
+  },
+
+  toJSON(message: CompleteReferralResponse): unknown {
+    const obj: any = {};
+    if (message.referral !== undefined) {
+      obj.referral = InboxReferral.toJSON(message.referral);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteReferralResponse>): CompleteReferralResponse {
+    return CompleteReferralResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteReferralResponse>): CompleteReferralResponse {
+    const message = createBaseCompleteReferralResponse();
+    message.referral = (object.referral !== undefined && object.referral !== null)
+      ? InboxReferral.fromPartial(object.referral)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetCapacityRequest(): SetCapacityRequest {
+  return { requestId: "", freeCounsellingSlots: 0 };
+}
+
+export const SetCapacityRequest: MessageFns<SetCapacityRequest> = {
+  encode(message: SetCapacityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.freeCounsellingSlots !== 0) {
+      writer.uint32(16).uint32(message.freeCounsellingSlots);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetCapacityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetCapacityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.freeCounsellingSlots = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetCapacityRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      freeCounsellingSlots: isSet(object.freeCounsellingSlots)
+        ? globalThis.Number(object.freeCounsellingSlots)
+        : isSet(object.free_counselling_slots)
+        ? globalThis.Number(object.free_counselling_slots)
+        : 0,
+    };
+  },
+
+  toJSON(message: SetCapacityRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.freeCounsellingSlots !== 0) {
+      obj.freeCounsellingSlots = Math.round(message.freeCounsellingSlots);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetCapacityRequest>): SetCapacityRequest {
+    return SetCapacityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetCapacityRequest>): SetCapacityRequest {
+    const message = createBaseSetCapacityRequest();
+    message.requestId = object.requestId ?? "";
+    message.freeCounsellingSlots = object.freeCounsellingSlots ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetCapacityResponse(): SetCapacityResponse {
+  return { freeCounsellingSlots: 0 };
+}
+
+export const SetCapacityResponse: MessageFns<SetCapacityResponse> = {
+  encode(message: SetCapacityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.freeCounsellingSlots !== 0) {
+      writer.uint32(8).uint32(message.freeCounsellingSlots);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetCapacityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetCapacityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.freeCounsellingSlots = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetCapacityResponse {
+    return {
+      freeCounsellingSlots: isSet(object.freeCounsellingSlots)
+        ? globalThis.Number(object.freeCounsellingSlots)
+        : isSet(object.free_counselling_slots)
+        ? globalThis.Number(object.free_counselling_slots)
+        : 0,
+    };
+  },
+
+  toJSON(message: SetCapacityResponse): unknown {
+    const obj: any = {};
+    if (message.freeCounsellingSlots !== 0) {
+      obj.freeCounsellingSlots = Math.round(message.freeCounsellingSlots);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetCapacityResponse>): SetCapacityResponse {
+    return SetCapacityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetCapacityResponse>): SetCapacityResponse {
+    const message = createBaseSetCapacityResponse();
+    message.freeCounsellingSlots = object.freeCounsellingSlots ?? 0;
+    return message;
+  },
+};
+
 export type MigrationServicesServiceService = typeof MigrationServicesServiceService;
 export const MigrationServicesServiceService = {
   listReferrals: {
@@ -2130,6 +3172,56 @@ export const MigrationServicesServiceService = {
       Buffer.from(WithdrawConsentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WithdrawConsentResponse => WithdrawConsentResponse.decode(value),
   },
+  /**
+   * Refers the newcomer on (to the job centre, the Lotsenhaus) under the consent of an own
+   * referral. Refused at once when no cooperation agreement connects this agency type with the
+   * recipient type for the purpose.
+   */
+  requestReferral: {
+    path: "/lotse.migration_services.v1.MigrationServicesService/RequestReferral" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RequestReferralRequest): Buffer =>
+      Buffer.from(RequestReferralRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequestReferralRequest => RequestReferralRequest.decode(value),
+    responseSerialize: (value: RequestReferralResponse): Buffer =>
+      Buffer.from(RequestReferralResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequestReferralResponse => RequestReferralResponse.decode(value),
+  },
+  /** Withdraws a referral this provider requested; the hub closes it at the recipient. */
+  withdrawReferral: {
+    path: "/lotse.migration_services.v1.MigrationServicesService/WithdrawReferral" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WithdrawReferralRequest): Buffer =>
+      Buffer.from(WithdrawReferralRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WithdrawReferralRequest => WithdrawReferralRequest.decode(value),
+    responseSerialize: (value: WithdrawReferralResponse): Buffer =>
+      Buffer.from(WithdrawReferralResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WithdrawReferralResponse => WithdrawReferralResponse.decode(value),
+  },
+  /** Completes an accepted referral with a coded outcome. */
+  completeReferral: {
+    path: "/lotse.migration_services.v1.MigrationServicesService/CompleteReferral" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteReferralRequest): Buffer =>
+      Buffer.from(CompleteReferralRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteReferralRequest => CompleteReferralRequest.decode(value),
+    responseSerialize: (value: CompleteReferralResponse): Buffer =>
+      Buffer.from(CompleteReferralResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteReferralResponse => CompleteReferralResponse.decode(value),
+  },
+  /** Publishes the provider's free capacity (counselling slots) to the hub, which routes by it. */
+  setCapacity: {
+    path: "/lotse.migration_services.v1.MigrationServicesService/SetCapacity" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetCapacityRequest): Buffer => Buffer.from(SetCapacityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetCapacityRequest => SetCapacityRequest.decode(value),
+    responseSerialize: (value: SetCapacityResponse): Buffer => Buffer.from(SetCapacityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetCapacityResponse => SetCapacityResponse.decode(value),
+  },
 } as const;
 
 export interface MigrationServicesServiceServer extends UntypedServiceImplementation {
@@ -2146,6 +3238,18 @@ export interface MigrationServicesServiceServer extends UntypedServiceImplementa
    * processing and erases what it received under it at once.
    */
   withdrawConsent: handleUnaryCall<WithdrawConsentRequest, WithdrawConsentResponse>;
+  /**
+   * Refers the newcomer on (to the job centre, the Lotsenhaus) under the consent of an own
+   * referral. Refused at once when no cooperation agreement connects this agency type with the
+   * recipient type for the purpose.
+   */
+  requestReferral: handleUnaryCall<RequestReferralRequest, RequestReferralResponse>;
+  /** Withdraws a referral this provider requested; the hub closes it at the recipient. */
+  withdrawReferral: handleUnaryCall<WithdrawReferralRequest, WithdrawReferralResponse>;
+  /** Completes an accepted referral with a coded outcome. */
+  completeReferral: handleUnaryCall<CompleteReferralRequest, CompleteReferralResponse>;
+  /** Publishes the provider's free capacity (counselling slots) to the hub, which routes by it. */
+  setCapacity: handleUnaryCall<SetCapacityRequest, SetCapacityResponse>;
 }
 
 export interface MigrationServicesServiceClient extends Client {
@@ -2259,6 +3363,74 @@ export interface MigrationServicesServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WithdrawConsentResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Refers the newcomer on (to the job centre, the Lotsenhaus) under the consent of an own
+   * referral. Refused at once when no cooperation agreement connects this agency type with the
+   * recipient type for the purpose.
+   */
+  requestReferral(
+    request: RequestReferralRequest,
+    callback: (error: ServiceError | null, response: RequestReferralResponse) => void,
+  ): ClientUnaryCall;
+  requestReferral(
+    request: RequestReferralRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RequestReferralResponse) => void,
+  ): ClientUnaryCall;
+  requestReferral(
+    request: RequestReferralRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RequestReferralResponse) => void,
+  ): ClientUnaryCall;
+  /** Withdraws a referral this provider requested; the hub closes it at the recipient. */
+  withdrawReferral(
+    request: WithdrawReferralRequest,
+    callback: (error: ServiceError | null, response: WithdrawReferralResponse) => void,
+  ): ClientUnaryCall;
+  withdrawReferral(
+    request: WithdrawReferralRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WithdrawReferralResponse) => void,
+  ): ClientUnaryCall;
+  withdrawReferral(
+    request: WithdrawReferralRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WithdrawReferralResponse) => void,
+  ): ClientUnaryCall;
+  /** Completes an accepted referral with a coded outcome. */
+  completeReferral(
+    request: CompleteReferralRequest,
+    callback: (error: ServiceError | null, response: CompleteReferralResponse) => void,
+  ): ClientUnaryCall;
+  completeReferral(
+    request: CompleteReferralRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteReferralResponse) => void,
+  ): ClientUnaryCall;
+  completeReferral(
+    request: CompleteReferralRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteReferralResponse) => void,
+  ): ClientUnaryCall;
+  /** Publishes the provider's free capacity (counselling slots) to the hub, which routes by it. */
+  setCapacity(
+    request: SetCapacityRequest,
+    callback: (error: ServiceError | null, response: SetCapacityResponse) => void,
+  ): ClientUnaryCall;
+  setCapacity(
+    request: SetCapacityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetCapacityResponse) => void,
+  ): ClientUnaryCall;
+  setCapacity(
+    request: SetCapacityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetCapacityResponse) => void,
   ): ClientUnaryCall;
 }
 

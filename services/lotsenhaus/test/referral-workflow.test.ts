@@ -1,0 +1,244 @@
+// The referral workflow at the hub, against the real PostgreSQL and NATS: a decline is confirmed
+// and re-routed (never to a provider that declined), a provider without capacity is skipped, the
+// referrer withdraws, an unanswered referral escalates, a provider refers on to a job centre
+// whose steps appear on the timeline, and the case list filters.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { common, events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
+import type { TestDatabase } from '@lotse/db';
+import { createClient, type PromiseClient } from '@lotse/grpc';
+import { createLogger } from '@lotse/logger';
+import { connectNats, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import type { RunningAgency } from '@lotse/runtime';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create, type HubDb } from '../src/index.js';
+import { createTestDatabase, dropWhenIdle, natsUrl, publishEvent, randomId, streamEvents, waitFor } from '@lotse/testing';
+
+const { AgeGroup, ReferralStatus: S, Purpose, DeclineReason, CapacityKind } = common;
+
+const hubId = randomId('hub');
+const foId = randomId('fo');
+const mbeA = randomId('mbea');
+const mbeB = randomId('mbeb');
+const jcId = randomId('jc');
+const streams = [hubId, foId, mbeA, mbeB, jcId];
+
+let dir: string;
+let database: TestDatabase;
+let hub: ReturnType<typeof create>;
+let running: RunningAgency<HubDb>;
+let nats: NatsClients;
+let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
+let clockOffsetMs = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lotse-workflow-test-'));
+  const pkiDir = join(dir, 'pki');
+  await ensureDevPki(pkiDir, [
+    { id: hubId, agencyType: 'lotsenhaus' },
+    { id: foId, agencyType: 'foreign-office' },
+  ]);
+  const directoryFile = join(dir, 'directory.json');
+  writeFileSync(
+    directoryFile,
+    JSON.stringify({
+      region: 'Test region',
+      municipalities: [
+        { code: 'andernach', name: 'Andernach' },
+        { code: 'mayen', name: 'Mayen' },
+        { code: 'mendig', name: 'Mendig' },
+      ],
+      agreements: [
+        { senderType: 'foreign-office', recipientType: 'migration-services', purposes: ['migration-counselling'] },
+        { senderType: 'migration-services', recipientType: 'job-centre', purposes: ['labour-market-integration', 'language-course'] },
+      ],
+      referrers: [{ agencyId: foId, name: 'Test-ABH', agencyType: 'foreign-office' }],
+      providers: [
+        { providerId: mbeA, name: 'MBE A', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
+        { providerId: mbeB, name: 'MBE B', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
+        { providerId: jcId, name: 'Test-Jobcenter', agencyType: 'job-centre', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
+      ],
+    }),
+  );
+  database = await createTestDatabase('lotse_workflow_test');
+  hub = create(
+    {
+      agencyId: hubId,
+      agencyType: 'lotsenhaus',
+      grpc: { host: '127.0.0.1', port: 0 },
+      database: { url: database.url, dataDir: 'unused' },
+      natsUrl,
+      pkiDir,
+      logLevel: 'silent',
+      directoryFile,
+      referralExpiry: { workingDays: 5, overrideMs: 1500, checkIntervalMs: 100 },
+    },
+    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }), now: () => new Date(Date.now() + clockOffsetMs) },
+  );
+  running = await hub.start();
+  nats = await connectNats({ servers: natsUrl, name: 'workflow-test' });
+  client = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, foId));
+});
+
+afterAll(async () => {
+  client?.close();
+  await hub?.stop();
+  if (nats) {
+    for (const id of streams) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
+    await nats.close();
+  }
+  if (database) await dropWhenIdle(database);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const newCaseRef = () => `C-${randomBytes(6).toString('hex').toUpperCase()}`;
+const publish = <T>(producer: string, eventType: string, codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>
+  publishEvent(nats, { producer, eventType, codec, message, caseRef });
+
+async function request(municipality: string, overrides: Partial<events.ReferralRequested> = {}) {
+  const caseRef = overrides.caseRef ?? newCaseRef();
+  const message = events.ReferralRequested.fromPartial({
+    referralId: uuidv7(),
+    caseRef,
+    referrerAgencyId: foId,
+    purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING,
+    consentId: uuidv7(),
+    consentedRecipients: ['migration-services', 'job-centre'],
+    municipality,
+    ageGroup: AgeGroup.AGE_GROUP_ADULT,
+    requestedAt: new Date(),
+    ...overrides,
+  });
+  await publish(message.referrerAgencyId, 'ReferralRequested', events.ReferralRequested, message, caseRef);
+  return message;
+}
+
+const timeline = (caseRef: string) => client.getCaseTimeline({ caseRef });
+const waitTimeline = (caseRef: string, check: (t: lotsenhaus.GetCaseTimelineResponse) => boolean, what: string) =>
+  waitFor(async () => {
+    const t = await timeline(caseRef).catch(() => undefined);
+    return t && check(t) ? t : undefined;
+  }, what);
+const listCases = (req: Partial<lotsenhaus.ListCasesRequest>) => client.listCases(lotsenhaus.ListCasesRequest.fromPartial({ pageSize: 500, ...req }));
+
+describe('the referral workflow at the hub', () => {
+  it('lists the cooperation agreements', async () => {
+    const { agreements } = await client.listAgreements({});
+    expect(agreements).toContainEqual({ senderType: 'migration-services', recipientType: 'job-centre', purposes: [Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION, Purpose.PURPOSE_LANGUAGE_COURSE] });
+  });
+
+  it('confirms a decline and re-routes to the next provider, never back; none left → unroutable', async () => {
+    const msg = await request('andernach');
+    const first = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+    const firstProvider = first.caseSummary!.currentAgencyId;
+    const other = firstProvider === mbeA ? mbeB : mbeA;
+    await publish(firstProvider, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: firstProvider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
+    const rerouted = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.currentAgencyId === other, 're-routing');
+    expect(rerouted.caseSummary!.status).toBe(S.REFERRAL_STATUS_PENDING);
+    expect(rerouted.entries.map((e) => e.eventType)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralDeclined', 'ReferralRouted']);
+    expect(rerouted.entries[3]!.summary).toMatch(/^Decline confirmed; re-routed to MBE/);
+    const routed = (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === msg.referralId);
+    expect(routed.map((e) => e.subject)).toEqual([eventSubject(hubId, 'ReferralRouted', firstProvider), eventSubject(hubId, 'ReferralRouted', other)]);
+    // A late decline from the first provider changes nothing; the second declines too → unroutable.
+    await publish(other, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: other, reason: DeclineReason.DECLINE_REASON_OTHER, declinedAt: new Date() }, msg.caseRef);
+    const done = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_UNROUTABLE, 'unroutable');
+    expect(done.entries.at(-1)!.summary).toMatch(/every provider .* has declined/);
+  });
+
+  it('skips a provider without free counselling slots, and the timeline says so', async () => {
+    await publish(mbeA, 'CapacityChanged', events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 0, changedAt: new Date() }, '');
+    await waitFor(async () => (await client.listProviders({})).providers.find((p) => p.providerId === mbeA)?.capacity[0]?.free === 0, 'capacity to arrive');
+    for (let i = 0; i < 2; i++) {
+      const msg = await request('mayen');
+      const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+      expect(t.caseSummary!.currentAgencyId).toBe(mbeB);
+      expect(t.entries.map((e) => e.summary)).toContain(`Skipped ${mbeA}: no free counselling slots`);
+    }
+    await publish(mbeA, 'CapacityChanged', events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 3, changedAt: new Date() }, '');
+    await waitFor(async () => (await client.listProviders({})).providers.find((p) => p.providerId === mbeA)?.capacity[0]?.free === 3, 'capacity to return');
+  });
+
+  it('closes a referral its referrer withdraws, and tells the provider', async () => {
+    const msg = await request('mendig');
+    const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+    const provider = t.caseSummary!.currentAgencyId;
+    await publish(foId, 'ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
+    const closed = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_WITHDRAWN, 'withdrawal');
+    expect(closed.entries.at(-1)!.summary).toBe('Referral withdrawn by Test-ABH');
+    const withdrawn = await waitFor(async () => {
+      const found = (await streamEvents(nats, hubId)).filter((e) => e.subject === eventSubject(hubId, 'ReferralWithdrawn', provider));
+      return found.map((e) => events.ReferralWithdrawn.decode(e.envelope.payload)).find((w) => w.referralId === msg.referralId);
+    }, 'ReferralWithdrawn to the provider');
+    expect(withdrawn.consentId).toBe('');
+  });
+
+  it('refers on from a provider to the job centre, shows the job centre steps, and refuses a pair no agreement connects', async () => {
+    const msg = await request('andernach');
+    const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+    const provider = t.caseSummary!.currentAgencyId;
+    await publish(provider, 'ReferralAccepted', events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
+    const onward = events.ReferralRequested.fromPartial({
+      referralId: uuidv7(),
+      caseRef: msg.caseRef,
+      referrerAgencyId: provider,
+      purpose: Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION,
+      consentId: msg.consentId,
+      requestedAt: new Date(),
+      type: common.ReferralType.REFERRAL_TYPE_REFERRAL,
+      recipientType: 'job-centre',
+      ownerAgencyId: foId,
+      sourceReferralId: msg.referralId,
+    });
+    await publish(provider, 'ReferralRequested', events.ReferralRequested, onward, msg.caseRef);
+    const atJc = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.currentAgencyId === jcId, 'routing to the job centre');
+    expect(atJc.caseSummary).toMatchObject({ referralId: onward.referralId, municipality: 'andernach', status: S.REFERRAL_STATUS_PENDING });
+    const routed = await waitFor(async () => {
+      const found = (await streamEvents(nats, hubId)).filter((e) => e.subject === eventSubject(hubId, 'ReferralRouted', jcId));
+      return found.map((e) => events.ReferralRouted.decode(e.envelope.payload)).find((r) => r.referralId === onward.referralId);
+    }, 'ReferralRouted to the job centre');
+    expect(routed).toMatchObject({ ownerAgencyId: foId, referrerAgencyId: provider, ageGroup: AgeGroup.AGE_GROUP_ADULT });
+
+    await publish(jcId, 'ReferralAccepted', events.ReferralAccepted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, acceptedAt: new Date() }, msg.caseRef);
+    await publish(jcId, 'CustomerRegistered', jobCentreEvents.CustomerRegistered, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', referralId: onward.referralId, registeredAt: new Date() }, msg.caseRef);
+    await publish(jcId, 'PlacementRecorded', jobCentreEvents.PlacementRecorded, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', placementId: 'p-1', type: 3, startDate: '2026-12-01', endDate: '', recordedAt: new Date() }, msg.caseRef);
+    await publish(jcId, 'ReferralCompleted', events.ReferralCompleted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, outcome: common.ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED, completedAt: new Date() }, msg.caseRef);
+    const done = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_COMPLETED, 'completion');
+    expect(done.entries.map((e) => e.eventType).slice(-6)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralAccepted', 'CustomerRegistered', 'PlacementRecorded', 'ReferralCompleted']);
+    expect(done.entries.at(-2)!.summary).toBe('Placement recorded: job from 2026-12-01');
+
+    // The job centre may not refer to migration services: no agreement connects them.
+    const refused = events.ReferralRequested.fromPartial({ ...onward, referralId: uuidv7(), referrerAgencyId: jcId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, recipientType: 'migration-services' });
+    await publish(jcId, 'ReferralRequested', events.ReferralRequested, refused, msg.caseRef);
+    const unroutable = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.referralId === refused.referralId && x.caseSummary!.status === S.REFERRAL_STATUS_UNROUTABLE, 'refusal');
+    expect(unroutable.entries.at(-1)!.summary).toMatch(/no cooperation agreement lets job-centre refer to migration-services/);
+  });
+
+  it('escalates a referral not answered in time, visibly in the case list and on the timeline', async () => {
+    const msg = await request('mayen');
+    await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+    const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.escalated, 'escalation');
+    expect(t.entries.at(-1)).toMatchObject({ eventType: 'ReferralEscalated' });
+    expect(t.entries.at(-1)!.summary).toMatch(/^Referral expired: not answered by MBE . in time; escalated/);
+    const { cases } = await listCases({ escalatedOnly: true });
+    expect(cases.map((c) => c.caseRef)).toContain(msg.caseRef);
+    expect(cases.every((c) => c.escalated)).toBe(true);
+  });
+
+  it('filters the case list by status, agency, municipality and waiting time in working days', async () => {
+    const msg = await request('mendig');
+    const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
+    const mine = (r: lotsenhaus.ListCasesResponse) => r.cases.map((c) => c.caseRef).includes(msg.caseRef);
+    expect(mine(await listCases({ status: S.REFERRAL_STATUS_PENDING, municipality: 'mendig', agencyId: t.caseSummary!.currentAgencyId }))).toBe(true);
+    expect(mine(await listCases({ municipality: 'mayen' }))).toBe(false);
+    expect(mine(await listCases({ waitingLongerThanWorkingDays: 5 }))).toBe(false);
+    clockOffsetMs = 8 * 86_400_000; // eight calendar days later: at least five working days
+    expect(mine(await listCases({ status: S.REFERRAL_STATUS_PENDING, waitingLongerThanWorkingDays: 5 }))).toBe(true);
+    expect(mine(await listCases({ waitingLongerThanWorkingDays: 7 }))).toBe(false);
+    clockOffsetMs = 0;
+    await expect(listCases({ waitingLongerThanWorkingDays: 1000 })).rejects.toMatchObject({ code: 3 });
+  });
+});
