@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, type Client } from '@grpc/grpc-js';
+import pg from 'pg';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { loadIdentity } from '@lotse/pki';
 import { repoRoot } from './paths.js';
@@ -156,4 +157,53 @@ export function traced(): { traceId: string; metadata: Metadata } {
   const metadata = new Metadata();
   metadata.set('traceparent', `00-${traceId}-${hex(8)}-01`);
   return { traceId, metadata };
+}
+
+/** The PostgreSQL server the end-to-end tests use (trust auth on these machines and in CI). */
+export const postgresServer = 'postgres://postgres@127.0.0.1:5432';
+
+export interface NetworkOnPostgres {
+  network: RunningNetwork;
+  home: string;
+  /** Connection string of one deployment's own database. */
+  databaseUrl(deploymentId: string): string;
+  /** Ctrl-C, then drop every database of this network and its folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * `pnpm start` on the real PostgreSQL, on ports and databases of its own: each deployment gets
+ * `<prefix>_<deployment>`, so several test files never share a database.
+ */
+export async function startNetworkOnPostgres(env: Record<string, string> = {}): Promise<NetworkOnPostgres> {
+  const home = newNetworkHome();
+  const prefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
+  const { portBase, natsPort } = freePorts();
+  const remove = async () => {
+    const admin = new pg.Client({ connectionString: `${postgresServer}/postgres` });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${prefix}_%`]);
+      for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+    removeHome(home);
+  };
+  let network: RunningNetwork;
+  try {
+    network = await startNetwork(home, { LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort), DATABASE_URL: `${postgresServer}/${prefix}`, ...env });
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return {
+    network,
+    home,
+    databaseUrl: (id) => `${postgresServer}/${prefix}_${id.replace(/-/g, '_')}`,
+    remove: async () => {
+      await network.interrupt();
+      await remove();
+    },
+  };
 }

@@ -13,13 +13,13 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
-import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, traced, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { retrying, startNetworkOnPostgres, traced, waitFor, type NetworkOnPostgres, type RunningNetwork } from '../src/network-process.js';
 
 const { Purpose, DataCategory, AgeGroup, ReferralStatus: S } = common;
-const dbPrefix = `lotse_e2e_console_${Math.random().toString(16).slice(2, 8)}`;
 const artifacts = join(repoRoot, 'test-artifacts', 'console');
 const chromiumPath = '/usr/bin/chromium';
 
+let setup: NetworkOnPostgres;
 let network: RunningNetwork;
 let home: string;
 let browser: Browser | undefined;
@@ -30,16 +30,11 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (.ci/run does this)`);
   mkdirSync(artifacts, { recursive: true });
-  home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, {
-    LOTSE_PORT_BASE: String(portBase),
-    LOTSE_NATS_PORT: String(natsPort),
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbPrefix}`,
-    LOTSE_DEMO_DATA: '0',
-  });
+  setup = await startNetworkOnPostgres({ LOTSE_DEMO_DATA: '0' });
+  ({ network, home } = setup);
   consoleUrl = (network.network() as unknown as { console: { url: string } }).console.url;
-  expect(consoleUrl).toBe(`http://127.0.0.1:${portBase + 30}`);
+  // The console listens 30 above the port base, as the launcher's banner says.
+  expect(consoleUrl).toBe(`http://127.0.0.1:${Number(network.deployment('kv-mayen-koblenz').grpc.split(':')[1]) - 1 + 30}`);
   expect(network.output).toContain(`Operator console: ${consoleUrl}`);
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -48,13 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await network?.interrupt();
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
-  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  await admin.end();
-  removeHome(home);
+  await setup?.remove();
 }, 60_000);
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
@@ -197,7 +186,7 @@ describe('the operator console', () => {
     await provider.getReferral({ referralId: referral!.referralId });
 
     // Everything the deployments exported is in the console's database once the exporters flushed.
-    const consoleDb = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${dbPrefix}_console` });
+    const consoleDb = new pg.Client({ connectionString: setup.databaseUrl('console') });
     await consoleDb.connect();
     try {
       await waitFor(async () => (await consoleDb.query('select count(*)::int as n from span where case_ref = $1', [newcomer!.caseRef])).rows[0].n > 0, 30_000, 'the journey’s spans at the console');

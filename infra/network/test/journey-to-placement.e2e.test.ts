@@ -5,32 +5,24 @@
 // agrees a cooperation plan, records a placement and closes — and the hub's timeline shows every
 // step in order, each within a second of the caseworker's decision.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { common, foreignOffice as fo, jobCentre as jc, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
-import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { retrying, waitFor, type RunningNetwork, startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 
 const { ReferralStatus: S, Purpose, DataCategory } = common;
-const dbPrefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
 const today = () => new Date().toISOString().slice(0, 10);
 const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
+let setup: NetworkOnPostgres;
 let network: RunningNetwork;
 let home: string;
 
 beforeAll(async () => {
-  home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, { LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort), DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbPrefix}` });
+  setup = await startNetworkOnPostgres();
+  ({ network, home } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await network?.interrupt();
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
-  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  await admin.end();
-  removeHome(home);
+  await setup?.remove();
 }, 60_000);
 
 describe('the journey from the foreign office to a placement at the job centre', () => {

@@ -1,38 +1,26 @@
 // End to end: the network started as the README does (`pnpm start`), on the real PostgreSQL
 // (one database per deployment) and a real nats-server, driven over gRPC like caseworkers would.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { common, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
 import { ReflectionClient } from '../src/cli/reflection-client.js';
 import { loadIdentity } from '@lotse/pki';
 import { join } from 'node:path';
-import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, traced, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { retrying, traced, waitFor, type RunningNetwork, startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 
 const { ReferralStatus: S, Purpose, DataCategory } = common;
 const providers = ['caritas-koblenz', 'caritas-rhein-mosel-ahr', 'awo-rheinland'];
-const dbPrefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
 
+let setup: NetworkOnPostgres;
 let network: RunningNetwork;
 let home: string;
 
 beforeAll(async () => {
-  home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, {
-    LOTSE_PORT_BASE: String(portBase),
-    LOTSE_NATS_PORT: String(natsPort),
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbPrefix}`,
-  });
+  setup = await startNetworkOnPostgres();
+  ({ network, home } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await network?.interrupt();
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
-  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  await admin.end();
-  removeHome(home);
+  await setup?.remove();
 }, 60_000);
 
 const foClient = () => network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');

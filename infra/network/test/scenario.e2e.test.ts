@@ -3,34 +3,22 @@
 // journey it drives must be accounted for at the hub.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, newNetworkHome, removeHome, startNetwork, type RunningNetwork } from '../src/network-process.js';
+import { type RunningNetwork, startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 import { repoRoot } from '../src/paths.js';
 
-const dbPrefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
 
+let setup: NetworkOnPostgres;
 let network: RunningNetwork;
 let home: string;
 
 beforeAll(async () => {
-  home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, {
-    LOTSE_PORT_BASE: String(portBase),
-    LOTSE_NATS_PORT: String(natsPort),
-    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbPrefix}`,
-  });
+  setup = await startNetworkOnPostgres();
+  ({ network, home } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await network?.interrupt();
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
-  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  await admin.end();
-  if (home) removeHome(home);
+  await setup?.remove();
 }, 60_000);
 
 function runScenario(args: string[]): Promise<{ code: number | null; output: string }> {

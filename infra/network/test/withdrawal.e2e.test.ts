@@ -6,34 +6,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { common, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
-import { freePorts, newNetworkHome, removeHome, retrying, startNetwork, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { retrying, waitFor, type RunningNetwork, startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 
 const { ReferralStatus: S, Purpose, DataCategory } = common;
 const providers = ['caritas-koblenz', 'caritas-rhein-mosel-ahr', 'awo-rheinland'];
-const dbPrefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
-const serverUrl = 'postgres://postgres@127.0.0.1:5432';
 
+let setup: NetworkOnPostgres;
 let network: RunningNetwork;
 let home: string;
 
 beforeAll(async () => {
-  home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, {
-    LOTSE_PORT_BASE: String(portBase),
-    LOTSE_NATS_PORT: String(natsPort),
-    DATABASE_URL: `${serverUrl}/${dbPrefix}`,
-  });
+  setup = await startNetworkOnPostgres();
+  ({ network, home } = setup);
 }, 180_000);
 
 afterAll(async () => {
-  await network?.interrupt();
-  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-  await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${dbPrefix}_%`]);
-  for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  await admin.end();
-  removeHome(home);
+  await setup?.remove();
 }, 60_000);
 
 const foClient = () => network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');
@@ -42,7 +30,7 @@ const providerClient = (id: string) => network.client<ms.MigrationServicesServic
 
 /** Runs queries on one deployment's own database, as an auditor with database access would. */
 async function inDatabase<T>(deployment: string, run: (db: pg.Client) => Promise<T>): Promise<T> {
-  const db = new pg.Client({ connectionString: `${serverUrl}/${dbPrefix}_${deployment.replace(/-/g, '_')}` });
+  const db = new pg.Client({ connectionString: setup.databaseUrl(deployment) });
   await db.connect();
   try {
     return await run(db);

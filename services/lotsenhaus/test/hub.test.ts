@@ -411,7 +411,10 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
       { referralId, caseRef, providerId: adultProviderId, contactDate: new Date().toISOString().slice(0, 10), channel: ContactChannel.CONTACT_CHANNEL_PHONE },
       caseRef,
     );
-    const after = await waitForTimeline(caseRef, 4);
+    const after = await waitFor(async () => {
+      const t = await timeline(caseRef);
+      return t?.entries.some((e) => e.eventType === 'FirstContactRecorded') ? t : undefined;
+    }, 'the first contact after the parked message');
     expect(after.caseSummary?.status).toBe(ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED);
   }, 40_000);
 });

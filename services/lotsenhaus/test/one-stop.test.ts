@@ -348,4 +348,24 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
     await expectViolation(desk.getCompetenceAssessment({ caseRef }), status.PERMISSION_DENIED, 'withdrawn');
     expect(await counts(caseRef)).toEqual(before);
   });
+
+  it('erases the competence assessments recorded under a consent when the newcomer withdraws it, and audits the erasure', async () => {
+    const caseRef = newCaseRef();
+    const consentId = uuidv7();
+    await walkIn(caseRef);
+    await desk.recordCompetenceAssessment(assessment(caseRef, consentId));
+    const held = () => db().selectFrom('one_stop_assessment' as any).select('assessment_id').where('consent_id', '=', consentId).execute();
+    expect(await held()).toHaveLength(1);
+    await publishEvent(nats, {
+      producer: referrerId,
+      eventType: 'ConsentWithdrawn',
+      codec: events.ConsentWithdrawn,
+      message: events.ConsentWithdrawn.fromPartial({ consentId, caseRef, withdrawnAt: new Date(), receivedByAgencyId: referrerId, recipientsKnown: [] }),
+      caseRef,
+    });
+    await waitFor(async () => (await held()).length === 0, 'the assessment to be erased', 15_000);
+    const erased = await db().selectFrom('audit_log' as any).selectAll().where('subject_ref', '=', caseRef).where('action', '=', 'erase').execute();
+    expect(erased).toHaveLength(1);
+    expect(erased[0]).toMatchObject({ legal_basis: `Art. 17(1)(b) GDPR: consent:${consentId} withdrawn` });
+  });
 });

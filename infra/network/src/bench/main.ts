@@ -153,7 +153,7 @@ try {
   say('');
   say(`${toHub.length}/${referrals} referrals reached the provider; ${pending.size} missing after 120 s.`);
   say(`referral → hub p50 is ${(rows['referral request → hub timeline entry'].p50 / rows['baseline: JetStream publish → consume'].p50).toFixed(1)}× the bare bus and ${(rows['referral request → hub timeline entry'].p50 / rows['baseline: gRPC round trip (mTLS, ListProviders)'].p50).toFixed(1)}× one gRPC hop.`);
-  say(`resident memory of the 5 deployments after the run: ${totalRss.toFixed(0)} MiB`);
+  say(`resident memory of the ${memory.length} deployments after the run: ${totalRss.toFixed(0)} MiB`);
   mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
   writeFileSync(join(repoRoot, 'test-artifacts', 'bench.json'), JSON.stringify({ at: new Date().toISOString(), referrals, rate, firstStartSeconds: firstStart, rows, missing: pending.size, rssMiB: totalRss }, null, 2));
   foClient.close();

@@ -1,7 +1,7 @@
 import { common, type events } from '@lotse/contracts';
 import { appendAudit, systemActor } from '@lotse/audit';
 
-import type { Transaction } from '@lotse/db';
+import { sql, type Transaction } from '@lotse/db';
 import type { AgencyContext } from '@lotse/runtime';
 import type { HubDb } from '../db/schema.js';
 
@@ -38,4 +38,31 @@ export async function auditRoutingFactsErased(
     details: { consent_id: erasure.consentId, owner_agency_id: erasure.ownerAgencyId, referrals: erasure.referrals },
     at: rt.now(),
   });
+}
+
+/**
+ * The one-stop desk shares this deployment: its competence assessments recorded under a
+ * withdrawn consent are erased with the hub's routing facts, in the same transaction, audited.
+ * Returns how many were erased.
+ */
+export async function eraseAssessmentsUnderConsent(
+  rt: AgencyContext<HubDb>,
+  trx: Transaction<HubDb>,
+  erasure: { consentId: string; caseRef: string },
+): Promise<number> {
+  const result = await sql`delete from one_stop_assessment where consent_id = ${erasure.consentId}`.execute(trx);
+  const erased = Number(result.numAffectedRows ?? 0);
+  if (erased > 0) {
+    await appendAudit(trx, {
+      ...systemActor(rt.agencyId),
+      action: 'erase',
+      subjectRef: erasure.caseRef,
+      categories: [common.DataCategory.DATA_CATEGORY_LANGUAGES],
+      purpose: common.Purpose.PURPOSE_COMPETENCE_ASSESSMENT,
+      legalBasis: `Art. 17(1)(b) GDPR: consent:${erasure.consentId} withdrawn`,
+      details: { consent_id: erasure.consentId, competence_assessments: erased },
+      at: rt.now(),
+    });
+  }
+  return erased;
 }

@@ -12,7 +12,7 @@ import { addWorkingDays } from '../domain/working-days.js';
 import { jobCentreEvents } from '@lotse/contracts';
 import type { Selectable } from 'kysely';
 import type { HubReferralTable } from '../db/schema.js';
-import { auditRoutingDecision, auditRoutingFactsErased } from '../data-protection/audit-routing.js';
+import { auditRoutingDecision, auditRoutingFactsErased, eraseAssessmentsUnderConsent } from '../data-protection/audit-routing.js';
 
 const { ReferralStatus: S, DataCategory } = common;
 const jcLevel = (l: number) => ['?', 'A1', 'A2', 'B1', 'B2', 'C1'][l] ?? '?';
@@ -452,6 +452,8 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
         .insertInto('consent_withdrawal')
         .values({ consent_id: msg.consentId, case_ref: msg.caseRef, owner_agency_id: env.producerAgencyId, received_by_agency_id: msg.receivedByAgencyId, withdrawn_at: withdrawnAt })
         .execute();
+      // The one-stop desk (this deployment) erases its competence assessments under the consent too.
+      await eraseAssessmentsUnderConsent(rt, trx, { consentId: msg.consentId, caseRef: msg.caseRef });
       const referrals = await trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', msg.consentId).orderBy('referral_id').forUpdate().execute();
       const ids = referrals.map((r) => r.referral_id);
       for (const r of referrals) {
