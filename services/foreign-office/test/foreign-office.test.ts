@@ -413,6 +413,17 @@ describe('foreign office (integration: PostgreSQL, NATS, gRPC over mTLS)', () =>
       expect(referrals.map((r) => r.status)).toEqual([ReferralStatus.REFERRAL_STATUS_ACCEPTED]);
     });
 
+    it('follows a re-route: a pending referral the hub routed to another provider after a decline names the new provider', async () => {
+      await ensureAgencyStream(nats.jsm, hubId);
+      const { referral } = await referredNewcomer();
+      const first = statusChangedEnvelope(referral, { status: ReferralStatus.REFERRAL_STATUS_PENDING, providerId: caritasId });
+      await consumerCaughtUp(await publishFromHub(first.bytes, first.eventId));
+      expect((await referralRow(referral.referralId)).provider_id).toBe(caritasId);
+      const rerouted = statusChangedEnvelope(referral, { status: ReferralStatus.REFERRAL_STATUS_PENDING, providerId: 'awo-rheinland' });
+      await consumerCaughtUp(await publishFromHub(rerouted.bytes, rerouted.eventId));
+      expect(await referralRow(referral.referralId)).toMatchObject({ status: ReferralStatus.REFERRAL_STATUS_PENDING, provider_id: 'awo-rheinland' });
+    });
+
     it('parks a malformed message after bounded retries and still applies the next update', async () => {
       await ensureAgencyStream(nats.jsm, hubId);
       const { referral } = await referredNewcomer();

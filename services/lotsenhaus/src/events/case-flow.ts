@@ -152,8 +152,8 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
   async function advance(trx: Trx, env: envelope.Envelope, referralId: string, status: common.ReferralStatus, extra: { declineReason?: number } = {}) {
     const referral = await routedReferral(trx, env, referralId);
     if (!referral) return undefined;
-    // A withdrawn referral is closed for good; nothing a provider reports later reopens it.
-    if (referral.status === S.REFERRAL_STATUS_WITHDRAWN || !isReferralStatusAdvance(referral.status, status)) return referral;
+    // Forward only; a closed referral (declined, unroutable, withdrawn) stays closed.
+    if (!isReferralStatusAdvance(referral.status, status)) return referral;
     const now = rt.now();
     await trx.updateTable('hub_referral').set({ status, decline_reason: extra.declineReason ?? referral.decline_reason, updated_at: now }).where('referral_id', '=', referralId).execute();
     const waitsOn = status === S.REFERRAL_STATUS_DECLINED ? referral.referrer_agency_id : env.producerAgencyId;
