@@ -20,6 +20,8 @@ import { isDataProtectionCommand, runDataProtectionCli } from '../src/cli/data-p
 
 const natsUrl = 'nats://127.0.0.1:4222';
 const foId = `fo-cli-${randomBytes(4).toString('hex')}`;
+// A hub of its own, so the streams this suite touches on the shared NATS are its own to delete.
+const hubId = `hub-cli-${randomBytes(4).toString('hex')}`;
 const chromium = '/usr/bin/chromium';
 const pdftotext = ['/usr/bin/pdftotext', '/usr/local/bin/pdftotext'].find((p) => existsSync(p));
 
@@ -76,7 +78,7 @@ beforeAll(async () => {
       natsUrl,
       pkiDir: pki,
       logLevel: 'silent',
-      hubAgencyId: 'lotsenhaus',
+      hubAgencyId: hubId,
       retention: { intervalMs: 0, policyFile: join(import.meta.dirname, '../../../policy/retention.json') },
     },
     { logger: createLogger(foId, { level: 'silent' }) },
@@ -105,7 +107,8 @@ afterAll(async () => {
   await service?.stop();
   await query?.end();
   const nc = await connect({ servers: natsUrl, name: `${foId}-cleanup` });
-  await (await jetstreamManager(nc)).streams.delete(`LOTSE_${foId.toUpperCase().replace(/-/g, '_')}`).catch(() => undefined);
+  const jsm = await jetstreamManager(nc);
+  for (const id of [foId, hubId]) await jsm.streams.delete(`LOTSE_${id.toUpperCase().replace(/-/g, '_')}`).catch(() => undefined);
   await nc.close();
   await new Promise((r) => setTimeout(r, 200));
   await admin(`drop database if exists "${dbName}" with (force)`);
