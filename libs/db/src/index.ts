@@ -1,4 +1,4 @@
-export { openDatabase, type Database, type DatabaseConfig } from './database.js';
+export { openDatabase, statementTracingModes, type Database, type DatabaseConfig, type StatementTracing } from './database.js';
 export { migrateToLatest, type Migrations } from './migrations.js';
 export { createTestDatabase, testServerUrl, type TestDatabase } from './test-database.js';
 export { sql, type Kysely, type Transaction } from 'kysely';

@@ -27,9 +27,9 @@ const tracer = trace.getTracer('@lotse/messaging');
 
 /**
  * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order, one at a
- * time (a failed row stops the batch, so later events never overtake it). A row is marked only
- * after the broker's ack; if the process dies in between, the row goes out again and the
- * stream's duplicate window (or the consumer's inbox) absorbs the copy. Rows are never deleted.
+ * time (a failed row stops the batch, so later events never overtake it). Rows are marked only
+ * after the broker's ack, once per batch; if the process dies in between, they go out again and
+ * the stream's duplicate window (or the consumer's inbox) absorbs the copies. Rows are never deleted.
  */
 export class OutboxRelay {
   private readonly db: Kysely<any>;
@@ -143,16 +143,29 @@ export class OutboxRelay {
       .orderBy('seq')
       .limit(this.batch)
       .execute();
-    let published = 0;
+    const acked: string[] = [];
+    let result: BatchResult = { published: 0, failed: false, full: rows.length === this.batch };
     for (const row of rows) {
       // Publish strictly one after another: concurrent publishes could reach the stream reordered.
-      const ok = await this.publishOne(row);
-      if (!ok) return { published, failed: true, full: false };
-      published += 1;
+      if (!(await this.publishOne(row))) {
+        result = { published: acked.length, failed: true, full: false };
+        break;
+      }
+      acked.push(row.event_id);
       // stop() waits for the batch, but need not wait for a hundred more round trips.
-      if (stopping()) return { published, failed: false, full: false };
+      if (stopping()) {
+        result = { published: acked.length, failed: false, full: false };
+        break;
+      }
     }
-    return { published, failed: false, full: rows.length === this.batch };
+    result.published = acked.length;
+    // One statement (one commit) marks what the broker acknowledged, instead of one per event:
+    // on an embedded database each commit costs a WAL write. Dying before it only means these
+    // go out again, and the stream's duplicate window (or the consumer's inbox) drops the copies.
+    if (acked.length > 0) {
+      await messagingDb(this.db).updateTable('outbox').set({ published_at: new Date() }).where('event_id', 'in', acked).execute();
+    }
+    return result;
   }
 
   private async publishOne(row: OutboxRow): Promise<boolean> {
@@ -180,11 +193,6 @@ export class OutboxRelay {
       }
       const ack = await this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: hdrs });
       span.setAttribute('messaging.nats.duplicate', ack.duplicate);
-      await messagingDb(this.db)
-        .updateTable('outbox')
-        .set({ published_at: new Date() })
-        .where('event_id', '=', row.event_id)
-        .execute();
       if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
       else countPublished(row.subject, row.event_type);
       return true;

@@ -34,7 +34,7 @@ export interface Suite {
 
 export async function setupSuite(): Promise<Suite> {
   const testDb = await createTestDatabase('lotse_messaging');
-  const database = await openDatabase<any>({ url: testDb.url, dataDir: 'unused', poolSize: 5 });
+  const database = await openDatabase<any>({ url: testDb.url, dataDir: 'unused', poolSize: 5, traceStatements: 'all' });
   await migrateToLatest(database.db, outboxMigrations, inboxMigrations, effectMigrations);
   const nats = await connectNats({ servers: natsUrl, name: 'messaging-test' });
   const agencies: string[] = [];

@@ -71,7 +71,7 @@ describe('trace context across the outbox and the bus', () => {
     expect(stored.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 
     const subject = eventSubject(producer, 'ReferralRouted', recipient);
-    // The publish span ends after the broker's ack and the outbox update, possibly after the consumer's.
+    // The publish span ends after the broker's ack, possibly after the consumer's.
     const finished = (name: string) => exporter.getFinishedSpans().some((s) => s.name === name);
     await waitFor(() => finished(`consume ${subject}`) && finished(`publish ${subject}`), 5_000, 'publish and consume spans');
     const spans = exporter.getFinishedSpans();

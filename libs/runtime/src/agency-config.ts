@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { agencyId, integer, oneOf, optionalString, type Env } from '@lotse/config';
-import type { DatabaseConfig } from '@lotse/db';
+import { statementTracingModes, type DatabaseConfig } from '@lotse/db';
 
 /** What every agency deployment needs to run; a service's own config extends it. */
 export interface AgencyConfig {
@@ -21,7 +21,13 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
     agencyId: id,
     agencyType: options.agencyType,
     grpc: { host: optionalString(env, 'GRPC_HOST', '127.0.0.1')!, port: integer(env, 'GRPC_PORT', options.defaultPort, { min: 0, max: 65535 }) },
-    database: { url: optionalString(env, 'DATABASE_URL'), dataDir: optionalString(env, 'DATA_DIR', join(home, 'data', id))! },
+    database: {
+      url: optionalString(env, 'DATABASE_URL'),
+      dataDir: optionalString(env, 'DATA_DIR', join(home, 'data', id))!,
+      // Spans for SQL statements: all, slow (failed or ≥ LOTSE_SLOW_SQL_MS, default 20) or off.
+      traceStatements: oneOf(env, 'LOTSE_TRACE_SQL', statementTracingModes, 'slow'),
+      slowStatementMs: integer(env, 'LOTSE_SLOW_SQL_MS', 20, { min: 0 }),
+    },
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
