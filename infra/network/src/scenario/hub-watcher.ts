@@ -8,6 +8,7 @@ import { common, lotsenhaus as hub } from '@lotse/contracts';
 import { codeOf, retrying, type ScenarioNetwork } from './network.js';
 
 type Summary = hub.CaseSummary;
+type Timeline = hub.GetCaseTimelineResponse;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HubWatcher {
@@ -26,24 +27,30 @@ export class HubWatcher {
 
   /** Resolves with the case summary once `pick` accepts it; rejects after `timeoutMs`. */
   async until(caseRef: string, what: string, pick: (s: Summary) => boolean, timeoutMs = 120_000): Promise<Summary> {
+    return (await this.untilTimeline(caseRef, what, (t) => pick(t.caseSummary!), timeoutMs)).caseSummary!;
+  }
+
+  /** Resolves with the case's summary and timeline once `pick` accepts them; rejects after `timeoutMs`. */
+  async untilTimeline(caseRef: string, what: string, pick: (t: Timeline) => boolean, timeoutMs = 120_000): Promise<Timeline> {
     const started = Date.now();
     const deadline = started + timeoutMs;
     let pause = this.firstPause();
     let first = true;
     for (;;) {
-      let s: Summary | undefined;
+      let t: Timeline | undefined;
       try {
         this.calls++;
-        s = (await retrying(() => this.net.hub.getCaseTimeline({ caseRef }), 'GetCaseTimeline')).caseSummary;
+        t = await retrying(() => this.net.hub.getCaseTimeline({ caseRef }), 'GetCaseTimeline');
       } catch (error) {
         if (codeOf(error) !== status.NOT_FOUND) throw error;
       }
-      if (s && pick(s)) {
+      const s = t?.caseSummary;
+      if (t && s && pick(t)) {
         if (!first) {
           this.recent.push(Date.now() - started);
           if (this.recent.length > 100) this.recent.shift();
         }
-        return s;
+        return t;
       }
       if (Date.now() > deadline) {
         const where = s ? `${common.referralStatusToJSON(s.status)} at ${s.currentAgencyId}` : 'not at the hub';

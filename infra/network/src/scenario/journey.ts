@@ -180,8 +180,8 @@ export class JourneyRunner {
     const referralId = referral!.referralId;
 
     // The hub records the request and routes it.
-    await this.until(caseRef, 'the referral at the hub', (c) => c.referralId === referralId);
-    const requested = (await this.timeline(caseRef))?.entries.find((e) => e.eventType === 'ReferralRequested' && e.referralId === referralId);
+    const atHub = await this.watcher.untilTimeline(caseRef, 'the referral at the hub', (t) => t.caseSummary!.referralId === referralId, this.stepTimeoutMs);
+    const requested = atHub.entries.find((e) => e.eventType === 'ReferralRequested' && e.referralId === referralId);
     if (!requested) throw new Error(`hub: case ${caseRef} is indexed but its timeline lacks the request`);
     record.atHub = true;
     record.hubLatencyMs = Math.max(0, requested.recordedAt!.getTime() - sentAt);
@@ -206,6 +206,7 @@ export class JourneyRunner {
       case 'revoke': {
         const events = [...received];
         if (plan.revokeAfterAccept) {
+          await this.received(record, referralId);
           await this.inbox('AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, 'accept'), referralId }));
           await this.until(caseRef, 'the acceptance at the hub', (c) => c.referralId === referralId && c.status !== S.REFERRAL_STATUS_PENDING);
           events.push('ReferralAccepted');
@@ -221,6 +222,7 @@ export class JourneyRunner {
       }
 
       case 'decline': {
+        await this.received(record, referralId);
         await this.inbox('DeclineReferral', () => provider.declineReferral({ requestId: this.id(record, 'decline'), referralId, reason: plan.declineReason }));
         const events = [...received, 'ReferralDeclined'];
         // Where the hub takes it: re-routed to the next provider, unroutable, or closed as declined.
@@ -298,8 +300,23 @@ export class JourneyRunner {
     }
   }
 
+  /**
+   * The caseworker opens the referral once it is in their inbox: the hub's timeline shows the
+   * provider's receipt. (Calling AcceptReferral until it stops answering NOT_FOUND costs the
+   * provider a failed transaction per try, and under load those tries were most of its work.)
+   */
+  private async received(record: JourneyRecord, referralId: string): Promise<void> {
+    await this.watcher.untilTimeline(
+      record.caseRef!,
+      `the receipt of referral ${referralId}`,
+      (t) => t.entries.some((e) => e.eventType === 'ReferralReceived' && e.referralId === referralId),
+      this.stepTimeoutMs,
+    );
+  }
+
   /** Accept, fetch the consented data, record the first contact. */
   private async counsel(record: JourneyRecord, provider: MsClient, referralId: string, step: string) {
+    await this.received(record, referralId);
     await this.inbox('AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, `${step}-accept`), referralId }));
     await retrying(() => provider.fetchNewcomerData({ requestId: this.id(record, `${step}-fetch`), referralId }), 'FetchNewcomerData');
     await retrying(
@@ -363,6 +380,7 @@ export class JourneyRunner {
         throw error;
       }
     };
+    await this.received(record, jcReferralId);
     await this.inbox('JobCentre/AcceptReferral', () => centre.acceptReferral({ requestId: this.id(record, 'jc-accept'), referralId: jcReferralId }));
     await step('FetchNewcomerData', () => centre.fetchNewcomerData({ requestId: this.id(record, 'jc-fetch'), referralId: jcReferralId }));
     const benefitsStart = day(this.today, -rng.int(7, 90));

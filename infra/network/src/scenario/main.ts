@@ -216,7 +216,7 @@ async function main() {
   out.write(`newcomers by name origin: ${[...origins].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   out.write(
     `duration ${driveSeconds.toFixed(1)} s driving (${(o.journeys / driveSeconds).toFixed(1)} journeys/s started+finished), ${((Date.now() - t0) / 1000).toFixed(1)} s with accounting; ` +
-      `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}\n`,
+      `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}; hub case reads while waiting ${watcher.calls} (${(watcher.calls / Math.max(1, records.length)).toFixed(1)} per journey)\n`,
   );
   if (missing.length) {
     out.write(`not accounted for (${missing.length}):\n`);
