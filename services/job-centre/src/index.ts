@@ -1,5 +1,6 @@
-import { events, jobCentre } from '@lotse/contracts';
-import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
+import { jobCentre } from '@lotse/contracts';
+import { referralEvents } from '@lotse/referrals';
+import { hubAgreements, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { jobCentreApi } from './api/job-centre-api.js';
 import type { JobCentreConfig } from './config.js';
 import { jobCentreDataProtection } from './data-protection/index.js';
@@ -34,11 +35,7 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides & { a
           ],
           subscriptions: (ctx) => [
             // Only what the hub addresses to this job centre: lotse.<hub>.<event>.<job-centre-id>
-            subscribe<JobCentreDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
-              ReferralRouted: on(events.ReferralRouted, referralIntake(ctx).ReferralRouted),
-              ReferralWithdrawn: on(events.ReferralWithdrawn, referralIntake(ctx).ReferralWithdrawn),
-              ReferralStatusChanged: on(events.ReferralStatusChanged, referralIntake(ctx).ReferralStatusChanged),
-            }),
+            subscribe<JobCentreDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, referralEvents(ctx, referralIntake(ctx))),
           ],
         },
         overrides,

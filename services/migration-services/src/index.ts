@@ -1,5 +1,6 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
+import { referralEvents } from '@lotse/referrals';
 import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
 import type { MigrationServicesConfig } from './config.js';
@@ -7,7 +8,7 @@ import { providerDataProtection, startProviderRetention } from './data-protectio
 import { migrationServicesMigrations } from './db/migrations/index.js';
 import type { MigrationServicesDb } from './db/schema.js';
 import { erasureRequests } from './events/erasure-requests.js';
-import { referralInbox } from './events/referral-inbox.js';
+import { providerInbox } from './events/referral-inbox.js';
 
 export { toConfig, type MigrationServicesConfig } from './config.js';
 export type { MigrationServicesDb } from './db/schema.js';
@@ -37,9 +38,7 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
           subscriptions: (ctx) => [
             // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
             subscribe<MigrationServicesDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
-              ReferralRouted: on(events.ReferralRouted, referralInbox(ctx).ReferralRouted),
-              ReferralStatusChanged: on(events.ReferralStatusChanged, referralInbox(ctx).ReferralStatusChanged),
-              ReferralWithdrawn: on(events.ReferralWithdrawn, erasureRequests(ctx).ReferralWithdrawn),
+              ...referralEvents(ctx, providerInbox(ctx)),
               ErasureRequested: on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
             }),
           ],

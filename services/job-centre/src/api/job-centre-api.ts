@@ -10,7 +10,6 @@ import {
   pageSize,
   PermissionDeniedError,
   previousResponse,
-  setCaseRef,
   UnavailableError,
   ValidationError,
   Violations,
@@ -19,10 +18,11 @@ import {
   type PromiseClient,
 } from '@lotse/grpc';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import { agreementAllows, type AgencyContext, type AgreementSource } from '@lotse/runtime';
-import type { Selectable, Transaction } from 'kysely';
+import { referralApi, validateReferralCall } from '@lotse/referrals';
+import type { AgencyContext, AgreementSource } from '@lotse/runtime';
+import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { JobCentreDb, OutgoingReferralTable } from '../db/schema.js';
+import type { JobCentreDb } from '../db/schema.js';
 import { closingObstacle } from '../domain/case-outcome.js';
 import { planSummary } from '../domain/cooperation-plan.js';
 import { toCustomer, toFunding, toIntakeReferral, toNewcomerData, toPlacement, toPlan } from './mappers.js';
@@ -30,13 +30,12 @@ import {
   closedOnViolation,
   validateClose,
   validateCustomerId,
-  validateDecline,
   validateFunding,
   validatePlacement,
   validatePlan,
-  validateReferralCall,
   validateRegisterCustomer,
 } from './validate.js';
+import { referralIntake } from '../events/referral-intake.js';
 
 const S = jc.JobCentreServiceService;
 const { IntakeStatus, CustomerStatus } = jc;
@@ -51,23 +50,9 @@ export interface JobCentreDeps {
   agreements: AgreementSource;
 }
 
-const withdrawable: number[] = [common.ReferralStatus.REFERRAL_STATUS_REQUESTED, common.ReferralStatus.REFERRAL_STATUS_PENDING, common.ReferralStatus.REFERRAL_STATUS_ACCEPTED];
-
-function toOutgoing(row: Selectable<OutgoingReferralTable>): jc.OutgoingReferral {
-  return jc.OutgoingReferral.fromPartial({
-    referralId: row.referral_id,
-    caseRef: row.case_ref,
-    sourceReferralId: row.source_referral_id,
-    purpose: row.purpose,
-    type: row.type,
-    recipientType: row.recipient_type,
-    status: row.status,
-    requestedAt: row.requested_at,
-  });
-}
-
 export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps): AsyncHandlers<typeof S> {
   const { db, agencyId } = rt;
+  const intake = referralIntake(rt);
   const owners = new Map<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>>();
 
   function ownerClient(ownerId: string) {
@@ -97,14 +82,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
     if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
   }
 
-  async function referralOrThrow(trx: Trx | typeof db, referralId: string) {
-    const row = await trx.selectFrom('intake_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
-    if (!row) throw new NotFoundError('referral_id', referralId);
-    setCaseRef(row.case_ref);
-    return row;
-  }
-
-  async function customerOrThrow(trx: Trx | typeof db, customerId: string) {
+  async function customerOrThrow(trx: Kysely<JobCentreDb>, customerId: string) {
     const row = await trx.selectFrom('customer').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
     if (!row) throw new NotFoundError('customer_id', customerId);
     return row;
@@ -120,7 +98,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
   }
 
   /** Whether data was fetched and which customer came of it, for a page of referrals. */
-  async function referralExtras(trx: Trx | typeof db, referralIds: string[]) {
+  async function referralExtras(trx: Kysely<JobCentreDb>, referralIds: string[]) {
     if (!referralIds.length) return { fetched: new Set<string>(), customers: new Map<string, string>() };
     const [records, customers] = await Promise.all([
       trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', 'in', referralIds).execute(),
@@ -129,34 +107,24 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
     return { fetched: new Set(records.map((r) => r.referral_id)), customers: new Map(customers.map((c) => [c.referral_id, c.customer_id])) };
   }
 
-  async function intakeReferral(trx: Trx | typeof db, row: Awaited<ReturnType<typeof referralOrThrow>>) {
+  async function intakeReferral(trx: Kysely<JobCentreDb>, row: Awaited<ReturnType<typeof intake.get>>) {
     const { fetched, customers } = await referralExtras(trx, [row.referral_id]);
     return toIntakeReferral(row, { dataFetched: fetched.has(row.referral_id), customerId: customers.get(row.referral_id) });
   }
 
-  /** Accept or decline: only a pending referral can be decided. */
-  async function decide(trx: Trx, referralId: string, accepted: boolean, reason: common.DeclineReason) {
-    const row = await referralOrThrow(trx, referralId);
-    if (row.status !== IntakeStatus.INTAKE_STATUS_PENDING) {
-      throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(row.status)}, only a pending referral can be ${accepted ? 'accepted' : 'declined'}`);
-    }
-    const now = rt.now();
-    const updated = await trx
-      .updateTable('intake_referral')
-      .set({ status: accepted ? IntakeStatus.INTAKE_STATUS_ACCEPTED : IntakeStatus.INTAKE_STATUS_DECLINED, decline_reason: reason, decided_at: now })
-      .where('referral_id', '=', referralId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (accepted) {
-      await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef: row.case_ref, providerId: agencyId, acceptedAt: now }, row.case_ref);
-    } else {
-      await rt.publish(trx, events.ReferralDeclined, 'ReferralDeclined', { referralId, caseRef: row.case_ref, providerId: agencyId, reason, declinedAt: now }, row.case_ref);
-    }
-    return { referral: await intakeReferral(trx, updated) };
-  }
-
   return {
     // --- referral intake ------------------------------------------------------------------------
+
+    // AcceptReferral, DeclineReferral, CompleteReferral, RequestReferral, WithdrawReferral, SetCapacity.
+    ...referralApi(rt, {
+      inbox: intake,
+      contracts: jc,
+      message: intakeReferral,
+      agreements: deps.agreements,
+      capacity: { kind: common.CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES, field: 'freeLanguageCoursePlaces' },
+      // A case referred on by a migration service names the configured owner, not the referrer.
+      ownerOf: (source) => source.owner_agency_id || (deps.peers.has(source.referrer_agency_id) ? source.referrer_agency_id : (deps.dataOwnerId ?? '')),
+    }),
 
     async listReferrals(req, ctx) {
       requireOwnCaseworker(ctx);
@@ -184,7 +152,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       const actor = actorOfCall(ctx);
       // Reading the newcomer's data is on record, in the same transaction.
       return rt.transact(async (trx) => {
-        const row = await referralOrThrow(trx, referralId);
+        const row = await intake.get(trx, referralId);
         const record = await trx.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
         if (record) {
           await appendAudit(trx, {
@@ -202,27 +170,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       });
     },
 
-    async acceptReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = validateReferralCall(req);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'AcceptReferral', requestId, request: req, requestCodec: jc.AcceptReferralRequest }, jc.AcceptReferralResponse, () =>
-          decide(trx, referralId, true, 0),
-        ),
-      );
-    },
-
-    async declineReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { requestId, referralId, reason } = validateDecline(req);
-      return rt.transact((trx) =>
-        once(trx, { method: 'DeclineReferral', requestId, request: req, requestCodec: jc.DeclineReferralRequest }, jc.DeclineReferralResponse, () =>
-          decide(trx, referralId, false, reason),
-        ),
-      );
-    },
-
     async fetchNewcomerData(req, ctx) {
       requireOwnCaseworker(ctx);
       const { v, requestId, referralId } = validateReferralCall(req);
@@ -232,7 +179,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       // A retry must not disclose again: answer it from the stored first result.
       const previous = await previousResponse(db, key, jc.FetchNewcomerDataResponse);
       if (previous) return previous;
-      const referral = await referralOrThrow(db, referralId);
+      const referral = await intake.get(db, referralId);
       if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
         throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
       }
@@ -301,7 +248,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       const input = validateRegisterCustomer(req);
       return rt.transact((trx) =>
         once(trx, { method: 'RegisterCustomer', requestId: input.requestId, request: req, requestCodec: jc.RegisterCustomerRequest }, jc.RegisterCustomerResponse, async () => {
-          const referral = await referralOrThrow(trx, input.referralId);
+          const referral = await intake.get(trx, input.referralId);
           if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
             throw new FailedPreconditionError(`referral ${input.referralId} is ${jc.intakeStatusToJSON(referral.status)}; only an accepted referral makes a customer`);
           }
@@ -551,144 +498,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
             row.case_ref,
           );
           return { customer: toCustomer(row) };
-        }),
-      );
-    },
-
-    // --- the referral workflow ------------------------------------------------------------------
-
-    async requestReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const requestId = v.requestId(req.requestId);
-      const sourceId = v.text('referral_id', req.referralId, { max: 64, required: false });
-      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
-      if (!sourceId && !caseRef) v.add('referral_id', 'name an own referral of the case (or set case_ref)');
-      v.enumValue('purpose', req.purpose, common.Purpose);
-      v.enumValue('type', req.type, common.ReferralType);
-      const recipientType = v.text('recipient_type', req.recipientType, { max: 64 });
-      v.throwIfAny();
-      const key = { method: 'RequestReferral', requestId, request: req, requestCodec: jc.RequestReferralRequest };
-      const previous = await previousResponse(db, key, jc.RequestReferralResponse);
-      if (previous) return previous;
-      const agreements = await deps.agreements.agreements();
-      if (!agreementAllows(agreements, rt.agencyType, recipientType, req.purpose)) {
-        throw ValidationError.field('recipient_type', `no cooperation agreement lets ${rt.agencyType} refer to ${recipientType} for ${common.purposeToJSON(req.purpose)}`);
-      }
-      return rt.transact((trx) =>
-        once(trx, key, jc.RequestReferralResponse, async () => {
-          let query = trx.selectFrom('intake_referral').selectAll();
-          query = sourceId ? query.where('referral_id', '=', sourceId) : query.where('case_ref', '=', caseRef).orderBy('received_at', 'desc');
-          const source = await query.executeTakeFirst();
-          if (!source) throw sourceId ? new NotFoundError('referral_id', sourceId) : new NotFoundError('case_ref', caseRef, 'case');
-          setCaseRef(source.case_ref);
-          if (source.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED && source.status !== IntakeStatus.INTAKE_STATUS_COMPLETED) {
-            throw new FailedPreconditionError(`referral ${source.referral_id} is ${jc.intakeStatusToJSON(source.status)}; only an accepted case can be referred on`);
-          }
-          const referralId = uuidv7();
-          const now = rt.now();
-          const row = await trx
-            .insertInto('outgoing_referral')
-            .values({
-              referral_id: referralId,
-              case_ref: source.case_ref,
-              source_referral_id: source.referral_id,
-              consent_id: source.consent_id,
-              purpose: req.purpose,
-              type: req.type,
-              recipient_type: recipientType,
-              status: common.ReferralStatus.REFERRAL_STATUS_REQUESTED,
-              requested_at: now,
-              updated_at: now,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(
-            trx,
-            events.ReferralRequested,
-            'ReferralRequested',
-            events.ReferralRequested.fromPartial({
-              referralId,
-              caseRef: source.case_ref,
-              referrerAgencyId: agencyId,
-              purpose: req.purpose,
-              consentId: source.consent_id,
-              requestedAt: now,
-              type: req.type,
-              recipientType,
-              ownerAgencyId: source.owner_agency_id || (deps.peers.has(source.referrer_agency_id) ? source.referrer_agency_id : (deps.dataOwnerId ?? '')),
-              sourceReferralId: source.referral_id,
-            }),
-            source.case_ref,
-          );
-          return { referral: toOutgoing(row) };
-        }),
-      );
-    },
-
-    async withdrawReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = validateReferralCall(req);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'WithdrawReferral', requestId, request: req, requestCodec: jc.WithdrawReferralRequest }, jc.WithdrawReferralResponse, async () => {
-          const row = await trx.selectFrom('outgoing_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
-          if (!row) throw new NotFoundError('referral_id', referralId);
-          setCaseRef(row.case_ref);
-          if (!withdrawable.includes(row.status)) throw new FailedPreconditionError(`referral ${referralId} is ${common.referralStatusToJSON(row.status)}; it can no longer be withdrawn`);
-          const now = rt.now();
-          const updated = await trx
-            .updateTable('outgoing_referral')
-            .set({ status: common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN, updated_at: now })
-            .where('referral_id', '=', referralId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(trx, events.ReferralWithdrawnByReferrer, 'ReferralWithdrawnByReferrer', { referralId, caseRef: row.case_ref, referrerAgencyId: agencyId, withdrawnAt: now }, row.case_ref);
-          return { referral: toOutgoing(updated) };
-        }),
-      );
-    },
-
-    async completeReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = validateReferralCall(req);
-      v.enumValue('outcome', req.outcome, common.ReferralOutcome);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'CompleteReferral', requestId, request: req, requestCodec: jc.CompleteReferralRequest }, jc.CompleteReferralResponse, async () => {
-          const row = await referralOrThrow(trx, referralId);
-          if (row.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
-            throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(row.status)}; only an accepted referral can be completed`);
-          }
-          const now = rt.now();
-          const updated = await trx
-            .updateTable('intake_referral')
-            .set({ status: IntakeStatus.INTAKE_STATUS_COMPLETED, outcome: req.outcome })
-            .where('referral_id', '=', referralId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(trx, events.ReferralCompleted, 'ReferralCompleted', { referralId, caseRef: row.case_ref, providerId: agencyId, outcome: req.outcome, completedAt: now }, row.case_ref);
-          return { referral: await intakeReferral(trx, updated) };
-        }),
-      );
-    },
-
-    async setCapacity(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const requestId = v.requestId(req.requestId);
-      if (req.freeLanguageCoursePlaces > 10_000) v.add('free_language_course_places', 'must be at most 10000');
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'SetCapacity', requestId, request: req, requestCodec: jc.SetCapacityRequest }, jc.SetCapacityResponse, async () => {
-          await rt.publish(
-            trx,
-            events.CapacityChanged,
-            'CapacityChanged',
-            { providerId: agencyId, kind: common.CapacityKind.CAPACITY_KIND_LANGUAGE_COURSE_PLACES, free: req.freeLanguageCoursePlaces, changedAt: rt.now() },
-            '',
-          );
-          return { freeLanguageCoursePlaces: req.freeLanguageCoursePlaces };
         }),
       );
     },

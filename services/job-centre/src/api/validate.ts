@@ -1,4 +1,4 @@
-import { common, jobCentre as jc } from '@lotse/contracts';
+import { jobCentre as jc } from '@lotse/contracts';
 import { Violations } from '@lotse/grpc';
 import { closedOnProblem } from '../domain/case-outcome.js';
 import { responsibilityViolations, stepDateViolations, type PlanStepInput } from '../domain/cooperation-plan.js';
@@ -13,20 +13,6 @@ const ID_MAX = 64;
 function base(requestId: string) {
   const v = new Violations();
   return { v, requestId: v.requestId(requestId) };
-}
-
-/** The referral intake calls: request id and referral id. */
-export function validateReferralCall(req: { requestId: string; referralId: string }) {
-  const { v, requestId } = base(req.requestId);
-  const referralId = v.text('referral_id', req.referralId, { max: ID_MAX });
-  return { v, requestId, referralId };
-}
-
-export function validateDecline(req: jc.DeclineReferralRequest) {
-  const input = validateReferralCall(req);
-  input.v.enumValue('reason', req.reason, common.DeclineReason);
-  input.v.throwIfAny();
-  return { ...input, reason: req.reason };
 }
 
 export function validateRegisterCustomer(req: jc.RegisterCustomerRequest) {

@@ -1,37 +1,10 @@
+import type { OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
 import type { Generated } from 'kysely';
 
-/** Referrals the hub routed to this job centre. */
-export interface IntakeReferralTable {
-  referral_id: string;
-  case_ref: string;
-  referrer_agency_id: string;
-  purpose: number;
-  age_group: number;
-  consent_id: string;
+/** Referrals the hub routed to this job centre: the shared workflow's columns. */
+export interface IntakeReferralTable extends ReceivedReferralTable {
   /** job_centre.v1.IntakeStatus */
   status: number;
-  decline_reason: number;
-  received_at: Generated<Date>;
-  decided_at: Date | null;
-  /** common.v1.ReferralOutcome once completed. */
-  outcome: Generated<number>;
-  /** The agency holding the newcomer's data, as the hub names it; '' = unknown (older events). */
-  owner_agency_id: Generated<string>;
-}
-
-/** A referral this job centre requested (to the Lotsenhaus). */
-export interface OutgoingReferralTable {
-  referral_id: string;
-  case_ref: string;
-  source_referral_id: string;
-  consent_id: string;
-  purpose: number;
-  type: number;
-  recipient_type: string;
-  status: number;
-  provider_id: string | null;
-  requested_at: Generated<Date>;
-  updated_at: Generated<Date>;
 }
 
 /** Personal data received from the owning agency under a consent; erased when the basis goes. */

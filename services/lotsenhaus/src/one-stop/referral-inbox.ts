@@ -1,6 +1,6 @@
-import { common, events, type envelope } from '@lotse/contracts';
-import { oneStop } from '@lotse/contracts';
+import { common, events, oneStop, type envelope } from '@lotse/contracts';
 import { eventSubject } from '@lotse/messaging';
+import { routedReferrals } from '@lotse/referrals';
 import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
 import type { HubDb } from '../db/schema.js';
@@ -11,41 +11,32 @@ type Trx = Transaction<OneStopDb>;
 
 /**
  * The Lotsenhaus as a recipient of referrals: the hub routes to it like to any provider, through
- * its own outbox, addressed to itself. The desk holds the referral as pending until the intake.
+ * its own outbox, addressed to itself. The desk holds the referral as pending until the intake
+ * (RecordIntake accepts it); what is its own here is the owner it keeps and the desk step on the
+ * case timeline.
  */
 export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
-  return {
-    /** Idempotent: a redelivered or repeated routing changes nothing. */
-    async ReferralRouted(trx: Trx, msg: events.ReferralRouted, env: envelope.Envelope): Promise<void> {
-      if (msg.providerId !== rt.agencyId || env.producerAgencyId !== rt.agencyId) return;
-      const inserted = await trx
-        .insertInto('one_stop_referral')
-        .values({
-          referral_id: msg.referralId,
-          case_ref: msg.caseRef,
-          referrer_agency_id: msg.referrerAgencyId,
-          owner_agency_id: msg.ownerAgencyId || msg.referrerAgencyId,
-          purpose: msg.purpose,
-          consent_id: msg.consentId,
-          age_group: msg.ageGroup,
-          status: oneStop.OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING,
-          received_at: rt.now(),
-          accepted_at: null,
-        })
-        .onConflict((oc) => oc.column('referral_id').doNothing())
-        .returning('referral_id')
-        .executeTakeFirst();
-      if (!inserted) return;
-      const eventId = await rt.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
-      await recordDeskStep(trx, {
+  const inbox = routedReferrals(rt, {
+    table: 'one_stop_referral',
+    pending: oneStop.OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING,
+    ownValues: (msg, now) => ({ owner_agency_id: msg.ownerAgencyId || msg.referrerAgencyId, received_at: now, accepted_at: null }),
+    ignoreMisaddressed: true,
+    received: (trx, msg, eventId, now) =>
+      recordDeskStep(trx, {
         eventId,
         caseRef: msg.caseRef,
         referralId: msg.referralId,
         eventType: 'ReferralReceived',
         agencyId: rt.agencyId,
-        occurredAt: rt.now(),
+        occurredAt: now,
         summary: `Waiting at the Lotsenhaus one-stop desk (${common.purposeToJSON(msg.purpose).replace('PURPOSE_', '').toLowerCase()})`,
-      });
+      }),
+  });
+  return {
+    /** Idempotent: a redelivered or repeated routing changes nothing. Only the hub in this deployment routes here. */
+    async ReferralRouted(trx: Trx, msg: events.ReferralRouted, env: envelope.Envelope): Promise<void> {
+      if (env.producerAgencyId !== rt.agencyId) return;
+      await inbox.ReferralRouted(trx, msg, env);
     },
   };
 }

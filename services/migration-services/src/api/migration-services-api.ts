@@ -2,10 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { common, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
 import {
   createClient,
-  setCaseRef,
   FailedPreconditionError,
   isServiceError,
-  NotFoundError,
   once,
   pageSize,
   PermissionDeniedError,
@@ -18,17 +16,16 @@ import {
   type PromiseClient,
 } from '@lotse/grpc';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import { agreementAllows, type AgencyContext, type AgreementSource } from '@lotse/runtime';
+import { referralApi, validateReferralCall } from '@lotse/referrals';
+import type { AgencyContext, AgreementSource } from '@lotse/runtime';
 import { createHash } from 'node:crypto';
-import type { Selectable, Transaction } from 'kysely';
-import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable, OutgoingReferralTable } from '../db/schema.js';
-import { v7 as uuidv7 } from 'uuid';
-import { channel, requireFlow } from '@lotse/flows';
+import type { Kysely, Selectable } from 'kysely';
+import type { InboxReferralTable, MigrationServicesDb, NewcomerRecordTable } from '../db/schema.js';
 import { eraseUnderConsent } from '../domain/erasure.js';
+import { providerInbox } from '../events/referral-inbox.js';
 
 const S = ms.MigrationServicesServiceService;
 const { InboxStatus } = ms;
-type Trx = Transaction<MigrationServicesDb>;
 
 function toInboxReferral(row: Selectable<InboxReferralTable>, dataFetched: boolean): ms.InboxReferral {
   return ms.InboxReferral.fromPartial({
@@ -68,24 +65,9 @@ export interface MigrationServicesDeps {
   agreements: AgreementSource;
 }
 
-function toOutgoing(row: Selectable<OutgoingReferralTable>): ms.OutgoingReferral {
-  return ms.OutgoingReferral.fromPartial({
-    referralId: row.referral_id,
-    caseRef: row.case_ref,
-    sourceReferralId: row.source_referral_id,
-    purpose: row.purpose,
-    type: row.type,
-    recipientType: row.recipient_type,
-    status: row.status,
-    requestedAt: row.requested_at,
-  });
-}
-
-/** Statuses of an own referral that the referrer may still withdraw. */
-const withdrawable: number[] = [common.ReferralStatus.REFERRAL_STATUS_REQUESTED, common.ReferralStatus.REFERRAL_STATUS_PENDING, common.ReferralStatus.REFERRAL_STATUS_ACCEPTED];
-
 export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, deps: MigrationServicesDeps): AsyncHandlers<typeof S> {
   const { db, agencyId } = rt;
+  const inbox = providerInbox(rt);
   const owners = new Map<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>>();
 
   function ownerClient(ownerId: string) {
@@ -103,14 +85,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
     if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
   }
 
-  async function referralOrThrow(trx: Trx | typeof db, referralId: string) {
-    const row = await trx.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
-    if (!row) throw new NotFoundError('referral_id', referralId);
-    setCaseRef(row.case_ref);
-    return row;
-  }
-
-  async function hasData(trx: Trx | typeof db, referralId: string) {
+  async function hasData(trx: Kysely<MigrationServicesDb>, referralId: string) {
     return (await trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', '=', referralId).executeTakeFirst()) !== undefined;
   }
 
@@ -129,35 +104,18 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
     throw error;
   }
 
-  function idAndReferral(requestId: string, referralId: string) {
-    const v = new Violations();
-    const rid = v.requestId(requestId);
-    const ref = v.text('referral_id', referralId, { max: 64 });
-    return { v, requestId: rid, referralId: ref };
-  }
-
-  /** Accept or decline: only a pending referral can be decided. */
-  async function decide(trx: Trx, referralId: string, accepted: boolean, reason: common.DeclineReason) {
-    const row = await referralOrThrow(trx, referralId);
-    if (row.status !== InboxStatus.INBOX_STATUS_PENDING) {
-      throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}, only a pending referral can be ${accepted ? 'accepted' : 'declined'}`);
-    }
-    const now = rt.now();
-    const updated = await trx
-      .updateTable('inbox_referral')
-      .set({ status: accepted ? InboxStatus.INBOX_STATUS_ACCEPTED : InboxStatus.INBOX_STATUS_DECLINED, decline_reason: reason, decided_at: now })
-      .where('referral_id', '=', referralId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (accepted) {
-      await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef: row.case_ref, providerId: agencyId, acceptedAt: now }, row.case_ref);
-    } else {
-      await rt.publish(trx, events.ReferralDeclined, 'ReferralDeclined', { referralId, caseRef: row.case_ref, providerId: agencyId, reason, declinedAt: now }, row.case_ref);
-    }
-    return { referral: toInboxReferral(updated, false) };
-  }
-
   return {
+    // AcceptReferral, DeclineReferral, CompleteReferral, RequestReferral, WithdrawReferral, SetCapacity.
+    ...referralApi(rt, {
+      inbox,
+      contracts: ms,
+      message: async (trx, row) => toInboxReferral(row, await hasData(trx, row.referral_id)),
+      agreements: deps.agreements,
+      capacity: { kind: common.CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, field: 'freeCounsellingSlots' },
+      // A case whose consent was withdrawn is not referred on: no legal basis left.
+      refuseReferOn: refuseWithdrawn,
+    }),
+
     async listReferrals(req, ctx) {
       requireOwnCaseworker(ctx);
       const v = new Violations();
@@ -185,7 +143,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       const actor = actorOfCall(ctx);
       // Reading the newcomer's data is on record, in the same transaction.
       return rt.transact(async (trx) => {
-        const row = await referralOrThrow(trx, referralId);
+        const row = await inbox.get(trx, referralId);
         const record = await trx.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
         if (record) {
           await appendAudit(trx, {
@@ -203,39 +161,16 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       });
     },
 
-    async acceptReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'AcceptReferral', requestId, request: req, requestCodec: ms.AcceptReferralRequest }, ms.AcceptReferralResponse, () =>
-          decide(trx, referralId, true, 0),
-        ),
-      );
-    },
-
-    async declineReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
-      v.enumValue('reason', req.reason, common.DeclineReason);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'DeclineReferral', requestId, request: req, requestCodec: ms.DeclineReferralRequest }, ms.DeclineReferralResponse, () =>
-          decide(trx, referralId, false, req.reason),
-        ),
-      );
-    },
-
     async fetchNewcomerData(req, ctx) {
       requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      const { v, requestId, referralId } = validateReferralCall(req);
       v.throwIfAny();
       const actor = actorOfCall(ctx);
       const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: ms.FetchNewcomerDataRequest };
       // A retry must not disclose again: answer it from the stored first result.
       const previous = await previousResponse(db, key, ms.FetchNewcomerDataResponse);
       if (previous) return previous;
-      const referral = await referralOrThrow(db, referralId);
+      const referral = await inbox.get(db, referralId);
       refuseWithdrawn(referral);
       if (referral.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
         throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
@@ -305,13 +240,13 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
 
     async withdrawConsent(req, ctx) {
       requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      const { v, requestId, referralId } = validateReferralCall(req);
       const reason = v.text('reason', req.reason, { max: 500, required: false });
       v.throwIfAny();
       const key = { method: 'WithdrawConsent', requestId, request: req, requestCodec: ms.WithdrawConsentRequest };
       const previous = await previousResponse(db, key, ms.WithdrawConsentResponse);
       if (previous) return previous;
-      const referral = await referralOrThrow(db, referralId);
+      const referral = await inbox.get(db, referralId);
       // Passed on to the owner first, synchronously: the withdrawal counts once the owner has it.
       // The forwarded request id is derived from ours, so a retry here is a retry there.
       const forwardedId = `${agencyId}:${requestId}`.length <= 128 ? `${agencyId}:${requestId}` : `${agencyId}:${createHash('sha256').update(requestId).digest('hex').slice(0, 40)}`;
@@ -325,7 +260,7 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
         once(trx, key, ms.WithdrawConsentResponse, async () => {
           // Stop processing and erase here at once; the hub's erasure request then only confirms.
           await eraseUnderConsent(rt, trx, { consentId: referral.consent_id, caseRef: referral.case_ref, ownerAgencyId: referral.referrer_agency_id, takenHere: true });
-          const row = await referralOrThrow(trx, referralId);
+          const row = await inbox.get(trx, referralId);
           rt.logger.info({ referral_id: referralId, consent_id: referral.consent_id }, 'consent withdrawn here and passed on to the owner');
           return {
             consentId: referral.consent_id,
@@ -339,13 +274,13 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
 
     async recordFirstContact(req, ctx) {
       requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
+      const { v, requestId, referralId } = validateReferralCall(req);
       const contactDate = v.isoDate('contact_date', req.contactDate, { notInFuture: true, today: rt.now() });
       v.enumValue('channel', req.channel, common.ContactChannel);
       v.throwIfAny();
       return rt.transact((trx) =>
         once(trx, { method: 'RecordFirstContact', requestId, request: req, requestCodec: ms.RecordFirstContactRequest }, ms.RecordFirstContactResponse, async () => {
-          const row = await referralOrThrow(trx, referralId);
+          const row = await inbox.get(trx, referralId);
           if (row.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
             throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}; only an accepted referral has a first contact`);
           }
@@ -367,148 +302,6 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
             row.case_ref,
           );
           return { referral: toInboxReferral(updated, await hasData(trx, referralId)) };
-        }),
-      );
-    },
-
-    async requestReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const requestId = v.requestId(req.requestId);
-      const sourceId = v.text('referral_id', req.referralId, { max: 64, required: false });
-      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
-      if (!sourceId && !caseRef) v.add('referral_id', 'name an own referral of the case (or set case_ref)');
-      v.enumValue('purpose', req.purpose, common.Purpose);
-      v.enumValue('type', req.type, common.ReferralType);
-      const recipientType = v.text('recipient_type', req.recipientType, { max: 64 });
-      v.throwIfAny();
-      const key = { method: 'RequestReferral', requestId, request: req, requestCodec: ms.RequestReferralRequest };
-      const previous = await previousResponse(db, key, ms.RequestReferralResponse);
-      if (previous) return previous;
-      // The agreements come from the hub (cached); a pair no agreement connects is refused before anything is written.
-      const agreements = await deps.agreements.agreements();
-      if (!agreementAllows(agreements, rt.agencyType, recipientType, req.purpose)) {
-        throw ValidationError.field('recipient_type', `no cooperation agreement lets ${rt.agencyType} refer to ${recipientType} for ${common.purposeToJSON(req.purpose)}`);
-      }
-      return rt.transact((trx) =>
-        once(trx, key, ms.RequestReferralResponse, async () => {
-          let query = trx.selectFrom('inbox_referral').selectAll();
-          query = sourceId ? query.where('referral_id', '=', sourceId) : query.where('case_ref', '=', caseRef).orderBy('received_at', 'desc');
-          const source = await query.executeTakeFirst();
-          if (!source) throw sourceId ? new NotFoundError('referral_id', sourceId) : new NotFoundError('case_ref', caseRef, 'case');
-          setCaseRef(source.case_ref);
-          refuseWithdrawn(source);
-          if (source.status !== InboxStatus.INBOX_STATUS_ACCEPTED && source.status !== InboxStatus.INBOX_STATUS_COMPLETED) {
-            throw new FailedPreconditionError(`referral ${source.referral_id} is ${ms.inboxStatusToJSON(source.status)}; only an accepted case can be referred on`);
-          }
-          // Pseudonymous: the hub has the routing facts and the consent's recipients already.
-          requireFlow({ sender: rt.agencyType, recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: req.purpose, categories: [] });
-          const referralId = uuidv7();
-          const now = rt.now();
-          const row = await trx
-            .insertInto('outgoing_referral')
-            .values({
-              referral_id: referralId,
-              case_ref: source.case_ref,
-              source_referral_id: source.referral_id,
-              consent_id: source.consent_id,
-              purpose: req.purpose,
-              type: req.type,
-              recipient_type: recipientType,
-              status: common.ReferralStatus.REFERRAL_STATUS_REQUESTED,
-              requested_at: now,
-              updated_at: now,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(
-            trx,
-            events.ReferralRequested,
-            'ReferralRequested',
-            events.ReferralRequested.fromPartial({
-              referralId,
-              caseRef: source.case_ref,
-              referrerAgencyId: agencyId,
-              purpose: req.purpose,
-              consentId: source.consent_id,
-              requestedAt: now,
-              type: req.type,
-              recipientType,
-              ownerAgencyId: source.owner_agency_id || source.referrer_agency_id,
-              sourceReferralId: source.referral_id,
-            }),
-            source.case_ref,
-          );
-          return { referral: toOutgoing(row) };
-        }),
-      );
-    },
-
-    async withdrawReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'WithdrawReferral', requestId, request: req, requestCodec: ms.WithdrawReferralRequest }, ms.WithdrawReferralResponse, async () => {
-          const row = await trx.selectFrom('outgoing_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
-          if (!row) throw new NotFoundError('referral_id', referralId);
-          setCaseRef(row.case_ref);
-          if (!withdrawable.includes(row.status)) {
-            throw new FailedPreconditionError(`referral ${referralId} is ${common.referralStatusToJSON(row.status)}; it can no longer be withdrawn`);
-          }
-          const now = rt.now();
-          const updated = await trx
-            .updateTable('outgoing_referral')
-            .set({ status: common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN, updated_at: now })
-            .where('referral_id', '=', referralId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(trx, events.ReferralWithdrawnByReferrer, 'ReferralWithdrawnByReferrer', { referralId, caseRef: row.case_ref, referrerAgencyId: agencyId, withdrawnAt: now }, row.case_ref);
-          return { referral: toOutgoing(updated) };
-        }),
-      );
-    },
-
-    async completeReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = idAndReferral(req.requestId, req.referralId);
-      v.enumValue('outcome', req.outcome, common.ReferralOutcome);
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'CompleteReferral', requestId, request: req, requestCodec: ms.CompleteReferralRequest }, ms.CompleteReferralResponse, async () => {
-          const row = await referralOrThrow(trx, referralId);
-          if (row.status !== InboxStatus.INBOX_STATUS_ACCEPTED) {
-            throw new FailedPreconditionError(`referral ${referralId} is ${ms.inboxStatusToJSON(row.status)}; only an accepted referral can be completed`);
-          }
-          const now = rt.now();
-          const updated = await trx
-            .updateTable('inbox_referral')
-            .set({ status: InboxStatus.INBOX_STATUS_COMPLETED, outcome: req.outcome })
-            .where('referral_id', '=', referralId)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(trx, events.ReferralCompleted, 'ReferralCompleted', { referralId, caseRef: row.case_ref, providerId: agencyId, outcome: req.outcome, completedAt: now }, row.case_ref);
-          return { referral: toInboxReferral(updated, await hasData(trx, referralId)) };
-        }),
-      );
-    },
-
-    async setCapacity(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const requestId = v.requestId(req.requestId);
-      if (req.freeCounsellingSlots > 10_000) v.add('free_counselling_slots', 'must be at most 10000');
-      v.throwIfAny();
-      return rt.transact((trx) =>
-        once(trx, { method: 'SetCapacity', requestId, request: req, requestCodec: ms.SetCapacityRequest }, ms.SetCapacityResponse, async () => {
-          await rt.publish(
-            trx,
-            events.CapacityChanged,
-            'CapacityChanged',
-            { providerId: agencyId, kind: common.CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: req.freeCounsellingSlots, changedAt: rt.now() },
-            '',
-          );
-          return { freeCounsellingSlots: req.freeCounsellingSlots };
         }),
       );
     },

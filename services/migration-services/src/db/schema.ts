@@ -1,40 +1,13 @@
+import type { OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
 import type { ColumnType, Generated } from 'kysely';
 
-export interface InboxReferralTable {
-  referral_id: string;
-  case_ref: string;
-  referrer_agency_id: string;
-  purpose: number;
-  age_group: number;
-  consent_id: string;
+/** A referral the hub routed to this provider: the shared workflow's columns, and the first contact. */
+export interface InboxReferralTable extends ReceivedReferralTable {
   /** migration_services.v1.InboxStatus */
   status: number;
-  decline_reason: number;
-  received_at: Generated<Date>;
-  decided_at: Date | null;
   first_contact_date: string | null;
-  contact_channel: number;
-  interpreter_used: boolean;
-  /** common.v1.ReferralOutcome once completed. */
-  outcome: Generated<number>;
-  /** The agency holding the newcomer's data; '' = the referrer. */
-  owner_agency_id: Generated<string>;
-}
-
-/** A referral this provider requested (referring on). */
-export interface OutgoingReferralTable {
-  referral_id: string;
-  case_ref: string;
-  source_referral_id: string;
-  consent_id: string;
-  purpose: number;
-  type: number;
-  recipient_type: string;
-  /** common.v1.ReferralStatus, as the hub reports it. */
-  status: number;
-  provider_id: string | null;
-  requested_at: Generated<Date>;
-  updated_at: Generated<Date>;
+  contact_channel: Generated<number>;
+  interpreter_used: Generated<boolean>;
 }
 
 /** Personal data received from the owning agency under a consent; erased when the basis goes. */

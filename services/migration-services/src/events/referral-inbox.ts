@@ -1,50 +1,27 @@
-import { common, events, isReferralStatusAdvance, migrationServices, type envelope } from '@lotse/contracts';
+import { migrationServices, type envelope, type events } from '@lotse/contracts';
+import { referralInbox } from '@lotse/referrals';
 import type { AgencyContext } from '@lotse/runtime';
-import type { Transaction } from 'kysely';
-import type { MigrationServicesDb } from '../db/schema.js';
+import type { Selectable, Transaction } from 'kysely';
+import type { InboxReferralTable, MigrationServicesDb } from '../db/schema.js';
+import { eraseUnderConsent } from '../domain/erasure.js';
 
-/** A referral the hub routed here lands in the inbox as pending; the hub hears that it arrived. */
-export function referralInbox(rt: AgencyContext<MigrationServicesDb>) {
-  return {
-    async ReferralRouted(trx: Transaction<MigrationServicesDb>, msg: events.ReferralRouted, _env: envelope.Envelope) {
-      if (msg.providerId !== rt.agencyId) throw new Error(`referral ${msg.referralId} was routed to ${msg.providerId}, not to ${rt.agencyId}`);
-      // Overtaken by the withdrawal of its consent (a redelivery): kept closed, without its routing fact.
-      const erased = await trx.selectFrom('erasure').select('consent_id').where('consent_id', '=', msg.consentId).executeTakeFirst();
-      const inserted = await trx
-        .insertInto('inbox_referral')
-        .values({
-          referral_id: msg.referralId,
-          case_ref: msg.caseRef,
-          referrer_agency_id: msg.referrerAgencyId,
-          purpose: msg.purpose,
-          age_group: erased ? 0 : msg.ageGroup,
-          consent_id: msg.consentId,
-          status: erased ? migrationServices.InboxStatus.INBOX_STATUS_WITHDRAWN : migrationServices.InboxStatus.INBOX_STATUS_PENDING,
-          decline_reason: 0,
-          decided_at: null,
-          first_contact_date: null,
-          contact_channel: 0,
-          interpreter_used: false,
-          owner_agency_id: msg.ownerAgencyId,
-        })
-        .onConflict((oc) => oc.column('referral_id').doNothing())
-        .returning('referral_id')
-        .executeTakeFirst();
-      if (!inserted || erased) return;
-      await rt.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
-    },
+const { InboxStatus: S } = migrationServices;
 
-    /** Where a referral this provider requested stands, as the hub reports it. */
-    async ReferralStatusChanged(trx: Transaction<MigrationServicesDb>, msg: events.ReferralStatusChanged, _env: envelope.Envelope) {
-      const row = await trx.selectFrom('outgoing_referral').select(['status']).where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
-      if (!row) return;
-      const reroute = row.status === msg.status && msg.status === common.ReferralStatus.REFERRAL_STATUS_PENDING;
-      if (!reroute && !isReferralStatusAdvance(row.status, msg.status)) return;
-      await trx
-        .updateTable('outgoing_referral')
-        .set({ status: msg.status, provider_id: msg.providerId || null, updated_at: rt.now() })
-        .where('referral_id', '=', msg.referralId)
-        .execute();
+/**
+ * The provider's referral inbox: the shared workflow on its table inbox_referral. What is its own:
+ * a routing overtaken by the withdrawal of its consent is kept closed, and a withdrawn consent
+ * erases what was received under it (Art. 17 GDPR).
+ */
+export function providerInbox(rt: AgencyContext<MigrationServicesDb>) {
+  return referralInbox<MigrationServicesDb, Selectable<InboxReferralTable>>(rt, {
+    table: 'inbox_referral',
+    statuses: { pending: S.INBOX_STATUS_PENDING, accepted: S.INBOX_STATUS_ACCEPTED, declined: S.INBOX_STATUS_DECLINED, withdrawn: S.INBOX_STATUS_WITHDRAWN, completed: S.INBOX_STATUS_COMPLETED, name: migrationServices.inboxStatusToJSON },
+    async withdrawnBeforeArrival(trx, msg) {
+      return (await trx.selectFrom('erasure').select('consent_id').where('consent_id', '=', msg.consentId).executeTakeFirst()) !== undefined;
     },
-  };
+    async consentWithdrawn(trx: Transaction<MigrationServicesDb>, msg: events.ReferralWithdrawn, env: envelope.Envelope) {
+      const referral = await trx.selectFrom('inbox_referral').select(['referrer_agency_id']).where('referral_id', '=', msg.referralId).executeTakeFirst();
+      await eraseUnderConsent(rt, trx, { consentId: msg.consentId, caseRef: msg.caseRef, ownerAgencyId: referral?.referrer_agency_id ?? env.producerAgencyId });
+    },
+  });
 }

@@ -1,0 +1,54 @@
+import { common, isReferralStatusAdvance } from '@lotse/contracts';
+
+const { ReferralStatus } = common;
+
+/**
+ * The statuses of a referral in a service's inbox, in the service's own enum (migration services:
+ * InboxStatus, job centre: IntakeStatus), and how to name one in an error message.
+ */
+export interface InboxStatuses {
+  pending: number;
+  accepted: number;
+  declined: number;
+  withdrawn: number;
+  completed: number;
+  name(status: number): string;
+}
+
+export type InboxAction = 'accept' | 'decline' | 'complete' | 'refer on';
+
+/**
+ * Why a referral in the inbox does not allow the action, or undefined when it does: only a
+ * pending referral is decided, only an accepted one completed, and a case is referred on from an
+ * accepted or completed referral.
+ */
+export function inboxActionProblem(statuses: InboxStatuses, referralId: string, status: number, action: InboxAction): string | undefined {
+  const is = statuses.name(status);
+  switch (action) {
+    case 'accept':
+    case 'decline':
+      return status === statuses.pending ? undefined : `referral ${referralId} is ${is}, only a pending referral can be ${action === 'accept' ? 'accepted' : 'declined'}`;
+    case 'complete':
+      return status === statuses.accepted ? undefined : `referral ${referralId} is ${is}; only an accepted referral can be completed`;
+    case 'refer on':
+      return status === statuses.accepted || status === statuses.completed ? undefined : `referral ${referralId} is ${is}; only an accepted case can be referred on`;
+  }
+}
+
+/** Statuses of an own referral that the referrer may still withdraw. */
+const withdrawable: readonly number[] = [ReferralStatus.REFERRAL_STATUS_REQUESTED, ReferralStatus.REFERRAL_STATUS_PENDING, ReferralStatus.REFERRAL_STATUS_ACCEPTED];
+
+/** Why the referrer can no longer withdraw its referral, or undefined when it can. */
+export function withdrawalProblem(referralId: string, status: common.ReferralStatus): string | undefined {
+  return withdrawable.includes(status) ? undefined : `referral ${referralId} is ${common.referralStatusToJSON(status)}; it can no longer be withdrawn`;
+}
+
+/**
+ * Whether a status the hub reports for an own referral replaces the one kept: the referral only
+ * moves forward (reports are redelivered and overtaken), except that a re-route after a decline
+ * reports pending again.
+ */
+export function takesReportedStatus(kept: common.ReferralStatus, reported: common.ReferralStatus): boolean {
+  const reroute = kept === reported && reported === ReferralStatus.REFERRAL_STATUS_PENDING;
+  return reroute || isReferralStatusAdvance(kept, reported);
+}
