@@ -35,7 +35,65 @@ describe('the flow table (policy/flows.yaml)', () => {
     const ids = table.flows.map((f) => f.id);
     expect(ids).toEqual(expect.arrayContaining(['fo-hub-referral-requested', 'hub-provider-referral-routed', 'fo-provider-disclose', 'owner-hub-consent-withdrawn']));
     const referral = table.flows.find((f) => f.id === 'fo-hub-referral-requested')!;
-    expect(referral.categories).toEqual(['municipality', 'age-group']);
+    expect(referral.categories).toEqual(['municipality', 'age-group', 'languages']);
+    expect(referral.legalBasis).toEqual({ kind: 'consent' });
+  });
+
+  it('lets the languages spoken travel with a referral request only on the newcomer\'s consent', () => {
+    // Every row that lets ReferralRequested carry the languages rests on consent, none on a statute.
+    const carrying = table.flows.filter((f) => f.channels.includes('event:ReferralRequested') && f.categories.includes('languages'));
+    expect(carrying.map((f) => f.id)).toContain('fo-hub-referral-requested');
+    expect(carrying.filter((f) => f.legalBasis.kind !== 'consent').map((f) => f.id)).toEqual([]);
+  });
+});
+
+describe('requireFlow on a legal basis', () => {
+  const languagesToHub = { sender: 'foreign-office', recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING };
+  const categories = [C.DATA_CATEGORY_MUNICIPALITY, C.DATA_CATEGORY_AGE_GROUP, C.DATA_CATEGORY_LANGUAGES];
+
+  it('accepts the languages on the referral request to the hub with consent as the basis', () => {
+    const row = requireFlow({ ...languagesToHub, categories, basis: 'consent' });
+    expect(row).toMatchObject({ id: 'fo-hub-referral-requested', legalBasis: { kind: 'consent' } });
+  });
+
+  it('refuses them on any other basis, naming it', () => {
+    const error = refusal(() => requireFlow({ ...languagesToHub, categories, basis: 'statute' }));
+    expect(error.missing).toBe('basis');
+    expect(error.values).toEqual(['statute']);
+    expect(error.message).toMatch(/^legal basis: .* only on consent \(Art\. 6\(1\)\(a\) GDPR\), not on statute/);
+  });
+
+  it('refuses a consent-based flow whose only row rests on a statute', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lotse-flows-basis-'));
+    try {
+      const file = join(dir, 'flows.yaml');
+      writeFileSync(
+        file,
+        `
+agency_types: { foreign-office: { name: FO }, lotsenhaus: { name: Hub } }
+purposes: { migration-counselling: { title: MBE, proto: PURPOSE_MIGRATION_COUNSELLING } }
+categories: { languages: { title: Languages, proto: DATA_CATEGORY_LANGUAGES } }
+flows:
+  - { id: by-statute, sender: foreign-office, recipient: lotsenhaus, channel: event:ReferralRequested, purpose: migration-counselling, categories: [languages], legal_basis: § 87 AufenthG, description: d }
+`,
+      );
+      const statuteTable = loadFlowTable(file);
+      const query = { ...languagesToHub, categories: [C.DATA_CATEGORY_LANGUAGES] };
+      expect(refusal(() => requireFlow({ ...query, basis: 'consent' }, statuteTable)).missing).toBe('basis');
+      expect(requireFlow({ ...query, basis: 'statute' }, statuteTable).id).toBe('by-statute');
+      // Without a basis named, any row that covers the categories still answers (as before).
+      expect(requireFlow(query, statuteTable).id).toBe('by-statute');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the languages on the referral request: the routing event to a provider may not carry them', () => {
+    const error = refusal(() =>
+      requireFlow({ sender: 'lotsenhaus', recipient: 'migration-services', channel: 'event:ReferralRouted', purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [C.DATA_CATEGORY_AGE_GROUP, C.DATA_CATEGORY_LANGUAGES], basis: 'consent' }),
+    );
+    expect(error.missing).toBe('categories');
+    expect(error.values).toEqual(['languages']);
   });
 });
 

@@ -1,6 +1,6 @@
 import { common } from '@lotse/contracts';
 import { PermissionDeniedError } from '@lotse/grpc';
-import { flowTable, type Flow, type FlowTable } from './flow-table.js';
+import { flowTable, legalBasisText, type Flow, type FlowTable, type LegalBasis } from './flow-table.js';
 
 export type PurposeRef = string | common.Purpose;
 export type CategoryRef = string | common.DataCategory;
@@ -13,10 +13,16 @@ export interface FlowQuery {
   channel: string;
   purpose: PurposeRef;
   categories: readonly CategoryRef[];
+  /**
+   * The legal basis the sender relies on (`consent`: it checked the newcomer's consent). When
+   * given, only a row with that basis allows the flow: a row on a statute does not make a
+   * consent-based flow lawful, nor the other way round.
+   */
+  basis?: LegalBasis['kind'];
 }
 
-/** What the flow table lacks for a flow: no such flow at all, not for this purpose, or not these categories. */
-export type MissingPart = 'flow' | 'purpose' | 'categories';
+/** What the flow table lacks for a flow: no such flow at all, not for this purpose, not these categories, or not on this legal basis. */
+export type MissingPart = 'flow' | 'purpose' | 'categories' | 'basis';
 
 /** No row of the flow table allows this: PERMISSION_DENIED at the gRPC edge. */
 export class FlowNotAllowedError extends PermissionDeniedError {
@@ -84,8 +90,16 @@ export function requireFlow(q: FlowQuery, table: FlowTable = flowTable()): Flow 
     );
   }
   const wanted = [...new Set(q.categories.map((c) => categoryKey(c, table)))];
-  const row = forPurpose.find((f) => wanted.every((c) => f.categories.includes(c)));
+  const covering = forPurpose.filter((f) => wanted.every((c) => f.categories.includes(c)));
+  const row = covering.find((f) => !q.basis || f.legalBasis.kind === q.basis);
   if (row) return row;
+  if (covering.length > 0) {
+    throw new FlowNotAllowedError(
+      `legal basis: the flow table allows ${describe(q)} for ${purpose} with ${wanted.join(', ') || 'no personal data'} only on ${[...new Set(covering.map((f) => legalBasisText(f.legalBasis)))].join(', ')}, not on ${q.basis}; nothing was sent`,
+      'basis',
+      [q.basis!],
+    );
+  }
   const allowed = new Set(forPurpose.flatMap((f) => f.categories));
   const missing = wanted.filter((c) => !allowed.has(c));
   throw new FlowNotAllowedError(

@@ -31,7 +31,7 @@ const personalFieldsByPath: Record<string, string[]> = {
   // "Referral … requested (andernach, AGE_GROUP_ADULT)" until a withdrawal erases it.
   'lotse.lotsenhaus.v1.TimelineEntry.summary': ['municipality', 'age-group'],
   // An event as it arrived: at most the routing facts of a referral event.
-  'lotse.operator.v1.ParkedMessage.data': ['municipality', 'age-group'],
+  'lotse.operator.v1.ParkedMessage.data': ['municipality', 'age-group', 'languages'],
   // The rendered transparency report names the newcomer and what the foreign office holds.
   'lotse.data_protection.v1.GetTransparencyReportResponse.html': ['identity', 'nationality', 'languages', 'residence-status', 'municipality'],
 };
@@ -84,7 +84,7 @@ describe('the flow table covers every channel in proto/', () => {
     for (const name of ['ReferralRequested', 'ReferralRouted', 'ReferralStatusChanged', 'ConsentWithdrawn', 'ErasureRequested', 'ErasureConfirmed']) expect(names).toContain(name);
     const disclose = methods.find((m) => m.channel.endsWith('ForeignOfficeService/DiscloseNewcomerData'))!;
     expect([...disclose.categories].sort()).toEqual(['identity', 'languages', 'municipality', 'nationality', 'residence-status']);
-    expect(categoriesOf(root.lookupType('lotse.events.v1.ReferralRequested'))).toEqual(new Set(['municipality', 'age-group']));
+    expect(categoriesOf(root.lookupType('lotse.events.v1.ReferralRequested'))).toEqual(new Set(['municipality', 'age-group', 'languages']));
   });
 
   it.each(eventTypes.map((t) => [t.name, t] as const))('event %s has a flow row covering what it carries', (name, type) => {

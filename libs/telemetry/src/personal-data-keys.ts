@@ -13,6 +13,9 @@ export const DENIED_ATTRIBUTE_KEYS: readonly string[] = [
   'phone',
   'phone_number',
   'address',
+  // Routing facts that travel with a referral under consent; never for traces or logs.
+  'languages',
+  'nationality',
 ];
 
 // OpenTelemetry's own namespaces describe systems, not people: `server.address`,

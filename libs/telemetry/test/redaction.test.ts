@@ -20,6 +20,8 @@ describe('isPersonalDataKey', () => {
     'NEWCOMER.FAMILY-NAME',
     'user.name',
     'user.email',
+    'newcomer.languages',
+    'newcomer.nationality',
   ])('denies %s', (key) => expect(isPersonalDataKey(key)).toBe(true));
 
   it.each(['lotse.case_ref', 'lotse.agency_id', 'server.address', 'network.peer.address', 'messaging.destination.name', 'db.operation.name', 'rpc.method', 'service.name', 'newcomer.nationality_code'])(

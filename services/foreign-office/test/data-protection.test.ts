@@ -195,7 +195,8 @@ describe('audit trail of the foreign office', () => {
     const rows = await auditRows(newcomer.caseRef);
     expect(rows.at(-1)).toMatchObject({
       action: 'export',
-      categories: [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP],
+      // The consent grants the languages: they leave with the routing facts.
+      categories: [DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP],
       purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING,
       legal_basis: `consent:${c.consentId}`,
       details: { event: 'ReferralRequested', recipient_agency_type: 'lotsenhaus' },

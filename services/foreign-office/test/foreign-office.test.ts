@@ -384,6 +384,66 @@ describe('foreign office (integration: PostgreSQL, NATS, gRPC over mTLS)', () =>
     });
   });
 
+  describe('the languages the newcomer speaks, for routing', () => {
+    const subject = () => `lotse.${foId}.referral-requested`;
+    /** The ReferralRequested of a case as it went out on the wire (NATS), once the relay published it. */
+    async function publishedReferral(caseRef: string) {
+      const row = await waitFor(
+        async () => {
+          const found = await query.db.selectFrom('outbox').selectAll().where('case_ref', '=', caseRef).where('event_type', '=', 'ReferralRequested').executeTakeFirst();
+          return found?.published_at ? found : undefined;
+        },
+        'the referral event published',
+      );
+      const stored = await nats.jsm.streams.getMessage(streamName(foId), { last_by_subj: subject() });
+      const env = envelope.Envelope.decode(stored!.data);
+      expect(env.eventId).toBe(row.event_id);
+      return events.ReferralRequested.decode(env.payload);
+    }
+    const requestFor = (newcomerId: string, consentId = '') =>
+      fo.requestReferral({ requestId: `ref-${uuidv7()}`, newcomerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId, preferredProviderId: '' });
+
+    it('go to the hub on the referral event, as registered, when the consent grants the category', async () => {
+      const newcomer = await register({ languages: ['uk', 'ru'] });
+      await fo.recordConsent(consentRequest(newcomer.newcomerId));
+      const { referral } = await requestFor(newcomer.newcomerId);
+      const event = await publishedReferral(newcomer.caseRef);
+      expect(event).toMatchObject({ referralId: referral!.referralId, municipality: 'andernach', ageGroup: AgeGroup.AGE_GROUP_ADULT, languages: ['uk', 'ru'] });
+      // On record as an export of the languages with the other routing facts, on the consent.
+      const audit = await query.db.selectFrom('audit_log').selectAll().where('subject_ref', '=', newcomer.caseRef).where('action', '=', 'export').execute();
+      expect(audit.map((r: any) => r.categories)).toEqual([[DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]]);
+    });
+
+    it('stay at the foreign office when the consent does not grant the category: the referral goes without them', async () => {
+      const newcomer = await register({ languages: ['uk', 'ru'] });
+      const consent = (await fo.recordConsent(consentRequest(newcomer.newcomerId, { dataCategories: [DataCategory.DATA_CATEGORY_IDENTITY] }))).consent!;
+      const { referral } = await requestFor(newcomer.newcomerId);
+      const event = await publishedReferral(newcomer.caseRef);
+      expect(event).toMatchObject({ referralId: referral!.referralId, consentId: consent.consentId, municipality: 'andernach', languages: [] });
+      const audit = await query.db.selectFrom('audit_log').selectAll().where('subject_ref', '=', newcomer.caseRef).where('action', '=', 'export').execute();
+      expect(audit.map((r: any) => r.categories)).toEqual([[DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]]);
+    });
+
+    it('nothing is published for a referral whose consent no longer covers it (withdrawn): PERMISSION_DENIED', async () => {
+      const newcomer = await register({ languages: ['uk', 'ru'] });
+      const consent = (await fo.recordConsent(consentRequest(newcomer.newcomerId))).consent!;
+      await fo.withdrawConsent({ requestId: `wd-${uuidv7()}`, consentId: consent.consentId, newcomerId: '', reason: '' });
+      // The withdrawal's own event out first, so that the counts below are settled.
+      await waitFor(async () => (await count('outbox', sql`published_at is null`)) === 0, 'the outbox to drain');
+      const [referrals, outbox, messages] = [await count('referral'), await count('outbox'), await foStreamMessages()];
+
+      for (const consentId of [consent.consentId, '']) {
+        const error = await failure(requestFor(newcomer.newcomerId, consentId));
+        expect(error.code).toBe(status.PERMISSION_DENIED);
+      }
+      await sleep(700);
+      expect(await count('referral')).toBe(referrals);
+      expect(await count('outbox')).toBe(outbox);
+      expect(await count('outbox', sql`case_ref = ${newcomer.caseRef} and event_type = 'ReferralRequested'`)).toBe(0);
+      expect(await foStreamMessages()).toBe(messages);
+    });
+  });
+
   describe('status updates from the hub', () => {
     it('applies ACCEPTED once, ignores a redelivered copy and a stale PENDING', async () => {
       await ensureAgencyStream(nats.jsm, hubId);

@@ -45,9 +45,18 @@ let hub: ReturnType<typeof create>;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
+const spans = new InMemorySpanExporter();
+// Every line the hub logs, down to debug, so a test can check what never goes into a log.
+const logLines: string[] = [];
+const logSink = {
+  write(line: string) {
+    logLines.push(line);
+    if (process.env.LOG_LEVEL) process.stdout.write(line);
+  },
+};
 
 beforeAll(async () => {
-  startTelemetry({ serviceName: 'test', exporter: new InMemorySpanExporter(), simple: true });
+  startTelemetry({ serviceName: 'test', exporter: spans, simple: true });
   dir = mkdtempSync(join(tmpdir(), 'lotse-hub-test-'));
   const pkiDir = join(dir, 'pki');
   await ensureDevPki(pkiDir, [
@@ -82,7 +91,7 @@ beforeAll(async () => {
       logLevel: 'silent',
       directoryFile,
     },
-    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }) },
+    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'debug' }, logSink) },
   );
   running = await hub.start();
   nats = await connectNats({ servers: natsUrl, name: 'hub-test' });
@@ -355,6 +364,33 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
       ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED,
     ]);
     expect(changes.every((c) => c.providerId === adultProviderId)).toBe(true);
+  });
+
+  it('routes on the languages spoken without putting them into span attributes, logs, the timeline or the routing event', async () => {
+    // Codes nothing else in a trace or log line contains, so any trace of them is a leak.
+    const languages = ['qaa', 'qtz'];
+    const logsBefore = logLines.length;
+    const { caseRef, referralId } = await requestReferral({ languages });
+    const t = await waitForTimeline(caseRef, 2);
+    expect(t.caseSummary?.currentAgencyId).toBe(adultProviderId);
+    const stored = await running.ctx.db.selectFrom('hub_referral').select('languages').where('referral_id', '=', referralId).executeTakeFirstOrThrow();
+    expect(stored.languages).toEqual(languages);
+    await waitFor(async () => (await statusChanges(referralId)).length > 0, 'the routing to be published');
+
+    const leaks = (where: string, text: string) => (languages.some((l) => text.includes(l)) || /"languages"/i.test(text) ? [`${where}: ${text}`] : []);
+    const found = [
+      ...spans.getFinishedSpans().flatMap((span) => [
+        ...leaks(`span ${span.name}`, JSON.stringify(span.attributes)),
+        ...span.events.flatMap((e) => leaks(`span ${span.name} event ${e.name}`, JSON.stringify(e.attributes ?? {}))),
+      ]),
+      ...logLines.slice(logsBefore).flatMap((line) => leaks('log', line)),
+      ...t.entries.flatMap((e) => leaks(`timeline ${e.eventType}`, e.summary)),
+      ...(await routedEvents(referralId)).flatMap((e) => leaks('ReferralRouted', Buffer.from(e.envelope.payload).toString('latin1'))),
+    ];
+    // The spans of this referral's hops are there (the check looked at something) …
+    expect(spans.getFinishedSpans().some((s) => s.spanContext().traceId === t.entries[0]!.traceId)).toBe(true);
+    // … and none of it carries the languages.
+    expect(found).toEqual([]);
   });
 
   it('answers GetCaseTimeline with INVALID_ARGUMENT naming case_ref for an empty reference, NOT_FOUND for an unknown one', async () => {

@@ -1,12 +1,14 @@
 // The referral workflow at the hub, against the real PostgreSQL and NATS: a decline is confirmed
 // and re-routed (never to a provider that declined), a provider without capacity is skipped, the
 // referrer withdraws, an unanswered referral escalates, a provider refers on to a job centre
-// whose steps appear on the timeline, and the case list filters.
+// whose steps appear on the timeline, and the case list filters. In Koblenz the providers list the
+// languages their staff speak: the hub routes by the newcomer's languages, first and on every
+// re-route and onward referral, and erases them with the consent.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { common, events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
+import { common, dataProtection, events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
@@ -25,7 +27,13 @@ const foId = randomId('fo');
 const mbeA = randomId('mbea');
 const mbeB = randomId('mbeb');
 const jcId = randomId('jc');
-const streams = [hubId, foId, mbeA, mbeB, jcId];
+// Koblenz only. Ids chosen so that, without the languages, the Arabic-speaking ones win every tie.
+const kArabic = randomId('k1-mbe');
+const kUkrainian = randomId('k2-mbe');
+const kUkrainian2 = randomId('k3-mbe');
+const kJcArabic = randomId('k1-jc');
+const kJcUkrainian = randomId('k2-jc');
+const streams = [hubId, foId, mbeA, mbeB, jcId, kArabic, kUkrainian, kUkrainian2, kJcArabic, kJcUkrainian];
 
 let dir: string;
 let database: TestDatabase;
@@ -33,6 +41,7 @@ let hub: ReturnType<typeof create>;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
+let dp: PromiseClient<dataProtection.DataProtectionServiceClient>;
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
@@ -51,6 +60,7 @@ beforeAll(async () => {
         { code: 'andernach', name: 'Andernach' },
         { code: 'mayen', name: 'Mayen' },
         { code: 'mendig', name: 'Mendig' },
+        { code: 'koblenz', name: 'Koblenz' },
       ],
       agreements: [
         { senderType: 'foreign-office', recipientType: 'migration-services', purposes: ['migration-counselling'] },
@@ -61,6 +71,13 @@ beforeAll(async () => {
         { providerId: mbeA, name: 'MBE A', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
         { providerId: mbeB, name: 'MBE B', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
         { providerId: jcId, name: 'Test-Jobcenter', agencyType: 'job-centre', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach', 'mayen', 'mendig'] }] },
+        ...[
+          [kArabic, 'migration-services', ['de', 'ar']],
+          [kUkrainian, 'migration-services', ['de', 'uk']],
+          [kUkrainian2, 'migration-services', ['uk', 'ru']],
+          [kJcArabic, 'job-centre', ['de', 'ar']],
+          [kJcUkrainian, 'job-centre', ['de', 'uk']],
+        ].map(([providerId, agencyType, languages]) => ({ providerId, name: `Koblenz ${providerId}`, agencyType, languages, agreements: [{ ageGroups: ['adult'], municipalities: ['koblenz'] }] })),
       ],
     }),
   );
@@ -82,10 +99,12 @@ beforeAll(async () => {
   running = await hub.start();
   nats = await connectNats({ servers: natsUrl, name: 'workflow-test' });
   client = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, foId));
+  dp = createClient(dataProtection.DataProtectionServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, foId));
 });
 
 afterAll(async () => {
   client?.close();
+  dp?.close();
   await hub?.stop();
   if (nats) {
     for (const id of streams) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
@@ -240,5 +259,100 @@ describe('the referral workflow at the hub', () => {
     expect(mine(await listCases({ waitingLongerThanWorkingDays: 7 }))).toBe(false);
     clockOffsetMs = 0;
     await expect(listCases({ waitingLongerThanWorkingDays: 1000 })).rejects.toMatchObject({ code: 3 });
+  });
+});
+
+describe('routing by the languages the newcomer speaks', () => {
+  const { DataCategory } = common;
+  const languagesOf = async (referralId: string) =>
+    (await running.ctx.db.selectFrom('hub_referral').select('languages').where('referral_id', '=', referralId).executeTakeFirstOrThrow()).languages;
+  const pendingAt = (caseRef: string, referralId: string, what: string) =>
+    waitTimeline(caseRef, (t) => t.caseSummary!.referralId === referralId && t.caseSummary!.status === S.REFERRAL_STATUS_PENDING, what);
+  const decline = (provider: string, msg: events.ReferralRequested) =>
+    publish(provider, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
+
+  const withdrawByReferrer = async (msg: events.ReferralRequested) => {
+    await publish(foId, 'ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
+    await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_WITHDRAWN, 'the referral closed');
+  };
+
+  it('routes a newcomer speaking uk to staff who speak uk rather than to a provider whose staff do not, also on re-routing', async () => {
+    // Without languages (no consent to them), nothing waiting anywhere: the tie goes by id, to the Arabic-speaking provider.
+    const plain = await request('koblenz');
+    expect((await pendingAt(plain.caseRef, plain.referralId, 'routing without languages')).caseSummary!.currentAgencyId).toBe(kArabic);
+    expect(await languagesOf(plain.referralId)).toEqual([]);
+    await withdrawByReferrer(plain);
+
+    const msg = await request('koblenz', { languages: ['uk'] });
+    const first = await pendingAt(msg.caseRef, msg.referralId, 'routing');
+    expect(first.caseSummary!.currentAgencyId).toBe(kUkrainian);
+    expect(await languagesOf(msg.referralId)).toEqual(['uk']);
+    // The timeline (readable by every agency of the network) keeps to municipality and age group.
+    expect(first.entries[0]!.summary).toBe('Referral to migration counselling requested (koblenz, AGE_GROUP_ADULT)');
+
+    // Declined: re-routed to the other provider whose staff speak uk, not to the Arabic-speaking one.
+    await decline(kUkrainian, msg);
+    const rerouted = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.currentAgencyId !== kUkrainian && t.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 're-routing');
+    expect(rerouted.caseSummary!.currentAgencyId).toBe(kUkrainian2);
+
+    // Declined there too: no uk-speaking provider is left, so the one left takes it rather than nobody.
+    await decline(kUkrainian2, msg);
+    const last = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.currentAgencyId === kArabic, 'the last re-routing');
+    expect(last.caseSummary!.status).toBe(S.REFERRAL_STATUS_PENDING);
+    await withdrawByReferrer(msg);
+  });
+
+  it('reuses the languages it holds for the case when a provider refers on, and erases them when the consent is withdrawn', async () => {
+    const msg = await request('koblenz', { languages: ['uk', 'ru'] });
+    const t = await pendingAt(msg.caseRef, msg.referralId, 'routing');
+    const provider = t.caseSummary!.currentAgencyId;
+    expect([kUkrainian, kUkrainian2]).toContain(provider);
+    await publish(provider, 'ReferralAccepted', events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
+
+    // Refer-on: the provider sends the case reference and the consent, no routing facts, no languages.
+    const onward = events.ReferralRequested.fromPartial({
+      referralId: uuidv7(),
+      caseRef: msg.caseRef,
+      referrerAgencyId: provider,
+      purpose: Purpose.PURPOSE_LANGUAGE_COURSE,
+      consentId: msg.consentId,
+      requestedAt: new Date(),
+      recipientType: 'job-centre',
+      ownerAgencyId: foId,
+      sourceReferralId: msg.referralId,
+    });
+    expect(onward.languages).toEqual([]);
+    await publish(provider, 'ReferralRequested', events.ReferralRequested, onward, msg.caseRef);
+    const atJc = await pendingAt(msg.caseRef, onward.referralId, 'routing to a job centre');
+    // By id alone the Arabic-speaking job centre would get it; the languages held for the case decide.
+    expect(atJc.caseSummary!.currentAgencyId).toBe(kJcUkrainian);
+    expect(await languagesOf(onward.referralId)).toEqual(['uk', 'ru']);
+
+    // The hub's report of what it holds (Art. 15) names the languages with the routing facts.
+    const routingFacts = [DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP];
+    const before = await dp.getDataSubjectReport({ caseRef: msg.caseRef });
+    expect(before.holdings.map((h) => [h.record, h.categories, h.legalBasis])).toEqual([
+      ['routing_facts', routingFacts, `consent:${msg.consentId}`],
+      ['routing_facts', routingFacts, `consent:${msg.consentId}`],
+    ]);
+
+    // The owner records the withdrawal of the consent: the hub erases the languages with the other routing facts.
+    await publish(foId, 'ConsentWithdrawn', events.ConsentWithdrawn, { consentId: msg.consentId, caseRef: msg.caseRef, withdrawnAt: new Date(), recipientsKnown: [], receivedByAgencyId: foId, withdrawnReferralIds: [] }, msg.caseRef);
+    await waitTimeline(msg.caseRef, (x) => x.entries.some((e) => e.eventType === 'ConsentWithdrawn'), 'the withdrawal');
+    const rows = await running.ctx.db.selectFrom('hub_referral').select(['referral_id', 'languages', 'municipality', 'age_group']).where('case_ref', '=', msg.caseRef).orderBy('referral_id').execute();
+    expect(rows).toEqual(
+      [msg.referralId, onward.referralId].sort().map((referral_id) => ({ referral_id, languages: [], municipality: '', age_group: 0 })),
+    );
+    const after = await dp.getDataSubjectReport({ caseRef: msg.caseRef });
+    expect(after.holdings).toEqual([]);
+    const own = (await client.listErasures({ status: 0, caseRef: msg.caseRef, pageSize: 0, pageToken: '' })).erasures.find((e) => e.recipientAgencyId === hubId);
+    expect(own?.erasedCategories).toEqual(routingFacts);
+    const erased = await running.ctx.db.selectFrom('audit_log' as any).selectAll().where('subject_ref', '=', msg.caseRef).where('action', '=', 'erase').execute();
+    expect(erased.map((r: any) => r.categories)).toEqual([routingFacts]);
+    // A later onward referral under the withdrawn consent is closed on arrival and finds nothing to reuse.
+    const late = events.ReferralRequested.fromPartial({ ...onward, referralId: uuidv7(), requestedAt: new Date() });
+    await publish(provider, 'ReferralRequested', events.ReferralRequested, late, msg.caseRef);
+    await waitFor(async () => (await running.ctx.db.selectFrom('hub_referral').select('referral_id').where('referral_id', '=', late.referralId).executeTakeFirst()) !== undefined, 'the late referral');
+    expect(await languagesOf(late.referralId)).toEqual([]);
   });
 });

@@ -193,7 +193,7 @@ describe('data protection across the foreign office, the hub and a provider', ()
     expect(hub!.holdings).toEqual([
       expect.objectContaining({
         record: 'routing_facts',
-        categories: [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP],
+        categories: [DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP],
         legalBasis: `consent:${consent.consentId}`,
         retentionRule: 'lotsenhaus.routing-facts',
       }),
@@ -281,7 +281,7 @@ describe('data protection across the foreign office, the hub and a provider', ()
     expect(mbe.erasures.map((e) => [e.status, e.reason])).toContainEqual(['done', `Art. 17(1)(b) GDPR: consent:${consent.consentId} withdrawn`]);
     expect(confirmed.html).toContain('عمليات الحذف');
     const hubErase = await dbs[hubId].selectFrom('audit_log').selectAll().where('subject_ref', '=', newcomer.caseRef).where('action', '=', 'erase').execute();
-    expect(hubErase.map((r: any) => [r.actor_agency_id, r.categories])).toEqual([[hubId, [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]]]);
+    expect(hubErase.map((r: any) => [r.actor_agency_id, r.categories])).toEqual([[hubId, [DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]]]);
     for (const id of [foId, hubId, providerId]) expect((await dp(id, id).verifyAuditChain({ knownHeadSeq: 0, knownHeadHash: '' })).ok, id).toBe(true);
   });
 
@@ -323,7 +323,7 @@ describe('data protection across the foreign office, the hub and a provider', ()
       ['done', 'retention: migration-services.received-data'],
     ]);
     expect(hub!.erasures.map((e) => [e.status, e.reason, e.categories])).toEqual([
-      ['done', 'retention: lotsenhaus.routing-facts', [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]],
+      ['done', 'retention: lotsenhaus.routing-facts', [DataCategory.DATA_CATEGORY_LANGUAGES, DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP]],
     ]);
     expect(actions(mbe!).filter(([a]) => a === 'AUDIT_ACTION_DELETE').map(([, agency]) => agency)).toEqual([providerId, providerId]);
     expect(de.html).toContain('Speicherfrist abgelaufen');

@@ -156,8 +156,12 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
           if (input.preferredProviderId && !namesRecipient(consent, { agencyId: input.preferredProviderId, agencyType: 'migration-services' })) {
             throw new PermissionDeniedError(`consent ${consent.consentId} does not name ${input.preferredProviderId} as a recipient; nothing was sent`);
           }
-          const routingFacts = [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP];
-          requireFlow({ sender: rt.agencyType, recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: input.purpose, categories: routingFacts });
+          // The languages the newcomer speaks let the hub route to staff who speak one of them —
+          // only where the consent grants the category; without it the hub routes without them.
+          const languages = consent.dataCategories.includes(DataCategory.DATA_CATEGORY_LANGUAGES) ? newcomer.languages : [];
+          const routingFacts = [...(languages.length ? [DataCategory.DATA_CATEGORY_LANGUAGES] : []), DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP];
+          // Only a row on the newcomer's consent lets the routing facts go (checked above, held FOR SHARE).
+          requireFlow({ sender: rt.agencyType, recipient: 'lotsenhaus', channel: channel.event('ReferralRequested'), purpose: input.purpose, categories: routingFacts, basis: 'consent' });
           const referralId = uuidv7();
           const row = await trx
             .insertInto('referral')
@@ -174,7 +178,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             })
             .returningAll()
             .executeTakeFirstOrThrow();
-          // Thin event: the hub needs the case reference, the consent's recipients and two routing facts.
+          // Thin event: the hub needs the case reference, the consent's recipients and the routing facts.
           await rt.publish(trx, events.ReferralRequested, 'ReferralRequested', {
             referralId,
             caseRef: newcomer.case_ref,
@@ -190,6 +194,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             recipientType: 'migration-services',
             ownerAgencyId: agencyId,
             sourceReferralId: '',
+            languages,
           }, newcomer.case_ref);
           rt.logger.info({ referral_id: referralId, case_ref: newcomer.case_ref }, 'referral requested');
           // The routing facts leave with the event: an export to the hub.

@@ -9,9 +9,10 @@ type Trx = Transaction<HubDb>;
 /** Referrals the hub still routes or follows; a case with none of them is closed at the hub. */
 export const OPEN_AT_HUB: readonly number[] = [ReferralStatus.REFERRAL_STATUS_REQUESTED, ReferralStatus.REFERRAL_STATUS_PENDING, ReferralStatus.REFERRAL_STATUS_ACCEPTED];
 
-/** The routing facts a referral row still holds (a withdrawal blanks them). */
-export function routingFactsOf(referral: { municipality: string; age_group: number }): common.DataCategory[] {
+/** The routing facts a referral row still holds (a withdrawal blanks them), in category order. */
+export function routingFactsOf(referral: { municipality: string; age_group: number; languages: string[] }): common.DataCategory[] {
   return [
+    ...(referral.languages.length ? [DataCategory.DATA_CATEGORY_LANGUAGES] : []),
     ...(referral.municipality ? [DataCategory.DATA_CATEGORY_MUNICIPALITY] : []),
     ...(referral.age_group ? [DataCategory.DATA_CATEGORY_AGE_GROUP] : []),
   ];

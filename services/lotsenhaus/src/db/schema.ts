@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
-// The hub keeps no personal data: pseudonymous case references and the two routing facts.
+// The hub keeps no personal data beyond pseudonymous case references and the routing facts
+// (municipality, age group, and the languages spoken where the consent grants them).
 
 export interface CaseIndexTable {
   case_ref: string;
@@ -42,6 +43,8 @@ export interface HubReferralTable {
   /** When an unanswered (pending) referral escalates. */
   expires_at: Date | null;
   escalated_at: Date | null;
+  /** Languages the newcomer speaks (routing fact, ISO 639); empty when not consented or erased. */
+  languages: Generated<string[]>;
 }
 
 export interface ProviderCapacityTable {

@@ -82,11 +82,52 @@ describe('cooperation agreements between agency types', () => {
     expect(d.providerId).toBeUndefined();
   });
 
-  it('filters by language where a provider lists its languages', () => {
+  it('prefers a provider that speaks a language of the newcomer where providers list their languages', () => {
     const request = { municipality: 'koblenz', ageGroup: AgeGroup.AGE_GROUP_ADULT, consentedRecipients: ['migration-services'] };
-    // Caritas Koblenz lists languages without Farsi; AWO lists none, so it is not filtered.
+    // Caritas Koblenz lists languages without Farsi; AWO lists none, so it is not ruled out.
     expect(route({ ...request, languages: ['fa'] }, directory.providers, new Map([['awo-rheinland', 9]])).providerId).toBe('awo-rheinland');
     expect(route({ ...request, languages: ['uk'] }, directory.providers, new Map([['awo-rheinland', 9]])).providerId).toBe('caritas-koblenz');
+  });
+});
+
+describe('routing by the languages the newcomer speaks', () => {
+  const area = [{ municipalities: ['koblenz'], ageGroups: [AgeGroup.AGE_GROUP_ADULT] }];
+  const provider = (providerId: string, languages: string[]) => ({
+    providerId,
+    name: providerId,
+    agencyType: 'migration-services',
+    purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING],
+    languages,
+    agreements: area,
+  });
+  // "a-arabic" wins every tie by id: only the languages can send a referral past it.
+  const providers = [provider('a-arabic', ['de', 'ar']), provider('b-ukrainian', ['de', 'uk']), provider('c-ukrainian', ['uk', 'ru'])];
+  const request = { municipality: 'koblenz', ageGroup: AgeGroup.AGE_GROUP_ADULT, consentedRecipients: ['migration-services'] };
+
+  it('routes a newcomer speaking uk to staff who speak uk, not to a provider that does not', () => {
+    expect(route(request, providers, none).providerId).toBe('a-arabic');
+    expect(route({ ...request, languages: ['uk'] }, providers, none)).toMatchObject({ providerId: 'b-ukrainian', reason: 'agreement', skipped: [] });
+    // Among those that speak it, the fewest waiting referrals still decide.
+    expect(route({ ...request, languages: ['uk'] }, providers, new Map([['b-ukrainian', 2]])).providerId).toBe('c-ukrainian');
+    // Any one shared language is enough.
+    expect(route({ ...request, languages: ['ru', 'fa'] }, providers, none).providerId).toBe('c-ukrainian');
+  });
+
+  it('keeps to the languages when it re-routes after a decline', () => {
+    expect(route({ ...request, languages: ['uk'], excluded: new Set(['b-ukrainian']) }, providers, none).providerId).toBe('c-ukrainian');
+  });
+
+  it('still routes when no provider with capacity speaks a language of the newcomer, and never names the languages', () => {
+    const d = route({ ...request, languages: ['fa'] }, providers, none);
+    expect(d).toMatchObject({ providerId: 'a-arabic', reason: 'agreement' });
+    expect(JSON.stringify(d)).not.toContain('fa');
+    // The only uk-speaking providers declined or are full: routed to the one left rather than nowhere.
+    const capacity = new Map([['c-ukrainian', new Map([[CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, 0]])]]);
+    expect(route({ ...request, languages: ['uk'], excluded: new Set(['b-ukrainian']) }, providers, none, { capacity }).providerId).toBe('a-arabic');
+  });
+
+  it('leaves the newcomer’s own choice above the languages', () => {
+    expect(route({ ...request, languages: ['uk'], preferredProviderId: 'a-arabic' }, providers, none)).toMatchObject({ providerId: 'a-arabic', reason: 'preferred' });
   });
 });
 

@@ -15,7 +15,10 @@ export interface RoutingRequest {
   senderType?: string;
   /** Only providers of this agency type; empty: any type the agreements allow. */
   recipientType?: string;
-  /** Languages the newcomer speaks; a provider that lists languages must speak one of them. */
+  /**
+   * Languages the newcomer speaks: providers whose staff speak one of them (or that list no
+   * languages) come first; where none with capacity does, the referral still goes out.
+   */
   languages?: string[];
   /** Providers that already declined this referral: never again. */
   excluded?: ReadonlySet<string>;
@@ -47,11 +50,14 @@ const capacityWords: Record<number, string> = {
 
 const purposeOf = (r: RoutingRequest) => r.purpose || Purpose.PURPOSE_MIGRATION_COUNSELLING;
 const covers = (p: ProviderEntry, r: RoutingRequest) => p.agreements.some((a) => a.municipalities.includes(r.municipality) && a.ageGroups.includes(r.ageGroup));
+/** Whether the provider's staff speak a language of the newcomer; one that lists none is not ruled out. */
+const speaksLanguageOf = (p: ProviderEntry, r: RoutingRequest) => !r.languages?.length || !p.languages.length || p.languages.some((l) => r.languages!.includes(l));
 
 /**
  * Providers that may take the referral: an agreement between the agency types allows the
- * purpose, the provider serves the purpose, covers the area and age group, speaks a language of
- * the newcomer (if it lists languages), the consent names it, and it has not declined already.
+ * purpose, the provider serves the purpose, covers the area and age group, the consent names it,
+ * and it has not declined already. Languages do not rule a provider out; `route` prefers those
+ * that speak one of the newcomer's.
  */
 export function eligibleProviders(request: RoutingRequest, providers: ProviderEntry[], agreements?: readonly AgencyAgreement[]): ProviderEntry[] {
   const purpose = purposeOf(request);
@@ -61,7 +67,6 @@ export function eligibleProviders(request: RoutingRequest, providers: ProviderEn
       (!agreements || !request.senderType || agreementAllows(agreements, request.senderType, p.agencyType, purpose)) &&
       p.purposes.includes(purpose) &&
       covers(p, request) &&
-      (!request.languages?.length || !p.languages.length || p.languages.some((l) => request.languages!.includes(l))) &&
       (request.consentedRecipients.includes(p.providerId) || request.consentedRecipients.includes(p.agencyType)) &&
       !request.excluded?.has(p.providerId),
   );
@@ -69,8 +74,10 @@ export function eligibleProviders(request: RoutingRequest, providers: ProviderEn
 
 /**
  * Routes to exactly one provider: the newcomer's choice if it is eligible and has capacity,
- * otherwise the eligible provider with capacity and the fewest referrals waiting (ties by id, so
- * the choice is repeatable). Providers without capacity are skipped, and the decision says so.
+ * otherwise the eligible provider with capacity that speaks a language of the newcomer (any with
+ * capacity, if none does) and has the fewest referrals waiting (ties by id, so the choice is
+ * repeatable). Providers without capacity are skipped, and the decision says so; the languages
+ * never appear in the decision (it goes onto the timeline).
  */
 export function route(
   request: RoutingRequest,
@@ -106,7 +113,8 @@ export function route(
   if (withCapacity.length === 0) return { providerId: undefined, reason: 'no eligible provider has free capacity', skipped };
   const preferred = withCapacity.find((p) => p.providerId === request.preferredProviderId);
   if (preferred) return { providerId: preferred.providerId, reason: 'preferred', skipped };
-  const [first] = [...withCapacity].sort(
+  const speaking = withCapacity.filter((p) => speaksLanguageOf(p, request));
+  const [first] = [...(speaking.length ? speaking : withCapacity)].sort(
     (a, b) => (pending.get(a.providerId) ?? 0) - (pending.get(b.providerId) ?? 0) || a.providerId.localeCompare(b.providerId),
   );
   return { providerId: first!.providerId, reason: 'agreement', skipped };

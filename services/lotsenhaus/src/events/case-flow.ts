@@ -22,7 +22,7 @@ type Trx = Transaction<HubDb>;
 
 /** Referral states a withdrawal closes. */
 const openStatuses = [S.REFERRAL_STATUS_REQUESTED, S.REFERRAL_STATUS_PENDING, S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED];
-/** The routing facts the hub received under a consent, and erases when it is withdrawn. */
+/** The routing facts the hub received under a consent, and erases when it is withdrawn (the languages too, where it held them). */
 const routingFacts = [DataCategory.DATA_CATEGORY_MUNICIPALITY, DataCategory.DATA_CATEGORY_AGE_GROUP];
 const requestedSummaryAfterErasure = 'Referral to migration counselling requested (routing facts erased after the consent was withdrawn)';
 const categoryList = (categories: number[]) => categories.map((c) => categoryKey(c)).join(', ');
@@ -194,6 +194,7 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
         purpose: referral.purpose,
         senderType: referral.sender_type,
         recipientType: referral.recipient_type || undefined,
+        languages: referral.languages,
         excluded: new Set(referral.declined_by),
       },
       directory.providers,
@@ -322,8 +323,8 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
         await closedOnArrival(trx, msg, env);
         return;
       }
-      // An onward referral (from a provider) carries neither the routing facts nor the consent's
-      // recipients: the hub has them from the earlier referral under the same consent.
+      // An onward referral (from a provider) carries neither the routing facts (languages included)
+      // nor the consent's recipients: the hub has them from the earlier referral under the same consent.
       const earlier =
         msg.municipality && msg.consentedRecipients.length
           ? undefined
@@ -331,6 +332,7 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
       const municipality = msg.municipality || earlier?.municipality || '';
       const ageGroup = msg.ageGroup || earlier?.age_group || 0;
       const consentedRecipients = msg.consentedRecipients.length ? msg.consentedRecipients : (earlier?.consented_recipients ?? []);
+      const languages = msg.languages.length ? msg.languages : (earlier?.languages ?? []);
       const senderType = agencyTypes.get(msg.referrerAgencyId) ?? '';
       const purpose = msg.purpose || common.Purpose.PURPOSE_MIGRATION_COUNSELLING;
       const type = msg.type || common.ReferralType.REFERRAL_TYPE_REFERRAL;
@@ -359,10 +361,11 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
         sender_type: senderType,
         recipient_type: msg.recipientType,
         owner_agency_id: ownerAgencyId,
+        languages,
       };
       await trx.insertInto('hub_referral').values(referral).execute();
       const row = await trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', msg.referralId).executeTakeFirstOrThrow();
-      await routeReferral(trx, row, { auditMsg: { ...msg, municipality, ageGroup }, opening: true });
+      await routeReferral(trx, row, { auditMsg: { ...msg, municipality, ageGroup, languages }, opening: true });
     },
 
     /** A provider or job centre published its free capacity: the hub keeps the latest. */
@@ -471,8 +474,9 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
         }
       }
       if (ids.length) {
-        // The hub's own share: the two routing facts, also in the case index and the timeline.
-        await trx.updateTable('hub_referral').set({ municipality: '', age_group: 0 }).where('consent_id', '=', msg.consentId).execute();
+        // The hub's own share: the routing facts, also in the case index and the timeline (the languages only in hub_referral).
+        const erased = referrals.some((r) => r.languages.length) ? [DataCategory.DATA_CATEGORY_LANGUAGES, ...routingFacts] : routingFacts;
+        await trx.updateTable('hub_referral').set({ municipality: '', age_group: 0, languages: [] }).where('consent_id', '=', msg.consentId).execute();
         await trx
           .updateTable('case_index')
           .set({ status: S.REFERRAL_STATUS_WITHDRAWN, current_agency_id: env.producerAgencyId, municipality: '', age_group: 0, updated_at: now })
@@ -481,10 +485,10 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
           .execute();
         await trx.updateTable('timeline_entry').set({ summary: requestedSummaryAfterErasure }).where('referral_id', 'in', ids).where('event_type', '=', 'ReferralRequested').execute();
         await scrubRoutedEvents(trx, msg.caseRef, new Set(ids));
-        await auditRoutingFactsErased(rt, trx, { consentId: msg.consentId, caseRef: msg.caseRef, ownerAgencyId: env.producerAgencyId, referrals: ids.length });
+        await auditRoutingFactsErased(rt, trx, { consentId: msg.consentId, caseRef: msg.caseRef, ownerAgencyId: env.producerAgencyId, referrals: ids.length, categories: erased });
         await trx
           .insertInto('erasure_request')
-          .values({ consent_id: msg.consentId, recipient_agency_id: rt.agencyId, case_ref: msg.caseRef, requested_at: now, confirmed_at: now, erased_categories: routingFacts, retained: '[]' })
+          .values({ consent_id: msg.consentId, recipient_agency_id: rt.agencyId, case_ref: msg.caseRef, requested_at: now, confirmed_at: now, erased_categories: erased, retained: '[]' })
           .execute();
       }
       const recipients = [...new Set([...referrals.flatMap((r) => (r.provider_id ? [r.provider_id] : [])), ...msg.recipientsKnown])]

@@ -3,12 +3,14 @@ import type { Migrations } from '@lotse/db';
 import * as initial from './0001-initial.js';
 import * as erasureTracking from './0002-erasure-tracking.js';
 import * as referralWorkflow from './0003-referral-workflow.js';
+import * as referralLanguages from './0004-referral-languages.js';
 import * as oneStop from './0101-one-stop.js';
 
 export const hubMigrations: Migrations = {
   '0001-initial': initial,
   '0002-erasure-tracking': erasureTracking,
   '0003-referral-workflow': referralWorkflow,
+  '0004-referral-languages': referralLanguages,
   '0101-one-stop': oneStop,
   ...auditMigrations,
 };

@@ -51,7 +51,7 @@ export interface ReferralRequested {
   consentId: string;
   /** Agency ids or agency types ("migration-services") the consent names as recipients. */
   consentedRecipients: string[];
-  /** Routing needs only these two facts of the newcomer. */
+  /** Routing facts of the newcomer: these two, and the languages (field 15) where consented. */
   municipality: string;
   ageGroup: AgeGroup;
   /** The newcomer's choice of provider, if any. */
@@ -70,6 +70,12 @@ export interface ReferralRequested {
   ownerAgencyId: string;
   /** The referral this one refers on from (the referrer's own inbox referral), if any. */
   sourceReferralId: string;
+  /**
+   * Languages the newcomer speaks (ISO 639 codes, as registered), for routing to a provider whose
+   * staff speak one of them. Sent by the owner only when the consent grants the category; empty
+   * on onward referrals (the hub has them from the first referral under the consent).
+   */
+  languages: string[];
 }
 
 /** The hub routed a referral to one provider. Subject: lotse.lotsenhaus.referral-routed.<provider> */
@@ -257,6 +263,7 @@ function createBaseReferralRequested(): ReferralRequested {
     recipientType: "",
     ownerAgencyId: "",
     sourceReferralId: "",
+    languages: [],
   };
 }
 
@@ -303,6 +310,9 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     }
     if (message.sourceReferralId !== "") {
       writer.uint32(114).string(message.sourceReferralId);
+    }
+    for (const v of message.languages) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -432,6 +442,14 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
             message.sourceReferralId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.languages.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -504,6 +522,9 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
         : isSet(object.source_referral_id)
         ? globalThis.String(object.source_referral_id)
         : "",
+      languages: globalThis.Array.isArray(object?.languages)
+        ? object.languages.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -551,6 +572,9 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     if (message.sourceReferralId !== "") {
       obj.sourceReferralId = message.sourceReferralId;
     }
+    if (message.languages?.length) {
+      obj.languages = message.languages;
+    }
     return obj;
   },
 
@@ -573,6 +597,7 @@ export const ReferralRequested: MessageFns<ReferralRequested> = {
     message.recipientType = object.recipientType ?? "";
     message.ownerAgencyId = object.ownerAgencyId ?? "";
     message.sourceReferralId = object.sourceReferralId ?? "";
+    message.languages = object.languages?.map((e) => e) || [];
     return message;
   },
 };
