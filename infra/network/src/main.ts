@@ -78,6 +78,8 @@ function writeNetworkFile(): void {
 }
 
 async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
+  // The launcher's environment passes through (a service's own settings, e.g. the hub's
+  // REFERRAL_EXPIRY_MS); what names one deployment is set here for each.
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.DATABASE_URL;
   delete childEnv.AGENCY_ID;

@@ -1,7 +1,7 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import { agencySubjects } from '@lotse/messaging';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { on, startAgency, subscribe, type AgencyContext, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { lotsenhausApi } from './api/lotsenhaus-api.js';
 import type { LotsenhausConfig } from './config.js';
 import { hubDataProtection, startHubRetention } from './data-protection/index.js';
@@ -10,7 +10,16 @@ import type { HubDb } from './db/schema.js';
 import { loadDirectory } from './domain/directory.js';
 import { caseFlow } from './events/case-flow.js';
 import { addWorkingDays } from './domain/working-days.js';
-import { oneStopService, oneStopSubscription } from './one-stop/index.js';
+import type { Transaction } from 'kysely';
+import { oneStopReferralInbox, oneStopService, oneStopSubscription, type OneStopDb } from './one-stop/index.js';
+
+type Handlers = Parameters<typeof subscribe<HubDb>>[2];
+
+/** The desk's handler of routings addressed to the Lotsenhaus, for a subscription of the hub's. */
+function oneStopRouted(ctx: AgencyContext<HubDb>): Handlers[string] {
+  const desk = oneStopReferralInbox(ctx as unknown as AgencyContext<OneStopDb>);
+  return on(events.ReferralRouted, (trx, msg, env) => desk.ReferralRouted(trx as unknown as Transaction<OneStopDb>, msg, env));
+}
 
 /** When an unanswered referral escalates: REFERRAL_EXPIRY_MS if set, else REFERRAL_EXPIRY working days. */
 function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
@@ -66,15 +75,20 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
               PlacementRecorded: on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
               JobCentreCaseClosed: on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
             };
-            return [
-              oneStopSubscription(ctx),
-              ...directory.referrers.map((r) =>
-                subscribe<HubDb>(r.agencyId, agencySubjects(r.agencyId), { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }),
-              ),
+            const streams = new Map<string, Handlers>([
+              ...directory.referrers.map((r) => [r.agencyId, { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }] as const),
               ...directory.providers
                 .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
-                .map((p) => subscribe<HubDb>(p.providerId, agencySubjects(p.providerId), { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) })),
-            ];
+                .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
+            ]);
+            // The desk takes in what the hub routes to the Lotsenhaus. The inbox that drops
+            // redeliveries is keyed by deployment and event id, so two subscriptions here that both
+            // receive an event would apply it only in the one that runs first: where this
+            // deployment's own stream is followed already (the Lotsenhaus is in the directory, as
+            // in the network), the desk's handler joins that subscription.
+            const own = streams.get(ctx.agencyId);
+            if (own) own.ReferralRouted = oneStopRouted(ctx);
+            return [...(own ? [] : [oneStopSubscription(ctx)]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
           },
         },
         overrides,

@@ -161,6 +161,14 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
             if (referral.case_ref !== caseRef) throw new FailedPreconditionError(`referral ${referralId} is for another case than ${caseRef}`);
             if (referral.status !== RS.ONE_STOP_REFERRAL_STATUS_PENDING) throw new FailedPreconditionError(`referral ${referralId} already had its intake`);
             await refuseWithdrawnConsent(trx, referral.consent_id);
+            // Its referrer may have withdrawn it meanwhile: the hub closed it then, and the desk's
+            // own row (which keeps no such status) still says pending. FOR UPDATE: a withdrawal
+            // the hub applies meanwhile locks the same row, so it either commits first (refused
+            // here) or after this intake, and then closes a referral that was taken in.
+            const routed = await trx.selectFrom('hub_referral').select('status').where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
+            if (routed?.status === common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN) {
+              throw new FailedPreconditionError(`referral ${referralId} was withdrawn by its referrer; it can no longer be taken in`);
+            }
             await trx.updateTable('one_stop_referral').set({ status: RS.ONE_STOP_REFERRAL_STATUS_ACCEPTED, accepted_at: now }).where('referral_id', '=', referralId).execute();
             const acceptedId = await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef, providerId: agencyId, acceptedAt: now }, caseRef);
             await step(trx, acceptedId, caseRef, 'ReferralAccepted', 'Accepted at the Lotsenhaus one-stop desk', referralId);
