@@ -63,6 +63,9 @@ beforeAll(async () => {
       nextPageToken: `after-${pageSize}`,
     }),
     listErasures: async () => ({ erasures: [], nextPageToken: '' }),
+    watchTimeline: async () => {
+      throw new FailedPreconditionError('not part of this test');
+    },
   });
   // A second contract whose requests carry timestamps and non-ASCII text.
   const unused = async (): Promise<never> => {
@@ -155,7 +158,7 @@ describe('reflection client', () => {
 
   it('describes methods with their request and response types and fields', async () => {
     const description = await withClient((client) => client.describe(LOTSENHAUS));
-    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListAgreements', 'ListCases', 'ListErasures', 'ListProviders']);
+    expect(description.methods.map((m) => m.name).sort()).toEqual(['GetCaseTimeline', 'ListAgreements', 'ListCases', 'ListErasures', 'ListProviders', 'WatchTimeline']);
     const listCases = description.methods.find((m) => m.name === 'ListCases')!;
     expect(listCases).toMatchObject({
       path: `/${LOTSENHAUS}/ListCases`,

@@ -50,6 +50,8 @@ export function createClient<C extends Client>(
   });
   const wrapped: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const [name, method] of Object.entries(Ctor.service)) {
+    // Streaming calls are used through `raw`: a promise does not fit them.
+    if ((method as { responseStream?: boolean }).responseStream) continue;
     const [, service, rpc] = method.path.split('/');
     wrapped[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => {
       const span = tracer.startSpan(`${service}/${rpc}`, {

@@ -53,6 +53,11 @@ export class UnauthenticatedError extends Error {
   override name = 'UnauthenticatedError';
 }
 
+/** A limit of the server was reached (a stream's reader fell too far behind). */
+export class ResourceExhaustedError extends Error {
+  override name = 'ResourceExhaustedError';
+}
+
 const codes: [new (...args: any[]) => Error, status][] = [
   [ValidationError, status.INVALID_ARGUMENT],
   [NotFoundError, status.NOT_FOUND],
@@ -61,6 +66,7 @@ const codes: [new (...args: any[]) => Error, status][] = [
   [FailedPreconditionError, status.FAILED_PRECONDITION],
   [UnavailableError, status.UNAVAILABLE],
   [UnauthenticatedError, status.UNAUTHENTICATED],
+  [ResourceExhaustedError, status.RESOURCE_EXHAUSTED],
 ];
 
 export function statusOf(error: unknown): status {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { loadSync } from '@grpc/proto-loader';
 import { protoRoot } from '@lotse/contracts';
@@ -30,17 +30,35 @@ export interface CallContext {
   method: string;
 }
 
-type UnaryMethod<Req, Res> = {
+/** What a handler of a server-streaming call has besides the request. */
+export interface StreamCallContext<Res> extends CallContext {
+  /** Sends one message; waits while the client is not reading (flow control). */
+  send(response: Res): Promise<void>;
+  /** Aborted when the client cancels or goes away; the handler should then return. */
+  signal: AbortSignal;
+}
+
+type Method<Req, Res, Streaming extends boolean> = {
   path: string;
   requestStream: false;
-  responseStream: false;
+  responseStream: Streaming;
   requestDeserialize: (value: Buffer) => Req;
   responseSerialize: (value: Res) => Buffer;
 };
 
+/**
+ * Unary: the handler resolves with the response. Server-streaming: the handler sends through
+ * `call.send` and resolves to end the stream with OK. Either way a thrown error becomes the status.
+ */
 export type AsyncHandlers<D> = {
-  [K in keyof D]: D[K] extends UnaryMethod<infer Req, infer Res> ? (request: Req, call: CallContext) => Promise<Res> : never;
+  [K in keyof D]: D[K] extends Method<infer Req, infer Res, false>
+    ? (request: Req, call: CallContext) => Promise<Res>
+    : D[K] extends Method<infer Req, infer Res, true>
+      ? (request: Req, call: StreamCallContext<Res>) => Promise<void>
+      : never;
 };
+
+type AnyHandler = (request: unknown, call: any) => Promise<unknown>;
 
 export interface GrpcServerOptions {
   identity: TlsIdentity;
@@ -48,6 +66,14 @@ export interface GrpcServerOptions {
 }
 
 const tracer = trace.getTracer('@lotse/grpc');
+
+/** The client of a stream went away while the handler was sending. */
+class CallCancelledError extends Error {
+  constructor() {
+    super('the client cancelled the call');
+    this.name = 'CallCancelledError';
+  }
+}
 
 /**
  * A gRPC server that requires a client certificate from the network's CA, answers health checks
@@ -64,13 +90,15 @@ export class GrpcServer {
   }
 
   /** Adds a service; protoFile (relative to proto/) feeds server reflection. */
-  add<D extends Record<string, UnaryMethod<any, any>>>(definition: D, protoFile: string, handlers: AsyncHandlers<D>): void {
-    const implementation: Record<string, (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => void> = {};
+  add<D extends Record<string, Method<any, any, boolean>>>(definition: D, protoFile: string, handlers: AsyncHandlers<D>): void {
+    const implementation: Record<string, (call: any, callback: sendUnaryData<any>) => void> = {};
     let serviceName = '';
     for (const [key, method] of Object.entries(definition)) {
       serviceName = method.path.split('/')[1]!;
-      const handler = (handlers as Record<string, (req: unknown, call: CallContext) => Promise<unknown>>)[key]!;
-      implementation[key] = (call, callback) => this.handle(method.path, handler, call, callback);
+      const handler = (handlers as Record<string, AnyHandler>)[key]!;
+      implementation[key] = method.responseStream
+        ? (call: ServerWritableStream<unknown, unknown>) => this.handleStream(method.path, handler, call)
+        : (call: ServerUnaryCall<unknown, unknown>, callback) => this.handle(method.path, handler, call, callback);
     }
     this.server.addService(definition as any, implementation);
     this.serviceNames.push(serviceName);
@@ -78,11 +106,57 @@ export class GrpcServer {
     this.health.setStatus(serviceName, 'NOT_SERVING');
   }
 
-  private handle(
+  private handle(path: string, handler: AnyHandler, call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void {
+    this.serve(
+      path,
+      call,
+      (caller) => handler(call.request, { caller, metadata: call.metadata, method: path }),
+      (error, response) => (error ? callback(toServiceError(error) as any, null) : callback(null, response)),
+    );
+  }
+
+  private handleStream(path: string, handler: AnyHandler, call: ServerWritableStream<unknown, unknown>): void {
+    const cancelled = new AbortController();
+    const abort = () => cancelled.abort();
+    call.on('cancelled', abort);
+    call.on('close', abort);
+    const send = (response: unknown) =>
+      new Promise<void>((resolve, reject) => {
+        if (cancelled.signal.aborted) return reject(new CallCancelledError());
+        if (call.write(response)) return resolve();
+        // The client reads slower than we write: wait for the buffer to drain (or the end).
+        const drained = () => {
+          cancelled.signal.removeEventListener('abort', gone);
+          resolve();
+        };
+        const gone = () => {
+          call.off('drain', drained);
+          reject(new CallCancelledError());
+        };
+        call.once('drain', drained);
+        cancelled.signal.addEventListener('abort', gone, { once: true });
+      });
+    this.serve(
+      path,
+      call,
+      (caller) => handler(call.request, { caller, metadata: call.metadata, method: path, send, signal: cancelled.signal }),
+      (error) => {
+        call.off('cancelled', abort);
+        call.off('close', abort);
+        if (cancelled.signal.aborted) return;
+        // grpc-js sends an 'error' emitted on a server stream as the call's status.
+        if (error) call.emit('error', toServiceError(error));
+        else call.end();
+      },
+    );
+  }
+
+  /** Tracing, the caller's identity from its certificate, and the status of the outcome. */
+  private serve(
     path: string,
-    handler: (req: unknown, call: CallContext) => Promise<unknown>,
-    call: ServerUnaryCall<unknown, unknown>,
-    callback: sendUnaryData<unknown>,
+    call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+    run: (caller: AgencyIdentity) => Promise<unknown>,
+    finish: (error: unknown, response?: unknown) => void,
   ): void {
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
     const [, service, method] = path.split('/');
@@ -98,22 +172,22 @@ export class GrpcServer {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
         span.setAttribute('lotse.caller_agency', caller.agencyId);
-        const response = await handler(call.request, { caller, metadata: call.metadata, method: path });
+        const response = await run(caller);
         span.setAttribute('rpc.grpc.status_code', status.OK);
-        callback(null, response);
+        finish(null, response);
       } catch (error) {
-        code = statusOf(error);
+        code = error instanceof CallCancelledError ? status.CANCELLED : statusOf(error);
         span.setAttribute('rpc.grpc.status_code', code);
         if (code === status.INTERNAL) {
           // The raw message of an unexpected error may hold data; log it locally, keep it off the span.
           this.options.logger.error({ err: error, method: path }, 'unexpected error in handler');
           span.recordException({ name: (error as Error)?.name ?? 'Error', message: 'internal error' });
           span.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
-        } else {
+        } else if (code !== status.CANCELLED) {
           span.recordException({ name: (error as Error).name, message: (error as Error).message });
           span.setStatus({ code: SpanStatusCode.ERROR, message: status[code] });
         }
-        callback(toServiceError(error) as any, null);
+        finish(error);
       } finally {
         span.end();
         const ms = performance.now() - started;

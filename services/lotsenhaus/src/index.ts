@@ -3,6 +3,7 @@ import { events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import { agencySubjects } from '@lotse/messaging';
 import { on, startAgency, subscribe, type AgencyContext, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { lotsenhausApi } from './api/lotsenhaus-api.js';
+import { TimelineFeed } from './api/timeline-feed.js';
 import type { LotsenhausConfig } from './config.js';
 import { hubDataProtection, startHubRetention } from './data-protection/index.js';
 import { hubMigrations } from './db/migrations/index.js';
@@ -47,7 +48,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         config,
         {
           migrations: hubMigrations,
-          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
+          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
             const f = flow;

@@ -125,6 +125,7 @@ async function main() {
   const latencies: number[] = [];
   let atHub = 0;
   const watcher = new HubWatcher(net);
+  watcher.start();
   const runner = new JourneyRunner(
     net,
     o.runId,
@@ -164,12 +165,14 @@ async function main() {
     started++;
     running.push(
       runner.run(record, { jobCentre }).finally(() => {
+        watcher.forget(record.caseRef);
         inFlight--;
         waiters.shift()?.();
       }),
     );
   }
   await Promise.all(running);
+  watcher.close();
   const driveSeconds = (Date.now() - t0) / 1000;
   progress();
   clearInterval(ticker);
@@ -216,7 +219,7 @@ async function main() {
   out.write(`newcomers by name origin: ${[...origins].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
   out.write(
     `duration ${driveSeconds.toFixed(1)} s driving (${(o.journeys / driveSeconds).toFixed(1)} journeys/s started+finished), ${((Date.now() - t0) / 1000).toFixed(1)} s with accounting; ` +
-      `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}; hub case reads while waiting ${watcher.calls} (${(watcher.calls / Math.max(1, records.length)).toFixed(1)} per journey)\n`,
+      `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}; hub steps streamed ${watcher.streamed}, case reads while waiting ${watcher.calls} (${(watcher.calls / Math.max(1, records.length)).toFixed(1)} per journey)\n`,
   );
   if (missing.length) {
     out.write(`not accounted for (${missing.length}):\n`);

@@ -2,30 +2,16 @@ import { common, lotsenhaus } from '@lotse/contracts';
 import { channel, requireFlow } from '@lotse/flows';
 import { NotFoundError, pageSize, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
-import { sql, type Selectable } from 'kysely';
-import type { CaseIndexTable, HubDb } from '../db/schema.js';
+import { sql } from 'kysely';
+import type { HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
 import { waitingSinceCutoff } from '../domain/working-days.js';
+import { toCaseSummary, toTimelineEntry, type TimelineFeed } from './timeline-feed.js';
 
 const S = lotsenhaus.LotsenhausServiceService;
 
-function toCaseSummary(row: Selectable<CaseIndexTable>): lotsenhaus.CaseSummary {
-  return lotsenhaus.CaseSummary.fromPartial({
-    caseRef: row.case_ref,
-    status: row.status,
-    currentAgencyId: row.current_agency_id,
-    referralId: row.referral_id,
-    municipality: row.municipality,
-    ageGroup: row.age_group,
-    openedAt: row.opened_at,
-    updatedAt: row.updated_at,
-    escalated: row.escalated,
-    waitingSince: row.updated_at,
-  });
-}
-
 /** Read side of the hub: any agency of the network (mTLS) may read the pseudonymous index. */
-export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): AsyncHandlers<typeof S> {
+export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, feed: TimelineFeed): AsyncHandlers<typeof S> {
   const { db } = rt;
 
   /** The case index carries the routing facts: only to agency types the flow table names. */
@@ -51,19 +37,17 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory): A
       const entries = await db.selectFrom('timeline_entry').selectAll().where('case_ref', '=', caseRef).orderBy('occurred_at').orderBy('seq').execute();
       return {
         caseSummary: toCaseSummary(summary),
-        entries: entries.map((e) =>
-          lotsenhaus.TimelineEntry.fromPartial({
-            eventId: e.event_id,
-            eventType: e.event_type,
-            agencyId: e.agency_id,
-            occurredAt: e.occurred_at,
-            recordedAt: e.recorded_at,
-            traceId: e.trace_id,
-            referralId: e.referral_id,
-            summary: e.summary,
-          }),
-        ),
+        entries: entries.map(toTimelineEntry),
       };
+    },
+
+    async watchTimeline(req, ctx) {
+      requireCaseIndexFlow(ctx);
+      const v = new Violations();
+      const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
+      v.throwIfAny();
+      if (caseRef) setCaseRef(caseRef);
+      await feed.follow({ afterPosition: req.afterPosition, caseRef: caseRef || undefined }, ctx.signal, ctx.send);
     },
 
     async listCases(req, ctx) {

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -143,6 +145,24 @@ export interface GetCaseTimelineRequest {
 export interface GetCaseTimelineResponse {
   caseSummary: CaseSummary | undefined;
   entries: TimelineEntry[];
+}
+
+export interface WatchTimelineRequest {
+  /** Resume after this position (from an earlier response); 0: the steps recorded from now on. */
+  afterPosition: number;
+  /** Only this case's steps; empty: every case's. */
+  caseRef: string;
+}
+
+export interface WatchTimelineResponse {
+  /** Increases with each step; pass the last one seen as after_position to resume. */
+  position: number;
+  caseRef: string;
+  entry:
+    | TimelineEntry
+    | undefined;
+  /** The case as it stands when the step is sent (it may have moved on since the step). */
+  caseSummary: CaseSummary | undefined;
 }
 
 export interface ListCasesRequest {
@@ -1199,6 +1219,228 @@ export const GetCaseTimelineResponse: MessageFns<GetCaseTimelineResponse> = {
       ? CaseSummary.fromPartial(object.caseSummary)
       : undefined;
     message.entries = object.entries?.map((e) => TimelineEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchTimelineRequest(): WatchTimelineRequest {
+  return { afterPosition: 0, caseRef: "" };
+}
+
+export const WatchTimelineRequest: MessageFns<WatchTimelineRequest> = {
+  encode(message: WatchTimelineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.afterPosition !== 0) {
+      writer.uint32(8).uint64(message.afterPosition);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTimelineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTimelineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.afterPosition = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTimelineRequest {
+    return {
+      afterPosition: isSet(object.afterPosition)
+        ? globalThis.Number(object.afterPosition)
+        : isSet(object.after_position)
+        ? globalThis.Number(object.after_position)
+        : 0,
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchTimelineRequest): unknown {
+    const obj: any = {};
+    if (message.afterPosition !== 0) {
+      obj.afterPosition = Math.round(message.afterPosition);
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTimelineRequest>): WatchTimelineRequest {
+    return WatchTimelineRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTimelineRequest>): WatchTimelineRequest {
+    const message = createBaseWatchTimelineRequest();
+    message.afterPosition = object.afterPosition ?? 0;
+    message.caseRef = object.caseRef ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchTimelineResponse(): WatchTimelineResponse {
+  return { position: 0, caseRef: "", entry: undefined, caseSummary: undefined };
+}
+
+export const WatchTimelineResponse: MessageFns<WatchTimelineResponse> = {
+  encode(message: WatchTimelineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.position !== 0) {
+      writer.uint32(8).uint64(message.position);
+    }
+    if (message.caseRef !== "") {
+      writer.uint32(18).string(message.caseRef);
+    }
+    if (message.entry !== undefined) {
+      TimelineEntry.encode(message.entry, writer.uint32(26).fork()).join();
+    }
+    if (message.caseSummary !== undefined) {
+      CaseSummary.encode(message.caseSummary, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchTimelineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchTimelineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.position = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caseRef = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.entry = TimelineEntry.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.caseSummary = CaseSummary.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchTimelineResponse {
+    return {
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      caseRef: isSet(object.caseRef)
+        ? globalThis.String(object.caseRef)
+        : isSet(object.case_ref)
+        ? globalThis.String(object.case_ref)
+        : "",
+      entry: isSet(object.entry) ? TimelineEntry.fromJSON(object.entry) : undefined,
+      caseSummary: isSet(object.caseSummary)
+        ? CaseSummary.fromJSON(object.caseSummary)
+        : isSet(object.case_summary)
+        ? CaseSummary.fromJSON(object.case_summary)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchTimelineResponse): unknown {
+    const obj: any = {};
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.caseRef !== "") {
+      obj.caseRef = message.caseRef;
+    }
+    if (message.entry !== undefined) {
+      obj.entry = TimelineEntry.toJSON(message.entry);
+    }
+    if (message.caseSummary !== undefined) {
+      obj.caseSummary = CaseSummary.toJSON(message.caseSummary);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchTimelineResponse>): WatchTimelineResponse {
+    return WatchTimelineResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchTimelineResponse>): WatchTimelineResponse {
+    const message = createBaseWatchTimelineResponse();
+    message.position = object.position ?? 0;
+    message.caseRef = object.caseRef ?? "";
+    message.entry = (object.entry !== undefined && object.entry !== null)
+      ? TimelineEntry.fromPartial(object.entry)
+      : undefined;
+    message.caseSummary = (object.caseSummary !== undefined && object.caseSummary !== null)
+      ? CaseSummary.fromPartial(object.caseSummary)
+      : undefined;
     return message;
   },
 };
@@ -2356,6 +2598,21 @@ export const LotsenhausServiceService = {
     responseSerialize: (value: ListCasesResponse): Buffer => Buffer.from(ListCasesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListCasesResponse => ListCasesResponse.decode(value),
   },
+  /**
+   * The timeline as it grows: every step the hub records from now on (or after a position the
+   * watcher saw before), each with the case as it then stands. For case lists and dashboards that
+   * follow many cases, instead of reading each case again and again.
+   */
+  watchTimeline: {
+    path: "/lotse.lotsenhaus.v1.LotsenhausService/WatchTimeline" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchTimelineRequest): Buffer => Buffer.from(WatchTimelineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchTimelineRequest => WatchTimelineRequest.decode(value),
+    responseSerialize: (value: WatchTimelineResponse): Buffer =>
+      Buffer.from(WatchTimelineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchTimelineResponse => WatchTimelineResponse.decode(value),
+  },
   listProviders: {
     path: "/lotse.lotsenhaus.v1.LotsenhausService/ListProviders" as const,
     requestStream: false as const,
@@ -2397,6 +2654,12 @@ export const LotsenhausServiceService = {
 export interface LotsenhausServiceServer extends UntypedServiceImplementation {
   getCaseTimeline: handleUnaryCall<GetCaseTimelineRequest, GetCaseTimelineResponse>;
   listCases: handleUnaryCall<ListCasesRequest, ListCasesResponse>;
+  /**
+   * The timeline as it grows: every step the hub records from now on (or after a position the
+   * watcher saw before), each with the case as it then stands. For case lists and dashboards that
+   * follow many cases, instead of reading each case again and again.
+   */
+  watchTimeline: handleServerStreamingCall<WatchTimelineRequest, WatchTimelineResponse>;
   listProviders: handleUnaryCall<ListProvidersRequest, ListProvidersResponse>;
   /** Erasure requests after consent withdrawals, one per recipient, open or confirmed (Art. 19 GDPR). */
   listErasures: handleUnaryCall<ListErasuresRequest, ListErasuresResponse>;
@@ -2438,6 +2701,20 @@ export interface LotsenhausServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListCasesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The timeline as it grows: every step the hub records from now on (or after a position the
+   * watcher saw before), each with the case as it then stands. For case lists and dashboards that
+   * follow many cases, instead of reading each case again and again.
+   */
+  watchTimeline(
+    request: WatchTimelineRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTimelineResponse>;
+  watchTimeline(
+    request: WatchTimelineRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchTimelineResponse>;
   listProviders(
     request: ListProvidersRequest,
     callback: (error: ServiceError | null, response: ListProvidersResponse) => void,
@@ -2528,6 +2805,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
