@@ -8,6 +8,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
+import { StatementNames } from './prepared-statements.js';
 
 export interface DatabaseConfig {
   /** PostgreSQL connection string; when absent, an embedded PGlite in dataDir is used. */
@@ -82,7 +83,7 @@ function traceQuery(event: LogEvent): void {
 export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database<DB>> {
   const log = statementTracer(config.traceStatements ?? 'slow', config.slowStatementMs ?? 20);
   if (config.url) {
-    const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 });
+    const pool = new StatementNames().wrap(new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 }));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
@@ -94,7 +95,7 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database
   const pglite = await PGlite.create(config.dataDir, { startParams: [...pgliteStartParams, ...embeddedSettings] });
   // PGlite serves one connection; kysely queues callers on it, so never use `db` inside a
   // transaction callback (use `trx`), or the two wait on each other forever.
-  const pool = new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig);
+  const pool = new StatementNames().wrap(new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
   return {
     db,
