@@ -332,9 +332,11 @@ describe('referral paths through the running network', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await hubClient.getCaseTimeline({ caseRef: person.caseRef })).entries.filter((e) => e.eventType === 'ReferralEscalated')).toHaveLength(1);
 
-    // A late answer is still taken.
+    // A late answer is still taken; answered, the case no longer counts as escalated (the step stays on the timeline).
     await provider(providerId).acceptReferral({ requestId: 'rp-expire-late-accept', referralId: referral.referralId });
-    await timelineWhen(person.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_ACCEPTED, 'the late acceptance at the hub');
+    const accepted = await timelineWhen(person.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_ACCEPTED, 'the late acceptance at the hub');
+    expect(accepted.caseSummary!.escalated).toBe(false);
+    expect(accepted.entries.filter((e) => e.eventType === 'ReferralEscalated')).toHaveLength(1);
   });
 
   it('a migration service refers on to the Lotsenhaus one-stop desk, which takes the case in and assesses competences, on the hub timeline', async () => {

@@ -157,7 +157,13 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
     const now = rt.now();
     await trx.updateTable('hub_referral').set({ status, decline_reason: extra.declineReason ?? referral.decline_reason, updated_at: now }).where('referral_id', '=', referralId).execute();
     const waitsOn = status === S.REFERRAL_STATUS_DECLINED ? referral.referrer_agency_id : env.producerAgencyId;
-    await trx.updateTable('case_index').set({ status, current_agency_id: waitsOn, updated_at: now }).where('case_ref', '=', referral.case_ref).where('referral_id', '=', referralId).execute();
+    // An answer ends the escalation of an unanswered referral: the case list shows what still waits.
+    await trx
+      .updateTable('case_index')
+      .set({ status, current_agency_id: waitsOn, updated_at: now, ...(status !== S.REFERRAL_STATUS_PENDING && { escalated: false }) })
+      .where('case_ref', '=', referral.case_ref)
+      .where('referral_id', '=', referralId)
+      .execute();
     await notifyReferrer(trx, referral, { status, providerId: env.producerAgencyId, declineReason: extra.declineReason ?? 0 });
     return referral;
   }
