@@ -30,7 +30,8 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (.ci/run does this)`);
   mkdirSync(artifacts, { recursive: true });
-  setup = await startNetworkOnPostgres({ LOTSE_DEMO_DATA: '0' });
+  // Every SQL statement traced, so the search for personal data also covers what statements carry.
+  setup = await startNetworkOnPostgres({ LOTSE_DEMO_DATA: '0', LOTSE_TRACE_SQL: 'all' });
   ({ network, home } = setup);
   consoleUrl = (network.network() as unknown as { console: { url: string } }).console.url;
   // The console listens 30 above the port base, as the launcher's banner says.
