@@ -3,6 +3,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
+import { createEmbeddedDatabases } from '@lotse/db/embedded';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
@@ -150,6 +151,9 @@ const nodeArgs = ['--max-semi-space-size=1'];
 if (process.env.LOTSE_CPU_PROFILE_DIR) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.LOTSE_CPU_PROFILE_DIR)}`);
 
 try {
+  // Embedded databases that do not exist yet: one initdb, copied for each (a first start used to
+  // run eight side by side).
+  if (!config.databaseUrl) await createEmbeddedDatabases([operatorConsole, ...deployments].map((d) => join(dirs.data, d.id)));
   // The console first: it receives the deployments' telemetry from their first span on.
   await supervisor.start({
     id: operatorConsole.id,

@@ -103,7 +103,7 @@ export function freePorts(): { portBase: number; natsPort: number } {
   return { portBase, natsPort: portBase + 99 };
 }
 
-export async function startNetwork(home: string, env: Record<string, string>, upTimeoutMs = 150_000): Promise<RunningNetwork> {
+export async function startNetwork(home: string, env: Record<string, string>, upTimeoutMs = 300_000): Promise<RunningNetwork> {
   const child = spawn('pnpm', ['start'], {
     cwd: repoRoot,
     env: { ...process.env, LOTSE_HOME: home, ...env },

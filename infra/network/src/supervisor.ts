@@ -42,7 +42,7 @@ export class Supervisor {
   }
 
   /** Starts a process and resolves once it is ready (or rejects with the end of its log). */
-  start(spec: ProcessSpec, readyTimeoutMs = 90_000): Promise<void> {
+  start(spec: ProcessSpec, readyTimeoutMs = 240_000): Promise<void> {
     const managed: Managed = {
       spec,
       state: { id: spec.id, pid: undefined, ready: false, restarts: 0, startedAt: undefined },

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
-import { fileURLToPath } from 'node:url';
+import { initdb, isInitialised } from './embedded-data-dirs.js';
 import { StatementNames } from './prepared-statements.js';
 
 export interface DatabaseConfig {
@@ -88,10 +84,7 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
   const inMemory = config.dataDir.startsWith('memory://');
-  if (!inMemory && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
-    mkdirSync(config.dataDir, { recursive: true });
-    await promisify(execFile)(process.execPath, [fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url)), config.dataDir]);
-  }
+  if (!inMemory && !isInitialised(config.dataDir)) await initdb(config.dataDir);
   const pglite = await PGlite.create(config.dataDir, { startParams: [...pgliteStartParams, ...embeddedSettings] });
   // PGlite serves one connection; kysely queues callers on it, so never use `db` inside a
   // transaction callback (use `trx`), or the two wait on each other forever.

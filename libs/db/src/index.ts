@@ -2,3 +2,4 @@ export { openDatabase, statementTracingModes, type Database, type DatabaseConfig
 export { migrateToLatest, type Migrations } from './migrations.js';
 export { createTestDatabase, testServerUrl, type TestDatabase } from './test-database.js';
 export { sql, type Kysely, type Transaction } from 'kysely';
+export { createEmbeddedDatabases } from './embedded-data-dirs.js';
