@@ -374,7 +374,10 @@ describe('referral paths through the running network', () => {
     const refused = await refusal(desk.recordIntake({ requestId: 'rp-desk-intake-withdrawn', caseRef: person.caseRef, referralId: early.referralId, needs: [OfferKind.OFFER_KIND_COMPETENCE_ASSESSMENT], noteCodes: [] }));
     expect(refused.code).toBe(FAILED_PRECONDITION);
     expect(refused.details).toContain('withdrawn by its referrer');
-    expect((await atDesk(early.referralId))?.status).not.toBe(OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_ACCEPTED);
+    // The desk's list shows it withdrawn, not waiting.
+    await waitFor(async () => (await atDesk(early.referralId))?.status === OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN, 15_000, 'the desk to close the withdrawn referral');
+    const waiting = (await desk.listOneStopReferrals({ status: OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING })).referrals;
+    expect(waiting.map((r) => r.referralId)).not.toContain(early.referralId);
     expect((await hubClient.getCaseTimeline({ caseRef: person.caseRef })).caseSummary!.status).toBe(S.REFERRAL_STATUS_WITHDRAWN);
 
     // Referred again: routed to the desk, taken in, competences assessed.

@@ -73,10 +73,21 @@ async function takeIn<DB>(rt: AgencyContext<DB>, trx: Transaction<DB>, intake: R
 }
 
 /** The ReferralRouted handler of an agency that takes every routed referral in as pending (the one-stop desk). */
-export function routedReferrals<DB>(rt: AgencyContext<DB>, intake: RoutedIntake<DB>) {
+export function routedReferrals<DB>(rt: AgencyContext<DB>, intake: RoutedIntake<DB> & { withdrawn: number }) {
   return {
     async ReferralRouted(trx: Transaction<DB>, msg: events.ReferralRouted, _env: envelope.Envelope): Promise<void> {
       await takeIn(rt, trx, intake, msg, { status: intake.pending });
+    },
+
+    /** Withdrawn by its sender or with the consent: a referral still waiting is closed; a taken-in one stays. */
+    async ReferralWithdrawn(trx: Transaction<DB>, msg: events.ReferralWithdrawn, _env: envelope.Envelope): Promise<void> {
+      if (msg.providerId !== rt.agencyId) return;
+      await workflowDb(trx)
+        .updateTable(inboxTable(intake.table))
+        .set({ status: intake.withdrawn })
+        .where('referral_id', '=', msg.referralId)
+        .where('status', '=', intake.pending)
+        .execute();
     },
   };
 }

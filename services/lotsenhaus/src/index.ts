@@ -12,15 +12,9 @@ import { loadDirectory } from './domain/directory.js';
 import { caseFlow } from './events/case-flow.js';
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
-import { oneStopReferralInbox, oneStopService, oneStopSubscription, type OneStopDb } from './one-stop/index.js';
+import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
 
 type Handlers = Parameters<typeof subscribe<HubDb>>[2];
-
-/** The desk's handler of routings addressed to the Lotsenhaus, for a subscription of the hub's. */
-function oneStopRouted(ctx: AgencyContext<HubDb>): Handlers[string] {
-  const desk = oneStopReferralInbox(ctx as unknown as AgencyContext<OneStopDb>);
-  return on(events.ReferralRouted, (trx, msg, env) => desk.ReferralRouted(trx as unknown as Transaction<OneStopDb>, msg, env));
-}
 
 /** When an unanswered referral escalates: REFERRAL_EXPIRY_MS if set, else REFERRAL_EXPIRY working days. */
 function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
@@ -88,7 +82,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
             // deployment's own stream is followed already (the Lotsenhaus is in the directory, as
             // in the network), the desk's handler joins that subscription.
             const own = streams.get(ctx.agencyId);
-            if (own) own.ReferralRouted = oneStopRouted(ctx);
+            if (own) Object.assign(own, oneStopHandlers(ctx));
             return [...(own ? [] : [oneStopSubscription(ctx)]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
           },
         },

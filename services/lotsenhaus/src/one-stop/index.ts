@@ -4,7 +4,7 @@ import type { HubDb } from '../db/schema.js';
 import { oneStopApi } from './one-stop-api.js';
 import { loadPartners, type Partners } from './partners.js';
 
-export { oneStopSubscription, oneStopReferralInbox } from './referral-inbox.js';
+export { oneStopHandlers, oneStopSubscription, oneStopReferralInbox } from './referral-inbox.js';
 export { defaultPartnersFile, loadPartners, type OneStopPartner, type Partners } from './partners.js';
 export type { OneStopDb, OneStopTables } from './schema.js';
 

@@ -159,12 +159,15 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
             const referral = await trx.selectFrom('one_stop_referral').selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
             if (!referral) throw new NotFoundError('referral_id', referralId, 'referral routed to the Lotsenhaus');
             if (referral.case_ref !== caseRef) throw new FailedPreconditionError(`referral ${referralId} is for another case than ${caseRef}`);
+            if (referral.status === RS.ONE_STOP_REFERRAL_STATUS_WITHDRAWN) {
+              throw new FailedPreconditionError(`referral ${referralId} was withdrawn by its referrer; it can no longer be taken in`);
+            }
             if (referral.status !== RS.ONE_STOP_REFERRAL_STATUS_PENDING) throw new FailedPreconditionError(`referral ${referralId} already had its intake`);
             await refuseWithdrawnConsent(trx, referral.consent_id);
-            // Its referrer may have withdrawn it meanwhile: the hub closed it then, and the desk's
-            // own row (which keeps no such status) still says pending. FOR UPDATE: a withdrawal
-            // the hub applies meanwhile locks the same row, so it either commits first (refused
-            // here) or after this intake, and then closes a referral that was taken in.
+            // The hub may have closed it before the desk heard of the withdrawal (the event is on
+            // its way). FOR UPDATE: a withdrawal the hub applies meanwhile locks the same row, so
+            // it either commits first (refused here) or after this intake, and then closes a
+            // referral that was taken in.
             const routed = await trx.selectFrom('hub_referral').select('status').where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
             if (routed?.status === common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN) {
               throw new FailedPreconditionError(`referral ${referralId} was withdrawn by its referrer; it can no longer be taken in`);

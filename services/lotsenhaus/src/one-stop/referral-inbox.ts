@@ -19,6 +19,7 @@ export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
   const inbox = routedReferrals(rt, {
     table: 'one_stop_referral',
     pending: oneStop.OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING,
+    withdrawn: oneStop.OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN,
     ownValues: (msg, now) => ({ owner_agency_id: msg.ownerAgencyId || msg.referrerAgencyId, received_at: now, accepted_at: null }),
     ignoreMisaddressed: true,
     received: (trx, msg, eventId, now) =>
@@ -38,18 +39,30 @@ export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
       if (env.producerAgencyId !== rt.agencyId) return;
       await inbox.ReferralRouted(trx, msg, env);
     },
+
+    /** The hub closed a referral routed here (its sender or the consent withdrew it): no intake any more. */
+    async ReferralWithdrawn(trx: Trx, msg: events.ReferralWithdrawn, env: envelope.Envelope): Promise<void> {
+      if (env.producerAgencyId !== rt.agencyId) return;
+      await inbox.ReferralWithdrawn(trx, msg, env);
+    },
   };
 }
 
 /**
- * The desk's subscription: only ReferralRouted addressed to the Lotsenhaus itself, on the hub's
- * own stream. Its filter differs from any subscription to the whole stream, so it gets a durable
- * consumer of its own.
+ * The desk's subscription where the hub does not follow its own stream already: the events the
+ * hub addresses to the Lotsenhaus itself (routings, withdrawals). Its filter differs from any
+ * subscription to the whole stream, so it gets a durable consumer of its own.
  */
 export function oneStopSubscription(rt: AgencyContext<HubDb>): Subscription<HubDb> {
-  const ctx = rt as unknown as AgencyContext<OneStopDb>;
-  const inbox = oneStopReferralInbox(ctx);
-  return subscribe<HubDb>(rt.agencyId, eventSubject(rt.agencyId, 'ReferralRouted', rt.agencyId), {
-    ReferralRouted: on(events.ReferralRouted, (trx, msg, env) => inbox.ReferralRouted(trx as unknown as Trx, msg, env)),
-  });
+  const addressedToItself = `${eventSubject(rt.agencyId, 'ReferralRouted', rt.agencyId).split('.').slice(0, 2).join('.')}.*.${rt.agencyId}`;
+  return subscribe<HubDb>(rt.agencyId, addressedToItself, oneStopHandlers(rt));
+}
+
+/** The desk's handlers of what the hub addresses to the Lotsenhaus, for a subscription of the hub's. */
+export function oneStopHandlers(rt: AgencyContext<HubDb>) {
+  const inbox = oneStopReferralInbox(rt as unknown as AgencyContext<OneStopDb>);
+  return {
+    ReferralRouted: on<HubDb, events.ReferralRouted>(events.ReferralRouted, (trx, msg, env) => inbox.ReferralRouted(trx as unknown as Trx, msg, env)),
+    ReferralWithdrawn: on<HubDb, events.ReferralWithdrawn>(events.ReferralWithdrawn, (trx, msg, env) => inbox.ReferralWithdrawn(trx as unknown as Trx, msg, env)),
+  };
 }

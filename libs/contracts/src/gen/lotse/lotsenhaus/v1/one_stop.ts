@@ -89,6 +89,8 @@ export enum OneStopReferralStatus {
   ONE_STOP_REFERRAL_STATUS_PENDING = 1,
   /** ONE_STOP_REFERRAL_STATUS_ACCEPTED - The intake took place. */
   ONE_STOP_REFERRAL_STATUS_ACCEPTED = 2,
+  /** ONE_STOP_REFERRAL_STATUS_WITHDRAWN - Withdrawn before the intake, by its sender or with the newcomer's consent. */
+  ONE_STOP_REFERRAL_STATUS_WITHDRAWN = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -103,6 +105,9 @@ export function oneStopReferralStatusFromJSON(object: any): OneStopReferralStatu
     case 2:
     case "ONE_STOP_REFERRAL_STATUS_ACCEPTED":
       return OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_ACCEPTED;
+    case 3:
+    case "ONE_STOP_REFERRAL_STATUS_WITHDRAWN":
+      return OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -118,6 +123,8 @@ export function oneStopReferralStatusToJSON(object: OneStopReferralStatus): stri
       return "ONE_STOP_REFERRAL_STATUS_PENDING";
     case OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_ACCEPTED:
       return "ONE_STOP_REFERRAL_STATUS_ACCEPTED";
+    case OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN:
+      return "ONE_STOP_REFERRAL_STATUS_WITHDRAWN";
     case OneStopReferralStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
