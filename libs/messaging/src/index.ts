@@ -1,4 +1,4 @@
-export { streamName, agencySubjects, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
+export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';

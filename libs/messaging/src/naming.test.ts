@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { durableNameFor } from './consumer.js';
-import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName, subjectMatches } from './naming.js';
+import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName, subjectMatches, subjectsAddressedTo } from './naming.js';
 
 describe('naming', () => {
   it('names streams and subjects after the producing agency', () => {
@@ -8,6 +8,9 @@ describe('naming', () => {
     expect(eventSubject('lotsenhaus', 'ReferralRouted', 'caritas-koblenz')).toBe('lotse.lotsenhaus.referral-routed.caritas-koblenz');
     expect(eventSubject('caritas-koblenz', 'referral-accepted')).toBe('lotse.caritas-koblenz.referral-accepted');
     expect(kebabCase('NewcomerDataReceived')).toBe('newcomer-data-received');
+    expect(subjectsAddressedTo('lotsenhaus', 'caritas-koblenz')).toBe('lotse.lotsenhaus.*.caritas-koblenz');
+    expect(subjectMatches(subjectsAddressedTo('lotsenhaus', 'caritas-koblenz'), eventSubject('lotsenhaus', 'ReferralWithdrawn', 'caritas-koblenz'))).toBe(true);
+    expect(() => subjectsAddressedTo('lotsenhaus', '>')).toThrow(InvalidSubjectTokenError);
   });
 
   it('rejects ids that would change the meaning of a subject', () => {

@@ -29,6 +29,11 @@ export function agencySubjects(agencyId: string): string {
   return `lotse.${token('agency id', agencyId)}.>`;
 }
 
+/** Every event a producer addresses to one audience: `lotse.<producer>.*.<audience>`. */
+export function subjectsAddressedTo(producerAgencyId: string, audience: string): string {
+  return `lotse.${token('producer agency id', producerAgencyId)}.*.${token('audience', audience)}`;
+}
+
 /** `ReferralRouted` → `referral-routed`; a name already in kebab case stays as it is. */
 export function kebabCase(name: string): string {
   return name

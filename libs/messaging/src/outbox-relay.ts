@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
 import { defaultLogger } from './logger.js';
 import { countPublished } from './metrics.js';
@@ -144,28 +144,33 @@ export class OutboxRelay {
       .limit(this.batch)
       .execute();
     const acked: string[] = [];
-    let result: BatchResult = { published: 0, failed: false, full: rows.length === this.batch };
+    let failed = false;
+    let stopped = false;
     for (const row of rows) {
       // Publish strictly one after another: concurrent publishes could reach the stream reordered.
       if (!(await this.publishOne(row))) {
-        result = { published: acked.length, failed: true, full: false };
+        failed = true;
         break;
       }
       acked.push(row.event_id);
       // stop() waits for the batch, but need not wait for a hundred more round trips.
       if (stopping()) {
-        result = { published: acked.length, failed: false, full: false };
+        stopped = true;
         break;
       }
     }
-    result.published = acked.length;
     // One statement (one commit) marks what the broker acknowledged, instead of one per event:
     // on an embedded database each commit costs a WAL write. Dying before it only means these
     // go out again, and the stream's duplicate window (or the consumer's inbox) drops the copies.
+    // `= any(array)`: one statement text whatever the batch size, so it is prepared once.
     if (acked.length > 0) {
-      await messagingDb(this.db).updateTable('outbox').set({ published_at: new Date() }).where('event_id', 'in', acked).execute();
+      await messagingDb(this.db)
+        .updateTable('outbox')
+        .set({ published_at: new Date() })
+        .where(sql<boolean>`event_id = any(${acked}::text[])`)
+        .execute();
     }
-    return result;
+    return { published: acked.length, failed, full: !failed && !stopped && rows.length === this.batch };
   }
 
   private async publishOne(row: OutboxRow): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { jobCentre } from '@lotse/contracts';
+import { subjectsAddressedTo } from '@lotse/messaging';
 import { referralEvents } from '@lotse/referrals';
 import { hubAgreements, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { jobCentreApi } from './api/job-centre-api.js';
@@ -35,7 +36,7 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides & { a
           ],
           subscriptions: (ctx) => [
             // Only what the hub addresses to this job centre: lotse.<hub>.<event>.<job-centre-id>
-            subscribe<JobCentreDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, referralEvents(ctx, referralIntake(ctx))),
+            subscribe<JobCentreDb>(config.hubAgencyId, subjectsAddressedTo(config.hubAgencyId, config.agencyId), referralEvents(ctx, referralIntake(ctx))),
           ],
         },
         overrides,

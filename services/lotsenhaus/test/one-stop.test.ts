@@ -283,57 +283,9 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
     expect(t.entries.map((e) => e.eventType)).toEqual(['IntakeRecorded', 'AppointmentBooked', 'CompetenceAssessed', 'AppointmentCancelled']);
   });
 
-  it('closes a referral routed to the desk once the hub says it was withdrawn, but keeps one already taken in', async () => {
-    const route = async (referralId: string, caseRef: string) =>
-      publishEvent(nats, {
-        producer: hubId,
-        eventType: 'ReferralRouted',
-        audience: hubId,
-        codec: events.ReferralRouted,
-        caseRef,
-        message: events.ReferralRouted.fromPartial({
-          referralId,
-          caseRef,
-          referrerAgencyId: providerId,
-          providerId: hubId,
-          purpose: common.Purpose.PURPOSE_COMPETENCE_ASSESSMENT,
-          consentId: uuidv7(),
-          ageGroup: common.AgeGroup.AGE_GROUP_ADULT,
-          routingReason: 'agreement',
-          routedAt: new Date(),
-          ownerAgencyId: referrerId,
-        }),
-      });
-    const withdraw = async (referralId: string, caseRef: string) =>
-      publishEvent(nats, {
-        producer: hubId,
-        eventType: 'ReferralWithdrawn',
-        audience: hubId,
-        codec: events.ReferralWithdrawn,
-        caseRef,
-        message: events.ReferralWithdrawn.fromPartial({ referralId, caseRef, providerId: hubId, consentId: '', withdrawnAt: new Date() }),
-      });
-    const statusOf = async (referralId: string) => (await desk.listOneStopReferrals({ status: 0 })).referrals.find((r) => r.referralId === referralId)?.status;
-    const [waiting, takenIn] = [
-      { referralId: uuidv7(), caseRef: newCaseRef() },
-      { referralId: uuidv7(), caseRef: newCaseRef() },
-    ];
-    for (const r of [waiting, takenIn]) await route(r.referralId, r.caseRef);
-    await waitFor(async () => ((await statusOf(waiting.referralId)) && (await statusOf(takenIn.referralId)) ? true : undefined), 'both referrals at the desk');
-    await desk.recordIntake({ requestId: rid(), caseRef: takenIn.caseRef, referralId: takenIn.referralId, needs: [OfferKind.OFFER_KIND_COMPETENCE_ASSESSMENT], noteCodes: [] });
-
-    for (const r of [waiting, takenIn]) await withdraw(r.referralId, r.caseRef);
-    await waitFor(async () => ((await statusOf(waiting.referralId)) === OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN ? true : undefined), 'the withdrawal at the desk');
-    const pending = await desk.listOneStopReferrals({ status: OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING });
-    expect(pending.referrals.map((r) => r.referralId)).not.toContain(waiting.referralId);
-    expect(await statusOf(takenIn.referralId)).toBe(OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_ACCEPTED);
-  });
-
-  it('receives a referral the hub routed to the Lotsenhaus, accepts it at the intake, and refers on under its consent', async () => {
-    const caseRef = newCaseRef();
-    const referralId = uuidv7();
-    const consentId = uuidv7();
-    await publishEvent(nats, {
+  /** The hub routes a competence-assessment referral to the Lotsenhaus itself. */
+  const routeToDesk = (referralId: string, caseRef: string, consentId: string) =>
+    publishEvent(nats, {
       producer: hubId,
       eventType: 'ReferralRouted',
       audience: hubId,
@@ -352,6 +304,38 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
         ownerAgencyId: referrerId,
       }),
     });
+
+  it('closes a referral routed to the desk once the hub says it was withdrawn, but keeps one already taken in', async () => {
+    const withdraw = async (referralId: string, caseRef: string) =>
+      publishEvent(nats, {
+        producer: hubId,
+        eventType: 'ReferralWithdrawn',
+        audience: hubId,
+        codec: events.ReferralWithdrawn,
+        caseRef,
+        message: events.ReferralWithdrawn.fromPartial({ referralId, caseRef, providerId: hubId, consentId: '', withdrawnAt: new Date() }),
+      });
+    const statusOf = async (referralId: string) => (await desk.listOneStopReferrals({ status: 0 })).referrals.find((r) => r.referralId === referralId)?.status;
+    const [waiting, takenIn] = [
+      { referralId: uuidv7(), caseRef: newCaseRef() },
+      { referralId: uuidv7(), caseRef: newCaseRef() },
+    ];
+    for (const r of [waiting, takenIn]) await routeToDesk(r.referralId, r.caseRef, uuidv7());
+    await waitFor(async () => ((await statusOf(waiting.referralId)) && (await statusOf(takenIn.referralId)) ? true : undefined), 'both referrals at the desk');
+    await desk.recordIntake({ requestId: rid(), caseRef: takenIn.caseRef, referralId: takenIn.referralId, needs: [OfferKind.OFFER_KIND_COMPETENCE_ASSESSMENT], noteCodes: [] });
+
+    for (const r of [waiting, takenIn]) await withdraw(r.referralId, r.caseRef);
+    await waitFor(async () => ((await statusOf(waiting.referralId)) === OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_WITHDRAWN ? true : undefined), 'the withdrawal at the desk');
+    const pending = await desk.listOneStopReferrals({ status: OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING });
+    expect(pending.referrals.map((r) => r.referralId)).not.toContain(waiting.referralId);
+    expect(await statusOf(takenIn.referralId)).toBe(OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_ACCEPTED);
+  });
+
+  it('receives a referral the hub routed to the Lotsenhaus, accepts it at the intake, and refers on under its consent', async () => {
+    const caseRef = newCaseRef();
+    const referralId = uuidv7();
+    const consentId = uuidv7();
+    await routeToDesk(referralId, caseRef, consentId);
     const pending = await waitFor(async () => {
       const list = await desk.listOneStopReferrals({ status: OneStopReferralStatus.ONE_STOP_REFERRAL_STATUS_PENDING });
       return list.referrals.find((r) => r.referralId === referralId);

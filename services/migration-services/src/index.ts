@@ -1,5 +1,6 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
+import { subjectsAddressedTo } from '@lotse/messaging';
 import { referralEvents } from '@lotse/referrals';
 import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
@@ -37,7 +38,7 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
           ],
           subscriptions: (ctx) => [
             // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
-            subscribe<MigrationServicesDb>(config.hubAgencyId, `lotse.${config.hubAgencyId}.*.${config.agencyId}`, {
+            subscribe<MigrationServicesDb>(config.hubAgencyId, subjectsAddressedTo(config.hubAgencyId, config.agencyId), {
               ...referralEvents(ctx, providerInbox(ctx)),
               ErasureRequested: on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
             }),

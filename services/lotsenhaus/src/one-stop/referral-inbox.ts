@@ -1,5 +1,5 @@
 import { common, events, oneStop, type envelope } from '@lotse/contracts';
-import { eventSubject } from '@lotse/messaging';
+import { subjectsAddressedTo } from '@lotse/messaging';
 import { routedReferrals } from '@lotse/referrals';
 import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
@@ -54,8 +54,7 @@ export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
  * subscription to the whole stream, so it gets a durable consumer of its own.
  */
 export function oneStopSubscription(rt: AgencyContext<HubDb>): Subscription<HubDb> {
-  const addressedToItself = `${eventSubject(rt.agencyId, 'ReferralRouted', rt.agencyId).split('.').slice(0, 2).join('.')}.*.${rt.agencyId}`;
-  return subscribe<HubDb>(rt.agencyId, addressedToItself, oneStopHandlers(rt));
+  return subscribe<HubDb>(rt.agencyId, subjectsAddressedTo(rt.agencyId, rt.agencyId), oneStopHandlers(rt));
 }
 
 /** The desk's handlers of what the hub addresses to the Lotsenhaus, for a subscription of the hub's. */
