@@ -8,11 +8,12 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
-import { applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
+import { waitingBatches } from './batches.js';
+import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
 import { countConsumed } from './metrics.js';
 import { InvalidSubjectTokenError, streamName, subjectMatches } from './naming.js';
@@ -36,7 +37,7 @@ export interface ConsumerOptions<DB> {
   retryDelaysMs?: number[];
   /** Time the broker waits for an ack before redelivering (a handler must finish within it). */
   ackWaitMs?: number;
-  /** Messages pulled ahead; stop() processes those before it returns. */
+  /** Messages pulled ahead, and the most applied in one transaction; stop() processes those before it returns. */
   maxMessages?: number;
   handle: EventHandler<DB>;
   /**
@@ -68,6 +69,15 @@ export interface ConsumerHandle {
 export type EventConsumer = ConsumerHandle;
 
 const tracer = trace.getTracer('@lotse/messaging');
+
+/** One message being processed: its consume span and the context its handler runs in. */
+interface Delivery {
+  m: JsMsg;
+  headers: Record<string, string[]>;
+  deliveryCount: number;
+  span: Span;
+  context: Context;
+}
 const defaultRetryDelaysMs = [200, 1_000, 3_000, 5_000];
 
 /**
@@ -94,6 +104,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   const { db, js, jsm, durableName, producerAgencyId, handle } = options;
   const logger = (options.logger ?? defaultLogger).child({ consumer: durableName });
   const maxDeliver = options.maxDeliver ?? 5;
+  const maxMessages = options.maxMessages ?? 10;
   const retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : defaultRetryDelaysMs;
   const stream = streamName(producerAgencyId);
   if (!durableName || /[\s.*>/\\]/.test(durableName)) throw new InvalidSubjectTokenError('durable name', durableName);
@@ -131,7 +142,8 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   let stopping = false;
   const active = new Set<ConsumerMessages>();
 
-  async function processMessage(m: JsMsg): Promise<void> {
+  /** The consume span of one delivery, a child of the producer's trace (from the message headers). */
+  function startDelivery(m: JsMsg): Delivery {
     const deliveryCount = m.info.deliveryCount;
     const headers = headersToRecord(m.headers);
     const parent = propagation.extract(ROOT_CONTEXT, m.headers, msgHdrsGetter);
@@ -149,8 +161,60 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       },
       parent,
     );
-    // The handler's queries and any events it enqueues run in this context, so they continue the trace.
-    await context.with(trace.setSpan(parent, span), async () => {
+    return { m, headers, deliveryCount, span, context: trace.setSpan(parent, span) };
+  }
+
+  function acknowledge(d: Delivery, event: ConsumedEvent, outcome: ApplyOutcome): void {
+    // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
+    d.m.ack();
+    const counted = outcome === 'handled' ? 'applied' : 'duplicate';
+    d.span.setAttribute('lotse.outcome', counted);
+    countConsumed(d.m.subject, event.envelope.eventType, counted);
+    if (outcome === 'duplicate') logger.debug({ event_id: event.envelope.eventId, subject: d.m.subject }, 'duplicate event skipped');
+    else notifyCommitted(event);
+  }
+
+  /**
+   * Messages that waited while the consumer was busy: one transaction for all of them (one inbox
+   * insert, one commit), each handler in its own consume span. If anything fails, the transaction
+   * rolls back and each message is processed on its own, so a failing one is retried or parked
+   * alone and the others still apply. Under load this halves the statements per event at the hub.
+   */
+  async function processBatch(batch: JsMsg[]): Promise<void> {
+    if (batch.length === 1) return processMessage(batch[0]!);
+    const deliveries = batch.map(startDelivery);
+    let events: ConsumedEvent[];
+    try {
+      events = deliveries.map((d) => {
+        const envelope = decodeEnvelope(d.m.data);
+        d.span.setAttributes({ ...eventAttributes(envelope), 'lotse.batch_size': batch.length });
+        return { envelope, subject: d.m.subject, headers: d.headers, deliveryCount: d.deliveryCount };
+      });
+    } catch {
+      // A malformed message among them: each on its own, so only that one is retried and parked.
+      for (const d of deliveries) await processMessage(d.m, d);
+      return;
+    }
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = await db
+        .transaction()
+        .execute((trx) => applyAllInTransaction(trx, durableName, events, handle, (i, run) => context.with(deliveries[i]!.context, run)));
+    } catch (err) {
+      logger.debug({ err: err instanceof Error ? err.message : String(err), size: batch.length }, 'batch rolled back; processing its messages one by one');
+      for (const d of deliveries) await processMessage(d.m, d);
+      return;
+    }
+    for (const [i, d] of deliveries.entries()) {
+      acknowledge(d, events[i]!, outcomes[i]!);
+      d.span.end();
+    }
+  }
+
+  async function processMessage(m: JsMsg, started?: Delivery): Promise<void> {
+    const delivery = started ?? startDelivery(m);
+    const { deliveryCount, headers, span } = delivery;
+    await context.with(delivery.context, async () => {
       let eventId: string | null = null;
       let eventType: string | undefined;
       try {
@@ -159,14 +223,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         eventType = envelope.eventType;
         span.setAttributes(eventAttributes(envelope));
         const event: ConsumedEvent = { envelope, subject: m.subject, headers, deliveryCount };
-        const outcome = await applyOnce(db, durableName, event, handle);
-        // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
-        m.ack();
-        const counted = outcome === 'handled' ? 'applied' : 'duplicate';
-        span.setAttribute('lotse.outcome', counted);
-        countConsumed(m.subject, eventType, counted);
-        if (outcome === 'duplicate') logger.debug({ event_id: eventId, subject: m.subject }, 'duplicate event skipped');
-        else notifyCommitted(event);
+        acknowledge(delivery, event, await applyOnce(db, durableName, event, handle));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         span.recordException(err instanceof Error ? err : new Error(message));
@@ -215,11 +272,11 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       let messages: ConsumerMessages | undefined;
       try {
         const consumer = await js.consumers.get(stream, durable);
-        messages = await consumer.consume({ max_messages: options.maxMessages ?? 10 });
+        messages = await consumer.consume({ max_messages: maxMessages });
         active.add(messages);
         if (stopping) await messages.close();
         // Sequential on purpose: events of one subject are applied in stream order.
-        for await (const m of messages) await processMessage(m);
+        for await (const batch of waitingBatches(messages, maxMessages)) await processBatch(batch);
       } catch (err) {
         if (stopping) break;
         logger.error({ err, durable }, 'consumer loop failed; restarting');

@@ -60,6 +60,38 @@ export async function applyInTransaction<DB>(
   return 'handled';
 }
 
+/**
+ * Several events in one transaction, for a consumer that fell behind: one inbox insert for all of
+ * them, then the handler of each new one, in order (each inside `within(i, …)`, e.g. its own span
+ * context). An event id that is already in the inbox, or twice in the batch, is a duplicate.
+ */
+export async function applyAllInTransaction<DB>(
+  trx: Transaction<DB>,
+  consumer: string,
+  events: ConsumedEvent[],
+  handle: EventHandler<DB>,
+  within: (index: number, run: () => Promise<void>) => Promise<void> = (_, run) => run(),
+): Promise<ApplyOutcome[]> {
+  const inserted = await messagingDb(trx as Kysely<any>)
+    .insertInto('inbox')
+    .values(events.map((event) => ({ consumer, event_id: event.envelope.eventId, subject: event.subject })))
+    .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
+    .returning('event_id')
+    .execute();
+  const fresh = new Set(inserted.map((row) => row.event_id));
+  const outcomes: ApplyOutcome[] = [];
+  for (const [index, event] of events.entries()) {
+    // delete: a second copy of the same id later in the batch is a duplicate.
+    if (!fresh.delete(event.envelope.eventId)) {
+      outcomes.push('duplicate');
+      continue;
+    }
+    await within(index, () => handle(trx, event));
+    outcomes.push('handled');
+  }
+  return outcomes;
+}
+
 export function applyOnce<DB>(db: Kysely<DB>, consumer: string, event: ConsumedEvent, handle: EventHandler<DB>): Promise<ApplyOutcome> {
   return db.transaction().execute((trx) => applyInTransaction(trx, consumer, event, handle));
 }

@@ -25,6 +25,13 @@ export const outboxMigrations: Migrations = {
       await db.schema.createIndex('outbox_created_at_idx').on('outbox').column('created_at').execute();
     },
   },
+  // Withdrawal finds a case's unpublished events to strip routing facts from them; without this
+  // the lookup scanned every event the agency ever sent.
+  messaging_0002_outbox_case: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.createIndex('outbox_case_idx').on('outbox').columns(['case_ref', 'event_type']).execute();
+    },
+  },
 };
 
 export const inboxMigrations: Migrations = {

@@ -87,6 +87,44 @@ describe('consumer with inbox', () => {
     expect(committed).toEqual([eventId, marker.eventId]);
   });
 
+  it('applies a backlog in shared transactions, and a failing event among them alone', async () => {
+    const subject = eventSubject(producer, 'Backlog');
+    const events = Array.from({ length: 30 }, () => encodedEnvelope(producer, 'Backlog'));
+    const poison = events[17]!.eventId;
+    // Published before the consumer starts: the whole backlog is waiting at once.
+    for (const e of events) await suite.nats.js.publish(subject, e.bytes, { msgID: e.eventId });
+    // A copy of an event under another Nats-Msg-Id, so it may land in the same batch as the original.
+    await suite.nats.js.publish(subject, events[3]!.bytes, { msgID: `${events[3]!.eventId}-copy` });
+
+    const transactions = new Set<unknown>();
+    const handledIn = new Map<string, number>();
+    const committed: string[] = [];
+    await consume(
+      'Backlog',
+      async (trx, event) => {
+        transactions.add(trx);
+        handledIn.set(event.envelope.eventId, (handledIn.get(event.envelope.eventId) ?? 0) + 1);
+        await trx.insertInto('effect').values({ event_id: event.envelope.eventId }).execute();
+        if (event.envelope.eventId === poison && event.deliveryCount < 2) throw new Error('not yet');
+      },
+      { afterCommit: (e) => committed.push(e.envelope.eventId) },
+    );
+    await waitFor(async () => (await count(suite.db, 'effect', sql`event_id in (${sql.join(events.map((e) => e.eventId))})`)) === 30, 15_000, 'every effect');
+
+    // Every event applied exactly once (the copy too, and the rolled-back batch left nothing)…
+    for (const e of events) {
+      expect(await effects(e.eventId)).toBe(1);
+      expect(await inboxRows(e.eventId)).toBe(1);
+    }
+    // …in stream order for the first commit of each, and in fewer transactions than events.
+    expect(new Set(committed)).toEqual(new Set(events.map((e) => e.eventId)));
+    expect(committed.filter((id) => id !== poison)).toEqual(events.map((e) => e.eventId).filter((id) => id !== poison));
+    expect(transactions.size).toBeLessThan(events.length);
+    // The poison's batch was rolled back and its events ran again one by one, so they were handled more than once but applied once.
+    expect(handledIn.get(poison)).toBeGreaterThanOrEqual(2);
+    expect(await listParked(suite.db, 'Backlog')).toEqual([]);
+  });
+
   it('retries a handler that fails transiently until it succeeds', async () => {
     const deliveries: number[] = [];
     await consume('Flaky', async (trx, event) => {
