@@ -36,27 +36,39 @@ export async function once<Req, Res>(
   run: () => Promise<Res>,
 ): Promise<Res> {
   const hash = requestHash(key.requestCodec, key.request);
-  // Serialises concurrent retries of the same id on a pooled PostgreSQL connection.
-  await sql`select pg_advisory_xact_lock(hashtext(${key.method + ':' + key.requestId}))`.execute(trx);
-  const existing = await trx
-    .selectFrom('idempotency')
-    .select(['request_hash', 'response'])
-    .where('method', '=', key.method)
-    .where('request_id', '=', key.requestId)
+  // Claim the id first: the insert of a concurrent retry of the same id waits on this
+  // uncommitted key and then finds it taken (or takes it, if this call rolls back). One statement
+  // instead of a lock and a lookup; the response is filled in once the call has run.
+  const claimed = await trx
+    .insertInto('idempotency')
+    .values({ method: key.method, request_id: key.requestId, request_hash: hash, response: EMPTY })
+    .onConflict((oc) => oc.columns(['method', 'request_id']).doNothing())
+    .returning('request_id')
     .executeTakeFirst();
-  if (existing) {
+  if (!claimed) {
+    const existing = await trx
+      .selectFrom('idempotency')
+      .select(['request_hash', 'response'])
+      .where('method', '=', key.method)
+      .where('request_id', '=', key.requestId)
+      .executeTakeFirstOrThrow();
     if (existing.request_hash !== hash) {
       throw ValidationError.field('request_id', 'was already used for a different request');
     }
     return responseCodec.decode(existing.response as Uint8Array);
   }
+  // A failing call throws, and the claim rolls back with the rest of the transaction.
   const response = await run();
   await trx
-    .insertInto('idempotency')
-    .values({ method: key.method, request_id: key.requestId, request_hash: hash, response: Buffer.from(responseCodec.encode(response).finish()) })
+    .updateTable('idempotency')
+    .set({ response: Buffer.from(responseCodec.encode(response).finish()) })
+    .where('method', '=', key.method)
+    .where('request_id', '=', key.requestId)
     .execute();
   return response;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The stored first response of a request id, read outside a transaction. For calls that must
