@@ -104,8 +104,17 @@ const asAudit = (db: Kysely<any>) => db as unknown as Kysely<AuditTables>;
  */
 export async function lockAuditChain(trx: Transaction<any>): Promise<void> {
   if (!trx.isTransaction) throw new Error('lockAuditChain must run inside a transaction');
+  if (chainLocked.has(trx)) return;
   await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_CLASS)}::int, ${sql.lit(LOCK_KEY)}::int)`.execute(trx);
+  chainLocked.add(trx);
 }
+
+// What a transaction already knows of the chain, so a transaction that locks the chain and then
+// appends (a disclosure), or appends several entries (a batch of consumed events), sends the lock
+// and the head lookup once. Keyed by the transaction object: it lives as long as the transaction,
+// and no other transaction can append while this one holds the lock.
+const chainLocked = new WeakSet<Transaction<any>>();
+const chainHeads = new WeakMap<Transaction<any>, { seq: number; hash: string }>();
 
 /**
  * Appends one entry inside the caller's transaction, so the access and its record commit or
@@ -123,7 +132,7 @@ export async function appendAudit(trx: Transaction<any>, entry: AuditEntryInput)
   canonicalJson(details);
   const db = asAudit(trx);
   await lockAuditChain(trx);
-  const head = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const head = chainHeads.get(trx) ?? (await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst());
   const at = entry.at ?? (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0]!.now;
   const fields = {
     seq: (head ? Number(head.seq) : 0) + 1,
@@ -145,6 +154,7 @@ export async function appendAudit(trx: Transaction<any>, entry: AuditEntryInput)
     .insertInto('audit_log')
     .values({ ...row, details: JSON.stringify(details) as unknown as Details })
     .execute();
+  chainHeads.set(trx, { seq: row.seq, hash: row.hash });
   return row;
 }
 
