@@ -4,13 +4,17 @@ import * as initial from './0001-initial.js';
 import * as erasureTracking from './0002-erasure-tracking.js';
 import * as referralWorkflow from './0003-referral-workflow.js';
 import * as referralLanguages from './0004-referral-languages.js';
+import * as caseLookups from './0005-case-lookups.js';
 import * as oneStop from './0101-one-stop.js';
+import * as oneStopConsentLookup from './0102-one-stop-consent-lookup.js';
 
 export const hubMigrations: Migrations = {
   '0001-initial': initial,
   '0002-erasure-tracking': erasureTracking,
   '0003-referral-workflow': referralWorkflow,
   '0004-referral-languages': referralLanguages,
+  '0005-case-lookups': caseLookups,
   '0101-one-stop': oneStop,
+  '0102-one-stop-consent-lookup': oneStopConsentLookup,
   ...auditMigrations,
 };
