@@ -1,9 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
-import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { initdb, isInitialised } from './embedded-data-dirs.js';
+import { pgliteClientConfig } from './pglite-connection.js';
 import { StatementNames } from './prepared-statements.js';
 
 export interface DatabaseConfig {
@@ -89,7 +89,7 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database
   const pglite = await PGlite.create(config.dataDir, { startParams: [...pgliteStartParams, ...embeddedSettings] });
   // PGlite serves one connection; kysely queues callers on it, so never use `db` inside a
   // transaction callback (use `trx`), or the two wait on each other forever.
-  const pool = new StatementNames().wrap(new pg.Pool(createPgConfig(pglite) as unknown as pg.PoolConfig));
+  const pool = new StatementNames().wrap(new pg.Pool(pgliteClientConfig(pglite) as unknown as pg.PoolConfig));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
   return {
     db,
