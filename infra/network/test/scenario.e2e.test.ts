@@ -41,6 +41,10 @@ describe('the scenario generator', () => {
     expect(output).toMatch(/started \d+\/40 {2}at hub \d+ {2}completed \d+ {2}failed 0/);
     expect(output).toMatch(/ {2}counselling started\n/);
     expect(output).toMatch(/referral → hub latency p50 \d+ ms/);
+    // Caseworkers' decisions (accept, decline, completion) were seen at the hub and measured.
+    const decisions = output.match(/caseworker decision → hub .*: p50 (\d+) ms.*\(n (\d+); (\d+) within 1 s\)/);
+    expect(decisions, output).not.toBeNull();
+    expect(Number(decisions![2])).toBeGreaterThan(0);
   }, 120_000);
 
   it('refuses bad usage with exit code 2', async () => {

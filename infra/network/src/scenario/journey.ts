@@ -70,6 +70,8 @@ export interface JourneyRecord {
   referralId?: string;
   providers: string[];
   hubLatencyMs?: number;
+  /** From each caseworker decision's answer (accept, decline, placement) to its step on the hub's timeline. */
+  decisionLatenciesMs: number[];
   expectation?: Expectation;
   /** Steps left out because the running network lacks the RPC. */
   skipped: string[];
@@ -96,6 +98,31 @@ export class JourneyRunner {
     private readonly stepTimeoutMs = 120_000,
   ) {}
 
+  private readonly observing = new Map<JourneyRecord, Promise<void>[]>();
+
+  /**
+   * A caseworker's decision, answered by their agency at `answeredAt`: measures, without holding
+   * the journey up, when its step shows on the hub's timeline (the hub's own recording time).
+   */
+  private observeDecision(record: JourneyRecord, caseRef: string, referralId: string, eventType: string, answeredAt: number) {
+    const seen = this.watcher
+      .untilTimeline(caseRef, `${eventType} at the hub`, (t) => t.entries.some((e) => e.eventType === eventType && e.referralId === referralId), 30_000)
+      .then((t) => {
+        const entry = t.entries.find((e) => e.eventType === eventType && e.referralId === referralId)!;
+        record.decisionLatenciesMs.push(Math.max(0, entry.recordedAt!.getTime() - answeredAt));
+      })
+      // Not seen in time: the journey's own checks report what is missing; no figure for it here.
+      .catch(() => undefined);
+    this.observing.set(record, [...(this.observing.get(record) ?? []), seen]);
+  }
+
+  /** Sends a caseworker's decision and measures when it reaches the hub. */
+  private async decide<T>(record: JourneyRecord, caseRef: string, referralId: string, eventType: string, rpc: string, call: () => Promise<T>): Promise<T> {
+    const answer = await this.inbox(rpc, call);
+    this.observeDecision(record, caseRef, referralId, eventType, Date.now());
+    return answer;
+  }
+
   private id(record: JourneyRecord, step: string) {
     return `${this.runId}-${record.plan.index}-${step}`;
   }
@@ -119,6 +146,8 @@ export class JourneyRunner {
     record.state = 'running';
     try {
       await this.drive(record, mix.jobCentre);
+      await Promise.all(this.observing.get(record) ?? []);
+      this.observing.delete(record);
       record.state = 'done';
     } catch (error) {
       record.state = 'failed';
@@ -207,7 +236,7 @@ export class JourneyRunner {
         const events = [...received];
         if (plan.revokeAfterAccept) {
           await this.received(record, referralId);
-          await this.inbox('AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, 'accept'), referralId }));
+          await this.decide(record, caseRef, referralId, 'ReferralAccepted', 'AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, 'accept'), referralId }));
           await this.until(caseRef, 'the acceptance at the hub', (c) => c.referralId === referralId && c.status !== S.REFERRAL_STATUS_PENDING);
           events.push('ReferralAccepted');
         }
@@ -223,7 +252,7 @@ export class JourneyRunner {
 
       case 'decline': {
         await this.received(record, referralId);
-        await this.inbox('DeclineReferral', () => provider.declineReferral({ requestId: this.id(record, 'decline'), referralId, reason: plan.declineReason }));
+        await this.decide(record, caseRef, referralId, 'ReferralDeclined', 'DeclineReferral', () => provider.declineReferral({ requestId: this.id(record, 'decline'), referralId, reason: plan.declineReason }));
         const events = [...received, 'ReferralDeclined'];
         // Where the hub takes it: re-routed to the next provider, unroutable, or closed as declined.
         const next = await this.afterDecline(caseRef, routed.provider);
@@ -317,7 +346,7 @@ export class JourneyRunner {
   /** Accept, fetch the consented data, record the first contact. */
   private async counsel(record: JourneyRecord, provider: MsClient, referralId: string, step: string) {
     await this.received(record, referralId);
-    await this.inbox('AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, `${step}-accept`), referralId }));
+    await this.decide(record, record.caseRef!, referralId, 'ReferralAccepted', 'AcceptReferral', () => provider.acceptReferral({ requestId: this.id(record, `${step}-accept`), referralId }));
     await retrying(() => provider.fetchNewcomerData({ requestId: this.id(record, `${step}-fetch`), referralId }), 'FetchNewcomerData');
     await retrying(
       () =>
@@ -381,7 +410,7 @@ export class JourneyRunner {
       }
     };
     await this.received(record, jcReferralId);
-    await this.inbox('JobCentre/AcceptReferral', () => centre.acceptReferral({ requestId: this.id(record, 'jc-accept'), referralId: jcReferralId }));
+    await this.decide(record, record.caseRef!, jcReferralId, 'ReferralAccepted', 'JobCentre/AcceptReferral', () => centre.acceptReferral({ requestId: this.id(record, 'jc-accept'), referralId: jcReferralId }));
     await step('FetchNewcomerData', () => centre.fetchNewcomerData({ requestId: this.id(record, 'jc-fetch'), referralId: jcReferralId }));
     const benefitsStart = day(this.today, -rng.int(7, 90));
     // The job centre's steps the hub shows on the timeline, for those that ran.
@@ -443,6 +472,7 @@ export class JourneyRunner {
     const completed = await step('CompleteReferral', () =>
       centre.completeReferral(jc.CompleteReferralRequest.fromPartial({ requestId: this.id(record, 'jc-complete'), referralId: jcReferralId, outcome: common.ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED })),
     );
+    if (completed) this.observeDecision(record, record.caseRef!, jcReferralId, 'ReferralCompleted', Date.now());
     const events = [...requested, 'ReferralRouted', 'ReferralReceived', 'ReferralAccepted', ...shown];
     record.expectation = completed
       ? { outcome: 'placed by the job centre (completed)', statuses: [S.REFERRAL_STATUS_COMPLETED], events: [...events, 'ReferralCompleted'] }

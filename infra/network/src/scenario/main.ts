@@ -120,6 +120,7 @@ async function main() {
     state: 'planned',
     atHub: false,
     providers: [],
+    decisionLatenciesMs: [],
     skipped: [],
   }));
   const latencies: number[] = [];
@@ -207,6 +208,8 @@ async function main() {
     for (const s of new Set(r.skipped)) skipped.set(s, (skipped.get(s) ?? 0) + 1);
   }
   const lat = summarise(latencies);
+  const decisions = summarise(records.flatMap((r) => r.decisionLatenciesMs));
+  const withinSecond = records.flatMap((r) => r.decisionLatenciesMs).filter((v) => v <= 1000).length;
   const accounted = records.length - missing.length;
   const origins = new Map<string, number>();
   for (const r of records) origins.set(r.plan.person.origin, (origins.get(r.plan.person.origin) ?? 0) + 1);
@@ -220,6 +223,9 @@ async function main() {
   out.write(
     `duration ${driveSeconds.toFixed(1)} s driving (${(o.journeys / driveSeconds).toFixed(1)} journeys/s started+finished), ${((Date.now() - t0) / 1000).toFixed(1)} s with accounting; ` +
       `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}; hub steps streamed ${watcher.streamed}, case reads while waiting ${watcher.calls} (${(watcher.calls / Math.max(1, records.length)).toFixed(1)} per journey)\n`,
+  );
+  out.write(
+    `caseworker decision → hub (accept, decline, completion; from the agency's answer to the hub's timeline entry): p50 ${ms(decisions.p50)}, p90 ${ms(decisions.p90)}, p99 ${ms(decisions.p99)}, max ${ms(decisions.max)} (n ${decisions.n}; ${withinSecond} within 1 s)\n`,
   );
   if (missing.length) {
     out.write(`not accounted for (${missing.length}):\n`);
