@@ -26,8 +26,8 @@ export interface OutboxRelayOptions {
 const tracer = trace.getTracer('@lotse/messaging');
 
 /**
- * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order, one at a
- * time (a failed row stops the batch, so later events never overtake it). Rows are marked only
+ * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order (a failed row
+ * stops the batch, so later events never overtake it). Rows are marked only
  * after the broker's ack, once per batch; if the process dies in between, they go out again and
  * the stream's duplicate window (or the consumer's inbox) absorbs the copies. Rows are never deleted.
  */
@@ -146,8 +146,19 @@ export class OutboxRelay {
     const acked: string[] = [];
     let failed = false;
     let stopped = false;
-    for (const row of rows) {
-      // Publish strictly one after another: concurrent publishes could reach the stream reordered.
+    // All at once first: each publish after the first expects the one before it to be the stream's
+    // last message (only this relay writes to the agency's stream), so the broker stores them in
+    // outbox order and refuses everything after one that failed — nothing overtakes a failed row.
+    // One at a time, a busy two-core machine spent ~10 ms per broker round trip and the hub's
+    // outbox fell ~700 events behind under the scenario; in flight together, the round trips overlap.
+    let next = 0;
+    if (rows.length > 1 && (await this.streamExists())) {
+      const results = await Promise.all(rows.map((row, i) => this.publishOne(row, { expectAfter: i > 0 ? rows[i - 1]!.event_id : undefined, recordFailure: false })));
+      while (next < rows.length && results[next]) acked.push(rows[next++]!.event_id);
+    }
+    // The rest one after another, as before: after a refusal, and when a row the broker already had
+    // (a copy after a crash) is not the stream's last message, so the next one's expectation failed.
+    for (const row of rows.slice(next)) {
       if (!(await this.publishOne(row))) {
         failed = true;
         break;
@@ -173,7 +184,23 @@ export class OutboxRelay {
     return { published: acked.length, failed, full: !failed && !stopped && rows.length === this.batch };
   }
 
-  private async publishOne(row: OutboxRow): Promise<boolean> {
+  /** Makes sure the stream exists before publishes go out together; false leaves it to publishOne's error handling. */
+  private async streamExists(): Promise<boolean> {
+    if (this.streamReady) return true;
+    try {
+      await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
+      this.streamReady = true;
+    } catch {
+      // The one-at-a-time path tries again, and records and logs the failure.
+    }
+    return this.streamReady;
+  }
+
+  /**
+   * `expectAfter`: the broker stores the message only if that event is the stream's last message.
+   * `recordFailure: false` for a pipelined attempt, whose failure is retried one at a time at once.
+   */
+  private async publishOne(row: OutboxRow, how: { expectAfter?: string; recordFailure?: boolean } = {}): Promise<boolean> {
     const parent = propagation.extract(ROOT_CONTEXT, row.headers ?? {});
     const span = tracer.startSpan(
       `publish ${row.subject}`,
@@ -196,7 +223,11 @@ export class OutboxRelay {
         await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
         this.streamReady = true;
       }
-      const ack = await this.js.publish(row.subject, row.payload, { msgID: row.event_id, headers: hdrs });
+      const ack = await this.js.publish(row.subject, row.payload, {
+        msgID: row.event_id,
+        headers: hdrs,
+        ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
+      });
       span.setAttribute('messaging.nats.duplicate', ack.duplicate);
       if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
       else countPublished(row.subject, row.event_type);
@@ -205,6 +236,10 @@ export class OutboxRelay {
       const message = err instanceof Error ? err.message : String(err);
       span.recordException(err instanceof Error ? err : new Error(message));
       span.setStatus({ code: SpanStatusCode.ERROR, message });
+      if (how.recordFailure === false) {
+        span.setAttribute('lotse.publish.retried_alone', true);
+        return false;
+      }
       // The stream may have been deleted or never created; look again on the next attempt.
       this.streamReady = false;
       this.logger.error(

@@ -82,6 +82,39 @@ describe('outbox and relay', () => {
     expect(await count(db, 'outbox', sql`event_id like ${ids[0]!.slice(0, 8) + '%'}`)).toBeGreaterThan(0);
   });
 
+  it('publishes a batch all at once, but nothing overtakes a row the broker refused', async () => {
+    const agency = randomAgencyId();
+    suite.agencies.push(agency);
+    const { db, nats } = suite;
+    const stream = streamName(agency);
+    await ensureAgencyStream(nats.jsm, agency);
+    // The broker refuses messages over 512 bytes; the fourth of eight events is larger.
+    await nats.jsm.streams.update(stream, { max_msg_size: 512 });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      ids.push(
+        await db.transaction().execute((trx) =>
+          enqueueEvent(trx, { producerAgencyId: agency, eventType: 'ReferralAccepted', caseRef: `c-${i}`, payload: new Uint8Array(i === 3 ? 2048 : 16).fill(i) }),
+        ),
+      );
+    }
+    const relay = new OutboxRelay({ db, js: nats.js, logger, producerAgencyId: agency, batch: 8 });
+    await expect(relay.flush()).rejects.toThrow(/a publish failed/);
+    // The three before it are in the stream, in order; none of the four after it got in.
+    expect((await nats.jsm.streams.info(stream)).state.messages).toBe(3);
+    for (let seq = 1; seq <= 3; seq++) expect(decodeEnvelope((await nats.jsm.streams.getMessage(stream, { seq }))!.data).eventId).toBe(ids[seq - 1]);
+    expect(await relay.backlog()).toBe(5);
+    // Only the refused row counts a failed attempt; the ones behind it were never tried alone.
+    const attempts = await db.selectFrom('outbox').select(['event_id', 'attempts']).where('event_id', 'in', ids.slice(3)).execute();
+    expect(Object.fromEntries(attempts.map((r) => [r.event_id, r.attempts]))).toEqual(Object.fromEntries(ids.slice(3).map((id, i) => [id, i === 0 ? 1 : 0])));
+
+    // Once the broker takes it, the rest follows in outbox order.
+    await nats.jsm.streams.update(stream, { max_msg_size: -1 });
+    expect(await relay.flush()).toBe(5);
+    expect((await nats.jsm.streams.info(stream)).state.messages).toBe(8);
+    for (let seq = 1; seq <= 8; seq++) expect(decodeEnvelope((await nats.jsm.streams.getMessage(stream, { seq }))!.data).eventId).toBe(ids[seq - 1]);
+  });
+
   it('keeps a row whose publish failed, records the attempt, and publishes it later', async () => {
     const agency = randomAgencyId();
     suite.agencies.push(agency);
