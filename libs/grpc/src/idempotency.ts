@@ -46,16 +46,10 @@ export async function once<Req, Res>(
     .returning('request_id')
     .executeTakeFirst();
   if (!claimed) {
-    const existing = await trx
-      .selectFrom('idempotency')
-      .select(['request_hash', 'response'])
-      .where('method', '=', key.method)
-      .where('request_id', '=', key.requestId)
-      .executeTakeFirstOrThrow();
-    if (existing.request_hash !== hash) {
-      throw ValidationError.field('request_id', 'was already used for a different request');
-    }
-    return responseCodec.decode(existing.response as Uint8Array);
+    const stored = await storedResponse(trx, key, hash, responseCodec);
+    // Taken but gone: removed between the two statements (a retention run); the client retries.
+    if (stored === undefined) throw new Error(`idempotency: request id ${key.requestId} was claimed but its response is gone`);
+    return stored;
   }
   // A failing call throws, and the claim rolls back with the rest of the transaction.
   const response = await run();
@@ -79,6 +73,11 @@ export async function previousResponse<Req, Res>(
   key: { method: string; requestId: string; request: Req; requestCodec: Codec<Req> },
   responseCodec: Codec<Res>,
 ): Promise<Res | undefined> {
+  return storedResponse(db, key, requestHash(key.requestCodec, key.request), responseCodec);
+}
+
+/** The response stored for a request id; the same id with another request (hash) is refused. */
+async function storedResponse<Res>(db: Kysely<any>, key: { method: string; requestId: string }, hash: string, responseCodec: Codec<Res>): Promise<Res | undefined> {
   const existing = await db
     .selectFrom('idempotency')
     .select(['request_hash', 'response'])
@@ -86,7 +85,7 @@ export async function previousResponse<Req, Res>(
     .where('request_id', '=', key.requestId)
     .executeTakeFirst();
   if (!existing) return undefined;
-  if (existing.request_hash !== requestHash(key.requestCodec, key.request)) {
+  if (existing.request_hash !== hash) {
     throw ValidationError.field('request_id', 'was already used for a different request');
   }
   return responseCodec.decode(existing.response as Uint8Array);
