@@ -70,6 +70,8 @@ export type EventConsumer = ConsumerHandle;
 
 const tracer = trace.getTracer('@lotse/messaging');
 
+const defaultRetryDelaysMs = [200, 1_000, 3_000, 5_000];
+
 /** One message being processed: its consume span and the context its handler runs in. */
 interface Delivery {
   m: JsMsg;
@@ -78,7 +80,6 @@ interface Delivery {
   span: Span;
   context: Context;
 }
-const defaultRetryDelaysMs = [200, 1_000, 3_000, 5_000];
 
 /**
  * nats-server 2.9.10 accepts a single `filter_subject` per consumer (`filter_subjects` needs
@@ -164,6 +165,13 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     return { m, headers, deliveryCount, span, context: trace.setSpan(parent, span) };
   }
 
+  /** Decodes the message (throws MalformedEventError) and names the event on its span. */
+  function consumedEvent(d: Delivery, extra: Record<string, number> = {}): ConsumedEvent {
+    const envelope = decodeEnvelope(d.m.data);
+    d.span.setAttributes({ ...eventAttributes(envelope), ...extra });
+    return { envelope, subject: d.m.subject, headers: d.headers, deliveryCount: d.deliveryCount };
+  }
+
   function acknowledge(d: Delivery, event: ConsumedEvent, outcome: ApplyOutcome): void {
     // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
     d.m.ack();
@@ -178,18 +186,14 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
    * Messages that waited while the consumer was busy: one transaction for all of them (one inbox
    * insert, one commit), each handler in its own consume span. If anything fails, the transaction
    * rolls back and each message is processed on its own, so a failing one is retried or parked
-   * alone and the others still apply. Under load this halves the statements per event at the hub.
+   * alone and the others still apply. Saves a begin, a commit and an inbox insert per message.
    */
   async function processBatch(batch: JsMsg[]): Promise<void> {
     if (batch.length === 1) return processMessage(batch[0]!);
     const deliveries = batch.map(startDelivery);
     let events: ConsumedEvent[];
     try {
-      events = deliveries.map((d) => {
-        const envelope = decodeEnvelope(d.m.data);
-        d.span.setAttributes({ ...eventAttributes(envelope), 'lotse.batch_size': batch.length });
-        return { envelope, subject: d.m.subject, headers: d.headers, deliveryCount: d.deliveryCount };
-      });
+      events = deliveries.map((d) => consumedEvent(d, { 'lotse.batch_size': batch.length }));
     } catch {
       // A malformed message among them: each on its own, so only that one is retried and parked.
       for (const d of deliveries) await processMessage(d.m, d);
@@ -218,11 +222,9 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       let eventId: string | null = null;
       let eventType: string | undefined;
       try {
-        const envelope = decodeEnvelope(m.data);
-        eventId = envelope.eventId;
-        eventType = envelope.eventType;
-        span.setAttributes(eventAttributes(envelope));
-        const event: ConsumedEvent = { envelope, subject: m.subject, headers, deliveryCount };
+        const event = consumedEvent(delivery);
+        eventId = event.envelope.eventId;
+        eventType = event.envelope.eventType;
         acknowledge(delivery, event, await applyOnce(db, durableName, event, handle));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

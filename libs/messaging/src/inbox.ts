@@ -49,20 +49,13 @@ export async function applyInTransaction<DB>(
   event: ConsumedEvent,
   handle: EventHandler<DB>,
 ): Promise<ApplyOutcome> {
-  const inserted = await messagingDb(trx as Kysely<any>)
-    .insertInto('inbox')
-    .values({ consumer, event_id: event.envelope.eventId, subject: event.subject })
-    .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
-    .returning('event_id')
-    .executeTakeFirst();
-  if (!inserted) return 'duplicate';
-  await handle(trx, event);
-  return 'handled';
+  const [outcome] = await applyAllInTransaction(trx, consumer, [event], handle);
+  return outcome!;
 }
 
 /**
- * Several events in one transaction, for a consumer that fell behind: one inbox insert for all of
- * them, then the handler of each new one, in order (each inside `within(i, …)`, e.g. its own span
+ * Events in one transaction (several when a consumer fell behind): one inbox insert for all of
+ * them, then the handler of each new one, in order, each inside `within(i, …)` (e.g. its own span
  * context). An event id that is already in the inbox, or twice in the batch, is a duplicate.
  */
 export async function applyAllInTransaction<DB>(

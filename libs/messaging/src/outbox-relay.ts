@@ -152,7 +152,8 @@ export class OutboxRelay {
     // One at a time, a busy two-core machine spent ~10 ms per broker round trip and the hub's
     // outbox fell ~700 events behind under the scenario; in flight together, the round trips overlap.
     let next = 0;
-    if (rows.length > 1 && (await this.streamExists())) {
+    // A stream that cannot be made leaves the rows to the one-at-a-time path, which records the failure.
+    if (rows.length > 1 && (await this.ensureStream().then(() => true, () => false))) {
       const results = await Promise.all(rows.map((row, i) => this.publishOne(row, { expectAfter: i > 0 ? rows[i - 1]!.event_id : undefined, recordFailure: false })));
       while (next < rows.length && results[next]) acked.push(rows[next++]!.event_id);
     }
@@ -184,16 +185,11 @@ export class OutboxRelay {
     return { published: acked.length, failed, full: !failed && !stopped && rows.length === this.batch };
   }
 
-  /** Makes sure the stream exists before publishes go out together; false leaves it to publishOne's error handling. */
-  private async streamExists(): Promise<boolean> {
-    if (this.streamReady) return true;
-    try {
-      await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
-      this.streamReady = true;
-    } catch {
-      // The one-at-a-time path tries again, and records and logs the failure.
-    }
-    return this.streamReady;
+  /** Creates the agency's stream once (again after a failed publish: it may have been deleted). */
+  private async ensureStream(): Promise<void> {
+    if (this.streamReady) return;
+    await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
+    this.streamReady = true;
   }
 
   /**
@@ -219,10 +215,7 @@ export class OutboxRelay {
     const hdrs = natsHeaders();
     propagation.inject(trace.setSpan(parent, span), hdrs, msgHdrsSetter);
     try {
-      if (!this.streamReady) {
-        await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
-        this.streamReady = true;
-      }
+      await this.ensureStream();
       const ack = await this.js.publish(row.subject, row.payload, {
         msgID: row.event_id,
         headers: hdrs,

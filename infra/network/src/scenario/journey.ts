@@ -105,11 +105,11 @@ export class JourneyRunner {
    * the journey up, when its step shows on the hub's timeline (the hub's own recording time).
    */
   private observeDecision(record: JourneyRecord, caseRef: string, referralId: string, eventType: string, answeredAt: number) {
+    const step = (t: Timeline) => t.entries.find((e) => e.eventType === eventType && e.referralId === referralId);
     const seen = this.watcher
-      .untilTimeline(caseRef, `${eventType} at the hub`, (t) => t.entries.some((e) => e.eventType === eventType && e.referralId === referralId), 30_000)
+      .untilTimeline(caseRef, `${eventType} at the hub`, (t) => step(t) !== undefined, 30_000)
       .then((t) => {
-        const entry = t.entries.find((e) => e.eventType === eventType && e.referralId === referralId)!;
-        record.decisionLatenciesMs.push(Math.max(0, entry.recordedAt!.getTime() - answeredAt));
+        record.decisionLatenciesMs.push(Math.max(0, step(t)!.recordedAt!.getTime() - answeredAt));
       })
       // Not seen in time: the journey's own checks report what is missing; no figure for it here.
       .catch(() => undefined);

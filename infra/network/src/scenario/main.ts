@@ -208,8 +208,9 @@ async function main() {
     for (const s of new Set(r.skipped)) skipped.set(s, (skipped.get(s) ?? 0) + 1);
   }
   const lat = summarise(latencies);
-  const decisions = summarise(records.flatMap((r) => r.decisionLatenciesMs));
-  const withinSecond = records.flatMap((r) => r.decisionLatenciesMs).filter((v) => v <= 1000).length;
+  const decisionLatencies = records.flatMap((r) => r.decisionLatenciesMs);
+  const decisions = summarise(decisionLatencies);
+  const withinSecond = decisionLatencies.filter((v) => v <= 1000).length;
   const accounted = records.length - missing.length;
   const origins = new Map<string, number>();
   for (const r of records) origins.set(r.plan.person.origin, (origins.get(r.plan.person.origin) ?? 0) + 1);
