@@ -5,7 +5,7 @@
 import { lotsenhaus } from '@lotse/contracts';
 import { ResourceExhaustedError } from '@lotse/grpc';
 import type { Logger } from '@lotse/logger';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CaseIndexTable, HubDb, TimelineEntryTable } from '../db/schema.js';
 
 export type TimelineRow = Selectable<TimelineEntryTable>;
@@ -14,18 +14,27 @@ type CaseRow = Selectable<CaseIndexTable>;
 export interface FeedOptions {
   /** How often the poller looks for new steps while someone watches. */
   pollMs: number;
-  /**
-   * How long a hole in the sequence may hold delivery back. A transaction that drew a sequence
-   * number may commit after a later one (PostgreSQL with a pool), so the poller waits for the
-   * hole to fill; after this time it was a rolled-back insert and is passed over.
-   */
-  gapWaitMs: number;
   /** Steps queued for one watcher that does not read; beyond it the stream ends (resume later). */
   maxQueued: number;
   batch: number;
 }
 
-export const defaultFeedOptions: FeedOptions = { pollMs: 100, gapWaitMs: 1000, maxQueued: 10_000, batch: 500 };
+export const defaultFeedOptions: FeedOptions = { pollMs: 100, maxQueued: 10_000, batch: 500 };
+
+/**
+ * A hole in `seq` below a step already seen: the step of a transaction that drew its number but
+ * had not committed when the poller read, or of one that never will (rolled back, or its insert
+ * hit ON CONFLICT DO NOTHING). Only transactions running at that read can fill it: the hole's
+ * transaction drew its number (and, by the column default, its transaction id) before the later
+ * step was drawn and committed. Once the oldest running transaction is newer than everything that
+ * ran then, the hole is final. Waiting a fixed time instead passed over steps whose transaction
+ * was merely slow, under load, and a watcher never saw them.
+ */
+interface Hole {
+  seq: number;
+  /** The snapshot's xmax when the hole was seen: every transaction running then is older. */
+  horizon: bigint;
+}
 
 export function toTimelineEntry(e: TimelineRow): lotsenhaus.TimelineEntry {
   return lotsenhaus.TimelineEntry.fromPartial({
@@ -61,7 +70,7 @@ export class TimelineFeed {
   private readonly listeners = new Set<Listener>();
   /** The last position handed to listeners; undefined while nobody watches. */
   private head: number | undefined;
-  private gapSince: number | undefined;
+  private hole: Hole | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
@@ -148,7 +157,7 @@ export class TimelineFeed {
     clearInterval(this.timer);
     this.timer = undefined;
     this.head = undefined;
-    this.gapSince = undefined;
+    this.hole = undefined;
   }
 
   private poll(): Promise<void> {
@@ -162,18 +171,26 @@ export class TimelineFeed {
   private async readNewSteps(): Promise<void> {
     const from = this.head;
     if (from === undefined) return;
-    const rows = await this.db.selectFrom('timeline_entry').selectAll().where('seq', '>', from).orderBy('seq').limit(this.options.batch).execute();
-    if (this.head !== from) return; // stopped or restarted meanwhile
+    // The rows and the snapshot they were read with, in one statement (one snapshot).
+    const { rows } = await sql<TimelineRow & { snap_xmin: string; snap_xmax: string }>`
+      select t.*, pg_snapshot_xmin(s.snap)::text as snap_xmin, pg_snapshot_xmax(s.snap)::text as snap_xmax
+      from (select pg_current_snapshot() as snap) s
+      left join lateral (select * from timeline_entry where seq > ${from} order by seq limit ${this.options.batch}) t on true
+      order by t.seq`.execute(this.db);
+    if (this.head !== from || rows.length === 0) return; // stopped or restarted meanwhile
+    const xmin = BigInt(rows[0]!.snap_xmin);
+    const xmax = BigInt(rows[0]!.snap_xmax);
     const accepted: TimelineRow[] = [];
     let expected = from + 1;
-    for (const row of rows) {
+    for (const { snap_xmin: _, snap_xmax: __, ...row } of rows) {
+      if (row.seq === null) break; // no step after the head
       if (row.seq !== expected) {
-        const now = Date.now();
-        this.gapSince ??= now;
-        if (now - this.gapSince < this.options.gapWaitMs) break;
+        // Passed over only once no transaction that was running when it was first seen still runs.
+        if (this.hole?.seq !== expected) this.hole = { seq: expected, horizon: xmax };
+        if (xmin < this.hole.horizon) break;
+        this.hole = undefined;
       }
-      this.gapSince = undefined;
-      accepted.push(row);
+      accepted.push(row as TimelineRow);
       expected = row.seq + 1;
     }
     if (accepted.length === 0) return;
