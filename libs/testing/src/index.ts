@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServiceError } from '@grpc/grpc-js';
-import { envelope } from '@lotse/contracts';
-import { createTestDatabase, type TestDatabase } from '@lotse/db';
+import { common, envelope, events } from '@lotse/contracts';
+import { createTestDatabase, type Kysely, type TestDatabase } from '@lotse/db';
 import { isServiceError } from '@lotse/grpc';
 import { envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { headers as natsHeaders } from '@nats-io/transport-node';
@@ -70,6 +70,44 @@ export async function publishEvent<T>(
   return eventId;
 }
 
+/**
+ * The hub tells a data owner that a referral of the case is with `providerId` (accepted unless
+ * said otherwise), as it does after the provider's answer. Owners disclose only on such a record.
+ * Returns the referral id; the owner's consumer applies it shortly after.
+ */
+export async function announceReferralWith(
+  nats: NatsClients,
+  options: { hubId: string; ownerId: string; caseRef: string; providerId: string; referralId?: string; status?: common.ReferralStatus; purpose?: common.Purpose },
+  /** The owner's database: resolves only once the owner has recorded it. */
+  ownerDb?: Kysely<any>,
+): Promise<string> {
+  const referralId = options.referralId ?? uuidv7();
+  await publishEvent(nats, {
+    producer: options.hubId,
+    eventType: 'ReferralStatusChanged',
+    codec: events.ReferralStatusChanged,
+    message: events.ReferralStatusChanged.fromPartial({
+      referralId,
+      caseRef: options.caseRef,
+      status: options.status ?? common.ReferralStatus.REFERRAL_STATUS_ACCEPTED,
+      providerId: options.providerId,
+      purpose: options.purpose ?? common.Purpose.PURPOSE_MIGRATION_COUNSELLING,
+      referrerAgencyId: options.ownerId,
+      changedAt: new Date(),
+    }),
+    caseRef: options.caseRef,
+    audience: options.ownerId,
+  });
+  if (ownerDb) {
+    const status = options.status ?? common.ReferralStatus.REFERRAL_STATUS_ACCEPTED;
+    await waitFor(
+      async () => (await ownerDb.selectFrom('referral_recipient').select('status').where('referral_id', '=', referralId).where('status', '=', status).executeTakeFirst()) !== undefined,
+      `the owner ${options.ownerId} to record referral ${referralId} with ${options.providerId}`,
+    );
+  }
+  return referralId;
+}
+
 export interface StoredEvent {
   seq: number;
   subject: string;
@@ -102,8 +140,11 @@ export async function waitConsumed(nats: NatsClients, producerAgencyId: string, 
   const name = streamName(producerAgencyId);
   await waitFor(
     async () => {
-      const [stream, consumer] = await Promise.all([nats.jsm.streams.info(name), nats.jsm.consumers.info(name, durable)]);
-      return consumer.num_pending === 0 && consumer.num_ack_pending === 0 && consumer.ack_floor.stream_seq >= stream.state.last_seq;
+      const consumer = await nats.jsm.consumers.info(name, durable);
+      // Pending counts only what the consumer's filter matches. A filtered consumer's ack floor
+      // stops at the last message it matched, so comparing it with the stream's last sequence
+      // waited forever once the stream held a later message on another subject.
+      return consumer.num_pending === 0 && consumer.num_ack_pending === 0 && consumer.ack_floor.stream_seq >= consumer.delivered.stream_seq;
     },
     `${durable} to consume ${name}`,
     timeoutMs,

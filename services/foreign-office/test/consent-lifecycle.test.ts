@@ -91,6 +91,7 @@ describe('withdrawal at the foreign office (Art. 7(3) GDPR)', () => {
     const newcomer = await t.register();
     const consent = await t.consent(newcomer.newcomerId);
     const { referral: pending } = await referral(newcomer.newcomerId);
+    await t.referredTo(newcomer.caseRef, t.caritasId, { referralId: pending!.referralId });
     await disclose(t.caritas, newcomer.caseRef);
 
     const request = { requestId: `wd-${uuidv7()}`, consentId: consent.consentId, newcomerId: '', reason: 'changed my mind' };
@@ -124,9 +125,10 @@ describe('withdrawal at the foreign office (Art. 7(3) GDPR)', () => {
     expect(await t.count('consent_withdrawal', sql`consent_id = ${consent.consentId}`)).toBe(1);
   });
 
-  it('is taken from a recipient the consent names, and records where', async () => {
+  it('is taken from the agency a referral under it is with, and records where', async () => {
     const newcomer = await t.register();
     const consent = await t.consent(newcomer.newcomerId);
+    await t.referredTo(newcomer.caseRef, t.caritasId, { status: ReferralStatus.REFERRAL_STATUS_PENDING });
     const { consents } = await t.caritas.withdrawConsent({ requestId: `wd-${uuidv7()}`, consentId: consent.consentId, newcomerId: '', reason: '' });
     expect(consents[0]!.withdrawalReceivedBy).toBe(t.caritasId);
     const row = await t.query.db.selectFrom('consent_withdrawal').selectAll().where('consent_id', '=', consent.consentId).executeTakeFirstOrThrow();
@@ -180,7 +182,8 @@ describe('disclosure is checked against the flow table', () => {
     const categories = await grpcError(disclose(t.caritas, newcomer.caseRef, [DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_AGE_GROUP]));
     expect(categories.code).toBe(status.PERMISSION_DENIED);
     expect(categories.details).toMatch(/^categories: .*not age-group/);
-    // For its own purpose the job centre gets what consent and table both allow.
+    // For its own purpose, with a referral accepted, the job centre gets what consent and table both allow.
+    await t.referredTo(newcomer.caseRef, t.jobCentreId, { purpose: Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION });
     const granted = await disclose(t.jobCentre, newcomer.caseRef, [], Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION);
     expect(granted.grantedCategories).toEqual([DataCategory.DATA_CATEGORY_IDENTITY, DataCategory.DATA_CATEGORY_LANGUAGES]);
 

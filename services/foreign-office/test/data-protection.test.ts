@@ -9,7 +9,7 @@ import { createLogger } from '@lotse/logger';
 import { connectNats, streamName } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, randomId } from '@lotse/testing';
+import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, randomId, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, type ForeignOfficeDb } from '../src/index.js';
@@ -60,6 +60,17 @@ const caseworker = (id: string) => {
   m.set('x-lotse-caseworker', id);
   return { metadata: m };
 };
+
+/** The hub tells this office a referral of the case was accepted by the provider; resolves once recorded. */
+async function acceptedByProvider(caseRef: string) {
+  const nats = await connectNats({ servers: natsUrl, name: `${foId}-hub` });
+  try {
+    const referralId = await announceReferralWith(nats, { hubId, ownerId: foId, caseRef, providerId });
+    await waitFor(async () => (await query.db.selectFrom('referral_recipient').select('status').where('referral_id', '=', referralId).executeTakeFirst()) !== undefined, 'the acceptance at the office');
+  } finally {
+    await nats.close();
+  }
+}
 
 async function auditRows(caseRef: string) {
   return query.db.selectFrom('audit_log').selectAll().where('subject_ref', '=', caseRef).orderBy('seq').execute();
@@ -157,6 +168,7 @@ describe('audit trail of the foreign office', () => {
     const newcomer = await register({ givenNames: 'Leyla', familyName: 'Audit-Probe' });
     await fo.getNewcomer({ newcomerId: newcomer.newcomerId }, caseworker('cw-bernd'));
     const granted = await consent(newcomer.newcomerId);
+    await acceptedByProvider(newcomer.caseRef);
     await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }, caseworker('cw-mbe-7'));
     const refused = await grpcError(foAs[jobCentreId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }));
     expect(refused.code).toBe(status.PERMISSION_DENIED);
@@ -275,6 +287,7 @@ describe('transparency report', () => {
     await consent(newcomer.newcomerId);
     await fo.requestReferral({ requestId: `ref-${uuidv7()}`, newcomerId: newcomer.newcomerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: '' });
     // A disclosure to a provider this office has no address for.
+    await acceptedByProvider(newcomer.caseRef);
     await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
 
     const ar = await report.getTransparencyReport({ newcomerId: newcomer.newcomerId, language: 'ar' }, caseworker('cw-anna'));

@@ -10,6 +10,7 @@ import { connectNats, durableNameFor, ensureAgencyStream, eventSubject, streamNa
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announceReferralWith } from '@lotse/testing';
 import { create, toConfig } from '../src/index.js';
 
 // Integration tier: the foreign office booted in-process through its composition root, against
@@ -520,6 +521,9 @@ describe('foreign office (integration: PostgreSQL, NATS, gRPC over mTLS)', () =>
       const logged = () =>
         query.db.selectFrom('data_access_log').selectAll().where('case_ref', '=', newcomer.caseRef).orderBy('id').execute();
 
+      // Only once the hub says a referral of the case is with caritas (accepted) does anything leave.
+      await announceReferralWith(nats, { hubId, ownerId: foId, caseRef: newcomer.caseRef, providerId: caritasId });
+      await waitFor(async () => (await query.db.selectFrom('referral_recipient').select('status').where('case_ref', '=', newcomer.caseRef).executeTakeFirst()) !== undefined, 'the acceptance at the office');
       const disclosed = await caritas.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
       expect(disclosed).toMatchObject({
         caseRef: newcomer.caseRef,

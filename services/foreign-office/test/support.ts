@@ -9,7 +9,7 @@ import { createClient, type PromiseClient } from '@lotse/grpc';
 import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
-import { createTestDatabase, natsUrl, randomId } from '@lotse/testing';
+import { announceReferralWith, createTestDatabase, natsUrl, randomId, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { create, toConfig, type ForeignOfficeDb } from '../src/index.js';
 
@@ -31,6 +31,11 @@ export interface ForeignOfficeUnderTest {
   count(table: string, where?: ReturnType<typeof sql>): Promise<number>;
   register(overrides?: Partial<foreignOffice.RegisterNewcomerRequest>): Promise<foreignOffice.Newcomer>;
   consent(newcomerId: string, overrides?: Partial<foreignOffice.RecordConsentRequest>): Promise<foreignOffice.Consent>;
+  /**
+   * The hub tells the office that a referral of the case is with `providerId` (accepted unless
+   * said otherwise), as it does after a provider's answer; resolves once the office has it.
+   */
+  referredTo(caseRef: string, providerId: string, options?: { referralId?: string; status?: common.ReferralStatus; purpose?: common.Purpose }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -116,6 +121,15 @@ export async function startForeignOffice(options: { poolSize?: number } = {}): P
     },
     async consent(newcomerId, overrides) {
       return (await fo.recordConsent(consentRequest(newcomerId, overrides))).consent!;
+    },
+    async referredTo(caseRef, providerId, options = {}) {
+      const status = options.status ?? common.ReferralStatus.REFERRAL_STATUS_ACCEPTED;
+      const referralId = await announceReferralWith(nats, { hubId, ownerId: foId, caseRef, providerId, ...options, status });
+      await waitFor(
+        async () => (await query.db.selectFrom('referral_recipient').select('status').where('referral_id', '=', referralId).where('status', '=', status).executeTakeFirst()) !== undefined,
+        `the office to record referral ${referralId} with ${providerId}`,
+      );
+      return referralId;
     },
     async stop() {
       for (const c of clients) c.close();

@@ -42,6 +42,7 @@ describe('withdrawal raced against disclosures and referrals', () => {
     for (let i = 0; i < iterations; i++) {
       const newcomer = await t.register();
       const consent = await t.consent(newcomer.newcomerId);
+      await t.referredTo(newcomer.caseRef, t.caritasId);
       // Six disclosures spread over about twice the time a withdrawal takes (measured as we go),
       // the withdrawal at a random point among them: however fast or slow the machine, some land
       // on each side of its commit.

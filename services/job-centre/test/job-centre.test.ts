@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type JobCentreDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup, DeclineReason } = common;
 const { IntakeStatus, CustomerStatus, CefrLevel, FundingDecision, FundingRefusalReason, StepResponsible, PlacementType, CaseOutcome } = jc;
@@ -155,6 +155,13 @@ async function route(
     eventId: ids.eventId,
     msgId: ids.msgId,
   });
+  // The owner discloses only to the agency the hub says a referral is with; these tests play
+  // the hub's part in telling it.
+  await announceReferralWith(
+    nats,
+    { hubId, ownerId: foId, caseRef: newcomer.caseRef, providerId: jobCentreId, referralId, purpose: ids.purpose ?? Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION },
+    foRunning.ctx.db,
+  );
   return { referralId, eventId };
 }
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type MigrationServicesDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup, DeclineReason, ContactChannel } = common;
 const { InboxStatus } = ms;
@@ -144,6 +144,9 @@ async function route(newcomer: { caseRef: string; consentId: string }, ids: { re
     eventId: ids.eventId,
     msgId: ids.msgId,
   });
+  // The owner discloses only to the agency the hub says a referral is with; these tests play
+  // the hub's part in telling it (the order of routing and acceptance does not matter here).
+  await announceReferralWith(nats, { hubId, ownerId: foId, caseRef: newcomer.caseRef, providerId, referralId }, foRunning.ctx.db);
   return { referralId, eventId };
 }
 

@@ -16,7 +16,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type MigrationServicesDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, sleep, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, sleep, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup } = common;
 const { InboxStatus } = ms;
@@ -131,6 +131,8 @@ async function acceptedReferral(newcomer: { caseRef: string; consentId: string }
   });
   await waitFor(() => inboxRow(referralId), `referral ${referralId} in the inbox`);
   await client.acceptReferral({ requestId: `accept-${uuidv7()}`, referralId });
+  // … and tells the owner the referral is with this provider now, as the hub does.
+  await announceReferralWith(nats, { hubId, ownerId: foId, caseRef: newcomer.caseRef, providerId, referralId }, foRunning.ctx.db);
   return referralId;
 }
 

@@ -7,6 +7,7 @@ import {
   once,
   pageSize,
   PermissionDeniedError,
+  UnavailableError,
   type AsyncHandlers,
   type CallContext,
 } from '@lotse/grpc';
@@ -19,6 +20,7 @@ import { CONSENT_RECORD_BASIS, REGISTER_BASIS, WITHDRAWAL_BASIS } from '../data-
 import { ageGroupOn } from '../domain/age-group.js';
 import { consentText, languagesOf } from '../consent-texts/index.js';
 import { covers, grantedCategories, namesRecipient, newestCovering } from '../domain/consent.js';
+import { isOpenWith, standingOf } from '../domain/disclosure.js';
 import { withdrawConsents } from '../domain/withdrawal.js';
 import { toConsent, toConsentTerms, toNewcomer, toReferral } from './mappers.js';
 import {
@@ -65,6 +67,41 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     const row = await trx.selectFrom('newcomer').selectAll().where('newcomer_id', '=', newcomerId).executeTakeFirst();
     if (!row) throw new NotFoundError('newcomer_id', newcomerId);
     return row;
+  }
+
+  /**
+   * A party to a consent besides this office: a deployment that holds data under it (a granted
+   * disclosure), or one that a referral of the newcomer is open with and that the consent names.
+   * Naming the agency type alone made every provider of the type a party.
+   */
+  async function isPartyToConsent(trx: typeof db, consent: { consent_id: string; newcomer_id: string; recipients: string[] }, caller: CallContext['caller']) {
+    const held = await trx
+      .selectFrom('data_access_log')
+      .select('id')
+      .where('caller_agency_id', '=', caller.agencyId)
+      .where('legal_basis', '=', `consent:${consent.consent_id}`)
+      .where('outcome', '=', 'granted')
+      .limit(1)
+      .executeTakeFirst();
+    if (held) return true;
+    if (!consent.recipients.includes(caller.agencyId) && !consent.recipients.includes(caller.agencyType)) return false;
+    const { case_ref } = await newcomerOrThrow(trx, consent.newcomer_id);
+    const withCaller = await trx.selectFrom('referral_recipient').select(['referral_id', 'purpose', 'status']).where('case_ref', '=', case_ref).where('recipient_agency_id', '=', caller.agencyId).execute();
+    return withCaller.some(isOpenWith);
+  }
+
+  /**
+   * A provider fetches right after it accepts, and the hub's word of the acceptance reaches this
+   * office a hop later. While a referral routed to the caller waits for it, wait a moment (outside
+   * any transaction) rather than refuse and have the caller retry; the decision comes after.
+   */
+  async function acceptanceOnItsWay(caseRef: string, callerId: string, purpose: number, timeoutMs = 3000) {
+    const deadline = Date.now() + timeoutMs;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+      const withCaller = await db.selectFrom('referral_recipient').select(['referral_id', 'purpose', 'status']).where('case_ref', '=', caseRef).where('recipient_agency_id', '=', callerId).execute();
+      if (standingOf(withCaller, purpose).kind !== 'awaiting' || Date.now() + pause > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   return {
@@ -250,6 +287,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         if (!(error instanceof FlowNotAllowedError)) throw error;
         noFlow = error;
       }
+      await acceptanceOnItsWay(input.caseRef, caller.agencyId, input.purpose);
       // The answer and its audit row commit together: no disclosure without a record of it.
       const outcome = await rt.transact(async (trx) => {
         await lockAuditChain(trx);
@@ -261,9 +299,18 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         const consent = flow
           ? consents.filter((c) => covers(c, caller, input.purpose, now)).sort((a, b) => b.grantedAt.getTime() - a.grantedAt.getTime())[0]
           : undefined;
+        // The office's own record of where the case's referrals are, never the caller's word.
+        const withCaller = await trx
+          .selectFrom('referral_recipient')
+          .select(['referral_id', 'purpose', 'status'])
+          .where('case_ref', '=', input.caseRef)
+          .where('recipient_agency_id', '=', caller.agencyId)
+          .execute();
+        const standing = standingOf(withCaller, input.purpose);
         const inTable = new Set(flow?.categories ?? []);
         const categories = consent ? grantedCategories(consent, input.categories).filter((c) => inTable.has(categoryKey(c))) : [];
-        const granted = consent !== undefined && categories.length > 0;
+        const granted = standing.kind === 'entitled' && consent !== undefined && categories.length > 0;
+        const referralId = standing.kind === 'none' ? undefined : standing.referralId;
         await trx
           .insertInto('data_access_log')
           .values({
@@ -284,16 +331,29 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
           categories: granted ? categories : input.categories,
           purpose: input.purpose,
           legalBasis: granted ? `consent:${consent.consentId}` : '',
-          details: { recipient_agency_id: caller.agencyId, ...(flow && { flow_id: flow.id }) },
+          details: { recipient_agency_id: caller.agencyId, ...(flow && { flow_id: flow.id }), ...(referralId && { referral_id: referralId }), ...(!granted && { standing: standing.kind }) },
           at: now,
         });
-        return granted ? { newcomer, consent, categories } : undefined;
+        return granted ? { granted: true as const, newcomer, consent, categories } : { granted: false as const, standing };
       });
-      if (!outcome && noFlow) {
+      if (!outcome.granted && noFlow) {
         rt.logger.warn({ caller: caller.agencyId, case_ref: input.caseRef, missing: noFlow.missing }, 'disclosure refused: no flow in the flow table');
         throw new PermissionDeniedError(`${noFlow.message}; the refusal was logged`);
       }
-      if (!outcome) {
+      const standing = outcome.granted ? undefined : outcome.standing;
+      if (standing?.kind === 'awaiting') {
+        rt.logger.info({ caller: caller.agencyId, case_ref: input.caseRef, referral_id: standing.referralId }, 'disclosure refused for now: the acceptance has not arrived');
+        throw new UnavailableError(
+          `referral ${standing.referralId} is routed to ${caller.agencyId}, but its acceptance has not reached ${agencyId} yet; try again shortly (the refusal was logged)`,
+        );
+      }
+      if (standing?.kind === 'none') {
+        rt.logger.warn({ caller: caller.agencyId, case_ref: input.caseRef }, 'disclosure refused: no referral of the case is with the caller');
+        throw new PermissionDeniedError(
+          `no referral of case ${input.caseRef} for ${common.purposeToJSON(input.purpose)} is with ${caller.agencyId} (accepted or in progress); the refusal was logged`,
+        );
+      }
+      if (!outcome.granted) {
         rt.logger.warn({ caller: caller.agencyId, case_ref: input.caseRef }, 'disclosure refused: no consent covers caller and purpose');
         throw new PermissionDeniedError(
           `no consent in force covers ${caller.agencyId} for ${common.purposeToJSON(input.purpose)} and the requested categories; the refusal was logged`,
@@ -350,8 +410,10 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             rows = await lockedConsents(trx, input.newcomerId!, 'update');
           }
           for (const row of rows) {
-            if (!own && !namesRecipient(toConsentTerms(row), ctx.caller)) {
-              throw new PermissionDeniedError(`consent ${row.consent_id} does not name ${ctx.caller.agencyId}; only this office or a recipient of the consent may pass its withdrawal on`);
+            if (!own && !(await isPartyToConsent(trx, row, ctx.caller))) {
+              throw new PermissionDeniedError(
+                `${ctx.caller.agencyId} is no party to consent ${row.consent_id}: only this office, a recipient holding data under it, or the agency a referral under it is with may pass its withdrawal on`,
+              );
             }
           }
           const newlyWithdrawn = rows.filter((r) => !r.withdrawn_at);

@@ -23,10 +23,13 @@ export function foreignOfficeRetention(rt: AgencyContext<ForeignOfficeDb>, rule:
       if (!newcomer) return false;
       const consents = (await trx.selectFrom('consent').selectAll().where('newcomer_id', '=', newcomerId).execute()).map(toConsentTerms);
       const referrals = await trx.selectFrom('referral').select(['referral_id', 'status', 'updated_at']).where('newcomer_id', '=', newcomerId).execute();
-      const { closed, lastActivity } = caseClosure(newcomer.registered_at, consents, referrals, now);
+      // Onward referrals other agencies made under the office's consents keep the case open too.
+      const onward = await trx.selectFrom('referral_recipient').select(['referral_id', 'status', 'updated_at']).where('case_ref', '=', newcomer.case_ref).execute();
+      const { closed, lastActivity } = caseClosure(newcomer.registered_at, consents, [...referrals, ...onward], now);
       if (!closed || lastActivity >= cutoff) return false;
       const consentIds = consents.map((c) => c.consentId);
       if (consentIds.length) await trx.deleteFrom('consent_withdrawal').where('consent_id', 'in', consentIds).execute();
+      await trx.deleteFrom('referral_recipient').where('case_ref', '=', newcomer.case_ref).execute();
       await trx.deleteFrom('referral').where('newcomer_id', '=', newcomerId).execute();
       await trx.deleteFrom('consent').where('newcomer_id', '=', newcomerId).execute();
       // The first answers of RegisterNewcomer, RecordConsent, RequestReferral … kept for retries name the newcomer.

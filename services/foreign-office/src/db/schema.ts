@@ -43,6 +43,18 @@ export interface ReferralTable {
   updated_at: Generated<Date>;
 }
 
+/** Where each referral of this office's newcomers is (its own and onward ones), as the hub reports it. */
+export interface ReferralRecipientTable {
+  referral_id: string;
+  case_ref: string;
+  referrer_agency_id: string;
+  /** '' while the referral is with nobody (requested, unroutable). */
+  recipient_agency_id: string;
+  purpose: number;
+  status: number;
+  updated_at: Generated<Date>;
+}
+
 /** Every disclosure of personal data to another agency, granted or refused. */
 export interface DataAccessLogTable {
   id: Generated<number>;
@@ -72,6 +84,7 @@ export interface ForeignOfficeDb {
   newcomer: NewcomerTable;
   consent: ConsentTable;
   referral: ReferralTable;
+  referral_recipient: ReferralRecipientTable;
   data_access_log: DataAccessLogTable;
   consent_withdrawal: ConsentWithdrawalTable;
 }

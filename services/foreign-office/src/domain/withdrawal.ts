@@ -59,6 +59,10 @@ export async function withdrawConsents(
       .where('status', 'in', openReferralStatuses)
       .returning('referral_id')
       .execute();
+    // Closed for disclosure at once, not only when the hub's status change comes back.
+    if (closed.length) {
+      await trx.updateTable('referral_recipient').set({ status: S.REFERRAL_STATUS_WITHDRAWN, updated_at: now }).where('referral_id', 'in', closed.map((r) => r.referral_id)).execute();
+    }
     await rt.publish(
       trx,
       events.ConsentWithdrawn,

@@ -126,15 +126,30 @@ export function caseFlow(rt: AgencyContext<HubDb>, directory: Directory, options
     await recordStep(trx, stepOf(env, msg.referralId, 'Referral requested under a consent already withdrawn; not routed'));
   }
 
-  async function notifyReferrer(trx: Trx, referral: { referral_id: string; case_ref: string; referrer_agency_id: string }, change: Partial<events.ReferralStatusChanged>) {
-    return rt.publish(
-      trx,
-      events.ReferralStatusChanged,
-      'ReferralStatusChanged',
-      events.ReferralStatusChanged.fromPartial({ referralId: referral.referral_id, caseRef: referral.case_ref, changedAt: rt.now(), ...change }),
-      referral.case_ref,
-      referral.referrer_agency_id,
-    );
+  /**
+   * Tells the referrer where its referral stands — and the data owner as well where another agency
+   * referred on: the owner discloses personal data only to the agency a referral is with, and
+   * learns that only from here. Returns the referrer's event id (the timeline keys steps by it).
+   */
+  async function notifyReferrer(
+    trx: Trx,
+    referral: { referral_id: string; case_ref: string; referrer_agency_id: string; owner_agency_id?: string; purpose?: number },
+    change: Partial<events.ReferralStatusChanged>,
+  ) {
+    const message = events.ReferralStatusChanged.fromPartial({
+      referralId: referral.referral_id,
+      caseRef: referral.case_ref,
+      changedAt: rt.now(),
+      purpose: referral.purpose ?? 0,
+      referrerAgencyId: referral.referrer_agency_id,
+      ...change,
+    });
+    const eventId = await rt.publish(trx, events.ReferralStatusChanged, 'ReferralStatusChanged', message, referral.case_ref, referral.referrer_agency_id);
+    const owner = referral.owner_agency_id;
+    if (owner && owner !== referral.referrer_agency_id) {
+      await rt.publish(trx, events.ReferralStatusChanged, 'ReferralStatusChanged', message, referral.case_ref, owner);
+    }
+    return eventId;
   }
 
   /** The referral a provider's event is about, or undefined when it was not routed to that provider. */

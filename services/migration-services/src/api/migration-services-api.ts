@@ -75,7 +75,8 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
     if (!client) {
       const address = deps.peers.get(ownerId);
       if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
-      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId });
+      // The owner answers UNAVAILABLE while an acceptance is still on its way to it: tried again.
+      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId, retryUnavailable: {} });
       owners.set(ownerId, client);
     }
     return client;

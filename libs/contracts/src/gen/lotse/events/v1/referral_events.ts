@@ -139,8 +139,9 @@ export interface FirstContactRecorded {
 }
 
 /**
- * The hub tells the referring agency where its referral stands.
- * Subject: lotse.lotsenhaus.referral-status-changed.<referrer>
+ * The hub tells the referring agency where its referral stands, and the data owner too where
+ * another agency referred on (the owner discloses only to the agency a referral is with).
+ * Subject: lotse.lotsenhaus.referral-status-changed.<referrer or owner>
  */
 export interface ReferralStatusChanged {
   referralId: string;
@@ -153,6 +154,9 @@ export interface ReferralStatusChanged {
     | undefined;
   /** Why, where the status alone does not say (e.g. why no provider matched). */
   note: string;
+  /** The referral's purpose and who referred: an owner learns of onward referrals only this way. */
+  purpose: Purpose;
+  referrerAgencyId: string;
 }
 
 /**
@@ -1589,7 +1593,17 @@ export const FirstContactRecorded: MessageFns<FirstContactRecorded> = {
 };
 
 function createBaseReferralStatusChanged(): ReferralStatusChanged {
-  return { referralId: "", caseRef: "", status: 0, providerId: "", declineReason: 0, changedAt: undefined, note: "" };
+  return {
+    referralId: "",
+    caseRef: "",
+    status: 0,
+    providerId: "",
+    declineReason: 0,
+    changedAt: undefined,
+    note: "",
+    purpose: 0,
+    referrerAgencyId: "",
+  };
 }
 
 export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
@@ -1614,6 +1628,12 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     }
     if (message.note !== "") {
       writer.uint32(58).string(message.note);
+    }
+    if (message.purpose !== 0) {
+      writer.uint32(64).int32(message.purpose);
+    }
+    if (message.referrerAgencyId !== "") {
+      writer.uint32(74).string(message.referrerAgencyId);
     }
     return writer;
   },
@@ -1687,6 +1707,22 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
             message.note = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.purpose = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.referrerAgencyId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1728,6 +1764,12 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
         ? fromJsonTimestamp(object.changed_at)
         : undefined,
       note: isSet(object.note) ? globalThis.String(object.note) : "",
+      purpose: isSet(object.purpose) ? purposeFromJSON(object.purpose) : 0,
+      referrerAgencyId: isSet(object.referrerAgencyId)
+        ? globalThis.String(object.referrerAgencyId)
+        : isSet(object.referrer_agency_id)
+        ? globalThis.String(object.referrer_agency_id)
+        : "",
     };
   },
 
@@ -1754,6 +1796,12 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     if (message.note !== "") {
       obj.note = message.note;
     }
+    if (message.purpose !== 0) {
+      obj.purpose = purposeToJSON(message.purpose);
+    }
+    if (message.referrerAgencyId !== "") {
+      obj.referrerAgencyId = message.referrerAgencyId;
+    }
     return obj;
   },
 
@@ -1769,6 +1817,8 @@ export const ReferralStatusChanged: MessageFns<ReferralStatusChanged> = {
     message.declineReason = object.declineReason ?? 0;
     message.changedAt = object.changedAt ?? undefined;
     message.note = object.note ?? "";
+    message.purpose = object.purpose ?? 0;
+    message.referrerAgencyId = object.referrerAgencyId ?? "";
     return message;
   },
 };

@@ -1,0 +1,36 @@
+import { common } from '@lotse/contracts';
+
+const { ReferralStatus: S } = common;
+
+/** A referral of the case as the office knows it to be with the calling deployment. */
+export interface ReferralWithCaller {
+  referral_id: string;
+  purpose: number;
+  status: number;
+}
+
+/**
+ * Where a caller stands with a case, for a purpose:
+ * - `entitled`: a referral for that purpose is with it and accepted or in progress;
+ * - `awaiting`: one is routed to it, and its acceptance has not reached the office yet (the
+ *   hub's status change follows the provider's answer by a hop; the caller may ask again);
+ * - `none`: nothing for that purpose is with it, or no more (closed, declined, withdrawn,
+ *   re-routed to another).
+ */
+export type Standing = { kind: 'entitled' | 'awaiting'; referralId: string } | { kind: 'none' };
+
+const inProgress: readonly number[] = [S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED];
+
+export function standingOf(referrals: readonly ReferralWithCaller[], purpose: number): Standing {
+  const forPurpose = referrals.filter((r) => r.purpose === purpose);
+  const entitled = forPurpose.find((r) => inProgress.includes(r.status));
+  if (entitled) return { kind: 'entitled', referralId: entitled.referral_id };
+  const routed = forPurpose.find((r) => r.status === S.REFERRAL_STATUS_PENDING);
+  if (routed) return { kind: 'awaiting', referralId: routed.referral_id };
+  return { kind: 'none' };
+}
+
+/** Whether a referral with the caller is still open: pending, accepted or in progress. */
+export function isOpenWith(referral: ReferralWithCaller): boolean {
+  return referral.status === S.REFERRAL_STATUS_PENDING || inProgress.includes(referral.status);
+}
