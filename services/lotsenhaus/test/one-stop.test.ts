@@ -65,7 +65,8 @@ beforeAll(async () => {
   const address = `127.0.0.1:${running.grpcPort}`;
   desk = createClient(oneStop.OneStopServiceClient, address, loadIdentity(pkiDir, hubId));
   outsider = createClient(oneStop.OneStopServiceClient, address, loadIdentity(pkiDir, referrerId));
-  hubClient = createClient(lotsenhaus.LotsenhausServiceClient, address, loadIdentity(pkiDir, referrerId));
+  // The desk reads the one case timeline as the hub's own deployment (an outside agency sees only its cases).
+  hubClient = createClient(lotsenhaus.LotsenhausServiceClient, address, loadIdentity(pkiDir, hubId));
 });
 
 afterAll(async () => {

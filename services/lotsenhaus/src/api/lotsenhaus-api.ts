@@ -1,16 +1,17 @@
 import { common, lotsenhaus } from '@lotse/contracts';
 import { channel, requireFlow } from '@lotse/flows';
-import { NotFoundError, pageSize, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
+import { NotFoundError, pageSize, PermissionDeniedError, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
 import { sql } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
 import { waitingSinceCutoff } from '../domain/working-days.js';
+import { isPartyTo, seesAllCases, visibleCases } from './case-parties.js';
 import { toCaseSummary, toTimelineEntry, type TimelineFeed } from './timeline-feed.js';
 
 const S = lotsenhaus.LotsenhausServiceService;
 
-/** Read side of the hub: any agency of the network (mTLS) may read the pseudonymous index. */
+/** Read side of the hub: an agency of the network (mTLS) reads the pseudonymous index of its own cases. */
 export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, feed: TimelineFeed): AsyncHandlers<typeof S> {
   const { db } = rt;
 
@@ -34,6 +35,9 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       setCaseRef(caseRef);
       const summary = await db.selectFrom('case_index').selectAll().where('case_ref', '=', caseRef).executeTakeFirst();
       if (!summary) throw new NotFoundError('case_ref', caseRef, 'case');
+      if (!(await visibleCases(db, ctx.caller, [caseRef])).has(caseRef)) {
+        throw new PermissionDeniedError(`case_ref: ${ctx.caller.agencyId} is no party to case ${caseRef}; an agency reads only the cases it is or was part of`);
+      }
       const entries = await db.selectFrom('timeline_entry').selectAll().where('case_ref', '=', caseRef).orderBy('occurred_at').orderBy('seq').execute();
       return {
         caseSummary: toCaseSummary(summary),
@@ -47,7 +51,8 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       const caseRef = v.text('case_ref', req.caseRef, { max: 64, required: false });
       v.throwIfAny();
       if (caseRef) setCaseRef(caseRef);
-      await feed.follow({ afterPosition: req.afterPosition, caseRef: caseRef || undefined }, ctx.signal, ctx.send);
+      const canSee = seesAllCases(ctx.caller) ? undefined : (refs: readonly string[]) => visibleCases(db, ctx.caller, refs);
+      await feed.follow({ afterPosition: req.afterPosition, caseRef: caseRef || undefined, canSee }, ctx.signal, ctx.send);
     },
 
     async listCases(req, ctx) {
@@ -59,6 +64,7 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       v.throwIfAny();
       const limit = pageSize(req.pageSize);
       let query = db.selectFrom('case_index').selectAll().orderBy('case_ref').limit(limit + 1);
+      if (!seesAllCases(ctx.caller)) query = query.where(isPartyTo(ctx.caller.agencyId));
       if (req.status) query = query.where('status', '=', req.status);
       if (req.agencyId) query = query.where('current_agency_id', '=', req.agencyId);
       if (municipality) query = query.where('municipality', '=', municipality);

@@ -85,7 +85,7 @@ export class TimelineFeed {
    * `signal` aborts. Steps recorded before the watcher came are read from the table first.
    */
   async follow(
-    { afterPosition, caseRef }: { afterPosition: number; caseRef?: string },
+    { afterPosition, caseRef, canSee }: { afterPosition: number; caseRef?: string; canSee?: (caseRefs: readonly string[]) => Promise<Set<string>> },
     signal: AbortSignal,
     send: (item: lotsenhaus.WatchTimelineResponse) => Promise<void>,
   ): Promise<void> {
@@ -112,15 +112,18 @@ export class TimelineFeed {
         const page = await rows.orderBy('seq').limit(this.options.batch).execute();
         if (page.length === 0) break;
         const cases = await this.casesOf(page);
-        for (const row of page) await send(toResponse(row, cases.get(row.case_ref)));
+        const visible = canSee && (await canSee(page.map((r) => r.case_ref)));
+        for (const row of page) if (!visible || visible.has(row.case_ref)) await send(toResponse(row, cases.get(row.case_ref)));
         sent = page[page.length - 1]!.seq;
       }
       while (!signal.aborted) {
         if (overflow) throw new ResourceExhaustedError(`the watcher fell more than ${this.options.maxQueued} steps behind; resume after the last position received`);
-        const next = queue.shift();
-        if (next) {
-          if (next.position > sent) {
-            await send(next);
+        if (queue.length) {
+          const batch = queue.splice(0).filter((m) => m.position > sent);
+          // Which of them this watcher may see: one look-up per batch, not per step.
+          const visible = canSee && batch.length ? await canSee(batch.map((m) => m.caseRef)) : undefined;
+          for (const next of batch) {
+            if (!visible || visible.has(next.caseRef)) await send(next);
             sent = next.position;
           }
           continue;
