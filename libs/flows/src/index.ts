@@ -14,3 +14,15 @@ export {
   type PurposeRef,
 } from './require-flow.js';
 export { recordOfProcessing, recordsOfProcessing, recordsDir } from './records.js';
+export {
+  accessMatrix,
+  accessMatrixDocument,
+  AccessMatrixError,
+  accessRefusal,
+  accessRelations,
+  defaultAccessMatrixFile,
+  loadAccessMatrix,
+  type AccessMatrix,
+  type AccessRelation,
+  type AccessRule,
+} from './access-matrix.js';
