@@ -8,6 +8,7 @@ import type { Logger } from '@lotse/logger';
 import { agencyFromPeerCertificate } from '@lotse/pki';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { runAsCaller } from './call-scope.js';
 import { recordServerDuration, withServerSpan } from './call-telemetry.js';
 import { statusOf, toServiceError, UnauthenticatedError } from './errors.js';
 import { metadataGetter } from './trace-metadata.js';
@@ -172,7 +173,8 @@ export class GrpcServer {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
         span.setAttribute('lotse.caller_agency', caller.agencyId);
-        const response = await run(caller);
+        // The caller is known to code below the handler too: idempotency keys on it.
+        const response = await runAsCaller(caller.agencyId, () => run(caller));
         span.setAttribute('rpc.grpc.status_code', status.OK);
         finish(null, response);
       } catch (error) {
