@@ -116,3 +116,4 @@ export async function dropWhenIdle(database: TestDatabase): Promise<void> {
 }
 
 export { createTestDatabase };
+export { rawClient, type RawOutcome } from './raw-client.js';
