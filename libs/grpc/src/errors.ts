@@ -17,6 +17,13 @@ export interface FieldViolation {
 export const MAX_FIELD_VIOLATIONS = 20;
 // A description may quote what the client sent; long ones are cut to keep the trailers small.
 const MAX_DESCRIPTION = 160;
+const MAX_QUOTED = 64;
+/**
+ * grpc-message travels as an HTTP/2 trailer; one far larger than the client's header-list limit
+ * (8 to 16 KB by default) is refused by the client, which then never sees the status and waits
+ * for its deadline, its connection broken. Every message the edge sends is cut to this length.
+ */
+const MAX_MESSAGE = 1024;
 
 export class ValidationError extends Error {
   /** The first MAX_FIELD_VIOLATIONS violations. */
@@ -28,7 +35,9 @@ export class ValidationError extends Error {
     const listed = violations.slice(0, MAX_FIELD_VIOLATIONS).map((v) => ({ field: cut(v.field), description: cut(v.description) }));
     const more = Math.max(total, violations.length) - listed.length;
     const text = listed.map((v) => (v.field ? `${v.field}: ${v.description}` : v.description));
-    super([...text, ...(more > 0 ? [`and ${more} more violations`] : [])].join('; '));
+    // The count survives the cut of the message; every listed violation is in the details.
+    const tail = more > 0 ? `; and ${more} more violations` : '';
+    super(cut(text.join('; '), MAX_MESSAGE - tail.length) + tail);
     this.name = 'ValidationError';
     this.violations = listed;
     this.total = listed.length + more;
@@ -44,7 +53,8 @@ export class NotFoundError extends Error {
     readonly value: string,
     what = field.replace(/_id$/, '').replace(/_/g, ' '),
   ) {
-    super(`${field}: no ${what} "${value}"`);
+    // The value is the client's: quoted only in part, so an 80 KB id cannot make an 80 KB trailer.
+    super(`${field}: no ${what} "${cut(value, MAX_QUOTED)}"`);
     this.name = 'NotFoundError';
   }
 }
@@ -109,9 +119,9 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
   const code = statusOf(error);
   if (isServiceError(error)) {
     // A downstream agency's error: say which status it gave, keep it unavailable-or-same.
-    return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: error.details };
+    return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: cut(error.details ?? '', MAX_MESSAGE) };
   }
-  const message = code === status.INTERNAL ? 'internal error' : (error as Error).message;
+  const message = code === status.INTERNAL ? 'internal error' : cut((error as Error).message, MAX_MESSAGE);
   const metadata = new Metadata();
   if (error instanceof ValidationError) {
     const more = error.total - error.violations.length;
@@ -132,8 +142,8 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
   return { code, details: message, metadata };
 }
 
-function cut(text: string): string {
-  return text.length > MAX_DESCRIPTION ? `${text.slice(0, MAX_DESCRIPTION - 1)}…` : text;
+function cut(text: string, max = MAX_DESCRIPTION): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Reads the field violations back out of an error a client received. */

@@ -93,6 +93,15 @@ describe('field violations are capped', () => {
   });
 });
 
+describe('error messages stay small', () => {
+  it('an 80 KB id → NOT_FOUND at once, quoting only its start (the whole of it broke the client connection)', async () => {
+    const error = await grpcError(t.fo.getNewcomer({ newcomerId: 'x'.repeat(80_000) }, { deadlineMs: 5000 }));
+    expect(error.code).toBe(status.NOT_FOUND);
+    expect(error.details.length).toBeLessThan(200);
+    expect((await t.fo.getConsentText({ language: 'de', textVersion: '' })).language).toBe('de');
+  });
+});
+
 describe('timestamps are range-checked', () => {
   const consentBytes = async () => foreignOffice.RecordConsentRequest.encode(consentRequest((await t.register()).newcomerId)).finish();
   it.each([
