@@ -9,6 +9,7 @@ import type { FieldViolation } from './errors.js';
 // Invalid Date that fails later as INTERNAL; nanos of 2e9 silently add two seconds). Only the
 // bytes can tell invalid UTF-8 from a client that really sent U+FFFD, and only the raw
 // Timestamp still has its nanos — hence here, once for every RPC, naming the field by its path.
+// The NUL character is refused here too: valid UTF-8, but no PostgreSQL text column takes it.
 
 type FieldKind =
   | { kind: 'string' }
@@ -130,7 +131,11 @@ function walk(shape: MessageShape, bytes: Uint8Array, prefix: string, add: (fiel
           strictUtf8.decode(bytes);
         } catch {
           add(name, 'must be valid UTF-8');
+          break;
         }
+        // Valid UTF-8, but PostgreSQL text cannot hold it: a filter with it failed as INTERNAL.
+        // No Lotse string carries it (binary data travels as bytes).
+        if (bytes.includes(0)) add(name, 'must not contain the NUL character');
         break;
       }
       case 'enum': {

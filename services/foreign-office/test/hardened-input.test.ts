@@ -60,6 +60,14 @@ describe('invalid UTF-8', () => {
   });
 });
 
+describe('the NUL character', () => {
+  it('valid UTF-8 that PostgreSQL cannot store → INVALID_ARGUMENT naming the field, also in a list filter', async () => {
+    const error = await grpcError(t.fo.listReferrals({ newcomerId: 'a\u0000b', status: 0, pageSize: 0, pageToken: '' }));
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toBe('newcomer_id: must not contain the NUL character');
+  });
+});
+
 describe('field violations are capped', () => {
   it('10,000 bad list entries → the first 20 and a count, in small trailers', async () => {
     const newcomer = await t.register();
