@@ -23,6 +23,7 @@ export interface ForeignOfficeUnderTest {
   jobCentreId: string;
   /** The certificates of the agencies above. */
   pkiDir: string;
+  databaseUrl: string;
   running: RunningAgency<ForeignOfficeDb>;
   /** A second pool on the same database, for the test's own queries. */
   query: Database<ForeignOfficeDb>;
@@ -104,6 +105,7 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
     caritasId,
     jobCentreId,
     pkiDir,
+    databaseUrl: testDb.url,
     running,
     query,
     nats,
