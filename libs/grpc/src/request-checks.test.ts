@@ -49,4 +49,11 @@ describe('request checks', () => {
     expect(() => shapes.check(type, Uint8Array.from([0x0a, 0x05, 0x41]))).toThrow();
     expect(() => shapes.check(type, Uint8Array.from([0x0f]))).toThrow();
   });
+
+  it('check the strings of a map, whose entry type proto-loader lists only inside its message', () => {
+    const all = new RequestShapes(loadSync(join(protoRoot, 'lotse/data_protection/v1/data_protection.proto'), { includeDirs: [protoRoot], keepCase: true }));
+    const entry = new BinaryWriter().tag(1, WireType.LengthDelimited).string('k').tag(2, WireType.LengthDelimited).bytes(Uint8Array.from([0xff])).finish();
+    const bytes = new BinaryWriter().tag(10, WireType.LengthDelimited).bytes(entry).finish();
+    expect(all.check('lotse.data_protection.v1.AuditEntry', bytes).violations).toEqual([{ field: 'details[0].value', description: 'must be valid UTF-8' }]);
+  });
 });

@@ -21,6 +21,12 @@ type FieldKind =
 type FieldShape = FieldKind & { name: string; repeated: boolean };
 type MessageShape = Map<number, FieldShape>;
 
+interface DescriptorMessage {
+  name?: string;
+  field?: DescriptorField[];
+  nestedType?: DescriptorMessage[];
+}
+
 interface DescriptorField {
   name: string;
   number: number;
@@ -62,20 +68,26 @@ export class RequestShapes {
   }
 
   private shape(typeName: string): MessageShape {
-    const known = this.shapes.get(typeName);
+    return this.shapeOf(typeName, (this.definition[typeName] as { type?: DescriptorMessage } | undefined)?.type);
+  }
+
+  private shapeOf(key: string, type: DescriptorMessage | undefined): MessageShape {
+    const known = this.shapes.get(key);
     if (known) return known;
     const shape: MessageShape = new Map();
-    this.shapes.set(typeName, shape);
-    const type = (this.definition[typeName] as { type?: { field?: DescriptorField[] } } | undefined)?.type;
+    this.shapes.set(key, shape);
     for (const f of type?.field ?? []) {
       const repeated = f.label === 'LABEL_REPEATED';
       const base = { name: f.name, repeated };
       if (f.type === 'TYPE_STRING') shape.set(f.number, { ...base, kind: 'string' });
-      else if (f.type === 'TYPE_ENUM') shape.set(f.number, { ...base, kind: 'enum', values: this.enumValues(this.resolve(typeName, f.typeName)) });
+      else if (f.type === 'TYPE_ENUM') shape.set(f.number, { ...base, kind: 'enum', values: this.enumValues(this.resolve(key, f.typeName)) });
       else if (f.type === 'TYPE_MESSAGE') {
-        const target = this.resolve(typeName, f.typeName);
+        const target = this.resolve(key, f.typeName);
+        // A map's entry type is not listed on its own by proto-loader, only nested in its message.
+        const nested = target ? undefined : type?.nestedType?.find((n) => n.name === f.typeName);
         if (target === TIMESTAMP) shape.set(f.number, { ...base, kind: 'timestamp' });
         else if (target) shape.set(f.number, { ...base, kind: 'message', message: () => this.shape(target) });
+        else if (nested) shape.set(f.number, { ...base, kind: 'message', message: () => this.shapeOf(`${key}.${nested.name}`, nested) });
         else shape.set(f.number, { ...base, kind: 'other' });
       } else shape.set(f.number, { ...base, kind: 'other' });
     }
