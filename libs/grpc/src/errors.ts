@@ -9,10 +9,38 @@ export interface FieldViolation {
   description: string;
 }
 
+/**
+ * At most this many violations travel back, plus a count of the rest: they go out in the
+ * trailers (grpc-message and grpc-status-details-bin), and 10,000 bad list entries made 1.16 MB
+ * of trailers that a default client refuses to read. The first 20 are enough to fix a request.
+ */
+export const MAX_FIELD_VIOLATIONS = 20;
+// A description may quote what the client sent; long ones are cut to keep the trailers small.
+const MAX_DESCRIPTION = 160;
+const MAX_QUOTED = 64;
+/**
+ * grpc-message travels as an HTTP/2 trailer; one far larger than the client's header-list limit
+ * (8 to 16 KB by default) is refused by the client, which then never sees the status and waits
+ * for its deadline, its connection broken. Every message the edge sends is cut to this length.
+ */
+const MAX_MESSAGE = 1024;
+
 export class ValidationError extends Error {
-  constructor(readonly violations: FieldViolation[]) {
-    super(violations.map((v) => `${v.field}: ${v.description}`).join('; '));
+  /** The first MAX_FIELD_VIOLATIONS violations. */
+  readonly violations: FieldViolation[];
+  /** How many violations were found in all, listed or not. */
+  readonly total: number;
+
+  constructor(violations: FieldViolation[], total = violations.length) {
+    const listed = violations.slice(0, MAX_FIELD_VIOLATIONS).map((v) => ({ field: cut(v.field), description: cut(v.description) }));
+    const more = Math.max(total, violations.length) - listed.length;
+    const text = listed.map((v) => (v.field ? `${v.field}: ${v.description}` : v.description));
+    // The count survives the cut of the message; every listed violation is in the details.
+    const tail = more > 0 ? `; and ${more} more violations` : '';
+    super(cut(text.join('; '), MAX_MESSAGE - tail.length) + tail);
     this.name = 'ValidationError';
+    this.violations = listed;
+    this.total = listed.length + more;
   }
   static field(field: string, description: string): ValidationError {
     return new ValidationError([{ field, description }]);
@@ -25,7 +53,8 @@ export class NotFoundError extends Error {
     readonly value: string,
     what = field.replace(/_id$/, '').replace(/_/g, ' '),
   ) {
-    super(`${field}: no ${what} "${value}"`);
+    // The value is the client's: quoted only in part, so an 80 KB id cannot make an 80 KB trailer.
+    super(`${field}: no ${what} "${cut(value, MAX_QUOTED)}"`);
     this.name = 'NotFoundError';
   }
 }
@@ -90,13 +119,18 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
   const code = statusOf(error);
   if (isServiceError(error)) {
     // A downstream agency's error: say which status it gave, keep it unavailable-or-same.
-    return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: error.details };
+    return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: cut(error.details ?? '', MAX_MESSAGE) };
   }
-  const message = code === status.INTERNAL ? 'internal error' : (error as Error).message;
+  const message = code === status.INTERNAL ? 'internal error' : cut((error as Error).message, MAX_MESSAGE);
   const metadata = new Metadata();
   if (error instanceof ValidationError) {
+    const more = error.total - error.violations.length;
     const details = rpcErrorDetails.BadRequest.encode({
-      fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+      fieldViolations: [
+        ...error.violations.map((v) => ({ field: v.field, description: v.description })),
+        // An empty field is the request as a whole: how many more there are, not which.
+        ...(more > 0 ? [{ field: '', description: `${more} more violations not listed` }] : []),
+      ],
     }).finish();
     const statusProto = rpcStatus.Status.encode({
       code,
@@ -106,6 +140,10 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
     metadata.set('grpc-status-details-bin', Buffer.from(statusProto));
   }
   return { code, details: message, metadata };
+}
+
+function cut(text: string, max = MAX_DESCRIPTION): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Reads the field violations back out of an error a client received. */

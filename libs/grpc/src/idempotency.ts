@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Migrations, type Transaction } from '@lotse/db';
+import { currentCaller } from './call-scope.js';
 import { ValidationError } from './errors.js';
 
 export const idempotencyMigrations: Migrations = {
@@ -16,6 +17,18 @@ export const idempotencyMigrations: Migrations = {
         .execute();
     },
   },
+  // A stored answer belongs to the deployment that caused it: the key gains the caller, so the
+  // same request id from another agency is a new request that runs (and is authorised) afresh.
+  // Rows from before have no known caller and keep '' — no certificate names an empty
+  // deployment, so no one is answered from them; they age out with the rest.
+  grpc_0001_idempotency_caller: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.alterTable('idempotency').addColumn('caller', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('idempotency').alterColumn('caller', (c) => c.dropDefault()).execute();
+      await db.schema.alterTable('idempotency').dropConstraint('idempotency_pk').execute();
+      await db.schema.alterTable('idempotency').addPrimaryKeyConstraint('idempotency_pk', ['caller', 'method', 'request_id']).execute();
+    },
+  },
 };
 
 interface Codec<T> {
@@ -23,30 +36,50 @@ interface Codec<T> {
   decode(input: Uint8Array): T;
 }
 
+interface Key<Req> {
+  method: string;
+  requestId: string;
+  request: Req;
+  requestCodec: Codec<Req>;
+}
+
 /**
- * Runs a mutating call at most once per client request id. Call it inside the transaction of
+ * The calling deployment, from the certificate of the call being served. Outside a gRPC call
+ * there is no caller to scope the key to; refusing is safer than sharing one key space.
+ */
+function callerOrThrow(): string {
+  const caller = currentCaller();
+  if (!caller) throw new Error('idempotency: once() and previousResponse() run only inside a gRPC call (no caller known)');
+  return caller;
+}
+
+/**
+ * Runs a mutating call at most once per (calling deployment, method, client request id). Call it inside the transaction of
  * the change: the stored response commits with the change, so a retry — after a timeout, a
  * crash, anything — returns the first result and writes nothing. The same id with a different
- * request is refused rather than silently answered with another call's result.
+ * request is refused rather than silently answered with another call's result. Another
+ * deployment's call with the same id is a different request: it runs, authorisation included,
+ * and never sees the first caller's answer.
  */
 export async function once<Req, Res>(
   trx: Transaction<any>,
-  key: { method: string; requestId: string; request: Req; requestCodec: Codec<Req> },
+  key: Key<Req>,
   responseCodec: Codec<Res>,
   run: () => Promise<Res>,
 ): Promise<Res> {
+  const caller = callerOrThrow();
   const hash = requestHash(key.requestCodec, key.request);
   // Claim the id first: the insert of a concurrent retry of the same id waits on this
   // uncommitted key and then finds it taken (or takes it, if this call rolls back). One statement
   // instead of a lock and a lookup; the response is filled in once the call has run.
   const claimed = await trx
     .insertInto('idempotency')
-    .values({ method: key.method, request_id: key.requestId, request_hash: hash, response: EMPTY })
-    .onConflict((oc) => oc.columns(['method', 'request_id']).doNothing())
+    .values({ caller, method: key.method, request_id: key.requestId, request_hash: hash, response: EMPTY })
+    .onConflict((oc) => oc.columns(['caller', 'method', 'request_id']).doNothing())
     .returning('request_id')
     .executeTakeFirst();
   if (!claimed) {
-    const stored = await storedResponse(trx, key, hash, responseCodec);
+    const stored = await storedResponse(trx, caller, key, hash, responseCodec);
     // Taken but gone: removed between the two statements (a retention run); the client retries.
     if (stored === undefined) throw new Error(`idempotency: request id ${key.requestId} was claimed but its response is gone`);
     return stored;
@@ -56,6 +89,7 @@ export async function once<Req, Res>(
   await trx
     .updateTable('idempotency')
     .set({ response: Buffer.from(responseCodec.encode(response).finish()) })
+    .where('caller', '=', caller)
     .where('method', '=', key.method)
     .where('request_id', '=', key.requestId)
     .execute();
@@ -70,17 +104,18 @@ const EMPTY = Buffer.alloc(0);
  */
 export async function previousResponse<Req, Res>(
   db: Kysely<any>,
-  key: { method: string; requestId: string; request: Req; requestCodec: Codec<Req> },
+  key: Key<Req>,
   responseCodec: Codec<Res>,
 ): Promise<Res | undefined> {
-  return storedResponse(db, key, requestHash(key.requestCodec, key.request), responseCodec);
+  return storedResponse(db, callerOrThrow(), key, requestHash(key.requestCodec, key.request), responseCodec);
 }
 
-/** The response stored for a request id; the same id with another request (hash) is refused. */
-async function storedResponse<Res>(db: Kysely<any>, key: { method: string; requestId: string }, hash: string, responseCodec: Codec<Res>): Promise<Res | undefined> {
+/** The caller's response stored for a request id; its same id with another request (hash) is refused. */
+async function storedResponse<Res>(db: Kysely<any>, caller: string, key: { method: string; requestId: string }, hash: string, responseCodec: Codec<Res>): Promise<Res | undefined> {
   const existing = await db
     .selectFrom('idempotency')
     .select(['request_hash', 'response'])
+    .where('caller', '=', caller)
     .where('method', '=', key.method)
     .where('request_id', '=', key.requestId)
     .executeTakeFirst();

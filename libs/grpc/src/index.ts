@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { Violations, pageSize } from './validation.js';
+export { Violations, pageSize, berlinDate } from './validation.js';
 export { GrpcServer, readTlsIdentity, type AgencyIdentity, type AsyncHandlers, type CallContext, type StreamCallContext, type TlsIdentity } from './server.js';
 export { createClient, type ClientOptions, type PromiseClient } from './client.js';
 export { once, previousResponse, idempotencyMigrations } from './idempotency.js';

@@ -8,8 +8,10 @@ import type { Logger } from '@lotse/logger';
 import { agencyFromPeerCertificate } from '@lotse/pki';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { runAsCaller } from './call-scope.js';
 import { recordServerDuration, withServerSpan } from './call-telemetry.js';
-import { statusOf, toServiceError, UnauthenticatedError } from './errors.js';
+import { statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
+import { RequestShapes } from './request-checks.js';
 import { metadataGetter } from './trace-metadata.js';
 
 export interface AgencyIdentity {
@@ -67,6 +69,17 @@ export interface GrpcServerOptions {
 
 const tracer = trace.getTracer('@lotse/grpc');
 
+/**
+ * What the deserializer hands on instead of a request it refused. grpc-js answers a throwing
+ * deserializer with INTERNAL before any handler runs; this way the refusal goes through the
+ * same path as every other error (traced, caller checked, INVALID_ARGUMENT with the fields).
+ */
+class RefusedRequest {
+  constructor(readonly error: ValidationError) {}
+}
+
+const protoLoaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
 /** The client of a stream went away while the handler was sending. */
 class CallCancelledError extends Error {
   constructor() {
@@ -92,15 +105,18 @@ export class GrpcServer {
   /** Adds a service; protoFile (relative to proto/) feeds server reflection. */
   add<D extends Record<string, Method<any, any, boolean>>>(definition: D, protoFile: string, handlers: AsyncHandlers<D>): void {
     const implementation: Record<string, (call: any, callback: sendUnaryData<any>) => void> = {};
+    const checked: Record<string, Method<any, any, boolean>> = {};
+    const shapes = new RequestShapes(loadSync(join(protoRoot, protoFile), { includeDirs: [protoRoot], ...protoLoaderOptions }));
     let serviceName = '';
     for (const [key, method] of Object.entries(definition)) {
       serviceName = method.path.split('/')[1]!;
+      checked[key] = { ...method, requestDeserialize: checkedDeserializer(method, shapes) };
       const handler = (handlers as Record<string, AnyHandler>)[key]!;
       implementation[key] = method.responseStream
         ? (call: ServerWritableStream<unknown, unknown>) => this.handleStream(method.path, handler, call)
         : (call: ServerUnaryCall<unknown, unknown>, callback) => this.handle(method.path, handler, call, callback);
     }
-    this.server.addService(definition as any, implementation);
+    this.server.addService(checked as any, implementation);
     this.serviceNames.push(serviceName);
     this.protoFiles.push(protoFile);
     this.health.setStatus(serviceName, 'NOT_SERVING');
@@ -110,7 +126,7 @@ export class GrpcServer {
     this.serve(
       path,
       call,
-      (caller) => handler(call.request, { caller, metadata: call.metadata, method: path }),
+      (caller) => handler(accepted(call.request), { caller, metadata: call.metadata, method: path }),
       (error, response) => (error ? callback(toServiceError(error) as any, null) : callback(null, response)),
     );
   }
@@ -139,7 +155,7 @@ export class GrpcServer {
     this.serve(
       path,
       call,
-      (caller) => handler(call.request, { caller, metadata: call.metadata, method: path, send, signal: cancelled.signal }),
+      (caller) => handler(accepted(call.request), { caller, metadata: call.metadata, method: path, send, signal: cancelled.signal }),
       (error) => {
         call.off('cancelled', abort);
         call.off('close', abort);
@@ -172,7 +188,8 @@ export class GrpcServer {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
         span.setAttribute('lotse.caller_agency', caller.agencyId);
-        const response = await run(caller);
+        // The caller is known to code below the handler too: idempotency keys on it.
+        const response = await runAsCaller(caller.agencyId, () => run(caller));
         span.setAttribute('rpc.grpc.status_code', status.OK);
         finish(null, response);
       } catch (error) {
@@ -201,7 +218,7 @@ export class GrpcServer {
   async listen(host: string, port: number): Promise<number> {
     const packageDefinition = loadSync(
       [...this.protoFiles.map((f) => join(protoRoot, f)), healthProtoPath],
-      { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
+      { includeDirs: [protoRoot], ...protoLoaderOptions },
     );
     new ReflectionService(packageDefinition).addToServer(this.server);
     const { ca, cert, key } = this.options.identity;
@@ -229,6 +246,30 @@ export class GrpcServer {
       });
     });
   }
+}
+
+/**
+ * Checks the bytes (UTF-8, enum values, timestamp ranges) before decoding; a request that fails,
+ * or does not decode at all, becomes a RefusedRequest — a client's bad bytes are its error.
+ */
+function checkedDeserializer(method: Method<unknown, unknown, boolean>, shapes: RequestShapes): (value: Buffer) => unknown {
+  const typeName = shapes.requestTypeOf(method.path);
+  if (!typeName) throw new Error(`no request type for ${method.path} in the service's .proto`);
+  return (value: Buffer) => {
+    try {
+      const { violations, total } = shapes.check(typeName, value, MAX_FIELD_VIOLATIONS);
+      if (violations.length > 0) return new RefusedRequest(new ValidationError(violations, total));
+      return method.requestDeserialize(value);
+    } catch {
+      return new RefusedRequest(ValidationError.field('', `the request is not an encoded ${typeName}`));
+    }
+  };
+}
+
+/** The decoded request, or the refusal of its bytes thrown inside the traced call. */
+function accepted(request: unknown): unknown {
+  if (request instanceof RefusedRequest) throw request.error;
+  return request;
 }
 
 /** Reads the PEM files of one identity; used by services' composition roots. */

@@ -51,7 +51,10 @@ export class Violations {
     values.forEach((v, i) => this.enumValue(`${field}[${i}]`, v, enumObject));
   }
 
-  /** An ISO calendar date (YYYY-MM-DD) that exists; optionally not after today. */
+  /**
+   * An ISO calendar date (YYYY-MM-DD) that exists; optionally not after today — today in
+   * Germany, judged at `today` (pass the service's clock, rt.now(), so tests can set it).
+   */
   isoDate(field: string, value: string, { notInFuture = false, required = true, today = new Date() } = {}): string {
     const trimmed = (value ?? '').trim();
     if (!trimmed) {
@@ -62,7 +65,7 @@ export class Violations {
     const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : undefined;
     if (!date || date.toISOString().slice(0, 10) !== trimmed) {
       this.add(field, 'must be a date as YYYY-MM-DD');
-    } else if (notInFuture && trimmed > today.toISOString().slice(0, 10)) {
+    } else if (notInFuture && trimmed > berlinDate(today)) {
       this.add(field, 'must not be in the future');
     } else if (Number(match![1]) < 1900) {
       this.add(field, 'must not be before 1900');
@@ -77,6 +80,18 @@ export class Violations {
   throwIfAny(): void {
     if (this.list.length > 0) throw new ValidationError(this.list);
   }
+}
+
+const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/**
+ * The calendar date (YYYY-MM-DD) in Germany at an instant. The agencies work on German dates:
+ * a child born at 00:30 in Koblenz is born "today" although UTC still says yesterday, and a
+ * birthday begins at midnight in Berlin, not at 01:00 or 02:00.
+ */
+export function berlinDate(at: Date): string {
+  const parts = Object.fromEntries(berlin.formatToParts(at).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
 /** Page size for list calls: 0 means the default, larger values are capped. */

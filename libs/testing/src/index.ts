@@ -157,3 +157,5 @@ export async function dropWhenIdle(database: TestDatabase): Promise<void> {
 }
 
 export { createTestDatabase };
+export { rawClient, type RawOutcome } from './raw-client.js';
+export { fuzzServer, isServing, reflectServices, type FuzzOptions, type FuzzReport } from './rpc-fuzz.js';

@@ -21,6 +21,9 @@ export interface ForeignOfficeUnderTest {
   hubId: string;
   caritasId: string;
   jobCentreId: string;
+  /** The certificates of the agencies above. */
+  pkiDir: string;
+  databaseUrl: string;
   running: RunningAgency<ForeignOfficeDb>;
   /** A second pool on the same database, for the test's own queries. */
   query: Database<ForeignOfficeDb>;
@@ -67,7 +70,7 @@ export function consentRequest(newcomerId: string, overrides: Partial<foreignOff
   });
 }
 
-export async function startForeignOffice(options: { poolSize?: number } = {}): Promise<ForeignOfficeUnderTest> {
+export async function startForeignOffice(options: { poolSize?: number; now?: () => Date } = {}): Promise<ForeignOfficeUnderTest> {
   const foId = randomId('fo');
   const hubId = randomId('hub');
   const caritasId = randomId('caritas');
@@ -90,7 +93,7 @@ export async function startForeignOffice(options: { poolSize?: number } = {}): P
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   });
   if (options.poolSize) config.database.poolSize = options.poolSize;
-  const service = create(config);
+  const service = create(config, options.now ? { now: options.now } : {});
   const running = await service.start();
   const query = await openDatabase<ForeignOfficeDb>({ url: testDb.url, dataDir: 'unused', poolSize: 2 });
   const nats = await connectNats({ servers: natsUrl, name: `${foId}-test` });
@@ -106,6 +109,8 @@ export async function startForeignOffice(options: { poolSize?: number } = {}): P
     hubId,
     caritasId,
     jobCentreId,
+    pkiDir,
+    databaseUrl: testDb.url,
     running,
     query,
     nats,

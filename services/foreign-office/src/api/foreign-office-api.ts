@@ -3,6 +3,7 @@ import { common, events, foreignOffice } from '@lotse/contracts';
 import { actorOfCall, appendAudit, lockAuditChain } from '@lotse/audit';
 import { categoryKey, channel, FlowNotAllowedError, requireFlow, type Flow } from '@lotse/flows';
 import {
+  berlinDate,
   NotFoundError,
   once,
   pageSize,
@@ -49,7 +50,8 @@ export function newCaseRef(): string {
   return 'C-' + [...randomBytes(10)].map((b) => alphabet[b % 32]).join('');
 }
 
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+// Ages and deadlines count in German calendar days, not UTC ones.
+const isoDay = berlinDate;
 
 /**
  * A newcomer's consents, locked in consent_id order (one order for every caller, so two

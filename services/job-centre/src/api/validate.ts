@@ -1,5 +1,5 @@
 import { jobCentre as jc } from '@lotse/contracts';
-import { Violations } from '@lotse/grpc';
+import { berlinDate, Violations } from '@lotse/grpc';
 import { closedOnProblem } from '../domain/case-outcome.js';
 import { responsibilityViolations, stepDateViolations, type PlanStepInput } from '../domain/cooperation-plan.js';
 import { fundingRuleViolations } from '../domain/language-course.js';
@@ -7,7 +7,8 @@ import { fundingRuleViolations } from '../domain/language-course.js';
 // Every request is checked whole before anything is read or written, so a caller sees all bad
 // fields at once; field names are the proto's snake_case paths.
 
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+// Ages and deadlines count in German calendar days, not UTC ones.
+const isoDay = berlinDate;
 const ID_MAX = 64;
 
 function base(requestId: string) {

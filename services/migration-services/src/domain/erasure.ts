@@ -115,16 +115,16 @@ const referralResponses: Record<string, { decode(b: Uint8Array): { referral?: mi
  */
 async function scrubStoredResponses(trx: Transaction<MigrationServicesDb>, legalBases: Set<string>, referralIds: Set<string>) {
   const db = trx as unknown as Kysely<any>;
-  const rows: { method: string; request_id: string; response: Uint8Array }[] = await db
+  const rows: { caller: string; method: string; request_id: string; response: Uint8Array }[] = await db
     .selectFrom('idempotency')
-    .select(['method', 'request_id', 'response'])
+    .select(['caller', 'method', 'request_id', 'response'])
     .where('method', 'in', ['FetchNewcomerData', ...Object.keys(referralResponses)])
     .execute();
   for (const row of rows) {
     if (row.method === 'FetchNewcomerData') {
       const { newcomer } = migrationServices.FetchNewcomerDataResponse.decode(row.response);
       if (newcomer && legalBases.has(newcomer.legalBasis)) {
-        await db.deleteFrom('idempotency').where('method', '=', row.method).where('request_id', '=', row.request_id).execute();
+        await db.deleteFrom('idempotency').where('caller', '=', row.caller).where('method', '=', row.method).where('request_id', '=', row.request_id).execute();
       }
       continue;
     }
@@ -135,6 +135,7 @@ async function scrubStoredResponses(trx: Transaction<MigrationServicesDb>, legal
     await db
       .updateTable('idempotency')
       .set({ response: Buffer.from(codec.encode(response).finish()) })
+      .where('caller', '=', row.caller)
       .where('method', '=', row.method)
       .where('request_id', '=', row.request_id)
       .execute();
