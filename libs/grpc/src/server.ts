@@ -10,7 +10,7 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } f
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { runAsCaller } from './call-scope.js';
 import { recordServerDuration, withServerSpan } from './call-telemetry.js';
-import { statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
+import { PermissionDeniedError, statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
 import { RequestShapes } from './request-checks.js';
 import { metadataGetter } from './trace-metadata.js';
 
@@ -65,6 +65,11 @@ type AnyHandler = (request: unknown, call: any) => Promise<unknown>;
 export interface GrpcServerOptions {
   identity: TlsIdentity;
   logger: Logger;
+  /**
+   * The authorisation rule at the edge: why this caller may not call the method (the answer is
+   * PERMISSION_DENIED with that message, before the request is looked at), or undefined.
+   */
+  authorize?: (method: string, caller: AgencyIdentity) => string | undefined;
 }
 
 const tracer = trace.getTracer('@lotse/grpc');
@@ -188,6 +193,11 @@ export class GrpcServer {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
         span.setAttribute('lotse.caller_agency', caller.agencyId);
+        const refusal = this.options.authorize?.(path, caller);
+        if (refusal !== undefined) {
+          this.options.logger.warn({ method: path, caller: caller.agencyId, caller_type: caller.agencyType }, 'call refused by the authorisation matrix');
+          throw new PermissionDeniedError(refusal);
+        }
         // The caller is known to code below the handler too: idempotency keys on it.
         const response = await runAsCaller(caller.agencyId, () => run(caller));
         span.setAttribute('rpc.grpc.status_code', status.OK);

@@ -1,6 +1,7 @@
 import { operator } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
+import { accessMatrix, accessRefusal } from '@lotse/flows';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
 import {
   connectNats,
@@ -135,7 +136,10 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     });
     stops.push(async () => unregisterGauges());
 
-    const server = new GrpcServer({ identity, logger });
+    // Every call is checked against the network's authorisation matrix before its handler runs.
+    const self = { agencyId: config.agencyId, agencyType: config.agencyType };
+    const matrix = accessMatrix();
+    const server = new GrpcServer({ identity, logger, authorize: (method, caller) => accessRefusal(method, caller, self, matrix) });
     for (const service of spec.services(ctx)) server.add(service.definition, service.protoFile, service.handlers);
     server.add(
       operator.OperatorServiceService,

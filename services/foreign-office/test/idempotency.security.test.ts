@@ -2,7 +2,7 @@
 // Tried as a hostile job centre would: it learns (or guesses) the request id of a withdrawal the
 // foreign office made and replays it, hoping for the stored consent record.
 import { status } from '@grpc/grpc-js';
-import { foreignOffice } from '@lotse/contracts';
+import { common, foreignOffice } from '@lotse/contracts';
 import { grpcError } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,8 @@ describe('a replayed request id of another agency', () => {
     const newcomer = await t.register();
     const consent = await t.consent(newcomer.newcomerId);
     const requestId = `withdraw-${uuidv7()}`;
-    // A provider that the consent names passes the withdrawal on; the foreign office later reuses the id.
+    // A provider a referral of the newcomer is with passes the withdrawal on; the foreign office later reuses the id.
+    await t.referredTo(newcomer.caseRef, t.caritasId, { status: common.ReferralStatus.REFERRAL_STATUS_PENDING });
     const byProvider = await t.caritas.withdrawConsent({ requestId, consentId: consent.consentId, newcomerId: '', reason: 'told the counsellor' });
     expect(byProvider.consents[0]!.consentId).toBe(consent.consentId);
     const other = await t.consent(newcomer.newcomerId);

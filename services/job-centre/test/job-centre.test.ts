@@ -615,7 +615,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     for (const call of calls) {
       const error = await grpcError(call);
       expect(error.code).toBe(status.PERMISSION_DENIED);
-      expect(error.details).toMatch(/own caseworkers/);
+      expect(error.details).toMatch(/authorisation matrix lets only .+ itself call/);
     }
     expect(await snapshot()).toEqual(before);
   });

@@ -135,9 +135,9 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
   });
 
   it("takes calls only from the Lotsenhaus's own certificate", async () => {
-    await expectViolation(outsider.listPartners({ kind: 0 }), status.PERMISSION_DENIED, 'own caseworkers');
+    await expectViolation(outsider.listPartners({ kind: 0 }), status.PERMISSION_DENIED, 'authorisation matrix lets only');
     const caseRef = newCaseRef();
-    await expectViolation(outsider.recordIntake({ requestId: rid(), caseRef, referralId: '', needs: [OfferKind.OFFER_KIND_COUNSELLING], noteCodes: [] }), status.PERMISSION_DENIED, 'own caseworkers');
+    await expectViolation(outsider.recordIntake({ requestId: rid(), caseRef, referralId: '', needs: [OfferKind.OFFER_KIND_COUNSELLING], noteCodes: [] }), status.PERMISSION_DENIED, 'authorisation matrix lets only');
     expect(await counts(caseRef)).toMatchObject({ intake: 0, timeline: 0, outbox: 0 });
   });
 

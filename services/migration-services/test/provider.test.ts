@@ -393,7 +393,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     for (const call of calls) {
       const error = await grpcError(call);
       expect(error.code).toBe(status.PERMISSION_DENIED);
-      expect(error.details).toMatch(/own caseworkers/);
+      expect(error.details).toMatch(/authorisation matrix lets only .+ itself call/);
     }
     // Nothing was disclosed again to anyone.
     expect(await foRunning.ctx.db.selectFrom('data_access_log').selectAll().where('case_ref', '=', covered.caseRef).execute()).toHaveLength(1);
