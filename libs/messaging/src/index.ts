@@ -38,3 +38,4 @@ export {
 export { registerMessagingGauges, CachedSample, METER_NAME, type ConsumeOutcome, type MessagingGaugeOptions } from './metrics.js';
 export { ATTR_CASE_REF, ATTR_EVENT_ID, ATTR_EVENT_TYPE, eventAttributes } from './span-attributes.js';
 export { captureTraceContext, type TraceCarrier } from './trace-headers.js';
+export { startNatsServer, natsServerBinary, NatsServerMissingError, type NatsServerProcess } from './nats-server.js';
