@@ -2,7 +2,7 @@ export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCas
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
-export type { MessagingTables, OutboxTable, InboxTable, ParkedMessageTable } from './tables.js';
+export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
 export {
   enqueueEvent,
   enqueue,
@@ -14,6 +14,7 @@ export {
   type MessageCodec,
 } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
 export {
   decodeEnvelope,
   MalformedEventError,
