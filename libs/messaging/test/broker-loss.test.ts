@@ -177,6 +177,8 @@ describe('the broker loses its data; nothing is lost', () => {
     const w = await startWorld();
     await request(w, 50);
     await waitFor(async () => (await count(w.suite.db, 'effect')) === 50, 15_000, 'first 50 applied');
+    // The relay learns from the durable's ack floor that these 50 were applied everywhere.
+    await waitFor(async () => (await w.relay.streamStatus()).confirmedBefore !== null, 10_000, 'the first 50 confirmed');
     w.gate.close();
     await request(w, 50);
     await published(w, 100);
@@ -186,5 +188,28 @@ describe('the broker loses its data; nothing is lost', () => {
     await request(w, 50);
     w.gate.open();
     await recovered(w, 150, back, 'fresh broker with 50 events waiting, 50 more after');
+    // Only what was not confirmed went out again: the 50 waiting, and of the 50 after at most
+    // those the relay had put into the new stream before it noticed — never the first 50.
+    const status = await w.relay.streamStatus();
+    expect(status.resets).toBe(1);
+    expect(status.republished).toBeGreaterThanOrEqual(50);
+    expect(status.republished).toBeLessThanOrEqual(100);
+  });
+
+  it('kill -9 on an intact store is no reset: nothing is re-published, nothing lost', async () => {
+    const w = await startWorld();
+    await request(w, 50);
+    await waitFor(async () => (await count(w.suite.db, 'effect')) === 50, 15_000, 'first 50 applied');
+    w.gate.close();
+    await request(w, 50);
+    await published(w, 100);
+    await w.broker.kill();
+    await w.broker.start();
+    const back = Date.now();
+    await request(w, 50);
+    w.gate.open();
+    await recovered(w, 150, back, 'kill -9 with the store intact, 50 events waiting, 50 more after');
+    expect((await w.relay.streamStatus()).resets).toBe(0);
+    expect(w.consumer.recreatedDurables()).toBe(0);
   });
 });
