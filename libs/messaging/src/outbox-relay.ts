@@ -273,6 +273,7 @@ export class OutboxRelay {
         ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
       });
       span.setAttribute('messaging.nats.duplicate', ack.duplicate);
+      this.reconciler.noteAcked(ack.seq);
       if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
       else countPublished(row.subject, row.event_type);
       return true;

@@ -16,9 +16,11 @@ interface Sample {
 /** Samples kept while consumers lag; beyond it every other one is dropped (the safe point only gets more conservative). */
 const maxSamples = 512;
 
+export type ResetReason = 'stream missing' | 'stream recreated' | 'stream lost messages';
+
 export interface StreamCheck {
-  /** Why the outbox was rewound, when the broker had lost the stream. */
-  reset?: { reason: 'stream missing' | 'stream recreated'; republished: number; since: Date };
+  /** Why the outbox was rewound, when the broker had lost the stream or part of it. */
+  reset?: { reason: ResetReason; republished: number; since: Date };
 }
 
 /** What the operator view shows of the producer's stream: its resets and how far consumers confirmed. */
@@ -50,6 +52,8 @@ export class StreamReconciler {
   private readonly stream: string;
   private state: { created: string; safeBefore: Date; safeSeq: number } | undefined;
   private samples: Sample[] = [];
+  /** The highest sequence the broker acknowledged for this stream (publish acks and looks). */
+  private highestSeq = 0;
 
   constructor(
     private readonly db: Kysely<any>,
@@ -58,6 +62,11 @@ export class StreamReconciler {
     private readonly logger: Logger,
   ) {
     this.stream = streamName(agencyId);
+  }
+
+  /** The relay reports each publish ack: a stream that later ends below it lost acknowledged writes. */
+  noteAcked(seq: number): void {
+    if (seq > this.highestSeq) this.highestSeq = seq;
   }
 
   /** Looks at the stream; makes it if missing; rewinds the outbox after a reset; moves the safe point. */
@@ -80,6 +89,9 @@ export class StreamReconciler {
       return {};
     }
     if (missing || state.created !== info.created) return { reset: await this.rewind(missing ? 'stream missing' : 'stream recreated', info, state) };
+    // Same stream, fewer messages than the broker had acknowledged: it came back from a store that
+    // missed writes (a crash before they reached the disk, an older copy of the store).
+    if (info.state.last_seq < Math.max(this.highestSeq, state.safeSeq)) return { reset: await this.rewind('stream lost messages', info, state) };
     await this.advance(jsm, at, info, state);
     return {};
   }
@@ -107,7 +119,7 @@ export class StreamReconciler {
     return this.state;
   }
 
-  private async rewind(reason: 'stream missing' | 'stream recreated', info: StreamInfo, state: NonNullable<StreamReconciler['state']>): Promise<StreamCheck['reset']> {
+  private async rewind(reason: ResetReason, info: StreamInfo, state: NonNullable<StreamReconciler['state']>): Promise<StreamCheck['reset']> {
     const since = state.safeBefore;
     // One transaction: a crash in between must not forget the reset yet keep the new creation time.
     const republished = await this.db.transaction().execute(async (trx) => {
@@ -115,22 +127,25 @@ export class StreamReconciler {
       const n = Number(result.numUpdatedRows);
       await messagingDb(trx)
         .updateTable('outbox_stream')
-        .set((eb) => ({ created: info.created, safe_seq: 0, resets: eb('resets', '+', 1), last_reset_at: sql<Date>`now()`, republished: n }))
+        .set((eb) => ({ created: info.created, safe_seq: info.state.last_seq, resets: eb('resets', '+', 1), last_reset_at: sql<Date>`now()`, republished: n }))
         .where('stream', '=', this.stream)
         .execute();
       return n;
     });
-    // Sequences of the old stream mean nothing in the new one; the safe point stays until consumers confirm anew.
+    // Sequences above what the stream now holds mean nothing any more; the safe point's time
+    // stays until consumers confirm anew (its sequence is what the stream holds now).
     this.samples = [];
-    this.state = { created: info.created, safeBefore: since, safeSeq: 0 };
+    this.highestSeq = info.state.last_seq;
+    this.state = { created: info.created, safeBefore: since, safeSeq: info.state.last_seq };
     this.logger.warn(
       { stream: this.stream, reason, republish: republished, since: since.toISOString(), created: info.created },
-      'broker had lost the stream; recreated it and re-publishing what its consumers had not confirmed',
+      'broker had lost the stream or messages of it; re-publishing what its consumers had not confirmed',
     );
     return { reason, republished, since };
   }
 
   private async advance(jsm: JetStreamManager, at: Date, info: StreamInfo, state: NonNullable<StreamReconciler['state']>): Promise<void> {
+    this.noteAcked(info.state.last_seq);
     this.samples.push({ at, lastSeq: info.state.last_seq });
     if (this.samples.length > maxSamples) this.samples = this.samples.filter((_, i) => i % 2 === 1);
     const consumers = await jsm.consumers.list(this.stream).next();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,10 @@ export interface TestBroker {
   start(options?: { fresh?: boolean }): Promise<void>;
   /** kill -9, delete the store, start again empty on the same port: a broker that forgot. */
   wipe(): Promise<void>;
+  /** kill -9, copy the store aside (as a crash left it), start again on it. */
+  saveStore(): Promise<void>;
+  /** kill -9, put the saved copy back, start on it: acknowledged writes since the copy are gone. */
+  restoreStore(): Promise<void>;
   /** Stops the server and deletes every store it used. */
   cleanup(): Promise<void>;
 }
@@ -36,6 +40,7 @@ export async function startTestBroker(): Promise<TestBroker> {
   const root = mkdtempSync(join(tmpdir(), 'lotse-broker-'));
   let generation = 0;
   let storeDir = join(root, 'store-0');
+  const saved = join(root, 'saved-store');
   let server: NatsServerProcess | undefined;
   const start = async (options: { fresh?: boolean } = {}) => {
     if (options.fresh) storeDir = join(root, `store-${++generation}`);
@@ -53,6 +58,18 @@ export async function startTestBroker(): Promise<TestBroker> {
     async wipe() {
       await kill();
       rmSync(storeDir, { recursive: true, force: true });
+      await start();
+    },
+    async saveStore() {
+      await kill();
+      rmSync(saved, { recursive: true, force: true });
+      cpSync(storeDir, saved, { recursive: true });
+      await start();
+    },
+    async restoreStore() {
+      await kill();
+      rmSync(storeDir, { recursive: true, force: true });
+      cpSync(saved, storeDir, { recursive: true });
       await start();
     },
     async cleanup() {
