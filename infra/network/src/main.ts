@@ -8,7 +8,7 @@ import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { toNetworkConfig } from './network-config.js';
-import { NatsServerMissingError, startNatsServer } from './nats-server.js';
+import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { ensureDeploymentDatabase } from './postgres-databases.js';
 import { Supervisor } from './supervisor.js';

@@ -322,6 +322,17 @@ describe('command line', () => {
     expect(() => parseCli(['list', 'x', '--deadline', 'soon'])).toThrow(/--deadline/);
   });
 
+  it('turns reconcile into the operator API call, as the console unless --as says otherwise', () => {
+    const { command, options } = parseCli(['reconcile', 'kv-mayen-koblenz', '--since', '2026-11-20T10:00:00Z']);
+    expect(options.as).toBe('console');
+    expect(command).toMatchObject({ kind: 'call', address: 'kv-mayen-koblenz', method: 'lotse.operator.v1.OperatorService/Reconcile' });
+    expect(JSON.parse((command as { request: string }).request)).toMatchObject({ since: '2026-11-20T10:00:00.000Z', operatorName: 'pnpm lotse reconcile' });
+    expect(JSON.parse((parseCli(['reconcile', 'lotsenhaus', '--as', 'ops']).command as { request: string }).request).since).toBeUndefined();
+    expect(parseCli(['reconcile', 'lotsenhaus', '--as', 'ops']).options.as).toBe('ops');
+    expect(() => parseCli(['reconcile', 'x', '--since', 'yesterday'])).toThrow(/--since/);
+    expect(() => parseCli(['reconcile'])).toThrow(/takes <deployment>/);
+  });
+
   it('resolves agency ids through the network file', async () => {
     expect(await resolveTarget('lotsenhaus', networkFile)).toEqual({ address, agencyId: 'lotsenhaus' });
     expect(await resolveTarget('10.0.0.1:50051', join(dir, 'missing.json'))).toEqual({ address: '10.0.0.1:50051' });

@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  JetStreamApiError,
   ReplayPolicy,
   type ConsumerMessages,
   type JetStreamClient,
@@ -57,6 +58,8 @@ export interface ConsumerHandle {
   readonly durableNames: string[];
   /** Stops pulling, finishes the messages already pulled, returns when they are acked. */
   stop(): Promise<void>;
+  /** Durables this consumer had to make again since it started because the broker had lost them. */
+  recreatedDurables(): number;
   /** Whether a parked message came through this consumer (same name, stream and a matching filter). */
   accepts(parked: { consumer: string; stream: string; subject: string }): boolean;
   /**
@@ -71,6 +74,11 @@ export type EventConsumer = ConsumerHandle;
 const tracer = trace.getTracer('@lotse/messaging');
 
 const defaultRetryDelaysMs = [200, 1_000, 3_000, 5_000];
+
+const pullExpiresMs = 5_000;
+const heartbeatMs = 1_000;
+const consumerNotFound = 10014;
+const streamNotFound = 10059;
 
 /** One message being processed: its consume span and the context its handler runs in. */
 interface Delivery {
@@ -111,27 +119,49 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   if (!durableName || /[\s.*>/\\]/.test(durableName)) throw new InvalidSubjectTokenError('durable name', durableName);
   if (options.filterSubjects.length === 0) throw new Error('startConsumer: at least one filter subject is needed');
 
-  await ensureAgencyStream(jsm, producerAgencyId);
   const durables = options.filterSubjects.map((filter) => ({
     filter,
     name: durableNameFor(durableName, filter),
   }));
+  const durableConfig = (filter: string, name: string) => ({
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    ack_wait: nanos(options.ackWaitMs ?? 30_000),
+    // Unlimited at the broker: we park after maxDeliver ourselves, and a broker-side limit would
+    // drop a message silently if we crashed before parking it.
+    max_deliver: -1,
+    filter_subject: filter,
+  });
+  await ensureAgencyStream(jsm, producerAgencyId);
   for (const { filter, name } of durables) {
     // An identical create succeeds on the server, and a changed ack_wait/max_deliver is applied,
     // so creating on every start is idempotent and keeps the config as the code says.
-    await jsm.consumers.add(stream, {
-      durable_name: name,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      replay_policy: ReplayPolicy.Instant,
-      ack_wait: nanos(options.ackWaitMs ?? 30_000),
-      // Unlimited at the broker: we park after maxDeliver ourselves, and a broker-side limit would
-      // drop a message silently if we crashed before parking it.
-      max_deliver: -1,
-      filter_subject: filter,
-    });
+    await jsm.consumers.add(stream, durableConfig(filter, name));
   }
 
+  /**
+   * After the consume loop failed: if the broker no longer has the stream or the durable (a wiped
+   * store, a fresh broker, a deleted stream), make them again with the same configuration, so the
+   * consumer resumes without a restart. DeliverPolicy.All reads the new stream from its start; the
+   * inbox drops whatever the producer re-publishes that was applied before.
+   */
+  let healed = 0;
+  async function heal(filter: string, name: string): Promise<boolean> {
+    try {
+      await jsm.consumers.info(stream, name);
+      return false;
+    } catch (err) {
+      const code = err instanceof JetStreamApiError ? err.code : undefined;
+      if (code !== consumerNotFound && code !== streamNotFound) throw err;
+    }
+    await ensureAgencyStream(jsm, producerAgencyId);
+    await jsm.consumers.add(stream, durableConfig(filter, name));
+    healed += 1;
+    logger.warn({ stream, durable: name, filter }, 'broker had lost the durable consumer; recreated it');
+    return true;
+  }
   function notifyCommitted(event: ConsumedEvent): void {
     try {
       options.afterCommit?.(event);
@@ -269,12 +299,16 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     });
   }
 
-  async function run(durable: string): Promise<void> {
+  async function run(filter: string, durable: string): Promise<void> {
     while (!stopping) {
       let messages: ConsumerMessages | undefined;
       try {
         const consumer = await js.consumers.get(stream, durable);
-        messages = await consumer.consume({ max_messages: maxMessages });
+        // Without abort_on_missing_resource the client retries a vanished durable forever and the
+        // loop never learns of it; with it, the iterator ends and heal() makes the durable again.
+        // A deleted stream answers nothing, so only missed heartbeats reveal it: two missed at 1 s
+        // (instead of 15 s by default) find it within seconds, for one small message a second.
+        messages = await consumer.consume({ max_messages: maxMessages, abort_on_missing_resource: true, expires: pullExpiresMs, idle_heartbeat: heartbeatMs });
         active.add(messages);
         if (stopping) await messages.close();
         // Sequential on purpose: events of one subject are applied in stream order.
@@ -282,14 +316,19 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       } catch (err) {
         if (stopping) break;
         logger.error({ err, durable }, 'consumer loop failed; restarting');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // A durable the broker lost is made again at once; anything else waits a second first.
+        const recreated = await heal(filter, durable).catch((healErr) => {
+          logger.error({ err: healErr, durable }, 'recreating the durable consumer failed; will retry');
+          return false;
+        });
+        if (!recreated) await new Promise((resolve) => setTimeout(resolve, 1_000));
       } finally {
         if (messages) active.delete(messages);
       }
     }
   }
 
-  const loops = durables.map(({ name }) => run(name));
+  const loops = durables.map(({ filter, name }) => run(filter, name));
   logger.info({ stream, durables: durables.map((d) => d.name) }, 'consumer started');
 
   return {
@@ -297,6 +336,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     stream,
     filterSubjects: [...options.filterSubjects],
     durableNames: durables.map((d) => d.name),
+    recreatedDurables: () => healed,
     accepts: (parked) =>
       parked.consumer === durableName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
     async stop() {

@@ -2,7 +2,7 @@ export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCas
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
-export type { MessagingTables, OutboxTable, InboxTable, ParkedMessageTable } from './tables.js';
+export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
 export {
   enqueueEvent,
   enqueue,
@@ -14,6 +14,7 @@ export {
   type MessageCodec,
 } from './outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+export { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
 export {
   decodeEnvelope,
   MalformedEventError,
@@ -38,3 +39,4 @@ export {
 export { registerMessagingGauges, CachedSample, METER_NAME, type ConsumeOutcome, type MessagingGaugeOptions } from './metrics.js';
 export { ATTR_CASE_REF, ATTR_EVENT_ID, ATTR_EVENT_TYPE, eventAttributes } from './span-attributes.js';
 export { captureTraceContext, type TraceCarrier } from './trace-headers.js';
+export { startNatsServer, natsServerBinary, NatsServerMissingError, type NatsServerProcess } from './nats-server.js';

@@ -97,7 +97,8 @@ export interface MessagingGaugeOptions {
 
 /**
  * Registers the deployment's observable gauges: `lotse.outbox.backlog` (events not yet confirmed
- * by the broker), `lotse.parked.messages` (unresolved dead letters) and `lotse.consumer.lag`
+ * by the broker), `lotse.parked.messages` (unresolved dead letters), `lotse.stream.resets` (the
+broker lost the stream and the relay rebuilt it) and `lotse.consumer.lag`
  * (messages a durable has not acknowledged yet, per durable). Outbox and parked counts come from
  * one query per collection at most. Returns the function that unregisters them.
  */
@@ -105,14 +106,19 @@ export function registerMessagingGauges(options: MessagingGaugeOptions): () => v
   const meter = metrics.getMeter(METER_NAME);
   const base: Attributes = { 'lotse.agency_id': options.agencyId };
   const counts = new CachedSample(async () => {
-    const { rows } = await sql<{ backlog: number; parked: number }>`
+    const { rows } = await sql<{ backlog: number; parked: number; resets: number }>`
       select (select count(*)::int from outbox where published_at is null) as backlog,
-             (select count(*)::int from parked_message where replayed_at is null and discarded_at is null) as parked`.execute(options.db);
+             (select count(*)::int from parked_message where replayed_at is null and discarded_at is null) as parked,
+             (select coalesce(sum(resets), 0)::int from outbox_stream) as resets`.execute(options.db);
     return rows[0]!;
   }, { onError: options.onError });
 
   const backlog = meter.createObservableGauge('lotse.outbox.backlog', { description: 'Events in the outbox not yet confirmed by the broker', unit: '{event}' });
   const parked = meter.createObservableGauge('lotse.parked.messages', { description: 'Parked messages neither replayed nor discarded', unit: '{message}' });
+  const resets = meter.createObservableGauge('lotse.stream.resets', {
+    description: 'Times the broker came back without this deployment\'s stream, which it then made again and re-published into',
+    unit: '{reset}',
+  });
   const lag = meter.createObservableGauge('lotse.consumer.lag', {
     description: 'Messages of the stream a durable consumer has not acknowledged yet (pending + unacknowledged)',
     unit: '{message}',
@@ -125,6 +131,10 @@ export function registerMessagingGauges(options: MessagingGaugeOptions): () => v
   const observeParked = async (result: ObservableResult) => {
     const value = await counts.get();
     if (value) result.observe(value.parked, base);
+  };
+  const observeResets = async (result: ObservableResult) => {
+    const value = await counts.get();
+    if (value) result.observe(value.resets, base);
   };
   const durables = (options.consumers ?? []).flatMap((c) => c.durableNames.map((durable) => ({ stream: c.stream, durable })));
   const lagSample = new CachedSample(async () => {
@@ -143,10 +153,12 @@ export function registerMessagingGauges(options: MessagingGaugeOptions): () => v
 
   backlog.addCallback(observeBacklog);
   parked.addCallback(observeParked);
+  resets.addCallback(observeResets);
   if (options.jsm && durables.length) lag.addCallback(observeLag);
   return () => {
     backlog.removeCallback(observeBacklog);
     parked.removeCallback(observeParked);
+    resets.removeCallback(observeResets);
     lag.removeCallback(observeLag);
   };
 }

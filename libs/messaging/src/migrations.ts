@@ -32,6 +32,24 @@ export const outboxMigrations: Migrations = {
       await db.schema.createIndex('outbox_case_idx').on('outbox').columns(['case_ref', 'event_type']).execute();
     },
   },
+  // The broker can forget a stream (wiped store, deleted stream, fresh broker); the producer keeps
+  // the stream's creation time and how far its consumers confirmed, to notice and re-publish.
+  messaging_0003_outbox_stream: {
+    up: async (db: Kysely<any>) => {
+      await db.schema
+        .createTable('outbox_stream')
+        .addColumn('stream', 'text', (c) => c.primaryKey())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('safe_before', 'timestamptz', (c) => c.notNull().defaultTo(sql`to_timestamp(0)`))
+        .addColumn('safe_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('resets', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_reset_at', 'timestamptz')
+        .addColumn('republished', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // No index on outbox.published_at for the rewind: it runs once per reset (a scan is fine
+      // then), while an index would cost a write on every event published.
+    },
+  },
 };
 
 export const inboxMigrations: Migrations = {

@@ -1,13 +1,13 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
-import { ensureAgencyStream } from './agency-stream.js';
 import { defaultLogger } from './logger.js';
 import { countPublished } from './metrics.js';
 import { outboxBacklog } from './outbox.js';
 import { eventAttributes } from './span-attributes.js';
+import { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
 import { messagingDb } from './tables.js';
 import { msgHdrsSetter } from './trace-headers.js';
 
@@ -21,6 +21,11 @@ export interface OutboxRelayOptions {
   batch?: number;
   /** Upper bound of the back-off after failed publishes. */
   maxBackoffMs?: number;
+  /**
+   * How often the relay looks whether the broker still has its stream (and how far consumers
+   * confirmed); a broker that lost it is noticed within this, or at the next failed publish.
+   */
+  streamCheckIntervalMs?: number;
 }
 
 const tracer = trace.getTracer('@lotse/messaging');
@@ -30,6 +35,8 @@ const tracer = trace.getTracer('@lotse/messaging');
  * stops the batch, so later events never overtake it). Rows are marked only
  * after the broker's ack, once per batch; if the process dies in between, they go out again and
  * the stream's duplicate window (or the consumer's inbox) absorbs the copies. Rows are never deleted.
+ * A StreamReconciler checks the stream every few seconds: if the broker lost it, the relay makes it
+ * again and sends once more what the stream's consumers had not confirmed.
  */
 export class OutboxRelay {
   private readonly db: Kysely<any>;
@@ -46,6 +53,10 @@ export class OutboxRelay {
   private notified = false;
   private failures = 0;
   private streamReady = false;
+  private readonly streamCheckIntervalMs: number;
+  private nextStreamCheck = 0;
+  private jsm: Promise<JetStreamManager> | undefined;
+  private readonly reconciler: StreamReconciler;
 
   constructor(options: OutboxRelayOptions) {
     this.db = options.db;
@@ -55,6 +66,17 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.batch = options.batch ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.streamCheckIntervalMs = options.streamCheckIntervalMs ?? 2_000;
+    this.reconciler = new StreamReconciler(
+      this.db,
+      // No API check per call: the manager is made once and reused for every stream check.
+      () => (this.jsm ??= this.js.jetstreamManager(false).catch((err) => {
+        this.jsm = undefined;
+        throw err;
+      })),
+      this.producerAgencyId,
+      this.logger,
+    );
   }
 
   start(): void {
@@ -82,6 +104,22 @@ export class OutboxRelay {
     return outboxBacklog(this.db);
   }
 
+  /**
+   * Operator reconciliation: sends again what was published since `since`, or by default what the
+   * stream's consumers have not confirmed. Copies are dropped by Nats-Msg-Id and the inboxes.
+   */
+  async reconcile(since?: Date): Promise<number> {
+    const n = await this.reconciler.republishUnconfirmed(since);
+    this.logger.info({ republish: n, since: since?.toISOString() }, 'outbox relay: reconciling; re-publishing events');
+    this.notify();
+    return n;
+  }
+
+  /** Resets of the stream seen so far and how far the consumers confirmed (the operator view). */
+  streamStatus(): Promise<StreamReconcileStatus> {
+    return this.reconciler.status();
+  }
+
   /** Publishes until the outbox is empty or a publish fails; for tests and one-off scripts. */
   async flush(): Promise<number> {
     let total = 0;
@@ -98,10 +136,12 @@ export class OutboxRelay {
       this.notified = false;
       let result: BatchResult;
       try {
+        // Between batches, in this loop: a rewind never races a batch that is marking rows.
+        if (Date.now() >= this.nextStreamCheck) await this.checkStream();
         result = await this.publishBatch(() => !this.running);
       } catch (err) {
-        // The database query itself failed; treat it like a failed publish.
-        this.logger.error({ err }, 'outbox relay: reading the outbox failed');
+        // The stream check or the database query failed; treat it like a failed publish.
+        this.logger.error({ err }, 'outbox relay: checking the stream or reading the outbox failed');
         result = { published: 0, failed: true, full: false };
       }
       if (!this.running) break;
@@ -185,11 +225,22 @@ export class OutboxRelay {
     return { published: acked.length, failed, full: !failed && !stopped && rows.length === this.batch };
   }
 
-  /** Creates the agency's stream once (again after a failed publish: it may have been deleted). */
+  /** Checks the stream once (again after a failed publish: the broker may have lost it). */
   private async ensureStream(): Promise<void> {
     if (this.streamReady) return;
-    await ensureAgencyStream(await this.js.jetstreamManager(), this.producerAgencyId);
-    this.streamReady = true;
+    await this.checkStream();
+  }
+
+  private async checkStream(): Promise<StreamCheck> {
+    this.nextStreamCheck = Date.now() + this.streamCheckIntervalMs;
+    try {
+      const check = await this.reconciler.check();
+      this.streamReady = true;
+      return check;
+    } catch (err) {
+      this.streamReady = false;
+      throw err;
+    }
   }
 
   /**
@@ -222,6 +273,7 @@ export class OutboxRelay {
         ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
       });
       span.setAttribute('messaging.nats.duplicate', ack.duplicate);
+      this.reconciler.noteAcked(ack.seq);
       if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
       else countPublished(row.subject, row.event_type);
       return true;

@@ -42,8 +42,24 @@ export interface ParkedMessageTable {
   discarded_at: Date | null;
 }
 
+/** What a producer knows of its stream at the broker, to notice when the broker forgot it. */
+export interface OutboxStreamTable {
+  stream: string;
+  /** The stream's creation time as the broker reports it; another value means it was made again. */
+  created: string;
+  /** Every event published before this was acknowledged by all of the stream's durables. */
+  safe_before: Generated<Date>;
+  /** The stream sequence that confirmation was measured at (the current stream's numbering). */
+  safe_seq: ColumnType<string, number | undefined, number>;
+  resets: Generated<number>;
+  last_reset_at: Date | null;
+  /** Events the last reset sent again. */
+  republished: Generated<number>;
+}
+
 export interface MessagingTables {
   outbox: OutboxTable;
+  outbox_stream: OutboxStreamTable;
   inbox: InboxTable;
   parked_message: ParkedMessageTable;
 }

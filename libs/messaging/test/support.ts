@@ -32,11 +32,12 @@ export interface Suite {
   cleanup(): Promise<void>;
 }
 
-export async function setupSuite(): Promise<Suite> {
+/** `servers`: a broker of the test's own (see startTestBroker); the shared one on 4222 otherwise. */
+export async function setupSuite(options: { servers?: string } = {}): Promise<Suite> {
   const testDb = await createTestDatabase('lotse_messaging');
   const database = await openDatabase<any>({ url: testDb.url, dataDir: 'unused', poolSize: 5, traceStatements: 'all' });
   await migrateToLatest(database.db, outboxMigrations, inboxMigrations, effectMigrations);
-  const nats = await connectNats({ servers: natsUrl, name: 'messaging-test' });
+  const nats = await connectNats({ servers: options.servers ?? natsUrl, name: 'messaging-test' });
   const agencies: string[] = [];
   return {
     db: database.db,
@@ -76,3 +77,7 @@ export async function count(db: Kysely<any>, table: string, where = sql`true`): 
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${where}`.execute(db);
   return rows[0]!.n;
 }
+
+// The broker a test starts itself lives with the other test helpers in @lotse/testing; this
+// package cannot depend on that one (it depends on this), so it is imported by path.
+export { startTestBroker, type TestBroker } from '../../testing/src/test-broker.js';

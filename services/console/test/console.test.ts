@@ -79,7 +79,19 @@ beforeAll(async () => {
       return { message: m };
     },
     async getOutboxStatus() {
-      return { backlog: 3, parked: [...messages.values()].filter((m) => !m.replayedAt && !m.discardedAt).length, oldestUnpublishedAt: undefined };
+      return {
+        backlog: 3,
+        parked: [...messages.values()].filter((m) => !m.replayedAt && !m.discardedAt).length,
+        oldestUnpublishedAt: undefined,
+        streamResets: 1,
+        lastStreamResetAt: new Date('2026-11-20T10:00:00Z'),
+        republishedAtLastReset: 7,
+        confirmedBefore: undefined,
+        durablesRecreated: 2,
+      };
+    },
+    async reconcile() {
+      return { republished: 0 };
     },
   });
   const port = await fake.listen('127.0.0.1', 0);
@@ -227,7 +239,12 @@ describe('cases, health and dead letters through the deployments', () => {
   it('polls health and outbox of every deployment', async () => {
     await waitFor(async () => (await get('/api/overview')).body.deployments[0].health === 'SERVING', 'the stand-in to be seen serving');
     const { body } = await get('/api/overview');
-    expect(body.deployments[0]).toMatchObject({ id: 'hub', hub: true, operatorApi: 'ok', outbox: { backlog: 3, parked: 1 } });
+    expect(body.deployments[0]).toMatchObject({
+      id: 'hub',
+      hub: true,
+      operatorApi: 'ok',
+      outbox: { backlog: 3, parked: 1, streamResets: 1, lastStreamResetAt: '2026-11-20T10:00:00.000Z', republishedAtLastReset: 7, durablesRecreated: 2 },
+    });
     expect((await get('/api/health/series?minutes=5')).body.deployments.length).toBeGreaterThan(0);
   });
 

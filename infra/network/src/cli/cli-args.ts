@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { UsageError } from './target.js';
 
@@ -11,6 +12,11 @@ Commands:
   describe <address> <service>              Show a service's methods and their fields
   call <address> <package.Service/Method> '<json>'
                                             Call a unary method; prints the response as JSON
+  reconcile <deployment> [--since <time>]   Have the deployment re-publish from its outbox what
+                                            its stream's consumers have not confirmed, or all it
+                                            published since <time> (RFC 3339); consumers drop
+                                            the copies of what they had applied. Calls as the
+                                            console (an operator) unless --as says otherwise
 
   <address> is host:port, or the id of an agency of the local network, looked up in the
   network file the launcher writes (then --as defaults to that agency).
@@ -25,6 +31,7 @@ Options:
   --pki <dir>        Certificate folder (default: .lotse/pki)
   --network <file>   Network file (default: .lotse/network.json)
   --deadline <ms>    Deadline of each call, in milliseconds (default: 10000)
+  --since <time>     reconcile: re-publish everything published since then
   -h, --help         Show this help
 
 Examples:
@@ -32,6 +39,7 @@ Examples:
   pnpm lotse describe kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService
   pnpm lotse call kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService/RegisterNewcomer '{"requestId":"r-1","givenNames":"محمد","familyName":"Al-Hassan","birthDate":"1994-03-02","nationality":"SY","languages":["ar","en"],"municipality":"koblenz","residenceStatus":"RESIDENCE_STATUS_RECOGNISED_REFUGEE"}'
   pnpm lotse call 127.0.0.1:50052 --as caritas-koblenz lotse.lotsenhaus.v1.LotsenhausService/ListProviders '{}'
+  pnpm lotse reconcile kv-mayen-koblenz --since 2026-11-20T10:00:00Z
 `;
 
 export type Command =
@@ -60,6 +68,7 @@ export function parseCli(argv: readonly string[]): { command: Command; options: 
         pki: { type: 'string', default: '.lotse/pki' },
         network: { type: 'string', default: '.lotse/network.json' },
         deadline: { type: 'string', default: '10000' },
+        since: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -93,7 +102,20 @@ export function parseCli(argv: readonly string[]): { command: Command; options: 
       const [address, method, request] = expect(3, "<address> <package.Service/Method> '<json>'");
       return { command: { kind: 'call', address: address!, method: method!, request: request! }, options };
     }
+    case 'reconcile': {
+      const [address] = expect(1, '<deployment>');
+      let since: string | undefined;
+      if (values.since !== undefined) {
+        const at = new Date(values.since);
+        if (Number.isNaN(at.getTime())) throw new UsageError(`--since must be a time such as 2026-11-20T10:00:00Z, not "${values.since}"`);
+        since = at.toISOString();
+      }
+      // The operator API answers only certificates of agency type "operator": the console's.
+      options.as ??= 'console';
+      const request = JSON.stringify({ requestId: randomUUID(), operatorName: 'pnpm lotse reconcile', ...(since && { since }) });
+      return { command: { kind: 'call', address: address!, method: 'lotse.operator.v1.OperatorService/Reconcile', request }, options };
+    }
     default:
-      throw new UsageError(`unknown command "${name}"; commands: list, describe, call`);
+      throw new UsageError(`unknown command "${name}"; commands: list, describe, call, reconcile`);
   }
 }

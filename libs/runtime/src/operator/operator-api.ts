@@ -20,6 +20,7 @@ import {
   recordReplayFailure,
   type ConsumerHandle,
   type ParkedRecord,
+  type StreamReconcileStatus,
 } from '@lotse/messaging';
 import { trace, type Link } from '@opentelemetry/api';
 import type { OperatorActionKind, OperatorTables } from './tables.js';
@@ -40,6 +41,8 @@ export interface OperatorApiDeps {
   logger: Logger;
   /** After a replay committed: its handler may have enqueued events. */
   afterReplay: () => void;
+  /** The deployment's outbox relay: what it did when the broker lost the stream, and reconciling. */
+  relay: { streamStatus(): Promise<StreamReconcileStatus>; reconcile(since?: Date): Promise<number> };
 }
 
 type Handlers = AsyncHandlers<typeof operator.OperatorServiceService>;
@@ -172,7 +175,34 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
                (select min(created_at) from outbox where published_at is null) as oldest,
                (select count(*)::int from parked_message where replayed_at is null and discarded_at is null) as parked`.execute(db);
       const row = rows[0]!;
-      return { backlog: row.backlog, oldestUnpublishedAt: row.oldest ?? undefined, parked: row.parked };
+      const stream = await deps.relay.streamStatus();
+      return {
+        backlog: row.backlog,
+        oldestUnpublishedAt: row.oldest ?? undefined,
+        parked: row.parked,
+        streamResets: stream.resets,
+        lastStreamResetAt: stream.lastResetAt ?? undefined,
+        republishedAtLastReset: stream.republished,
+        confirmedBefore: stream.confirmedBefore ?? undefined,
+        durablesRecreated: deps.consumers().reduce((sum, c) => sum + c.recreatedDurables(), 0),
+      };
+    },
+
+    async reconcile(request, call) {
+      authorise(call);
+      const v = new Violations();
+      const requestId = v.requestId(request.requestId);
+      const operatorName = v.text('operator_name', request.operatorName, { required: false, max: 200 });
+      if (request.since && request.since.getTime() > Date.now()) v.add('since', 'must not be in the future');
+      v.throwIfAny();
+      // Not kept under request_id like replays: a second run only sends copies that Nats-Msg-Id and
+      // the inboxes drop, so a retried call is harmless.
+      const republished = await deps.relay.reconcile(request.since);
+      logger.info(
+        { request_id: requestId, operator_agency_id: call.caller.agencyId, operator_name: operatorName, since: request.since?.toISOString(), republish: republished },
+        'reconciliation asked by an operator',
+      );
+      return { republished };
     },
   };
 }

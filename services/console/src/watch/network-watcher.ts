@@ -23,7 +23,17 @@ export interface DeploymentState {
   problem: string | null;
   /** Its OperatorService: ok, or why not (e.g. UNIMPLEMENTED while a deployment lacks it). */
   operatorApi: string;
-  outbox: { backlog: number; parked: number; oldestUnpublishedAt: string | null } | null;
+  outbox: {
+    backlog: number;
+    parked: number;
+    oldestUnpublishedAt: string | null;
+    /** What the deployment did when the broker lost its stream (it heals itself; this says it did). */
+    streamResets: number;
+    lastStreamResetAt: string | null;
+    republishedAtLastReset: number;
+    confirmedBefore: string | null;
+    durablesRecreated: number;
+  } | null;
 }
 
 export interface ConsumerState {
@@ -179,7 +189,16 @@ export class NetworkWatcher {
     if (health.status !== 'SERVING') return;
     try {
       const status = await this.operator(id).getOutboxStatus({}, { deadlineMs: 3000, metadata: this.quiet.metadata() });
-      d.outbox = { backlog: status.backlog, parked: status.parked, oldestUnpublishedAt: status.oldestUnpublishedAt?.toISOString() ?? null };
+      d.outbox = {
+        backlog: status.backlog,
+        parked: status.parked,
+        oldestUnpublishedAt: status.oldestUnpublishedAt?.toISOString() ?? null,
+        streamResets: status.streamResets,
+        lastStreamResetAt: status.lastStreamResetAt?.toISOString() ?? null,
+        republishedAtLastReset: status.republishedAtLastReset,
+        confirmedBefore: status.confirmedBefore?.toISOString() ?? null,
+        durablesRecreated: status.durablesRecreated,
+      };
       d.operatorApi = 'ok';
     } catch (error) {
       d.outbox = null;

@@ -19,7 +19,7 @@ export async function render(root, ctx) {
   });
 
   function deployments(list) {
-    root.querySelector('#deployments').innerHTML = `<table><thead><tr><th>Deployment</th><th>Health</th><th class="num">Latency</th><th>Last seen</th><th class="num">Outbox backlog</th><th class="num">Parked</th><th>Operator API</th></tr></thead><tbody>
+    root.querySelector('#deployments').innerHTML = `<table><thead><tr><th>Deployment</th><th>Health</th><th class="num">Latency</th><th>Last seen</th><th class="num">Outbox backlog</th><th class="num">Parked</th><th>Broker state</th><th>Operator API</th></tr></thead><tbody>
       ${list
         .map(
           (d) => `<tr><td><span class="chip"><span class="sw" style="background:${colour(d.id)}"></span><strong>${esc(d.id)}</strong></span>${d.hub ? ' <span class="badge info">hub</span>' : ''}<div class="muted small mono">${esc(d.address)}</div></td>
@@ -28,9 +28,21 @@ export async function render(root, ctx) {
           <td class="nowrap" title="${esc(d.lastSeenAt ?? '')}">${esc(ago(d.lastSeenAt))}</td>
           <td class="num">${d.outbox ? d.outbox.backlog : '–'}${d.outbox?.oldestUnpublishedAt ? `<div class="muted small">oldest ${esc(ago(d.outbox.oldestUnpublishedAt))}</div>` : ''}</td>
           <td class="num">${d.outbox ? (d.outbox.parked ? `<a href="#/dead-letters" class="badge bad">${d.outbox.parked}</a>` : '0') : '–'}</td>
+          <td>${brokerState(d.outbox)}</td>
           <td>${d.operatorApi === 'ok' ? '<span class="badge ok">ok</span>' : `<span class="badge warn">${esc(d.operatorApi)}</span>`}</td></tr>`,
         )
         .join('')}</tbody></table>`;
+  }
+
+  // The broker may lose a stream (wiped store, deleted stream, fresh broker); the deployment makes
+  // it again and re-publishes by itself. This says that it happened and how far consumers confirmed.
+  function brokerState(o) {
+    if (!o) return '–';
+    const lines = [];
+    if (o.streamResets) lines.push(`<span class="badge warn" title="${esc(o.lastStreamResetAt ?? '')}">stream rebuilt ×${o.streamResets}</span><div class="muted small">last ${esc(ago(o.lastStreamResetAt))}, ${o.republishedAtLastReset} re-published</div>`);
+    if (o.durablesRecreated) lines.push(`<div class="muted small">${o.durablesRecreated} durable(s) recreated</div>`);
+    lines.push(`<div class="muted small" title="${esc(o.confirmedBefore ?? '')}">${o.confirmedBefore ? `confirmed up to ${esc(ago(o.confirmedBefore))}` : 'nothing confirmed yet'}</div>`);
+    return lines.join('');
   }
 
   function streams(data) {

@@ -82,6 +82,37 @@ export interface GetOutboxStatusResponse {
   backlog: number;
   oldestUnpublishedAt: Date | undefined;
   parked: number;
+  /**
+   * Times the broker came back without this deployment's stream (a wiped store, a deleted stream,
+   * a fresh broker): the deployment made it again and re-published what was not confirmed.
+   */
+  streamResets: number;
+  lastStreamResetAt: Date | undefined;
+  republishedAtLastReset: number;
+  /**
+   * Every event published before this was acknowledged by all durable consumers of the stream; a
+   * reset re-publishes what came after. Unset until consumers first confirmed.
+   */
+  confirmedBefore:
+    | Date
+    | undefined;
+  /** Durable consumers of this deployment made again since it started because the broker had lost them. */
+  durablesRecreated: number;
+}
+
+export interface ReconcileRequest {
+  requestId: string;
+  /** Re-publish what was published since then; unset: what the stream's consumers have not confirmed. */
+  since:
+    | Date
+    | undefined;
+  /** Who asks, for the log (the certificate says which console). */
+  operatorName: string;
+}
+
+export interface ReconcileResponse {
+  /** Events marked for publishing again; the relay sends them in batches. */
+  republished: number;
 }
 
 function createBaseParkedMessage(): ParkedMessage {
@@ -964,7 +995,16 @@ export const GetOutboxStatusRequest: MessageFns<GetOutboxStatusRequest> = {
 };
 
 function createBaseGetOutboxStatusResponse(): GetOutboxStatusResponse {
-  return { backlog: 0, oldestUnpublishedAt: undefined, parked: 0 };
+  return {
+    backlog: 0,
+    oldestUnpublishedAt: undefined,
+    parked: 0,
+    streamResets: 0,
+    lastStreamResetAt: undefined,
+    republishedAtLastReset: 0,
+    confirmedBefore: undefined,
+    durablesRecreated: 0,
+  };
 }
 
 export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
@@ -977,6 +1017,21 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     }
     if (message.parked !== 0) {
       writer.uint32(24).uint32(message.parked);
+    }
+    if (message.streamResets !== 0) {
+      writer.uint32(32).uint32(message.streamResets);
+    }
+    if (message.lastStreamResetAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastStreamResetAt), writer.uint32(42).fork()).join();
+    }
+    if (message.republishedAtLastReset !== 0) {
+      writer.uint32(48).uint32(message.republishedAtLastReset);
+    }
+    if (message.confirmedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.confirmedBefore), writer.uint32(58).fork()).join();
+    }
+    if (message.durablesRecreated !== 0) {
+      writer.uint32(64).uint32(message.durablesRecreated);
     }
     return writer;
   },
@@ -1018,6 +1073,46 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
             message.parked = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.streamResets = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastStreamResetAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.republishedAtLastReset = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.confirmedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.durablesRecreated = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1039,6 +1134,31 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
         ? fromJsonTimestamp(object.oldest_unpublished_at)
         : undefined,
       parked: isSet(object.parked) ? globalThis.Number(object.parked) : 0,
+      streamResets: isSet(object.streamResets)
+        ? globalThis.Number(object.streamResets)
+        : isSet(object.stream_resets)
+        ? globalThis.Number(object.stream_resets)
+        : 0,
+      lastStreamResetAt: isSet(object.lastStreamResetAt)
+        ? fromJsonTimestamp(object.lastStreamResetAt)
+        : isSet(object.last_stream_reset_at)
+        ? fromJsonTimestamp(object.last_stream_reset_at)
+        : undefined,
+      republishedAtLastReset: isSet(object.republishedAtLastReset)
+        ? globalThis.Number(object.republishedAtLastReset)
+        : isSet(object.republished_at_last_reset)
+        ? globalThis.Number(object.republished_at_last_reset)
+        : 0,
+      confirmedBefore: isSet(object.confirmedBefore)
+        ? fromJsonTimestamp(object.confirmedBefore)
+        : isSet(object.confirmed_before)
+        ? fromJsonTimestamp(object.confirmed_before)
+        : undefined,
+      durablesRecreated: isSet(object.durablesRecreated)
+        ? globalThis.Number(object.durablesRecreated)
+        : isSet(object.durables_recreated)
+        ? globalThis.Number(object.durables_recreated)
+        : 0,
     };
   },
 
@@ -1053,6 +1173,21 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     if (message.parked !== 0) {
       obj.parked = Math.round(message.parked);
     }
+    if (message.streamResets !== 0) {
+      obj.streamResets = Math.round(message.streamResets);
+    }
+    if (message.lastStreamResetAt !== undefined) {
+      obj.lastStreamResetAt = message.lastStreamResetAt.toISOString();
+    }
+    if (message.republishedAtLastReset !== 0) {
+      obj.republishedAtLastReset = Math.round(message.republishedAtLastReset);
+    }
+    if (message.confirmedBefore !== undefined) {
+      obj.confirmedBefore = message.confirmedBefore.toISOString();
+    }
+    if (message.durablesRecreated !== 0) {
+      obj.durablesRecreated = Math.round(message.durablesRecreated);
+    }
     return obj;
   },
 
@@ -1064,6 +1199,187 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     message.backlog = object.backlog ?? 0;
     message.oldestUnpublishedAt = object.oldestUnpublishedAt ?? undefined;
     message.parked = object.parked ?? 0;
+    message.streamResets = object.streamResets ?? 0;
+    message.lastStreamResetAt = object.lastStreamResetAt ?? undefined;
+    message.republishedAtLastReset = object.republishedAtLastReset ?? 0;
+    message.confirmedBefore = object.confirmedBefore ?? undefined;
+    message.durablesRecreated = object.durablesRecreated ?? 0;
+    return message;
+  },
+};
+
+function createBaseReconcileRequest(): ReconcileRequest {
+  return { requestId: "", since: undefined, operatorName: "" };
+}
+
+export const ReconcileRequest: MessageFns<ReconcileRequest> = {
+  encode(message: ReconcileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    if (message.operatorName !== "") {
+      writer.uint32(26).string(message.operatorName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operatorName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReconcileRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      operatorName: isSet(object.operatorName)
+        ? globalThis.String(object.operatorName)
+        : isSet(object.operator_name)
+        ? globalThis.String(object.operator_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ReconcileRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.operatorName !== "") {
+      obj.operatorName = message.operatorName;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReconcileRequest>): ReconcileRequest {
+    return ReconcileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReconcileRequest>): ReconcileRequest {
+    const message = createBaseReconcileRequest();
+    message.requestId = object.requestId ?? "";
+    message.since = object.since ?? undefined;
+    message.operatorName = object.operatorName ?? "";
+    return message;
+  },
+};
+
+function createBaseReconcileResponse(): ReconcileResponse {
+  return { republished: 0 };
+}
+
+export const ReconcileResponse: MessageFns<ReconcileResponse> = {
+  encode(message: ReconcileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.republished !== 0) {
+      writer.uint32(8).uint32(message.republished);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.republished = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReconcileResponse {
+    return { republished: isSet(object.republished) ? globalThis.Number(object.republished) : 0 };
+  },
+
+  toJSON(message: ReconcileResponse): unknown {
+    const obj: any = {};
+    if (message.republished !== 0) {
+      obj.republished = Math.round(message.republished);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReconcileResponse>): ReconcileResponse {
+    return ReconcileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReconcileResponse>): ReconcileResponse {
+    const message = createBaseReconcileResponse();
+    message.republished = object.republished ?? 0;
     return message;
   },
 };
@@ -1114,6 +1430,19 @@ export const OperatorServiceService = {
       Buffer.from(GetOutboxStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetOutboxStatusResponse => GetOutboxStatusResponse.decode(value),
   },
+  /**
+   * Re-publishes events from the outbox (which keeps every event); consumers drop the copies of
+   * what they had applied. `pnpm lotse reconcile <deployment> [--since T]`.
+   */
+  reconcile: {
+    path: "/lotse.operator.v1.OperatorService/Reconcile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReconcileRequest): Buffer => Buffer.from(ReconcileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReconcileRequest => ReconcileRequest.decode(value),
+    responseSerialize: (value: ReconcileResponse): Buffer => Buffer.from(ReconcileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReconcileResponse => ReconcileResponse.decode(value),
+  },
 } as const;
 
 export interface OperatorServiceServer extends UntypedServiceImplementation {
@@ -1121,6 +1450,11 @@ export interface OperatorServiceServer extends UntypedServiceImplementation {
   replayParkedMessage: handleUnaryCall<ReplayParkedMessageRequest, ReplayParkedMessageResponse>;
   discardParkedMessage: handleUnaryCall<DiscardParkedMessageRequest, DiscardParkedMessageResponse>;
   getOutboxStatus: handleUnaryCall<GetOutboxStatusRequest, GetOutboxStatusResponse>;
+  /**
+   * Re-publishes events from the outbox (which keeps every event); consumers drop the copies of
+   * what they had applied. `pnpm lotse reconcile <deployment> [--since T]`.
+   */
+  reconcile: handleUnaryCall<ReconcileRequest, ReconcileResponse>;
 }
 
 export interface OperatorServiceClient extends Client {
@@ -1183,6 +1517,25 @@ export interface OperatorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetOutboxStatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Re-publishes events from the outbox (which keeps every event); consumers drop the copies of
+   * what they had applied. `pnpm lotse reconcile <deployment> [--since T]`.
+   */
+  reconcile(
+    request: ReconcileRequest,
+    callback: (error: ServiceError | null, response: ReconcileResponse) => void,
+  ): ClientUnaryCall;
+  reconcile(
+    request: ReconcileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReconcileResponse) => void,
+  ): ClientUnaryCall;
+  reconcile(
+    request: ReconcileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReconcileResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -35,8 +35,20 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-/** A nats-server child with JetStream, its store in the network's home folder (kept across restarts). */
-export async function startNatsServer(options: { port: number; storeDir: string; logFile: string }): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
+export interface NatsServerProcess {
+  url: string;
+  process: ChildProcess;
+  /** SIGTERM, then SIGKILL after 5 s. */
+  stop(): Promise<void>;
+  /** SIGKILL at once, as a crash would; resolves when the process is gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * A nats-server child with JetStream and its store in `storeDir`: the network launcher's broker
+ * (store kept in its home folder across restarts), and the broker tests start to wipe or replace.
+ */
+export async function startNatsServer(options: { port: number; storeDir: string; logFile: string }): Promise<NatsServerProcess> {
   const binary = natsServerBinary();
   if (!binary) throw new NatsServerMissingError();
   mkdirSync(options.storeDir, { recursive: true });
@@ -58,6 +70,11 @@ export async function startNatsServer(options: { port: number; storeDir: string;
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
