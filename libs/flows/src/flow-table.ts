@@ -18,8 +18,17 @@ export interface Flow {
   /** Keys of the table's categories; empty for pseudonymous flows. */
   categories: string[];
   legalBasis: LegalBasis;
+  /**
+   * The relation the recipient must hold to the case before anything leaves, checked by the
+   * sender against its own records (`referral-with-caller`: a referral of the case for the
+   * purpose is with the recipient, accepted or in progress). Absent: the legal basis alone.
+   */
+  requires?: FlowRelation;
   description: string;
 }
+
+export const flowRelations = ['referral-with-caller'] as const;
+export type FlowRelation = (typeof flowRelations)[number];
 
 export interface Named {
   title: string;
@@ -106,6 +115,7 @@ export function loadFlowTable(file = defaultFlowTableFile): FlowTable {
     if (!basis) fail(where, 'needs a legal_basis: consent, or a named statute');
     if (basis !== 'consent' && !statutePattern.test(basis)) fail(where, `legal_basis "${basis}" is neither consent nor a named statute (§ … / Art. …)`);
     if (!r.description) fail(where, 'needs a description');
+    if (r.requires !== undefined && !(flowRelations as readonly string[]).includes(r.requires)) fail(where, `requires "${r.requires}" is none of ${flowRelations.join(', ')}`);
     flows.push({
       id: r.id,
       senders,
@@ -114,6 +124,7 @@ export function loadFlowTable(file = defaultFlowTableFile): FlowTable {
       purpose: r.purpose,
       categories: [...new Set<string>(r.categories)],
       legalBasis: basis === 'consent' ? { kind: 'consent' } : { kind: 'statute', statute: basis },
+      ...(r.requires !== undefined && { requires: r.requires as FlowRelation }),
       description: String(r.description).trim(),
     });
   }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { flowTable, legalBasisText, type Flow, type FlowTable } from './flow-table.js';
+import { flowTable, legalBasisText, type Flow, type FlowRelation, type FlowTable } from './flow-table.js';
 
 /** Where `pnpm records` writes one document per agency type. */
 export const recordsDir = fileURLToPath(new URL('../../../docs/records-of-processing/', import.meta.url));
@@ -88,6 +88,7 @@ export function recordOfProcessing(agencyType: string, table: FlowTable = flowTa
       `- **Purpose:** ${table.purposes[f.purpose]!.title}`,
       `- **Categories:** ${categoriesText(table, f)}`,
       `- **Legal basis:** ${legalBasisText(f.legalBasis)}`,
+      ...(f.requires ? [`- **Requires:** ${relationText[f.requires]}`] : []),
       '',
     );
   }
@@ -103,6 +104,10 @@ export function recordOfProcessing(agencyType: string, table: FlowTable = flowTa
   );
   return lines.join('\n');
 }
+
+const relationText: Record<FlowRelation, string> = {
+  'referral-with-caller': 'a referral of the case for this purpose is with the recipient deployment, accepted or in progress, as the sender knows from the hub — checked before anything leaves; after a close, decline, withdrawal or re-routing the old recipient is refused',
+};
 
 /** One document per agency type of the table, keyed by file name. */
 export function recordsOfProcessing(table: FlowTable = flowTable()): Map<string, string> {

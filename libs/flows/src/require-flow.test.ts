@@ -166,6 +166,7 @@ flows:
 
   it('accepts a good row', () => {
     expect(load(row({}))().flows[0]!.id).toBe('x');
+    expect(load(row({ requires: 'referral-with-caller' }))().flows[0]!.requires).toBe('referral-with-caller');
   });
   it.each([
     [{ legal_basis: 'because we can' }, /legal_basis .* neither consent nor a named statute/],
@@ -175,6 +176,7 @@ flows:
     [{ categories: '[health]' }, /category "health"/],
     [{ channel: 'nats.whatever' }, /channel "nats.whatever"/],
     [{ description: '""' }, /needs a description/],
+    [{ requires: 'a-friendly-face' }, /requires "a-friendly-face" is none of referral-with-caller/],
   ])('refuses %j', (over, message) => {
     expect(load(row(over))).toThrow(FlowTableError);
     expect(load(row(over))).toThrow(message);

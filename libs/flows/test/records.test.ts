@@ -34,5 +34,7 @@ describe('records of processing (docs/records-of-processing)', () => {
       expect(fo).toContain(heading);
     }
     expect(fo).toContain('§ 86 AufenthG');
+    // The disclosure to providers says which relation to the case it requires.
+    expect(fo).toMatch(/### `fo-provider-disclose`[\s\S]*?- \*\*Requires:\*\* a referral of the case for this purpose is with the recipient deployment/);
   });
 });
