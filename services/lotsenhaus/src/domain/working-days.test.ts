@@ -22,4 +22,10 @@ describe('working days (Mon–Fri)', () => {
     expect(waitingSinceCutoff(now, 5).toISOString()).toBe('2026-11-16T10:00:00.000Z');
     for (const n of [1, 2, 3, 5, 8]) expect(workingDaysBetween(waitingSinceCutoff(now, n), now)).toBe(n);
   });
+  it('follows the calendar in Germany, not in UTC', () => {
+    // Sunday 23:30 UTC is Monday 00:30 in Berlin (winter time): a working day there.
+    expect(workingDaysBetween(at('2026-11-22T23:30:00Z'), at('2026-11-23T23:30:00Z'))).toBe(1);
+    // Friday 23:30 UTC is already Saturday in Berlin.
+    expect(workingDaysBetween(at('2026-11-20T23:30:00Z'), at('2026-11-22T23:30:00Z'))).toBe(0);
+  });
 });

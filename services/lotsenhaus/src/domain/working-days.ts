@@ -1,8 +1,13 @@
-// Working days are Monday to Friday (public holidays are not modelled). Computed in UTC: the
-// district is in one time zone and the answers only need day precision.
+// Working days are Monday to Friday (public holidays are not modelled), as the calendar in the
+// district (Europe/Berlin) has them: a referral made on Sunday at 23:30 UTC is made on a Monday
+// there. Day precision is enough; steps of 24 hours keep the time of day.
 
 const DAY = 86_400_000;
-const isWorkingDay = (d: Date) => d.getUTCDay() !== 0 && d.getUTCDay() !== 6;
+const berlinWeekday = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short' });
+const isWorkingDay = (d: Date) => {
+  const day = berlinWeekday.format(d);
+  return day !== 'Sat' && day !== 'Sun';
+};
 
 /** Whole working days from `from` to `to`: each working day whose end was reached counts. */
 export function workingDaysBetween(from: Date, to: Date): number {
