@@ -50,6 +50,15 @@ export const outboxMigrations: Migrations = {
       // then), while an index would cost a write on every event published.
     },
   },
+  // How often a row was sent again on a producer's own reconciliation. A copy under the same
+  // Nats-Msg-Id inside the stream's duplicate window is acknowledged and dropped by the broker —
+  // also after a purge, which keeps the window — so a send again goes under `<event id>~<n>`;
+  // consumers still drop copies by the event id in the envelope.
+  messaging_0004_outbox_resends: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.alterTable('outbox').addColumn('resends', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 export const inboxMigrations: Migrations = {

@@ -5,7 +5,7 @@ import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
 import { defaultLogger } from './logger.js';
 import { countPublished } from './metrics.js';
-import { outboxBacklog } from './outbox.js';
+import { msgIdOf, outboxBacklog } from './outbox.js';
 import { eventAttributes } from './span-attributes.js';
 import { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
 import { messagingDb } from './tables.js';
@@ -178,7 +178,7 @@ export class OutboxRelay {
   private async publishBatch(stopping: () => boolean): Promise<BatchResult> {
     const rows = await messagingDb(this.db)
       .selectFrom('outbox')
-      .select(['event_id', 'subject', 'event_type', 'case_ref', 'payload', 'headers', 'attempts'])
+      .select(['event_id', 'subject', 'event_type', 'case_ref', 'payload', 'headers', 'attempts', 'resends'])
       .where('published_at', 'is', null)
       .orderBy('seq')
       .limit(this.batch)
@@ -194,7 +194,7 @@ export class OutboxRelay {
     let next = 0;
     // A stream that cannot be made leaves the rows to the one-at-a-time path, which records the failure.
     if (rows.length > 1 && (await this.ensureStream().then(() => true, () => false))) {
-      const results = await Promise.all(rows.map((row, i) => this.publishOne(row, { expectAfter: i > 0 ? rows[i - 1]!.event_id : undefined, recordFailure: false })));
+      const results = await Promise.all(rows.map((row, i) => this.publishOne(row, { expectAfter: i > 0 ? msgIdOf(rows[i - 1]!) : undefined, recordFailure: false })));
       while (next < rows.length && results[next]) acked.push(rows[next++]!.event_id);
     }
     // The rest one after another, as before: after a refusal, and when a row the broker already had
@@ -268,7 +268,7 @@ export class OutboxRelay {
     try {
       await this.ensureStream();
       const ack = await this.js.publish(row.subject, row.payload, {
-        msgID: row.event_id,
+        msgID: msgIdOf(row),
         headers: hdrs,
         ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
       });
@@ -322,4 +322,5 @@ interface OutboxRow {
   payload: Buffer;
   headers: Record<string, string>;
   attempts: number;
+  resends: number;
 }

@@ -86,12 +86,16 @@ export async function republishSince(db: Kysely<any>, since: Date): Promise<numb
   return Number(result.numUpdatedRows);
 }
 
-/** Same for named events (e.g. those a recipient reports it never saw). */
+/**
+ * Same for named events (e.g. those a recipient never answered). They go out under a new
+ * Nats-Msg-Id (see messaging_0004), so a broker that still remembers the id within its duplicate
+ * window (a purged stream does) stores the copy; consumers drop it by the event id if they had it.
+ */
 export async function republishEvents(db: Kysely<any>, eventIds: readonly string[]): Promise<number> {
   if (eventIds.length === 0) return 0;
   const result = await messagingDb(db)
     .updateTable('outbox')
-    .set({ published_at: null })
+    .set((eb) => ({ published_at: null, resends: eb('resends', '+', 1) }))
     .where('event_id', 'in', eventIds)
     .where('published_at', 'is not', null)
     .executeTakeFirst();
@@ -107,3 +111,6 @@ export async function outboxBacklog(db: Kysely<any>): Promise<number> {
     .executeTakeFirstOrThrow();
   return row.n;
 }
+
+/** The Nats-Msg-Id of an outbox row: its event id, and a count once it was sent again. */
+export const msgIdOf = (row: { event_id: string; resends: number }): string => (row.resends > 0 ? `${row.event_id}~${row.resends}` : row.event_id);

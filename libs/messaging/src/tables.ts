@@ -15,6 +15,8 @@ export interface OutboxTable {
   created_at: Generated<Date>;
   published_at: Date | null;
   attempts: Generated<number>;
+  /** Sends again on reconciliation; the Nats-Msg-Id is `<event id>~<resends>` once it is above 0. */
+  resends: Generated<number>;
   last_error: string | null;
 }
 

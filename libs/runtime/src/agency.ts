@@ -47,6 +47,8 @@ export interface AgencySpec<DB> {
   migrations: Migrations;
   services(ctx: AgencyContext<DB>): GrpcService<DB>[];
   subscriptions(ctx: AgencyContext<DB>): Subscription<DB>[];
+  /** What the deployment waits to hear back about, for the operator's status (GetOutboxStatus). */
+  awaiting?(ctx: AgencyContext<DB>): () => Promise<operator.AwaitedAnswer[]>;
 }
 
 export interface RunningAgency<DB> {
@@ -144,7 +146,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     server.add(
       operator.OperatorServiceService,
       OPERATOR_PROTO_FILE,
-      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, afterReplay: () => relay.notify(), relay }),
+      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, afterReplay: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());

@@ -162,6 +162,7 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
       republishedAtLastReset: 0,
       confirmedBefore: undefined,
       durablesRecreated: 0,
+      awaiting: [],
     });
   });
 

@@ -88,6 +88,7 @@ beforeAll(async () => {
         republishedAtLastReset: 7,
         confirmedBefore: undefined,
         durablesRecreated: 2,
+        awaiting: [{ eventType: 'ReferralRequested', waitsOn: 'lotsenhaus', waiting: 4, stuck: 1, oldestAt: new Date('2026-11-20T09:00:00Z') }],
       };
     },
     async reconcile() {
@@ -243,7 +244,15 @@ describe('cases, health and dead letters through the deployments', () => {
       id: 'hub',
       hub: true,
       operatorApi: 'ok',
-      outbox: { backlog: 3, parked: 1, streamResets: 1, lastStreamResetAt: '2026-11-20T10:00:00.000Z', republishedAtLastReset: 7, durablesRecreated: 2 },
+      outbox: {
+        backlog: 3,
+        parked: 1,
+        streamResets: 1,
+        lastStreamResetAt: '2026-11-20T10:00:00.000Z',
+        republishedAtLastReset: 7,
+        durablesRecreated: 2,
+        awaiting: [{ eventType: 'ReferralRequested', waitsOn: 'lotsenhaus', waiting: 4, stuck: 1, oldestAt: '2026-11-20T09:00:00.000Z' }],
+      },
     });
     expect((await get('/api/health/series?minutes=5')).body.deployments.length).toBeGreaterThan(0);
   });

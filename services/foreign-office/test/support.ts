@@ -25,6 +25,7 @@ export interface ForeignOfficeUnderTest {
   pkiDir: string;
   databaseUrl: string;
   running: RunningAgency<ForeignOfficeDb>;
+  service: ReturnType<typeof create>;
   /** A second pool on the same database, for the test's own queries. */
   query: Database<ForeignOfficeDb>;
   nats: NatsClients;
@@ -70,7 +71,7 @@ export function consentRequest(newcomerId: string, overrides: Partial<foreignOff
   });
 }
 
-export async function startForeignOffice(options: { poolSize?: number; now?: () => Date } = {}): Promise<ForeignOfficeUnderTest> {
+export async function startForeignOffice(options: { poolSize?: number; now?: () => Date; env?: Record<string, string> } = {}): Promise<ForeignOfficeUnderTest> {
   const foId = randomId('fo');
   const hubId = randomId('hub');
   const caritasId = randomId('caritas');
@@ -91,6 +92,7 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
     NATS_URL: natsUrl,
     PKI_DIR: pkiDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
   });
   if (options.poolSize) config.database.poolSize = options.poolSize;
   const service = create(config, options.now ? { now: options.now } : {});
@@ -112,6 +114,7 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
     pkiDir,
     databaseUrl: testDb.url,
     running,
+    service,
     query,
     nats,
     fo,

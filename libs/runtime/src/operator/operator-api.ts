@@ -43,6 +43,8 @@ export interface OperatorApiDeps {
   afterReplay: () => void;
   /** The deployment's outbox relay: what it did when the broker lost the stream, and reconciling. */
   relay: { streamStatus(): Promise<StreamReconcileStatus>; reconcile(since?: Date): Promise<number> };
+  /** What the deployment sent and waits to hear back about (its own reconciliation), if anything. */
+  awaiting?: () => Promise<operator.AwaitedAnswer[]>;
 }
 
 type Handlers = AsyncHandlers<typeof operator.OperatorServiceService>;
@@ -185,6 +187,7 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
         republishedAtLastReset: stream.republished,
         confirmedBefore: stream.confirmedBefore ?? undefined,
         durablesRecreated: deps.consumers().reduce((sum, c) => sum + c.recreatedDurables(), 0),
+        awaiting: (await deps.awaiting?.()) ?? [],
       };
     },
 

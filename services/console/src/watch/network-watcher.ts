@@ -33,6 +33,8 @@ export interface DeploymentState {
     republishedAtLastReset: number;
     confirmedBefore: string | null;
     durablesRecreated: number;
+    /** Answers the deployment waits for (e.g. referral requests the hub never answered), and what is stuck. */
+    awaiting: { eventType: string; waitsOn: string; waiting: number; stuck: number; oldestAt: string | null }[];
   } | null;
 }
 
@@ -198,6 +200,7 @@ export class NetworkWatcher {
         republishedAtLastReset: status.republishedAtLastReset,
         confirmedBefore: status.confirmedBefore?.toISOString() ?? null,
         durablesRecreated: status.durablesRecreated,
+        awaiting: status.awaiting.map((a) => ({ eventType: a.eventType, waitsOn: a.waitsOn, waiting: a.waiting, stuck: a.stuck, oldestAt: a.oldestAt?.toISOString() ?? null })),
       };
       d.operatorApi = 'ok';
     } catch (error) {

@@ -218,7 +218,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             .returningAll()
             .executeTakeFirstOrThrow();
           // Thin event: the hub needs the case reference, the consent's recipients and the routing facts.
-          await rt.publish(trx, events.ReferralRequested, 'ReferralRequested', {
+          const requestEventId = await rt.publish(trx, events.ReferralRequested, 'ReferralRequested', {
             referralId,
             caseRef: newcomer.case_ref,
             referrerAgencyId: agencyId,
@@ -235,6 +235,8 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
             sourceReferralId: '',
             languages,
           }, newcomer.case_ref);
+          // Kept until the hub answers: the follow-up sends this event again if the broker lost it.
+          await trx.updateTable('referral').set({ request_event_id: requestEventId }).where('referral_id', '=', referralId).execute();
           rt.logger.info({ referral_id: referralId, case_ref: newcomer.case_ref }, 'referral requested');
           // The routing facts leave with the event: an export to the hub.
           await appendAudit(trx, {

@@ -41,6 +41,10 @@ export interface ReferralTable {
   preferred_provider_id: string | null;
   requested_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** The ReferralRequested event in the outbox, sent again while the hub has not answered. */
+  request_event_id: string | null;
+  resent_at: Date | null;
+  resent_count: Generated<number>;
 }
 
 /** Where each referral of this office's newcomers is (its own and onward ones), as the hub reports it. */

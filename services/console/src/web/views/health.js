@@ -42,6 +42,12 @@ export async function render(root, ctx) {
     if (o.streamResets) lines.push(`<span class="badge warn" title="${esc(o.lastStreamResetAt ?? '')}">stream rebuilt ×${o.streamResets}</span><div class="muted small">last ${esc(ago(o.lastStreamResetAt))}, ${o.republishedAtLastReset} re-published</div>`);
     if (o.durablesRecreated) lines.push(`<div class="muted small">${o.durablesRecreated} durable(s) recreated</div>`);
     lines.push(`<div class="muted small" title="${esc(o.confirmedBefore ?? '')}">${o.confirmedBefore ? `confirmed up to ${esc(ago(o.confirmedBefore))}` : 'nothing confirmed yet'}</div>`);
+    // Sent and not answered: the deployment sends it again by itself; stuck means it gave up.
+    for (const a of o.awaiting ?? []) {
+      if (!a.waiting) continue;
+      const badge = a.stuck ? `<span class="badge bad">${a.stuck} stuck</span> ` : '';
+      lines.push(`<div class="small">${badge}${a.waiting} ${esc(a.eventType)} waiting on <strong>${esc(a.waitsOn)}</strong>${a.oldestAt ? `, oldest ${esc(ago(a.oldestAt))}` : ''}</div>`);
+    }
     return lines.join('');
   }
 

@@ -98,6 +98,22 @@ export interface GetOutboxStatusResponse {
     | undefined;
   /** Durable consumers of this deployment made again since it started because the broker had lost them. */
   durablesRecreated: number;
+  /**
+   * What this deployment sent and waits to hear back about (e.g. referral requests the hub has not
+   * answered): sent again from the outbox while it waits, stuck once it gave up.
+   */
+  awaiting: AwaitedAnswer[];
+}
+
+export interface AwaitedAnswer {
+  /** The event sent, e.g. "ReferralRequested". */
+  eventType: string;
+  /** The agency whose answer is awaited. */
+  waitsOn: string;
+  waiting: number;
+  /** Sent again as often as configured and still unanswered: for an operator to look at. */
+  stuck: number;
+  oldestAt: Date | undefined;
 }
 
 export interface ReconcileRequest {
@@ -1004,6 +1020,7 @@ function createBaseGetOutboxStatusResponse(): GetOutboxStatusResponse {
     republishedAtLastReset: 0,
     confirmedBefore: undefined,
     durablesRecreated: 0,
+    awaiting: [],
   };
 }
 
@@ -1032,6 +1049,9 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     }
     if (message.durablesRecreated !== 0) {
       writer.uint32(64).uint32(message.durablesRecreated);
+    }
+    for (const v of message.awaiting) {
+      AwaitedAnswer.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1113,6 +1133,14 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
             message.durablesRecreated = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.awaiting.push(AwaitedAnswer.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1159,6 +1187,9 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
         : isSet(object.durables_recreated)
         ? globalThis.Number(object.durables_recreated)
         : 0,
+      awaiting: globalThis.Array.isArray(object?.awaiting)
+        ? object.awaiting.map((e: any) => AwaitedAnswer.fromJSON(e))
+        : [],
     };
   },
 
@@ -1188,6 +1219,9 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     if (message.durablesRecreated !== 0) {
       obj.durablesRecreated = Math.round(message.durablesRecreated);
     }
+    if (message.awaiting?.length) {
+      obj.awaiting = message.awaiting.map((e) => AwaitedAnswer.toJSON(e));
+    }
     return obj;
   },
 
@@ -1204,6 +1238,152 @@ export const GetOutboxStatusResponse: MessageFns<GetOutboxStatusResponse> = {
     message.republishedAtLastReset = object.republishedAtLastReset ?? 0;
     message.confirmedBefore = object.confirmedBefore ?? undefined;
     message.durablesRecreated = object.durablesRecreated ?? 0;
+    message.awaiting = object.awaiting?.map((e) => AwaitedAnswer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAwaitedAnswer(): AwaitedAnswer {
+  return { eventType: "", waitsOn: "", waiting: 0, stuck: 0, oldestAt: undefined };
+}
+
+export const AwaitedAnswer: MessageFns<AwaitedAnswer> = {
+  encode(message: AwaitedAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventType !== "") {
+      writer.uint32(10).string(message.eventType);
+    }
+    if (message.waitsOn !== "") {
+      writer.uint32(18).string(message.waitsOn);
+    }
+    if (message.waiting !== 0) {
+      writer.uint32(24).uint32(message.waiting);
+    }
+    if (message.stuck !== 0) {
+      writer.uint32(32).uint32(message.stuck);
+    }
+    if (message.oldestAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.oldestAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AwaitedAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAwaitedAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.waitsOn = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.waiting = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stuck = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.oldestAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AwaitedAnswer {
+    return {
+      eventType: isSet(object.eventType)
+        ? globalThis.String(object.eventType)
+        : isSet(object.event_type)
+        ? globalThis.String(object.event_type)
+        : "",
+      waitsOn: isSet(object.waitsOn)
+        ? globalThis.String(object.waitsOn)
+        : isSet(object.waits_on)
+        ? globalThis.String(object.waits_on)
+        : "",
+      waiting: isSet(object.waiting) ? globalThis.Number(object.waiting) : 0,
+      stuck: isSet(object.stuck) ? globalThis.Number(object.stuck) : 0,
+      oldestAt: isSet(object.oldestAt)
+        ? fromJsonTimestamp(object.oldestAt)
+        : isSet(object.oldest_at)
+        ? fromJsonTimestamp(object.oldest_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AwaitedAnswer): unknown {
+    const obj: any = {};
+    if (message.eventType !== "") {
+      obj.eventType = message.eventType;
+    }
+    if (message.waitsOn !== "") {
+      obj.waitsOn = message.waitsOn;
+    }
+    if (message.waiting !== 0) {
+      obj.waiting = Math.round(message.waiting);
+    }
+    if (message.stuck !== 0) {
+      obj.stuck = Math.round(message.stuck);
+    }
+    if (message.oldestAt !== undefined) {
+      obj.oldestAt = message.oldestAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AwaitedAnswer>): AwaitedAnswer {
+    return AwaitedAnswer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AwaitedAnswer>): AwaitedAnswer {
+    const message = createBaseAwaitedAnswer();
+    message.eventType = object.eventType ?? "";
+    message.waitsOn = object.waitsOn ?? "";
+    message.waiting = object.waiting ?? 0;
+    message.stuck = object.stuck ?? 0;
+    message.oldestAt = object.oldestAt ?? undefined;
     return message;
   },
 };
