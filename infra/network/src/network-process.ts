@@ -103,7 +103,7 @@ export function freePorts(): { portBase: number; natsPort: number } {
   return { portBase, natsPort: portBase + 99 };
 }
 
-export async function startNetwork(home: string, env: Record<string, string>, upTimeoutMs = 300_000): Promise<RunningNetwork> {
+export async function startNetwork(home: string, env: Record<string, string>, upTimeoutMs = 240_000): Promise<RunningNetwork> {
   const child = spawn('pnpm', ['start'], {
     cwd: repoRoot,
     env: { ...process.env, LOTSE_HOME: home, ...env },
@@ -111,7 +111,17 @@ export async function startNetwork(home: string, env: Record<string, string>, up
     detached: true,
   });
   const network = new RunningNetwork(home, child);
-  await network.waitForOutput(/Lotse network is up/, upTimeoutMs);
+  try {
+    await network.waitForOutput(/Lotse network is up/, upTimeoutMs);
+  } catch (error) {
+    // A network that did not come up must not keep running behind the failed test.
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    throw error;
+  }
   return network;
 }
 

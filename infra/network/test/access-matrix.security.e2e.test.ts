@@ -47,7 +47,7 @@ beforeAll(async () => {
   setup = await startNetworkOnPostgres();
   // The network's CA issues an auditor's certificate too, as the operator of the network would.
   await ensureDevPki(join(setup.home, 'pki'), [{ id: 'matrix-auditor', agencyType: 'auditor' }]);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const c of clients.values()) c.close();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();

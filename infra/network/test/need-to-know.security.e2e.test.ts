@@ -47,7 +47,7 @@ beforeAll(async () => {
     providers.set(id, network.client(ms.MigrationServicesServiceClient, id));
     officeAs.set(id, network.client(fo.ForeignOfficeServiceClient, foId, id));
   }
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const client of [office, hubAsOffice, hubAsHostile, officeAsHostile, ...providers.values(), ...officeAs.values()]) client?.close();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   for (const id of ['caritas-koblenz', 'caritas-rhein-mosel-ahr', 'awo-rheinland']) providers.set(id, network.client(ms.MigrationServicesServiceClient, id));
   for (const id of ['jobcenter-mayen-koblenz', 'jobcenter-koblenz']) jobCentres.set(id, network.client(jc.JobCentreServiceClient, id));
   for (const p of (await retrying(() => hubClient.listProviders({}))).providers) names.set(p.providerId, p.name);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const client of [foreignOffice, hubClient, desk, ...providers.values(), ...jobCentres.values()]) client?.close();

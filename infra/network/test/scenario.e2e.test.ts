@@ -15,7 +15,7 @@ let home: string;
 beforeAll(async () => {
   setup = await startNetworkOnPostgres();
   ({ network, home } = setup);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await setup?.remove();

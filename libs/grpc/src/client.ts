@@ -33,15 +33,17 @@ export interface ClientOptions {
    */
   serverAgencyId?: string;
   /**
-   * Calls that fail with UNAVAILABLE are tried again by grpc-js itself (its retry policy: up to
-   * `maxAttempts` in all, exponential backoff with jitter, within the call's deadline). Only for
-   * services whose mutating calls are idempotent on a request id, so a repeat does no harm.
+   * Calls that fail with UNAVAILABLE (the server is away, or waits on something) or
+   * RESOURCE_EXHAUSTED (its admission control refused the call before doing anything) are tried
+   * again by grpc-js itself: its retry policy, up to `maxAttempts` in all, exponential backoff with
+   * jitter or the server's `grpc-retry-pushback-ms`, within the call's deadline. Only for services
+   * whose mutating calls are idempotent on a request id, so a repeat does no harm.
    */
-  retryUnavailable?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number };
+  retry?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number };
 }
 
-/** grpc-js's service config for retrying UNAVAILABLE on every method of the client's service. */
-function retryServiceConfig(services: readonly string[], retry: NonNullable<ClientOptions['retryUnavailable']>): string {
+/** grpc-js's service config for retrying UNAVAILABLE and RESOURCE_EXHAUSTED on every method of the client's service. */
+function retryServiceConfig(services: readonly string[], retry: NonNullable<ClientOptions['retry']>): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
   return JSON.stringify({
     methodConfig: [
@@ -52,7 +54,7 @@ function retryServiceConfig(services: readonly string[], retry: NonNullable<Clie
           initialBackoff: seconds(retry.initialBackoffMs ?? 200),
           maxBackoff: seconds(retry.maxBackoffMs ?? 1000),
           backoffMultiplier: 2,
-          retryableStatusCodes: ['UNAVAILABLE'],
+          retryableStatusCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
         },
       },
     ],
@@ -67,13 +69,13 @@ export function createClient<C extends Client>(
   Ctor: ClientConstructor<C>,
   address: string,
   identity: TlsIdentity,
-  { deadlineMs = 5000, serverAgencyId, retryUnavailable }: ClientOptions = {},
+  { deadlineMs = 5000, serverAgencyId, retry }: ClientOptions = {},
 ): PromiseClient<C> {
   const services = [...new Set(Object.values(Ctor.service).map((m) => m.path.split('/')[1]!))];
   const raw = new Ctor(address, credentials.createSsl(identity.ca, identity.key, identity.cert), {
     'grpc.keepalive_time_ms': 30_000,
     ...(serverAgencyId && { 'grpc.ssl_target_name_override': serverAgencyId, 'grpc.default_authority': serverAgencyId }),
-    ...(retryUnavailable && { 'grpc.service_config': retryServiceConfig(services, retryUnavailable) }),
+    ...(retry && { 'grpc.service_config': retryServiceConfig(services, retry) }),
   });
   const wrapped: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const [name, method] of Object.entries(Ctor.service)) {

@@ -85,6 +85,13 @@ export class UnauthenticatedError extends Error {
 /** A limit of the server was reached (a stream's reader fell too far behind). */
 export class ResourceExhaustedError extends Error {
   override name = 'ResourceExhaustedError';
+  /** Sent as `grpc-retry-pushback-ms`: when a retry may succeed (grpc-js's retry policy waits that long). */
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
 }
 
 const codes: [new (...args: any[]) => Error, status][] = [
@@ -139,6 +146,7 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
     }).finish();
     metadata.set('grpc-status-details-bin', Buffer.from(statusProto));
   }
+  if (error instanceof ResourceExhaustedError && error.retryAfterMs !== undefined) metadata.set('grpc-retry-pushback-ms', String(error.retryAfterMs));
   return { code, details: message, metadata };
 }
 

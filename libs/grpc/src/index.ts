@@ -4,3 +4,4 @@ export { GrpcServer, readTlsIdentity, type AgencyIdentity, type AsyncHandlers, t
 export { createClient, type ClientOptions, type PromiseClient } from './client.js';
 export { once, previousResponse, idempotencyMigrations } from './idempotency.js';
 export { setCaseRef, ATTR_CASE_REF } from './call-telemetry.js';
+export { Admission, defaultAdmissionLimits, methodClass, type AdmissionLimits, type MethodClass } from './admission.js';

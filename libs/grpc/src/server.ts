@@ -10,7 +10,8 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } f
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { runAsCaller } from './call-scope.js';
 import { recordServerDuration, withServerSpan } from './call-telemetry.js';
-import { PermissionDeniedError, statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
+import { Admission, defaultAdmissionLimits, methodClass, type AdmissionLimits } from './admission.js';
+import { PermissionDeniedError, ResourceExhaustedError, statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
 import { RequestShapes } from './request-checks.js';
 import { metadataGetter } from './trace-metadata.js';
 
@@ -70,6 +71,8 @@ export interface GrpcServerOptions {
    * PERMISSION_DENIED with that message, before the request is looked at), or undefined.
    */
   authorize?: (method: string, caller: AgencyIdentity) => string | undefined;
+  /** In-flight limits per class of method; beyond them a call is refused at once (see admission.ts). */
+  admission?: AdmissionLimits;
 }
 
 const tracer = trace.getTracer('@lotse/grpc');
@@ -101,9 +104,13 @@ export class GrpcServer {
   readonly server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly serviceNames: string[] = [];
+  /** Admission control: how many calls of each class run now. */
+  readonly admission: Admission;
+  private readonly streamingPaths = new Set<string>();
   private readonly protoFiles: string[] = [];
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.admission = new Admission(options.admission ?? defaultAdmissionLimits);
     this.health.addToServer(this.server);
   }
 
@@ -117,6 +124,7 @@ export class GrpcServer {
       serviceName = method.path.split('/')[1]!;
       checked[key] = { ...method, requestDeserialize: checkedDeserializer(method, shapes) };
       const handler = (handlers as Record<string, AnyHandler>)[key]!;
+      if (method.responseStream) this.streamingPaths.add(method.path);
       implementation[key] = method.responseStream
         ? (call: ServerWritableStream<unknown, unknown>) => this.handleStream(method.path, handler, call)
         : (call: ServerUnaryCall<unknown, unknown>, callback) => this.handle(method.path, handler, call, callback);
@@ -188,6 +196,7 @@ export class GrpcServer {
     );
     const started = performance.now();
     let code: status = status.OK;
+    let release: (() => void) | undefined;
     void context.with(withServerSpan(trace.setSpan(parent, span), span), async () => {
       try {
         const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
@@ -197,6 +206,14 @@ export class GrpcServer {
         if (refusal !== undefined) {
           this.options.logger.warn({ method: path, caller: caller.agencyId, caller_type: caller.agencyType }, 'call refused by the authorisation matrix');
           throw new PermissionDeniedError(refusal);
+        }
+        const kind = methodClass(path, this.streamingPaths.has(path));
+        release = this.admission.enter(kind);
+        if (!release) {
+          throw new ResourceExhaustedError(
+            `${this.admission.limits[kind === 'read' ? 'reads' : kind === 'write' ? 'writes' : 'streams']} ${kind} calls are in flight here already; try again in ${this.admission.limits.retryAfterMs} ms`,
+            this.admission.limits.retryAfterMs,
+          );
         }
         // The caller is known to code below the handler too: idempotency keys on it.
         const response = await runAsCaller(caller.agencyId, () => run(caller));
@@ -216,6 +233,7 @@ export class GrpcServer {
         }
         finish(error);
       } finally {
+        release?.();
         span.end();
         const ms = performance.now() - started;
         recordServerDuration(ms, { service: service!, method: method!, code });

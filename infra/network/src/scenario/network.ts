@@ -35,7 +35,7 @@ export async function connectNetwork(networkFile: string, pkiDir: string | undef
   if (!address.has(hubId) || !address.has(foreignOfficeId)) throw new Error(`${networkFile} lists no hub (${hubId}) or foreign office (${foreignOfficeId})`);
 
   const client = <C>(Ctor: any, id: string, asAgency = id) =>
-    createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id }) as PromiseClient<C>;
+    createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {} }) as PromiseClient<C>;
   const foreignOffice = client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, foreignOfficeId);
   const hubClient = client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, hubId, foreignOfficeId);
 

@@ -75,8 +75,9 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
     if (!client) {
       const address = deps.peers.get(ownerId);
       if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
-      // The owner answers UNAVAILABLE while an acceptance is still on its way to it: tried again.
-      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId, retryUnavailable: {} });
+      // The owner answers UNAVAILABLE while an acceptance is still on its way to it, and
+      // RESOURCE_EXHAUSTED when it is saturated: tried again.
+      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId, retry: {} });
       owners.set(ownerId, client);
     }
     return client;
