@@ -6,3 +6,4 @@ export { operatorApi, OPERATOR_AGENCY_TYPE, OPERATOR_PROTO_FILE, type OperatorAp
 export { operatorMigrations } from './operator/migrations.js';
 export type { OperatorActionKind, OperatorActionTable, OperatorTables } from './operator/tables.js';
 export { agreementAllows, hubAgreements, staticAgreements, type Agreement, type AgreementSource } from './agreements.js';
+export { startPeriodic, type PeriodicJob } from './periodic.js';

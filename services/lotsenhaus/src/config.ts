@@ -3,6 +3,8 @@ import { retentionConfig, type RetentionConfig } from '@lotse/audit';
 import { integer, optionalString, type Env } from '@lotse/config';
 import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
 
+import { defaultRoutingFollowUp, type RoutingFollowUpOptions } from './events/routing-follow-up.js';
+
 export interface LotsenhausConfig extends AgencyConfig {
   /** Cooperation agreements and partner directory (JSON); the Koblenz region by default. */
   directoryFile: string;
@@ -14,6 +16,8 @@ export interface LotsenhausConfig extends AgencyConfig {
    * REFERRAL_EXPIRY_CHECK_MS (default 60 s).
    */
   referralExpiry?: { workingDays: number; overrideMs?: number; checkIntervalMs: number };
+  /** ROUTING_FOLLOW_UP_INTERVAL_MS, _AFTER_MS, _ATTEMPTS: sending again routings no recipient confirmed. */
+  routingFollowUp?: RoutingFollowUpOptions;
 }
 
 export const defaultDirectoryFile = fileURLToPath(new URL('./directory/koblenz-region.json', import.meta.url));
@@ -27,6 +31,11 @@ export function toConfig(env: Env): LotsenhausConfig {
       workingDays: integer(env, 'REFERRAL_EXPIRY', 5, { min: 1, max: 60 }),
       overrideMs: optionalString(env, 'REFERRAL_EXPIRY_MS') ? integer(env, 'REFERRAL_EXPIRY_MS', 0, { min: 1 }) : undefined,
       checkIntervalMs: integer(env, 'REFERRAL_EXPIRY_CHECK_MS', 60_000, { min: 50 }),
+    },
+    routingFollowUp: {
+      intervalMs: integer(env, 'ROUTING_FOLLOW_UP_INTERVAL_MS', defaultRoutingFollowUp.intervalMs, { min: 0 }),
+      afterMs: integer(env, 'ROUTING_FOLLOW_UP_AFTER_MS', defaultRoutingFollowUp.afterMs, { min: 0 }),
+      maxAttempts: integer(env, 'ROUTING_FOLLOW_UP_ATTEMPTS', defaultRoutingFollowUp.maxAttempts, { min: 1, max: 100 }),
     },
   };
 }

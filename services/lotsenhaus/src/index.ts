@@ -10,6 +10,7 @@ import { hubMigrations } from './db/migrations/index.js';
 import type { HubDb } from './db/schema.js';
 import { loadDirectory } from './domain/directory.js';
 import { caseFlow } from './events/case-flow.js';
+import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow-up.js';
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
 import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
@@ -35,6 +36,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
   let flow: ReturnType<typeof caseFlow> | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
   let expiryRunning = false;
+  let followUp: ReturnType<typeof routingFollowUp> | undefined;
   return {
     directory,
     async start() {
@@ -42,6 +44,11 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         config,
         {
           migrations: hubMigrations,
+          // Routings no recipient confirmed, per recipient, for the operator's status and the console.
+          awaiting: (ctx) => {
+            followUp = routingFollowUp(ctx, config.routingFollowUp ?? defaultRoutingFollowUp);
+            return () => followUp!.awaiting();
+          },
           services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
@@ -89,6 +96,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         overrides,
       );
       retention = startHubRetention(running.ctx, config);
+      followUp!.start();
       const interval = config.referralExpiry?.checkIntervalMs ?? 60_000;
       const ctx = running.ctx;
       expiryTimer = setInterval(() => {
@@ -103,8 +111,13 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
       expiryTimer.unref();
       return running;
     },
+    /** The reconciliation of routings with the recipients' receipts (for operators and tests). */
+    get routingFollowUp() {
+      return followUp;
+    },
     async stop() {
       if (expiryTimer) clearInterval(expiryTimer);
+      await followUp?.stop();
       await retention?.stop();
       await running?.stop();
     },

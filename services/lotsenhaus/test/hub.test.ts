@@ -38,6 +38,7 @@ const referrerId = randomId('fo');
 const adultProviderId = randomId('mbe');
 const youthProviderId = randomId('jmd');
 const streamsToDelete = [hubId, referrerId, adultProviderId, youthProviderId];
+const followUpAfterMs = 300;
 
 let dir: string;
 let database: TestDatabase;
@@ -90,6 +91,8 @@ beforeAll(async () => {
       pkiDir,
       logLevel: 'silent',
       directoryFile,
+      // The follow-up runs only when a test asks (interval 0); a routing is overdue after 300 ms.
+      routingFollowUp: { intervalMs: 0, afterMs: followUpAfterMs, maxAttempts: 2 },
     },
     { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'debug' }, logSink) },
   );
@@ -504,5 +507,47 @@ describe('WatchTimeline: the timeline as it grows', () => {
     expect(ended.code).toBe(status.INVALID_ARGUMENT);
     expect(ended.details).toContain('case_ref');
     expect(w.got).toEqual([]);
+  });
+});
+
+// Last in the file: it purges the hub's stream, as a broker that forgot would leave it.
+describe('routings no recipient confirmed', () => {
+  const routedIds = async (referralId: string) =>
+    (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === referralId).map((e) => e.envelope.eventId);
+  const followUpRow = (referralId: string) => running.ctx.db.selectFrom('routing_follow_up').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+
+  it('are sent again under their event id until the recipient reports receipt; after the configured sends they count as stuck, waiting on it', async () => {
+    const lost = await requestReferral();
+    const stuck = await requestReferral();
+    const t = await waitForTimeline(lost.caseRef, 2);
+    await waitForTimeline(stuck.caseRef, 2);
+    const routedEventId = t.entries.find((e) => e.eventType === 'ReferralRouted')!.eventId;
+    await waitFor(async () => ((await routedIds(lost.referralId)).length === 1 ? true : undefined), 'the routing relayed');
+
+    await nats.jsm.streams.purge(streamName(hubId));
+    expect(await routedIds(lost.referralId)).toEqual([]);
+    await sleep(followUpAfterMs + 50);
+    expect(await hub.routingFollowUp!.runOnce()).toBeGreaterThanOrEqual(2);
+    await waitFor(async () => ((await routedIds(lost.referralId)).length === 1 ? true : undefined), 'the routing sent again');
+    expect(await routedIds(lost.referralId)).toEqual([routedEventId]);
+    expect(await followUpRow(lost.referralId)).toMatchObject({ routed_event_id: routedEventId, resent_count: 1 });
+
+    // The provider reports it received: confirmed, not sent again.
+    await providerEvent(adultProviderId, 'ReferralReceived', { referralId: lost.referralId, caseRef: lost.caseRef, providerId: adultProviderId }, lost.caseRef);
+    await waitForTimeline(lost.caseRef, 3, 'the receipt');
+    await sleep(followUpAfterMs + 50);
+    await hub.routingFollowUp!.runOnce();
+    expect((await followUpRow(lost.referralId))!.resent_count).toBe(1);
+
+    // Nobody answers the other: sent again on both passes, then stuck, waiting on the provider.
+    expect((await followUpRow(stuck.referralId))!.resent_count).toBe(2);
+    await sleep(followUpAfterMs + 50);
+    await hub.routingFollowUp!.runOnce();
+    expect((await followUpRow(stuck.referralId))!.resent_count).toBe(2);
+    const awaiting = await hub.routingFollowUp!.awaiting();
+    const atProvider = awaiting.find((a) => a.waitsOn === adultProviderId)!;
+    expect(atProvider).toMatchObject({ eventType: 'ReferralRouted' });
+    expect(atProvider.stuck).toBeGreaterThanOrEqual(1);
+    expect(atProvider.waiting).toBeGreaterThanOrEqual(atProvider.stuck);
   });
 });

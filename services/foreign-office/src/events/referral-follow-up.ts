@@ -6,7 +6,7 @@
 // referral as stuck, waiting on the hub, for an operator to look at.
 import { common } from '@lotse/contracts';
 import { republishEvents } from '@lotse/messaging';
-import type { AgencyContext } from '@lotse/runtime';
+import { startPeriodic, type AgencyContext, type PeriodicJob } from '@lotse/runtime';
 import { sql } from 'kysely';
 import type { ForeignOfficeDb } from '../db/schema.js';
 
@@ -81,28 +81,15 @@ export function referralFollowUp(rt: AgencyContext<ForeignOfficeDb>, hubAgencyId
     return { waiting: Number(row.waiting), stuck: Number(row.stuck), oldestRequestedAt: row.oldest ? new Date(row.oldest as Date) : undefined, resent: lastResent };
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const schedule = () => {
-    if (stopped || options.intervalMs <= 0) return;
-    timer = setTimeout(() => {
-      running = runOnce()
-        .catch((err) => rt.logger.error({ err }, 'referral follow-up failed; trying again next run'))
-        .finally(schedule);
-    }, options.intervalMs);
-    timer.unref();
-  };
+  let job: PeriodicJob | undefined;
   return {
     runOnce,
     status,
     start() {
-      schedule();
+      job ??= startPeriodic('referral follow-up', options.intervalMs, rt.logger, runOnce);
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await job?.stop();
     },
   };
 }

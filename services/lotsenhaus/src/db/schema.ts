@@ -15,6 +15,15 @@ export interface CaseIndexTable {
   escalated: Generated<boolean>;
 }
 
+/** Routings sent again because the recipient never reported the referral received. */
+export interface RoutingFollowUpTable {
+  referral_id: string;
+  /** The routing sent again (a re-routing is another event, and starts the count anew). */
+  routed_event_id: string;
+  resent_at: Date;
+  resent_count: number;
+}
+
 export interface HubReferralTable {
   referral_id: string;
   case_ref: string;
@@ -98,6 +107,7 @@ export interface HubDb {
   case_index: CaseIndexTable;
   hub_referral: HubReferralTable;
   timeline_entry: TimelineEntryTable;
+  routing_follow_up: RoutingFollowUpTable;
   consent_withdrawal: ConsentWithdrawalTable;
   erasure_request: ErasureRequestTable;
   provider_capacity: ProviderCapacityTable;
