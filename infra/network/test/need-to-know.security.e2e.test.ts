@@ -144,13 +144,13 @@ describe('need to know, against a hostile provider with a valid certificate', ()
 
     // Case references learnt elsewhere do not help either.
     for (const t of theirs) {
-      expect(await codeOf(officeAsHostile.discloseNewcomerData({ caseRef: t.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }))).toBe(PERMISSION_DENIED);
+      expect(await codeOf(officeAsHostile.discloseNewcomerData({ caseRef: t.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }))).toBe(PERMISSION_DENIED);
     }
     // Its own case, routed but not accepted: nothing yet (the office waits for the acceptance).
-    expect(await codeOf(officeAsHostile.discloseNewcomerData({ caseRef: mine.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }))).toBe(UNAVAILABLE);
+    expect(await codeOf(officeAsHostile.discloseNewcomerData({ caseRef: mine.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }))).toBe(UNAVAILABLE);
     // Once it accepted, exactly its own case.
     await accept(hostileId, mine.caseRef, mine.referralId);
-    const own = await officeAsHostile.discloseNewcomerData({ caseRef: mine.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
+    const own = await officeAsHostile.discloseNewcomerData({ caseRef: mine.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' });
     expect(own.familyName).toBe(mine.familyName);
 
     const register = await disclosures([mine, ...theirs].map((t) => t.caseRef));
@@ -168,7 +168,7 @@ describe('need to know, against a hostile provider with a valid certificate', ()
   it('after its referral is closed it reads nothing more', async () => {
     const closed = await referredTo('closed', hostileId);
     await accept(hostileId, closed.caseRef, closed.referralId);
-    const disclose = () => officeAsHostile.discloseNewcomerData({ caseRef: closed.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
+    const disclose = () => officeAsHostile.discloseNewcomerData({ caseRef: closed.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' });
     expect((await disclose()).familyName).toBe(closed.familyName);
     await provider(hostileId).completeReferral({ requestId: `ntk-complete-${closed.referralId}`, referralId: closed.referralId, outcome: ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED });
     await waitFor(async () => (await atHub(closed.caseRef)).status === S.REFERRAL_STATUS_COMPLETED, 30_000, 'the close at the hub');
@@ -184,10 +184,10 @@ describe('need to know, against a hostile provider with a valid certificate', ()
     }, 30_000, 'the re-routing at the hub');
     const next = (await atHub(moved.caseRef)).currentAgencyId;
     expect(next).toBe(thirdId);
-    await refusedSoon(() => officeAsHostile.discloseNewcomerData({ caseRef: moved.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }), 'a disclosure to the provider that declined');
+    await refusedSoon(() => officeAsHostile.discloseNewcomerData({ caseRef: moved.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }), 'a disclosure to the provider that declined');
     await waitFor(async () => (await provider(next).listReferrals({ status: 0, pageSize: 0, pageToken: '' })).referrals.some((r) => r.referralId === moved.referralId), 30_000, 'the referral at the next provider');
     await accept(next, moved.caseRef, moved.referralId);
-    const granted = await officeAs.get(next)!.discloseNewcomerData({ caseRef: moved.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
+    const granted = await officeAs.get(next)!.discloseNewcomerData({ caseRef: moved.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' });
     expect(granted.familyName).toBe(moved.familyName);
   }, 120_000);
 });

@@ -135,7 +135,7 @@ describe('consent withdrawn in the middle of a running journey', () => {
     // After the withdrawal nothing more leaves the owner.
     expect((await provider.fetchNewcomerData({ requestId: `wd-fetch-again-${key}`, referralId: referral!.referralId }).catch((e) => e)).code).toBe(7);
     const asProvider = network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz', providerId);
-    expect((await asProvider.discloseNewcomerData({ caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }).catch((e) => e)).code).toBe(7);
+    expect((await asProvider.discloseNewcomerData({ caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }).catch((e) => e)).code).toBe(7);
 
     // --- every agency's database, queried directly ---------------------------------------------
     // The provider: no newcomer data under the consent, no routing fact, not in any table at all.

@@ -67,7 +67,11 @@ describe('trace context across the outbox and the bus', () => {
     await waitFor(() => followUpId !== undefined, 10_000, 'handler');
     expect(handlerTraceId).toBe(traceId);
 
-    const stored = await suite.db.selectFrom('outbox').select('headers').where('event_id', '=', followUpId!).executeTakeFirstOrThrow();
+    // The handler sets the id inside its transaction; the row is there once that committed (and,
+    // should the first attempt roll back, under the id of the attempt that did).
+    let stored: { headers: Record<string, string> } | undefined;
+    await waitFor(async () => (stored = await suite.db.selectFrom('outbox').select('headers').where('event_id', '=', followUpId!).executeTakeFirst()) !== undefined, 10_000, 'the follow-up event committed');
+    if (!stored) throw new Error('unreachable');
     expect(stored.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 
     const subject = eventSubject(producer, 'ReferralRouted', recipient);

@@ -24,7 +24,7 @@ const fields = (error: Parameters<typeof fieldViolationsOf>[0]) => fieldViolatio
 const referral = (newcomerId: string, requestId = `ref-${uuidv7()}`) =>
   t.fo.requestReferral({ requestId, newcomerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: '' });
 const disclose = (client = t.caritas, caseRef: string, categories: common.DataCategory[] = [], purpose = Purpose.PURPOSE_MIGRATION_COUNSELLING) =>
-  client.discloseNewcomerData({ caseRef, purpose, categories });
+  client.discloseNewcomerData({ caseRef, purpose, categories, referralId: '' });
 const withdrawnEvents = async () =>
   (await streamEvents(t.nats, t.foId)).filter((e) => e.envelope.eventType === 'ConsentWithdrawn').map((e) => events.ConsentWithdrawn.decode(e.envelope.payload));
 

@@ -169,8 +169,8 @@ describe('audit trail of the foreign office', () => {
     await fo.getNewcomer({ newcomerId: newcomer.newcomerId }, caseworker('cw-bernd'));
     const granted = await consent(newcomer.newcomerId);
     await acceptedByProvider(newcomer.caseRef);
-    await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }, caseworker('cw-mbe-7'));
-    const refused = await grpcError(foAs[jobCentreId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }));
+    await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }, caseworker('cw-mbe-7'));
+    const refused = await grpcError(foAs[jobCentreId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }));
     expect(refused.code).toBe(status.PERMISSION_DENIED);
 
     const rows = await auditRows(newcomer.caseRef);
@@ -288,7 +288,7 @@ describe('transparency report', () => {
     await fo.requestReferral({ requestId: `ref-${uuidv7()}`, newcomerId: newcomer.newcomerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: '' });
     // A disclosure to a provider this office has no address for.
     await acceptedByProvider(newcomer.caseRef);
-    await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] });
+    await foAs[providerId]!.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' });
 
     const ar = await report.getTransparencyReport({ newcomerId: newcomer.newcomerId, language: 'ar' }, caseworker('cw-anna'));
     expect(ar).toMatchObject({ newcomerId: newcomer.newcomerId, caseRef: newcomer.caseRef, language: 'ar', direction: 'rtl' });

@@ -43,14 +43,14 @@ it('no request makes the foreign office answer INTERNAL, stop serving, or write 
       [S.getNewcomer.path]: [S.getNewcomer.requestSerialize({ newcomerId: newcomer.newcomerId })],
       [S.listReferrals.path]: [S.listReferrals.requestSerialize({ newcomerId: newcomer.newcomerId, status: 0, pageSize: 10, pageToken: '' })],
       [S.discloseNewcomerData.path]: [
-        S.discloseNewcomerData.requestSerialize({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [DataCategory.DATA_CATEGORY_IDENTITY] }),
+        S.discloseNewcomerData.requestSerialize({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [DataCategory.DATA_CATEGORY_IDENTITY], referralId: '' }),
       ],
       [S.getConsentText.path]: [S.getConsentText.requestSerialize({ language: 'ar', textVersion: '' })],
       [S.withdrawConsent.path]: [S.withdrawConsent.requestSerialize({ requestId: 'fz-withdraw', consentId: consent.consentId, newcomerId: '', reason: 'fuzz' })],
     },
     // A disclosure refused for want of consent is itself on record (disclosure register and audit
     // log): the only rows a refused call may add. Bad input (INVALID_ARGUMENT) adds none.
-    mayGrowOnRefusal: (table, code) => ['audit_log', 'data_access_log'].includes(table) && code === status.PERMISSION_DENIED,
+    mayGrowOnRefusal: (table, code) => ['audit_log', 'data_access_log'].includes(table) && (code === status.PERMISSION_DENIED || code === status.UNAVAILABLE), // refused disclosures are logged, and so is one the office cannot decide yet
     seed: SEED,
     numRuns: RUNS_PER_RPC,
   });

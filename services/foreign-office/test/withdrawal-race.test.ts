@@ -48,7 +48,7 @@ describe('withdrawal raced against disclosures and referrals', () => {
       // on each side of its commit.
       const spread = Math.max(4, withdrawalMs) * 2;
       const disclosures = Array.from({ length: 6 }, (_, k) =>
-        sleep((k * spread) / 5).then(() => outcome(() => t.caritas.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }))),
+        sleep((k * spread) / 5).then(() => outcome(() => t.caritas.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }))),
       );
       const referrals = Array.from({ length: 2 }, () =>
         jitter(spread).then(() =>

@@ -185,7 +185,7 @@ describe('withdrawal at the provider', () => {
     expect(fetch.code).toBe(status.PERMISSION_DENIED);
     expect((await client.getReferral({ referralId })).newcomer).toBeUndefined();
     // The owner refuses too.
-    const direct = await grpcError(foClient.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [] }));
+    const direct = await grpcError(foClient.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId: '' }));
     expect(direct.code).toBe(status.PERMISSION_DENIED);
     // A retry answers the same.
     expect(await client.withdrawConsent(request)).toEqual(answer);

@@ -21,7 +21,7 @@ import { CONSENT_RECORD_BASIS, REGISTER_BASIS, WITHDRAWAL_BASIS } from '../data-
 import { ageGroupOn } from '../domain/age-group.js';
 import { consentText, languagesOf } from '../consent-texts/index.js';
 import { covers, grantedCategories, namesRecipient, newestCovering } from '../domain/consent.js';
-import { isOpenWith, standingOf } from '../domain/disclosure.js';
+import { isOpenWith, standingOf, standingOfReferral, type Standing } from '../domain/disclosure.js';
 import { withdrawConsents } from '../domain/withdrawal.js';
 import { toConsent, toConsentTerms, toNewcomer, toReferral } from './mappers.js';
 import {
@@ -93,15 +93,35 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
   }
 
   /**
-   * A provider fetches right after it accepts, and the hub's word of the acceptance reaches this
-   * office a hop later. While a referral routed to the caller waits for it, wait a moment (outside
-   * any transaction) rather than refuse and have the caller retry; the decision comes after.
+   * Where the caller stands with the case, from the office's own record of the hub's events —
+   * for the one referral it names, or any of the case's referrals with it when it names none.
    */
-  async function acceptanceOnItsWay(caseRef: string, callerId: string, purpose: number, timeoutMs = 3000) {
+  async function standingWith(trx: typeof db, q: { caseRef: string; callerId: string; purpose: number; referralId?: string }): Promise<Standing> {
+    if (q.referralId) {
+      const referral = await trx
+        .selectFrom('referral_recipient')
+        .select(['referral_id', 'purpose', 'status', 'recipient_agency_id'])
+        .where('referral_id', '=', q.referralId)
+        .where('case_ref', '=', q.caseRef)
+        .executeTakeFirst();
+      return standingOfReferral(referral, q.referralId, q.callerId, q.purpose);
+    }
+    const withCaller = await trx.selectFrom('referral_recipient').select(['referral_id', 'purpose', 'status']).where('case_ref', '=', q.caseRef).where('recipient_agency_id', '=', q.callerId).execute();
+    return standingOf(withCaller, q.purpose);
+  }
+
+  /**
+   * A provider fetches right after it accepts, and the hub's word of the acceptance reaches this
+   * office a hop later. While a referral routed to the caller waits for it, wait a moment
+   * (outside any transaction) rather than refuse; the decision comes after. A referral not known
+   * here at all is answered UNAVAILABLE at once (the owner clients retry): waiting for it would
+   * let anyone hold the office's call slots by naming referrals that do not exist.
+   */
+  async function hubWordOnItsWay(q: Parameters<typeof standingWith>[1], timeoutMs = 3000) {
     const deadline = Date.now() + timeoutMs;
     for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-      const withCaller = await db.selectFrom('referral_recipient').select(['referral_id', 'purpose', 'status']).where('case_ref', '=', caseRef).where('recipient_agency_id', '=', callerId).execute();
-      if (standingOf(withCaller, purpose).kind !== 'awaiting' || Date.now() + pause > deadline) return;
+      const { kind } = await standingWith(db, q);
+      if (kind !== 'awaiting' || Date.now() + pause > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
@@ -291,7 +311,8 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         if (!(error instanceof FlowNotAllowedError)) throw error;
         noFlow = error;
       }
-      await acceptanceOnItsWay(input.caseRef, caller.agencyId, input.purpose);
+      const asked = { caseRef: input.caseRef, callerId: caller.agencyId, purpose: input.purpose, referralId: input.referralId };
+      await hubWordOnItsWay(asked);
       // The answer and its audit row commit together: no disclosure without a record of it.
       const outcome = await rt.transact(async (trx) => {
         await lockAuditChain(trx);
@@ -304,13 +325,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
           ? consents.filter((c) => covers(c, caller, input.purpose, now)).sort((a, b) => b.grantedAt.getTime() - a.grantedAt.getTime())[0]
           : undefined;
         // The office's own record of where the case's referrals are, never the caller's word.
-        const withCaller = await trx
-          .selectFrom('referral_recipient')
-          .select(['referral_id', 'purpose', 'status'])
-          .where('case_ref', '=', input.caseRef)
-          .where('recipient_agency_id', '=', caller.agencyId)
-          .execute();
-        const standing = standingOf(withCaller, input.purpose);
+        const standing = await standingWith(trx, asked);
         const inTable = new Set(flow?.categories ?? []);
         const categories = consent ? grantedCategories(consent, input.categories).filter((c) => inTable.has(categoryKey(c))) : [];
         const granted = standing.kind === 'entitled' && consent !== undefined && categories.length > 0;
@@ -345,6 +360,10 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         throw new PermissionDeniedError(`${noFlow.message}; the refusal was logged`);
       }
       const standing = outcome.granted ? undefined : outcome.standing;
+      if (standing?.kind === 'unknown') {
+        rt.logger.info({ caller: caller.agencyId, case_ref: input.caseRef, referral_id: standing.referralId }, 'disclosure refused for now: the referral is not known here yet');
+        throw new UnavailableError(`referral_id: the hub's word of referral ${standing.referralId} has not reached ${agencyId} yet; try again shortly (the refusal was logged)`);
+      }
       if (standing?.kind === 'awaiting') {
         rt.logger.info({ caller: caller.agencyId, case_ref: input.caseRef, referral_id: standing.referralId }, 'disclosure refused for now: the acceptance has not arrived');
         throw new UnavailableError(

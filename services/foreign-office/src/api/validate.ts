@@ -130,6 +130,7 @@ export function validateDisclose(req: foreignOffice.DiscloseNewcomerDataRequest)
   const caseRef = v.text('case_ref', req.caseRef, { max: 64 });
   v.enumValue('purpose', req.purpose, common.Purpose);
   v.enumList('categories', req.categories, common.DataCategory, { min: 0 });
+  const referralId = v.text('referral_id', req.referralId ?? '', { max: 64, required: false });
   v.throwIfAny();
-  return { caseRef, purpose: req.purpose, categories: req.categories };
+  return { caseRef, purpose: req.purpose, categories: req.categories, referralId: referralId || undefined };
 }

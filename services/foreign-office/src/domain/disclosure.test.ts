@@ -1,6 +1,6 @@
 import { common } from '@lotse/contracts';
 import { describe, expect, it } from 'vitest';
-import { isOpenWith, standingOf } from './disclosure.js';
+import { isOpenWith, standingOf, standingOfReferral } from './disclosure.js';
 
 const { ReferralStatus: S, Purpose: P } = common;
 const r = (status: number, purpose: number = P.PURPOSE_MIGRATION_COUNSELLING, referral_id = 'R-1') => ({ referral_id, purpose, status });
@@ -30,5 +30,11 @@ describe('standingOf: what a deployment may be told about a case', () => {
   it('counts a referral as open with its recipient while pending, accepted or in counselling', () => {
     expect([S.REFERRAL_STATUS_PENDING, S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED].map((s) => isOpenWith(r(s)))).toEqual([true, true, true]);
     expect([S.REFERRAL_STATUS_DECLINED, S.REFERRAL_STATUS_COMPLETED, S.REFERRAL_STATUS_WITHDRAWN].map((s) => isOpenWith(r(s)))).toEqual([false, false, false]);
+  });
+
+  it('for a named referral: unknown until the hub said where it is, none when it is with another deployment', () => {
+    expect(standingOfReferral(undefined, 'R-9', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'unknown', referralId: 'R-9' });
+    expect(standingOfReferral({ ...r(S.REFERRAL_STATUS_ACCEPTED), recipient_agency_id: 'other' }, 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'none' });
+    expect(standingOfReferral({ ...r(S.REFERRAL_STATUS_ACCEPTED), recipient_agency_id: 'mbe' }, 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'entitled', referralId: 'R-1' });
   });
 });

@@ -17,7 +17,7 @@ export interface ReferralWithCaller {
  * - `none`: nothing for that purpose is with it, or no more (closed, declined, withdrawn,
  *   re-routed to another).
  */
-export type Standing = { kind: 'entitled' | 'awaiting'; referralId: string } | { kind: 'none' };
+export type Standing = { kind: 'entitled' | 'awaiting'; referralId: string } | { kind: 'none' } | { kind: 'unknown'; referralId: string };
 
 const inProgress: readonly number[] = [S.REFERRAL_STATUS_ACCEPTED, S.REFERRAL_STATUS_COUNSELLING_STARTED];
 
@@ -28,6 +28,16 @@ export function standingOf(referrals: readonly ReferralWithCaller[], purpose: nu
   const routed = forPurpose.find((r) => r.status === S.REFERRAL_STATUS_PENDING);
   if (routed) return { kind: 'awaiting', referralId: routed.referral_id };
   return { kind: 'none' };
+}
+
+/**
+ * Where a caller stands with the one referral it names: `unknown` while the office has no word
+ * of that referral from the hub yet; `none` when it is with another deployment; otherwise as above.
+ */
+export function standingOfReferral(referral: (ReferralWithCaller & { recipient_agency_id: string }) | undefined, referralId: string, callerId: string, purpose: number): Standing {
+  if (!referral) return { kind: 'unknown', referralId };
+  if (referral.recipient_agency_id !== callerId) return { kind: 'none' };
+  return standingOf([referral], purpose);
 }
 
 /** Whether a referral with the caller is still open: pending, accepted or in progress. */

@@ -189,7 +189,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
       let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
       try {
-        disclosed = await ownerClient(ownerId).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [] }, { metadata: forwardCaseworker(ctx) });
+        disclosed = await ownerClient(ownerId).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [], referralId: referral.referral_id }, { metadata: forwardCaseworker(ctx) });
       } catch (error) {
         if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
           throw new UnavailableError(`${ownerId} cannot be reached: ${error.details}`);

@@ -299,6 +299,12 @@ export interface DiscloseNewcomerDataRequest {
   purpose: Purpose;
   /** Categories wanted; empty means all that the consent grants. */
   categories: DataCategory[];
+  /**
+   * The referral the caller holds (optional). The office then answers for that referral, and
+   * waits a moment for the hub's word of it if it has not arrived yet (the caller may have
+   * accepted it just now).
+   */
+  referralId: string;
 }
 
 export interface DiscloseNewcomerDataResponse {
@@ -2415,7 +2421,7 @@ export const ListReferralsResponse: MessageFns<ListReferralsResponse> = {
 };
 
 function createBaseDiscloseNewcomerDataRequest(): DiscloseNewcomerDataRequest {
-  return { caseRef: "", purpose: 0, categories: [] };
+  return { caseRef: "", purpose: 0, categories: [], referralId: "" };
 }
 
 export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest> = {
@@ -2432,6 +2438,9 @@ export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.referralId !== "") {
+      writer.uint32(34).string(message.referralId);
     }
     return writer;
   },
@@ -2483,6 +2492,14 @@ export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest
 
             break;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.referralId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2506,6 +2523,11 @@ export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest
       categories: globalThis.Array.isArray(object?.categories)
         ? object.categories.map((e: any) => dataCategoryFromJSON(e))
         : [],
+      referralId: isSet(object.referralId)
+        ? globalThis.String(object.referralId)
+        : isSet(object.referral_id)
+        ? globalThis.String(object.referral_id)
+        : "",
     };
   },
 
@@ -2520,6 +2542,9 @@ export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest
     if (message.categories?.length) {
       obj.categories = message.categories.map((e) => dataCategoryToJSON(e));
     }
+    if (message.referralId !== "") {
+      obj.referralId = message.referralId;
+    }
     return obj;
   },
 
@@ -2531,6 +2556,7 @@ export const DiscloseNewcomerDataRequest: MessageFns<DiscloseNewcomerDataRequest
     message.caseRef = object.caseRef ?? "";
     message.purpose = object.purpose ?? 0;
     message.categories = object.categories?.map((e) => e) || [];
+    message.referralId = object.referralId ?? "";
     return message;
   },
 };
