@@ -7,6 +7,7 @@ import { createEmbeddedDatabases } from '@lotse/db/embedded';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
+import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
@@ -26,13 +27,17 @@ const operatorConsole = consoleDeployment(config.portBase);
 const consoleUrl = `http://127.0.0.1:${operatorConsole.httpPort}`;
 const databases = new Map<string, string>();
 
-await ensureDevPki(dirs.pki, [...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })));
+await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE]);
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
 if (!natsUrl) {
   try {
-    const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log') });
+    // Users from the deployments' certificates, permissions from the flow table; rewritten on
+    // every start so that it always matches the code.
+    const configFile = join(home, 'nats-server.conf');
+    writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
+    const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log'), configFile });
     natsUrl = nats.url;
     stopNats = nats.stop;
   } catch (error) {

@@ -12,7 +12,6 @@ import { nanos } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
-import { ensureAgencyStream } from './agency-stream.js';
 import { waitingBatches } from './batches.js';
 import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
@@ -134,11 +133,17 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     max_deliver: -1,
     filter_subject: filter,
   });
-  await ensureAgencyStream(jsm, producerAgencyId);
   for (const { filter, name } of durables) {
     // An identical create succeeds on the server, and a changed ack_wait/max_deliver is applied,
     // so creating on every start is idempotent and keeps the config as the code says.
-    await jsm.consumers.add(stream, durableConfig(filter, name));
+    // The producer's stream is the producer's: a consumer never creates it (the broker refuses
+    // that anyway). Until the producer has made it, the run loop below retries every second.
+    try {
+      await jsm.consumers.add(stream, durableConfig(filter, name));
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === streamNotFound)) throw err;
+      logger.info({ stream, durable: name }, 'the producer has not made its stream yet; waiting for it');
+    }
   }
 
   /**
@@ -156,7 +161,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       const code = err instanceof JetStreamApiError ? err.code : undefined;
       if (code !== consumerNotFound && code !== streamNotFound) throw err;
     }
-    await ensureAgencyStream(jsm, producerAgencyId);
+    // A missing stream throws here and is retried after a second: its producer makes it again.
     await jsm.consumers.add(stream, durableConfig(filter, name));
     healed += 1;
     logger.warn({ stream, durable: name, filter }, 'broker had lost the durable consumer; recreated it');

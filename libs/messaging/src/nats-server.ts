@@ -48,11 +48,22 @@ export interface NatsServerProcess {
  * A nats-server child with JetStream and its store in `storeDir`: the network launcher's broker
  * (store kept in its home folder across restarts), and the broker tests start to wipe or replace.
  */
-export async function startNatsServer(options: { port: number; storeDir: string; logFile: string }): Promise<NatsServerProcess> {
+export async function startNatsServer(options: {
+  port: number;
+  storeDir: string;
+  logFile: string;
+  /**
+   * A configuration file (brokerConfig: TLS, users from certificates, permissions). Address, port,
+   * store and log still come from the options, which override the file. Without one the server
+   * is anonymous: only for tests on a broker of their own that test no authorisation.
+   */
+  configFile?: string;
+}): Promise<NatsServerProcess> {
   const binary = natsServerBinary();
   if (!binary) throw new NatsServerMissingError();
   mkdirSync(options.storeDir, { recursive: true });
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
+  const config = options.configFile ? ['-c', options.configFile] : [];
+  const child = spawn(binary, [...config, '-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -63,7 +74,8 @@ export async function startNatsServer(options: { port: number; storeDir: string;
     }),
   ]);
   return {
-    url: `nats://127.0.0.1:${options.port}`,
+    // A server with a configuration requires TLS (brokerConfig); the scheme tells clients so.
+    url: `${options.configFile ? 'tls' : 'nats'}://127.0.0.1:${options.port}`,
     process: child,
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -77,4 +89,15 @@ export async function startNatsServer(options: { port: number; storeDir: string;
       await exited;
     },
   };
+}
+
+/**
+ * `nats-server -t -c FILE`: whether this server version loads the file. Returns the server's
+ * complaint, or undefined when the file is valid.
+ */
+export function checkNatsConfig(file: string): string | undefined {
+  const binary = natsServerBinary();
+  if (!binary) throw new NatsServerMissingError();
+  const result = spawnSync(binary, ['-t', '-c', file], { encoding: 'utf8' });
+  return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`.trim();
 }

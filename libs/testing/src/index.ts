@@ -8,7 +8,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { v7 as uuidv7 } from 'uuid';
 
 export { natsHeaders };
-export { startTestBroker, type TestBroker } from './test-broker.js';
+export { startTestBroker, type TestBroker, type TestBrokerOptions } from './test-broker.js';
 
 export const natsUrl = 'nats://127.0.0.1:4222';
 

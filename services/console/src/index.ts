@@ -78,6 +78,7 @@ export function create(config: ConsoleConfig, overrides: ConsoleOverrides = {}) 
           deployments: config.deployments,
           hubId: config.hubId,
           natsUrl: config.natsUrl,
+          consoleId: config.consoleId,
           pollIntervalMs: config.pollIntervalMs,
           onChange: (what) => live.broadcast(what, what === 'deployments' ? watcher.deployments() : { streams: watcher.streams(), problem: watcher.natsProblem }),
         });
