@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from '@lotse/messaging';
+import { loadIdentity } from '@lotse/pki';
 import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
 import { retrying, startNetworkOnPostgres, traced, waitFor, type NetworkOnPostgres, type RunningNetwork } from '../src/network-process.js';
@@ -49,13 +49,17 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
-/** Publishes raw bytes into a producer's stream, as a broken or early producer would. */
+/**
+ * Publishes raw bytes into a producer's stream, as a broken or early producer would: with the
+ * producer's own certificate, since the broker lets nobody else publish on its subjects.
+ */
 async function publishRaw(subject: string, data: Uint8Array): Promise<void> {
-  const nc = await connect({ servers: network.network().nats });
+  const producer = subject.split('.')[1]!;
+  const nats = await connectNats({ servers: network.network().nats, name: producer, tls: loadIdentity(network.network().pki, producer) });
   try {
-    await jetstream(nc).publish(subject, data, { msgID: randomUUID() });
+    await nats.js.publish(subject, data, { msgID: randomUUID() });
   } finally {
-    await nc.close();
+    await nats.close();
   }
 }
 
