@@ -19,17 +19,20 @@ export function natsServerBinary(): string | undefined {
   return undefined;
 }
 
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
@@ -62,6 +65,8 @@ export async function startNatsServer(options: {
   const binary = natsServerBinary();
   if (!binary) throw new NatsServerMissingError();
   mkdirSync(options.storeDir, { recursive: true });
+  // Someone else's server on the port would pass the wait below, and clients would talk to it.
+  if (await portOpen(options.port)) throw new Error(`port ${options.port} is taken: another server listens on 127.0.0.1:${options.port}`);
   const config = options.configFile ? ['-c', options.configFile] : [];
   const child = spawn(binary, [...config, '-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
     stdio: 'ignore',
