@@ -143,11 +143,24 @@ describe('the operator console', () => {
     await page.locator('#payload').getByText(early.referralId).waitFor();
     await shot('04-dead-letter');
 
+    // Replay and discard are the operator's: without the console's token the API refuses them.
+    const parked = ((await (await fetch(`${consoleUrl}/api/dead-letters`)).json()) as { messages: { deployment: string; parkedId: string }[] }).messages[0]!;
+    const anonymous = await fetch(`${consoleUrl}/api/dead-letters/${parked.deployment}/${parked.parkedId}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operator: 'intruder' }) });
+    expect(anonymous.status).toBe(401);
+    // The operator logs in once, in the browser, with the token `pnpm start` printed.
+    const adminToken = readFileSync(join(home, 'console-admin-token'), 'utf8').trim();
+    const prompts: string[] = [];
+    page.on('dialog', (dialog) => {
+      prompts.push(dialog.message());
+      void dialog.accept(adminToken);
+    });
+
     // Replay it: the referral is known now, so the hub applies the acceptance.
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByLabel(/Your name/).fill('Operator E2E');
     await page.locator('#dialog-ok').click();
     await page.locator('#action-result').getByText('Replayed.').waitFor({ timeout: 20_000 });
+    expect(prompts).toHaveLength(1);
     await shot('05-replayed');
 
     // The garbage cannot be replayed; the console says why, and the operator discards it.
