@@ -4,25 +4,14 @@
 // that file is stale, and `pnpm start` writes a whole configuration into its home.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flowTable, type FlowTable } from '@lotse/flows';
+import { eventFlows } from '@lotse/flows';
 import { DEV_PKI_ORGANISATION, type DevDeployment } from '@lotse/pki';
-import { authorizationBlock, brokerConfig, type BrokerNetwork, type EventFlow } from '@lotse/messaging';
+import { authorizationBlock, brokerConfig, type BrokerNetwork } from '@lotse/messaging';
 import { consoleDeployment, demoDeployments, type ConsoleDeployment, type Deployment } from './deployments.js';
 
 
 /** The broker's own certificate: `nats` is also its host name on the compose network. */
 export const BROKER_CERTIFICATE: DevDeployment = { id: 'nats', agencyType: 'broker', hostnames: ['nats'] };
-
-export function eventFlows(table: FlowTable = flowTable()): EventFlow[] {
-  const flows: EventFlow[] = [];
-  for (const f of table.flows) {
-    for (const channel of f.channels) {
-      if (!channel.startsWith('event:')) continue;
-      for (const senderType of f.senders) for (const recipientType of f.recipients) flows.push({ senderType, recipientType, event: channel.slice('event:'.length) });
-    }
-  }
-  return flows;
-}
 
 export function brokerNetwork(deployments: readonly Deployment[], operatorConsole: ConsoleDeployment): BrokerNetwork {
   const hub = deployments.find((d) => d.service === 'lotsenhaus');

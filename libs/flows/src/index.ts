@@ -1,4 +1,4 @@
-export { defaultFlowTableFile, flowTable, FlowTableError, legalBasisText, loadFlowTable, type Flow, type FlowTable, type LegalBasis, type Named } from './flow-table.js';
+export { defaultFlowTableFile, eventFlows, flowTable, FlowTableError, legalBasisText, loadFlowTable, type Flow, type FlowTable, type LegalBasis, type Named } from './flow-table.js';
 export {
   allowedCategories,
   categoryKey,

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { common, envelope, events } from '@lotse/contracts';
 import { sql, type Kysely, type TestDatabase } from '@lotse/db';
 import { createLogger } from '@lotse/logger';
-import { durableNameFor, ensureAgencyStream, envelopeSchemaVersion, eventSubject, streamName, type EventFlow, type NatsClients } from '@lotse/messaging';
+import { durableNameFor, ensureAgencyStream, envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy } from '@nats-io/jetstream';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create as createForeignOffice } from '@lotse/foreign-office';
-import { flowTable } from '@lotse/flows';
+import { eventFlows } from '@lotse/flows';
 import { createTestDatabase, dropWhenIdle, randomId, sleep, startTestBroker, waitFor, type TestBroker } from '@lotse/testing';
 import { create } from '../src/index.js';
 
@@ -24,12 +24,6 @@ const providerId = randomId('mbe');
 // A certified provider of the network, hostile: it holds a real certificate and a NATS user.
 const rogueId = randomId('rogue');
 const logLevel = process.env.LOG_LEVEL ?? 'silent';
-
-function eventFlows(): EventFlow[] {
-  return flowTable().flows.flatMap((f) =>
-    f.channels.filter((c) => c.startsWith('event:')).flatMap((c) => f.senders.flatMap((senderType) => f.recipients.map((recipientType) => ({ senderType, recipientType, event: c.slice(6) })))),
-  );
-}
 
 let broker: TestBroker;
 let dir: string;
