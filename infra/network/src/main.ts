@@ -1,5 +1,6 @@
 // `pnpm start`: the whole Lotse network on this machine — a nats-server with JetStream, one
 // process per agency deployment with its own embedded database, demo data — until Ctrl-C.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
@@ -7,6 +8,7 @@ import { createEmbeddedDatabases } from '@lotse/db/embedded';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
+import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
@@ -26,13 +28,17 @@ const operatorConsole = consoleDeployment(config.portBase);
 const consoleUrl = `http://127.0.0.1:${operatorConsole.httpPort}`;
 const databases = new Map<string, string>();
 
-await ensureDevPki(dirs.pki, [...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })));
+await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE]);
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
 if (!natsUrl) {
   try {
-    const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log') });
+    // Users from the deployments' certificates, permissions from the flow table; rewritten on
+    // every start so that it always matches the code.
+    const configFile = join(home, 'nats-server.conf');
+    writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
+    const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log'), configFile });
     natsUrl = nats.url;
     stopNats = nats.stop;
   } catch (error) {
@@ -40,6 +46,14 @@ if (!natsUrl) {
     process.exit(error instanceof NatsServerMissingError ? 69 : 1);
   }
 }
+
+// The console is no open door: an operator token for replay and discard (printed below, and in
+// <home>/console-admin-token for scripts and tests), and one OTLP token per deployment, so the
+// console takes telemetry only from the network's own processes. Fresh on every start.
+const adminToken = randomBytes(24).toString('base64url');
+const adminTokenFile = join(home, 'console-admin-token');
+writeFileSync(adminTokenFile, adminToken + '\n', { mode: 0o600 });
+const otlpTokens = new Map(deployments.map((d) => [d.id, randomBytes(24).toString('base64url')]));
 
 const supervisor = new Supervisor({ onChange: () => writeNetworkFile(), say });
 const networkFile = join(home, 'network.json');
@@ -103,14 +117,16 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     PEERS: peersFor(d, deployments),
     HUB_ADDRESS: hubAddressFor(deployments),
     OTEL_SERVICE_NAME: d.id,
-    // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON).
+    // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
+    // its own token (the standard exporter variable; values are URL-encoded).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${otlpTokens.get(d.id)}`,
   };
 }
 
 async function consoleEnv(): Promise<NodeJS.ProcessEnv> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'JOB_CENTRE_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT']) delete childEnv[name];
+  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'JOB_CENTRE_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS']) delete childEnv[name];
   if (config.databaseUrl) {
     const url = await ensureDeploymentDatabase(config.databaseUrl, operatorConsole.id);
     databases.set(operatorConsole.id, url);
@@ -128,6 +144,8 @@ async function consoleEnv(): Promise<NodeJS.ProcessEnv> {
     LOTSE_HOME: home,
     DEPLOYMENTS: watchedDeployments(deployments),
     HUB_ID: hub.id,
+    ADMIN_TOKEN: adminToken,
+    OTLP_TOKENS: [...otlpTokens].map(([id, token]) => `${id}=${token}`).join(','),
   };
 }
 
@@ -198,6 +216,7 @@ const lines = [
   ),
   '',
   `Operator console: ${consoleUrl}  (map, cases, traces, health and lag, dead letters; log ${join(config.home, 'logs', `${operatorConsole.id}.log`)})`,
+  `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
   '',
 ];
 if (seeded.length) {

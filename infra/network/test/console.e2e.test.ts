@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from '@lotse/messaging';
+import { loadIdentity } from '@lotse/pki';
 import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
 import { retrying, startNetworkOnPostgres, traced, waitFor, type NetworkOnPostgres, type RunningNetwork } from '../src/network-process.js';
@@ -49,13 +49,17 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
-/** Publishes raw bytes into a producer's stream, as a broken or early producer would. */
+/**
+ * Publishes raw bytes into a producer's stream, as a broken or early producer would: with the
+ * producer's own certificate, since the broker lets nobody else publish on its subjects.
+ */
 async function publishRaw(subject: string, data: Uint8Array): Promise<void> {
-  const nc = await connect({ servers: network.network().nats });
+  const producer = subject.split('.')[1]!;
+  const nats = await connectNats({ servers: network.network().nats, name: producer, tls: loadIdentity(network.network().pki, producer) });
   try {
-    await jetstream(nc).publish(subject, data, { msgID: randomUUID() });
+    await nats.js.publish(subject, data, { msgID: randomUUID() });
   } finally {
-    await nc.close();
+    await nats.close();
   }
 }
 
@@ -139,11 +143,24 @@ describe('the operator console', () => {
     await page.locator('#payload').getByText(early.referralId).waitFor();
     await shot('04-dead-letter');
 
+    // Replay and discard are the operator's: without the console's token the API refuses them.
+    const parked = ((await (await fetch(`${consoleUrl}/api/dead-letters`)).json()) as { messages: { deployment: string; parkedId: string }[] }).messages[0]!;
+    const anonymous = await fetch(`${consoleUrl}/api/dead-letters/${parked.deployment}/${parked.parkedId}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ operator: 'intruder' }) });
+    expect(anonymous.status).toBe(401);
+    // The operator logs in once, in the browser, with the token `pnpm start` printed.
+    const adminToken = readFileSync(join(home, 'console-admin-token'), 'utf8').trim();
+    const prompts: string[] = [];
+    page.on('dialog', (dialog) => {
+      prompts.push(dialog.message());
+      void dialog.accept(adminToken);
+    });
+
     // Replay it: the referral is known now, so the hub applies the acceptance.
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByLabel(/Your name/).fill('Operator E2E');
     await page.locator('#dialog-ok').click();
     await page.locator('#action-result').getByText('Replayed.').waitFor({ timeout: 20_000 });
+    expect(prompts).toHaveLength(1);
     await shot('05-replayed');
 
     // The garbage cannot be replayed; the console says why, and the operator discards it.

@@ -19,7 +19,8 @@ afterAll(async () => {
 describe('pnpm start with the embedded default', () => {
   it('runs a referral on PGlite and a spawned nats-server, and keeps the data across a restart', async () => {
     network = await startNetwork(home, env);
-    expect(network.output).toMatch(/nats:\/\/127\.0\.0\.1:\d+/);
+    // The spawned broker takes TLS only, with each deployment's certificate as its user.
+    expect(network.output).toMatch(/tls:\/\/127\.0\.0\.1:\d+/);
     for (const d of network.network().deployments) {
       expect(d.database).toBe(`pglite:${join(home, 'data', d.id)}`);
       expect(existsSync(join(home, 'data', d.id, 'PG_VERSION'))).toBe(true);

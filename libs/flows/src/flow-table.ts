@@ -142,3 +142,15 @@ export function flowTable(): FlowTable {
 export function legalBasisText(basis: LegalBasis): string {
   return basis.kind === 'consent' ? 'consent (Art. 6(1)(a) GDPR)' : basis.statute;
 }
+
+/**
+ * Every event row of the table, one per sender type, recipient type and event: what the broker's
+ * generated permissions (libs/messaging brokerConfig) let each deployment receive.
+ */
+export function eventFlows(table: FlowTable = flowTable()): { senderType: string; recipientType: string; event: string }[] {
+  return table.flows.flatMap((f) =>
+    f.channels
+      .filter((c) => c.startsWith('event:'))
+      .flatMap((c) => f.senders.flatMap((senderType) => f.recipients.map((recipientType) => ({ senderType, recipientType, event: c.slice('event:'.length) })))),
+  );
+}

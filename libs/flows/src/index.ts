@@ -1,4 +1,4 @@
-export { defaultFlowTableFile, flowRelations, flowTable, FlowTableError, legalBasisText, loadFlowTable, type Flow, type FlowRelation, type FlowTable, type LegalBasis, type Named } from './flow-table.js';
+export { defaultFlowTableFile, eventFlows, flowRelations, flowTable, FlowTableError, legalBasisText, loadFlowTable, type Flow, type FlowRelation, type FlowTable, type LegalBasis, type Named } from './flow-table.js';
 export {
   allowedCategories,
   categoryKey,

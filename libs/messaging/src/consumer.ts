@@ -12,7 +12,6 @@ import { nanos } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
-import { ensureAgencyStream } from './agency-stream.js';
 import { waitingBatches } from './batches.js';
 import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
@@ -134,11 +133,20 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     max_deliver: -1,
     filter_subject: filter,
   });
-  await ensureAgencyStream(jsm, producerAgencyId);
+  // Durables that existed once: only making one of these again is a recovery (the broker lost it).
+  const made = new Set<string>();
   for (const { filter, name } of durables) {
     // An identical create succeeds on the server, and a changed ack_wait/max_deliver is applied,
     // so creating on every start is idempotent and keeps the config as the code says.
-    await jsm.consumers.add(stream, durableConfig(filter, name));
+    // The producer's stream is the producer's: a consumer never creates it (the broker refuses
+    // that anyway). Until the producer has made it, the run loop below retries every second.
+    try {
+      await jsm.consumers.add(stream, durableConfig(filter, name));
+      made.add(name);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === streamNotFound)) throw err;
+      logger.info({ stream, durable: name }, 'the producer has not made its stream yet; waiting for it');
+    }
   }
 
   /**
@@ -156,10 +164,15 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       const code = err instanceof JetStreamApiError ? err.code : undefined;
       if (code !== consumerNotFound && code !== streamNotFound) throw err;
     }
-    await ensureAgencyStream(jsm, producerAgencyId);
+    // A missing stream throws here and is retried after a second: its producer makes it again.
     await jsm.consumers.add(stream, durableConfig(filter, name));
-    healed += 1;
-    logger.warn({ stream, durable: name, filter }, 'broker had lost the durable consumer; recreated it');
+    if (made.has(name)) {
+      healed += 1;
+      logger.warn({ stream, durable: name, filter }, 'broker had lost the durable consumer; recreated it');
+    } else {
+      made.add(name);
+      logger.info({ stream, durable: name, filter }, 'the producer made its stream; durable consumer created');
+    }
     return true;
   }
   function notifyCommitted(event: ConsumedEvent): void {
@@ -315,10 +328,13 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         for await (const batch of waitingBatches(messages, maxMessages)) await processBatch(batch);
       } catch (err) {
         if (stopping) break;
-        logger.error({ err, durable }, 'consumer loop failed; restarting');
+        // Before the producer has made its stream there is no durable yet: expected, not an error.
+        const waiting = !made.has(durable);
+        if (!waiting) logger.error({ err, durable }, 'consumer loop failed; restarting');
         // A durable the broker lost is made again at once; anything else waits a second first.
         const recreated = await heal(filter, durable).catch((healErr) => {
-          logger.error({ err: healErr, durable }, 'recreating the durable consumer failed; will retry');
+          if (waiting) logger.debug({ err: healErr, durable }, 'still waiting for the producer to make its stream');
+          else logger.error({ err: healErr, durable }, 'recreating the durable consumer failed; will retry');
           return false;
         });
         if (!recreated) await new Promise((resolve) => setTimeout(resolve, 1_000));

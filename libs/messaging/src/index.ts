@@ -1,6 +1,6 @@
 export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
-export { connectNats, type NatsConfig, type NatsClients } from './connection.js';
+export { connectNats, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
 export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
 export {
@@ -39,4 +39,19 @@ export {
 export { registerMessagingGauges, CachedSample, METER_NAME, type ConsumeOutcome, type MessagingGaugeOptions } from './metrics.js';
 export { ATTR_CASE_REF, ATTR_EVENT_ID, ATTR_EVENT_TYPE, eventAttributes } from './span-attributes.js';
 export { captureTraceContext, type TraceCarrier } from './trace-headers.js';
-export { startNatsServer, natsServerBinary, NatsServerMissingError, type NatsServerProcess } from './nats-server.js';
+export { startNatsServer, checkNatsConfig, natsServerBinary, NatsServerMissingError, type NatsServerProcess } from './nats-server.js';
+export {
+  brokerConfig,
+  authorizationBlock,
+  tlsBlock,
+  permissionsFor,
+  observerPermissions,
+  durablesFor,
+  certificateSubject,
+  inboxPrefixFor,
+  type BrokerNetwork,
+  type BrokerDeployment,
+  type BrokerTlsFiles,
+  type EventFlow,
+  type UserPermissions,
+} from './broker-config.js';

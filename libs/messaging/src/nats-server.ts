@@ -19,17 +19,20 @@ export function natsServerBinary(): string | undefined {
   return undefined;
 }
 
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
@@ -48,11 +51,24 @@ export interface NatsServerProcess {
  * A nats-server child with JetStream and its store in `storeDir`: the network launcher's broker
  * (store kept in its home folder across restarts), and the broker tests start to wipe or replace.
  */
-export async function startNatsServer(options: { port: number; storeDir: string; logFile: string }): Promise<NatsServerProcess> {
+export async function startNatsServer(options: {
+  port: number;
+  storeDir: string;
+  logFile: string;
+  /**
+   * A configuration file (brokerConfig: TLS, users from certificates, permissions). Address, port,
+   * store and log still come from the options, which override the file. Without one the server
+   * is anonymous: only for tests on a broker of their own that test no authorisation.
+   */
+  configFile?: string;
+}): Promise<NatsServerProcess> {
   const binary = natsServerBinary();
   if (!binary) throw new NatsServerMissingError();
   mkdirSync(options.storeDir, { recursive: true });
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
+  // Someone else's server on the port would pass the wait below, and clients would talk to it.
+  if (await portOpen(options.port)) throw new Error(`port ${options.port} is taken: another server listens on 127.0.0.1:${options.port}`);
+  const config = options.configFile ? ['-c', options.configFile] : [];
+  const child = spawn(binary, [...config, '-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -63,7 +79,8 @@ export async function startNatsServer(options: { port: number; storeDir: string;
     }),
   ]);
   return {
-    url: `nats://127.0.0.1:${options.port}`,
+    // A server with a configuration requires TLS (brokerConfig); the scheme tells clients so.
+    url: `${options.configFile ? 'tls' : 'nats'}://127.0.0.1:${options.port}`,
     process: child,
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -77,4 +94,15 @@ export async function startNatsServer(options: { port: number; storeDir: string;
       await exited;
     },
   };
+}
+
+/**
+ * `nats-server -t -c FILE`: whether this server version loads the file. Returns the server's
+ * complaint, or undefined when the file is valid.
+ */
+export function checkNatsConfig(file: string): string | undefined {
+  const binary = natsServerBinary();
+  if (!binary) throw new NatsServerMissingError();
+  const result = spawnSync(binary, ['-t', '-c', file], { encoding: 'utf8' });
+  return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`.trim();
 }

@@ -15,7 +15,9 @@ export interface DevDeployment {
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
-const ORGANISATION = 'Lotse dev network';
+/** The subject's O of every certificate the development CA issues (the broker maps users by the whole subject). */
+export const DEV_PKI_ORGANISATION = 'Lotse dev network';
+const ORGANISATION = DEV_PKI_ORGANISATION;
 const DAY_MS = 86_400_000;
 const CA_LIFETIME_DAYS = 3652;
 const LEAF_LIFETIME_DAYS = 730;

@@ -5,6 +5,7 @@ import { accessMatrix, accessRefusal } from '@lotse/flows';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
 import {
   connectNats,
+  wantsTls,
   enqueue,
   ensureAgencyStream,
   inboxMigrations,
@@ -84,7 +85,8 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, operatorMigrations, spec.migrations);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
-    const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId });
+    // tls://… is a broker that knows deployments by their certificates (brokerConfig).
+    const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId, ...(wantsTls(config.natsUrl) ? { tls: identity } : {}) });
     stops.push(() => nats.close());
     await ensureAgencyStream(nats.jsm, config.agencyId);
 

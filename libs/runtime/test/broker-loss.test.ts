@@ -5,8 +5,8 @@ import { events, operator } from '@lotse/contracts';
 import { sql, type Kysely, type Migrations, type TestDatabase } from '@lotse/db';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { eventSubject } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { agencySubjects, subjectsAddressedTo } from '@lotse/messaging';
+import { eventFlows } from '@lotse/flows';
 import { createTestDatabase, randomId, startTestBroker, waitFor, type TestBroker } from '@lotse/testing';
 import type { Generated } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ import { on, startAgency, subscribe, type AgencyConfig, type RunningAgency } fro
 // Two deployments the way services wire them (startAgency), on a broker of the test's own: a
 // sender whose requests the hub applies and answers. The hub's answers are its own outbox's
 // events: when the broker loses them after the hub consumed the requests, only the hub's own
-// reconciliation brings them back. Nothing is restarted.
+// reconciliation brings them back. Nothing is restarted. The broker runs as in the network: users
+// from the deployments' certificates, permissions generated from the flow table (a sender of the
+// migration services' type, the hub's type), so recovery needs no rights beyond them.
 
 interface TestDb {
   effect: { id: Generated<number>; event_id: string; kind: string };
@@ -41,7 +43,6 @@ let release: (() => void) | undefined;
 let gate: Promise<void> = Promise.resolve();
 const closeGate = () => (gate = new Promise((resolve) => (release = resolve)));
 const openGate = () => release?.();
-const pkiDir = join(dir, 'pki');
 
 describe('two deployments when the broker forgets everything', () => {
   const senderId = randomId('sender');
@@ -52,45 +53,52 @@ describe('two deployments when the broker forgets everything', () => {
   let hub: RunningAgency<TestDb>;
   let hubOperator: PromiseClient<operator.OperatorServiceClient>;
 
-  async function deployment(agencyId: string, subscriptions: (ctx: RunningAgency<TestDb>['ctx']) => ReturnType<typeof subscribe<TestDb>>[]): Promise<RunningAgency<TestDb>> {
+  async function deployment(agencyId: string, agencyType: string, subscriptions: (ctx: RunningAgency<TestDb>['ctx']) => ReturnType<typeof subscribe<TestDb>>[]): Promise<RunningAgency<TestDb>> {
     const database = await createTestDatabase('lotse_runtime_broker');
     databases.push(database);
     const config: AgencyConfig = {
       agencyId,
-      agencyType: 'test-agency',
+      agencyType,
       grpc: { host: '127.0.0.1', port: 0 },
       database: { url: database.url, dataDir: 'unused' },
       natsUrl: broker.url,
-      pkiDir,
+      pkiDir: broker.pkiDir!,
       logLevel: 'silent',
     };
     return startAgency<TestDb>(config, { migrations: effectMigrations, services: () => [], subscriptions }, { logger: createLogger(agencyId, { level: process.env.LOG_LEVEL ?? 'silent' }) });
   }
 
   beforeAll(async () => {
-    await ensureDevPki(pkiDir, [
-      { id: senderId, agencyType: 'test-agency' },
-      { id: hubId, agencyType: 'test-agency' },
-      { id: 'console', agencyType: 'operator' },
-    ]);
-    broker = await startTestBroker();
-    hub = await deployment(hubId, (ctx) => [
-      subscribe<TestDb>(senderId, eventSubject(senderId, 'ReferralRequested'), {
+    broker = await startTestBroker({
+      network: {
+        deployments: [
+          { id: senderId, agencyType: 'migration-services' },
+          { id: hubId, agencyType: 'lotsenhaus' },
+        ],
+        hubId,
+        eventFlows: eventFlows(),
+        // Its certificate calls the hub's operator API below.
+        observers: [{ id: 'console', agencyType: 'operator' }],
+      },
+    });
+    hub = await deployment(hubId, 'lotsenhaus', (ctx) => [
+      subscribe<TestDb>(senderId, agencySubjects(senderId), {
         ReferralRequested: on(events.ReferralRequested, async (trx, message, env) => {
           await trx.insertInto('effect').values({ event_id: env.eventId, kind: 'request' }).execute();
-          await ctx.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: message.referralId, caseRef: env.caseRef, providerId: hubId }, env.caseRef);
+          // Addressed to the sender, as the hub's events are: the sender may read only those.
+          await ctx.publish(trx, events.ReferralStatusChanged, 'ReferralStatusChanged', events.ReferralStatusChanged.fromPartial({ referralId: message.referralId, caseRef: env.caseRef, providerId: hubId }), env.caseRef, senderId);
         }),
       }),
     ]);
-    sender = await deployment(senderId, () => [
-      subscribe<TestDb>(hubId, eventSubject(hubId, 'ReferralReceived'), {
-        ReferralReceived: on(events.ReferralReceived, async (trx, _message, env) => {
+    sender = await deployment(senderId, 'migration-services', () => [
+      subscribe<TestDb>(hubId, subjectsAddressedTo(hubId, senderId), {
+        ReferralStatusChanged: on(events.ReferralStatusChanged, async (trx, _message, env) => {
           await gate;
           await trx.insertInto('effect').values({ event_id: env.eventId, kind: 'answer' }).execute();
         }),
       }),
     ]);
-    hubOperator = createClient(operator.OperatorServiceClient, `127.0.0.1:${hub.grpcPort}`, loadIdentity(pkiDir, 'console'));
+    hubOperator = createClient(operator.OperatorServiceClient, `127.0.0.1:${hub.grpcPort}`, broker.identity('console'));
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { events, operator } from '@lotse/contracts';
 import { sql, type Kysely, type Migrations, type TestDatabase } from '@lotse/db';
 import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { connectNats, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
 import { createTestDatabase, grpcError, natsUrl, publishEvent, randomId, waitFor } from '@lotse/testing';
@@ -111,6 +111,8 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
     intruder = createClient(operator.OperatorServiceClient, address, loadIdentity(pkiDir, intruderId));
 
     // Two messages that end up parked: bytes that are no envelope, and an event whose handler fails.
+    // The producer makes its stream (consumers do not).
+    await ensureAgencyStream(nats.jsm, producer);
     await nats.js.publish(subject, new TextEncoder().encode('not an envelope'), { msgID: uuidv7() });
     failingEventId = await publishEvent(nats, {
       producer,

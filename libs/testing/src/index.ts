@@ -3,12 +3,12 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { common, envelope, events } from '@lotse/contracts';
 import { createTestDatabase, type Kysely, type TestDatabase } from '@lotse/db';
 import { isServiceError } from '@lotse/grpc';
-import { envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { ensureAgencyStream, envelopeSchemaVersion, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { v7 as uuidv7 } from 'uuid';
 
 export { natsHeaders };
-export { startTestBroker, type TestBroker } from './test-broker.js';
+export { startTestBroker, type TestBroker, type TestBrokerOptions } from './test-broker.js';
 
 export const natsUrl = 'nats://127.0.0.1:4222';
 
@@ -67,6 +67,8 @@ export async function publishEvent<T>(
   }).finish();
   const headers = natsHeaders();
   if (options.traceparent) headers.set('traceparent', options.traceparent);
+  // As the producer would, which makes its own stream (consumers no longer do).
+  await ensureAgencyStream(nats.jsm, options.producer);
   await nats.js.publish(eventSubject(options.producer, options.eventType, options.audience), bytes, { msgID: options.msgId ?? eventId, headers });
   return eventId;
 }

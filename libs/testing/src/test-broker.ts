@@ -1,8 +1,9 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNatsServer, type NatsServerProcess } from '@lotse/messaging';
+import { brokerConfig, checkNatsConfig, connectNats, type BrokerNetwork, type NatsClients, type NatsServerProcess, startNatsServer } from '@lotse/messaging';
+import { DEV_PKI_ORGANISATION, ensureDevPki, loadIdentity, type TlsIdentity } from '@lotse/pki';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,6 +22,15 @@ async function freePort(): Promise<number> {
  */
 export interface TestBroker {
   url: string;
+  /** With `network`: the folder with ca.crt and a certificate per deployment (and nats.crt). */
+  pkiDir?: string;
+  /** With `network`: the generated configuration the server runs with. */
+  configFile?: string;
+  logFile: string;
+  /** With `network`: a deployment's certificate, as its service presents it. */
+  identity(id: string): TlsIdentity;
+  /** With `network`: a connection as the deployment `id` (its certificate, its inbox). */
+  connectAs(id: string): Promise<NatsClients>;
   /** kill -9, as a crash; the store stays as it was. */
   kill(): Promise<void>;
   /** Starts again on the same port: on the same store, or (`fresh`) on an empty new one. */
@@ -35,24 +45,58 @@ export interface TestBroker {
   cleanup(): Promise<void>;
 }
 
-export async function startTestBroker(): Promise<TestBroker> {
+export interface TestBrokerOptions {
+  /**
+   * Authenticated, as in the network: a development CA in the broker's folder issues a
+   * certificate per deployment (and observer), and the server runs with brokerConfig(network) —
+   * users from certificate subjects, permissions from the flow table. Without it: anonymous.
+   */
+  network?: Omit<BrokerNetwork, 'organisation'>;
+}
+
+export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
   const port = await freePort();
   const root = mkdtempSync(join(tmpdir(), 'lotse-broker-'));
+  let pkiDir: string | undefined;
+  let configFile: string | undefined;
+  if (options.network) {
+    pkiDir = join(root, 'pki');
+    const members = [...options.network.deployments, ...(options.network.observers ?? [])];
+    await ensureDevPki(pkiDir, [...members.map((d) => ({ id: d.id, agencyType: d.agencyType })), { id: 'nats', agencyType: 'broker' }]);
+    configFile = join(root, 'nats-server.conf');
+    writeFileSync(
+      configFile,
+      brokerConfig({ ...options.network, organisation: DEV_PKI_ORGANISATION }, { certFile: join(pkiDir, 'nats.crt'), keyFile: join(pkiDir, 'nats.key'), caFile: join(pkiDir, 'ca.crt') }),
+    );
+    const complaint = checkNatsConfig(configFile);
+    if (complaint) throw new Error(`generated broker config does not load: ${complaint}`);
+  }
+  const logFile = join(root, 'nats-server.log');
+  const identity = (id: string) => {
+    if (!pkiDir) throw new Error('startTestBroker: identities exist only with the `network` option');
+    return loadIdentity(pkiDir, id);
+  };
   let generation = 0;
   let storeDir = join(root, 'store-0');
   const saved = join(root, 'saved-store');
   let server: NatsServerProcess | undefined;
   const start = async (options: { fresh?: boolean } = {}) => {
     if (options.fresh) storeDir = join(root, `store-${++generation}`);
-    server = await startNatsServer({ port, storeDir, logFile: join(root, 'nats-server.log') });
+    server = await startNatsServer({ port, storeDir, logFile, ...(configFile ? { configFile } : {}) });
   };
   await start();
   const kill = async () => {
     await server?.kill();
     server = undefined;
   };
+  const url = `${configFile ? 'tls' : 'nats'}://127.0.0.1:${port}`;
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url,
+    ...(pkiDir ? { pkiDir } : {}),
+    ...(configFile ? { configFile } : {}),
+    logFile,
+    identity,
+    connectAs: (id) => connectNats({ servers: url, name: id, tls: identity(id) }),
     kill,
     start,
     async wipe() {

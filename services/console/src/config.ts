@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { addressMap, agencyId, ConfigError, integer, oneOf, optionalString, type Env } from '@lotse/config';
 import type { DatabaseConfig } from '@lotse/db';
+import { parseTokens } from './http/auth.js';
 
 export interface ConsoleConfig {
   /** The console's certificate id in PKI_DIR (agency type "operator"). */
@@ -24,6 +25,10 @@ export interface ConsoleConfig {
   };
   /** How often JetStream, health and outbox state are sampled. */
   pollIntervalMs: number;
+  /** ADMIN_TOKEN: the operator token for replay and discard; a random one is made at start if unset. */
+  adminToken?: string;
+  /** OTLP_TOKENS="id=token,…": who may send telemetry. Unset: the OTLP receiver accepts nothing. */
+  otlpTokens: Map<string, string>;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -47,6 +52,22 @@ export function toConfig(env: Env): ConsoleConfig {
       intervalMs: integer(env, 'RETENTION_INTERVAL_SECONDS', 60, { min: 1 }) * 1000,
     },
     pollIntervalMs: integer(env, 'POLL_INTERVAL_SECONDS', 5, { min: 1, max: 3600 }) * 1000,
+    adminToken: adminToken(env),
+    otlpTokens: otlpTokens(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
+}
+
+function adminToken(env: Env): string | undefined {
+  const token = optionalString(env, 'ADMIN_TOKEN');
+  if (token !== undefined && token.length < 16) throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters');
+  return token;
+}
+
+function otlpTokens(env: Env): Map<string, string> {
+  try {
+    return parseTokens(optionalString(env, 'OTLP_TOKENS'));
+  } catch (error) {
+    throw new ConfigError('OTLP_TOKENS', (error as Error).message);
+  }
 }

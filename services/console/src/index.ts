@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { migrateToLatest, openDatabase, type Database } from '@lotse/db';
@@ -78,13 +79,19 @@ export function create(config: ConsoleConfig, overrides: ConsoleOverrides = {}) 
           deployments: config.deployments,
           hubId: config.hubId,
           natsUrl: config.natsUrl,
+          consoleId: config.consoleId,
           pollIntervalMs: config.pollIntervalMs,
           onChange: (what) => live.broadcast(what, what === 'deployments' ? watcher.deployments() : { streams: watcher.streams(), problem: watcher.natsProblem }),
         });
         const deadLetters = new DeadLetters(watcher, db, [...config.deployments.keys()]);
 
         const router = new Router({ staticDir, maxBodyBytes: 32 * 1024 * 1024, onError: (error, path) => logger.error({ err: error, path }, 'request failed') });
-        registerApi(router, { consoleId: config.consoleId, hubId: config.hubId, db, store, watcher, deadLetters, live, now });
+        // Without a configured token a fresh one per start, in the log: whoever can read the
+        // console's log (the operator who started it) can act; no one else.
+        const adminToken = config.adminToken ?? randomBytes(24).toString('base64url');
+        if (!config.adminToken) logger.info({ admin_token: adminToken }, 'operator token for replay and discard (ADMIN_TOKEN unset, made for this start)');
+        if (config.otlpTokens.size === 0) logger.warn('OTLP_TOKENS is empty: the console accepts telemetry from no one');
+        registerApi(router, { consoleId: config.consoleId, hubId: config.hubId, db, store, watcher, deadLetters, live, auth: { adminToken, otlpTokens: config.otlpTokens }, now });
         const { server, port } = await router.listen(config.http.host, config.http.port);
         stops.push(() => closeServer(server));
 

@@ -107,6 +107,8 @@ beforeAll(async () => {
     HUB_ID: 'hub',
     POLL_INTERVAL_SECONDS: '1',
     LOG_LEVEL: 'silent',
+    ADMIN_TOKEN: adminToken,
+    OTLP_TOKENS: `hub=${otlpToken}`,
   });
   service = create(config, { logger });
   running = await service.start();
@@ -120,8 +122,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const adminToken = 'test-operator-token-0123456789';
+const otlpToken = 'test-otlp-token-hub-0123456789';
+
+/** A POST as the network's own would send it: telemetry with the deployment's token, API calls as the operator. */
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+  const authorization = `Bearer ${path.startsWith('/v1/') ? otlpToken : adminToken}`;
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization, ...headers }, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as any };
 }
 const get = async (path: string) => {
@@ -257,6 +264,30 @@ describe('cases, health and dead letters through the deployments', () => {
     expect((await get('/api/health/series?minutes=5')).body.deployments.length).toBeGreaterThan(0);
   });
 
+  it('refuses replay and discard without the operator token, and telemetry from outside the network', async () => {
+    const anonymous = { authorization: '' };
+    expect((await post('/api/dead-letters/hub/1/replay', { operator: 'Intruder' }, anonymous)).status).toBe(401);
+    expect((await post('/api/dead-letters/hub/1/discard', { operator: 'Intruder', reason: 'x' }, { authorization: 'Bearer wrong-token-0123456789' })).status).toBe(401);
+    expect((await post('/api/login', { token: 'wrong-token-0123456789' }, anonymous)).status).toBe(401);
+    expect(replayCalls).toEqual([]);
+    // Telemetry: no token, a wrong one, or the operator's (which is no deployment's) are refused.
+    const span = { resourceSpans: [{ resource: { attributes: [kv('service.name', 'intruder')] }, scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'forged', kind: 2, startTimeUnixNano: ns(0), endTimeUnixNano: ns(1) }] }] }] };
+    for (const authorization of ['', 'Bearer wrong-token-0123456789', `Bearer ${adminToken}`]) {
+      expect((await post('/v1/traces', span, { authorization })).status).toBe(401);
+    }
+    expect((await get(`/api/traces/${'ab'.repeat(16)}`)).status).toBe(404);
+    // Logging in sets an HttpOnly, SameSite=Strict cookie that then authorises the page's calls.
+    const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: adminToken }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    // Past the operator check, on to the request's own (no name given): 400, not 401.
+    const withCookie = await post('/api/dead-letters/hub/1/replay', { operator: '' }, { authorization: '', cookie: cookie.split(';')[0]! });
+    expect(withCookie.status).toBe(400);
+    expect(replayCalls).toEqual([]);
+  });
+
   it('lists, decodes and replays a parked message, and records who asked', async () => {
     const list = (await get('/api/dead-letters')).body;
     expect(list.unavailable).toEqual([]);
@@ -267,7 +298,7 @@ describe('cases, health and dead letters through the deployments', () => {
 
     expect((await post('/api/dead-letters/hub/1/replay', { operator: '' })).status).toBe(400);
     expect((await post('/api/dead-letters/hub/1/discard', { operator: 'Jana' })).status).toBe(400);
-    const form = await fetch(`${base}/api/dead-letters/hub/1/replay`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'operator=x' });
+    const form = await fetch(`${base}/api/dead-letters/hub/1/replay`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${adminToken}` }, body: 'operator=x' });
     expect(form.status).toBe(415);
     const replay = await post('/api/dead-letters/hub/1/replay', { operator: 'Jana Operator' });
     expect(replay.status).toBe(200);

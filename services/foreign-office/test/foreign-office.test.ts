@@ -137,6 +137,7 @@ const statusSubject = () => eventSubject(hubId, 'ReferralStatusChanged', foId);
 
 /** Publishes into the hub's stream as the hub would; returns the stream sequence. */
 async function publishFromHub(bytes: Uint8Array, msgID: string): Promise<number> {
+  await ensureAgencyStream(nats.jsm, hubId);
   const ack = await nats.js.publish(statusSubject(), bytes, { msgID });
   return ack.seq;
 }

@@ -7,7 +7,7 @@ import { common, events, lotsenhaus } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
 import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, durableNameFor, agencySubjects, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { connectNats, durableNameFor, agencySubjects, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
@@ -411,6 +411,7 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     await waitForTimeline(caseRef, 2);
 
     const malformedSubject = eventSubject(adultProviderId, 'ReferralAccepted');
+    await ensureAgencyStream(nats.jsm, adultProviderId);
     await nats.js.publish(malformedSubject, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), { msgID: uuidv7() });
     await providerEvent(adultProviderId, 'ReferralAccepted', { referralId, caseRef, providerId: adultProviderId, acceptedAt: new Date() }, caseRef);
 

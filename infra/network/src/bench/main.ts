@@ -1,7 +1,7 @@
 // `pnpm bench`: starts the demo network as `pnpm start` does (embedded default: PGlite per
 // deployment, a spawned nats-server), then measures, in one run:
 //   baseline 1 — one mTLS gRPC round trip (the cost of a hop);
-//   baseline 2 — one JetStream publish → consume on the same nats-server (the bus alone);
+//   baseline 2 — one JetStream publish → consume on a nats-server of its own (the bus alone);
 //   the time from a caseworker's RequestReferral to the hub's timeline entry, and to the
 //   provider confirming receipt, over a few hundred referrals sent at a steady rate.
 // Options: BENCH_REFERRALS (300), BENCH_RATE per second (20).
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { integer, readEnv } from '@lotse/config';
+import { startNatsServer } from '@lotse/messaging';
 import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
 import { freePorts, newNetworkHome, removeHome, startNetwork, sleep } from '../network-process.js';
 import { repoRoot } from '../paths.js';
@@ -39,31 +40,38 @@ try {
     if (i >= 20) grpcRtt.push(performance.now() - t);
   }
 
-  // Baseline 2: JetStream publish (acked) → push to a consumer, on the network's own nats-server.
-  const nc = await connect({ servers: network.network().nats });
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  await jsm.streams.add({ name: 'BENCH_BASELINE', subjects: ['bench.baseline'] });
-  await jsm.consumers.add('BENCH_BASELINE', { durable_name: 'bench', ack_policy: AckPolicy.Explicit });
-  const consumer = await js.consumers.get('BENCH_BASELINE', 'bench');
+  // Baseline 2: JetStream publish (acked) → consume. The network's broker admits no stream
+  // outside the layout and no user outside the deployments, so this runs on a nats-server of its
+  // own (same binary, same machine, plain TCP: a lower bound for the bus alone).
+  const baselineBroker = await startNatsServer({ port: ports.natsPort - 1, storeDir: join(home, 'bench-nats'), logFile: join(home, 'bench-nats.log') });
   const busRtt: number[] = [];
-  const messages = await consumer.consume({ max_messages: 10 });
-  const sentAt = new Map<string, number>();
-  const done = (async () => {
-    for await (const m of messages) {
-      busRtt.push(performance.now() - sentAt.get(m.string())!);
-      m.ack();
-      if (busRtt.length === 300) break;
+  try {
+    const nc = await connect({ servers: baselineBroker.url });
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: 'BENCH_BASELINE', subjects: ['bench.baseline'] });
+    await jsm.consumers.add('BENCH_BASELINE', { durable_name: 'bench', ack_policy: AckPolicy.Explicit });
+    const consumer = await js.consumers.get('BENCH_BASELINE', 'bench');
+    const messages = await consumer.consume({ max_messages: 10 });
+    const sentAt = new Map<string, number>();
+    const done = (async () => {
+      for await (const m of messages) {
+        busRtt.push(performance.now() - sentAt.get(m.string())!);
+        m.ack();
+        if (busRtt.length === 300) break;
+      }
+    })();
+    for (let i = 0; i < 300; i++) {
+      sentAt.set(String(i), performance.now());
+      await js.publish('bench.baseline', String(i));
+      await sleep(5);
     }
-  })();
-  for (let i = 0; i < 300; i++) {
-    sentAt.set(String(i), performance.now());
-    await js.publish('bench.baseline', String(i));
-    await sleep(5);
+    await done;
+    await jsm.streams.delete('BENCH_BASELINE');
+    await nc.close();
+  } finally {
+    await baselineBroker.stop();
   }
-  await done;
-  await jsm.streams.delete('BENCH_BASELINE');
-  await nc.close();
 
   // Newcomers with consent (set-up, not measured).
   say(`registering ${referrals} newcomers with consent…`);

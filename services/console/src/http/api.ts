@@ -8,6 +8,7 @@ import type { TelemetryStore } from '../store/telemetry-store.js';
 import { grpcStatusName, type NetworkWatcher } from '../watch/network-watcher.js';
 import { HttpError, type Request, type Router } from './http-server.js';
 import type { LiveEvents } from './live-events.js';
+import { isAdminToken, operatorCookie, requireOperator, requireTelemetrySender, type ConsoleAuth } from './auth.js';
 
 export interface ApiDeps {
   consoleId: string;
@@ -17,6 +18,7 @@ export interface ApiDeps {
   watcher: NetworkWatcher;
   deadLetters: DeadLetters;
   live: LiveEvents;
+  auth: ConsoleAuth;
   now(): number;
 }
 
@@ -66,10 +68,12 @@ const hex = (v: string, n: number, what: string) => {
 };
 
 export function registerApi(router: Router, deps: ApiDeps): void {
-  const { store, watcher, deadLetters, live } = deps;
+  const { store, watcher, deadLetters, live, auth } = deps;
 
   // --- OTLP/HTTP receiver (JSON) -----------------------------------------------------------------
   const otlp = (parse: (body: unknown) => Promise<{ accepted: number; rejected: number }>) => async (req: Request) => {
+    // Before reading the body: a stranger's spans would show in every operator's views.
+    requireTelemetrySender(auth, req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (type === 'application/x-protobuf') {
       throw new HttpError(415, 'this receiver takes OTLP/HTTP JSON (application/json); set the exporter to json encoding', 'UNSUPPORTED_MEDIA_TYPE');
@@ -261,7 +265,19 @@ export function registerApi(router: Router, deps: ApiDeps): void {
       throw fromDeadLetter(error);
     }
   });
+  // The operator logs in once with the token; the page then sends the cookie (HttpOnly, so no
+  // script reads it; SameSite=Strict, so no other site's page can make the browser send it).
+  router.on('POST', '/api/login', async (req, res) => {
+    requireJson(req);
+    const body = await req.json();
+    if (!isAdminToken(auth, typeof body.token === 'string' ? body.token.trim() : undefined)) {
+      throw new HttpError(401, 'that is not the console’s operator token', 'UNAUTHENTICATED');
+    }
+    res.setHeader('Set-Cookie', `${operatorCookie}=${encodeURIComponent(body.token.trim())}; HttpOnly; SameSite=Strict; Path=/api`);
+    return { loggedIn: true };
+  });
   router.on('POST', '/api/dead-letters/:deployment/:id/replay', async (req) => {
+    requireOperator(auth, req);
     requireJson(req);
     const body = await req.json();
     try {
@@ -274,6 +290,7 @@ export function registerApi(router: Router, deps: ApiDeps): void {
     }
   });
   router.on('POST', '/api/dead-letters/:deployment/:id/discard', async (req) => {
+    requireOperator(auth, req);
     requireJson(req);
     const body = await req.json();
     try {

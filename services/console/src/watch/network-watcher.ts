@@ -60,6 +60,8 @@ export interface NetworkWatcherOptions {
   db: Kysely<ConsoleDb>;
   logger: Logger;
   identity: TlsIdentity;
+  /** The console's certificate id: names its NATS inbox. */
+  consoleId?: string;
   deployments: Map<string, string>;
   hubId?: string;
   natsUrl?: string;
@@ -230,7 +232,18 @@ export class NetworkWatcher {
   private async pollJetStream(now: number): Promise<void> {
     try {
       if (!this.nc || this.nc.isClosed()) {
-        this.nc = await connect({ servers: this.options.natsUrl!, name: 'lotse-console', maxReconnectAttempts: -1, timeout: 3000 });
+        const url = this.options.natsUrl!;
+        const { ca, cert, key } = this.options.identity;
+        this.nc = await connect({
+          servers: url,
+          name: 'lotse-console',
+          maxReconnectAttempts: -1,
+          timeout: 3000,
+          // The broker's generated permissions let the console read stream and consumer state only,
+          // with answers on an inbox of its own (libs/messaging brokerConfig, observers).
+          inboxPrefix: `_INBOX_${this.options.consoleId ?? 'console'}`,
+          ...(url.startsWith('tls://') ? { tls: { ca: String(ca), cert: String(cert), key: String(key) } } : {}),
+        });
         this.jsm = await jetstreamManager(this.nc);
       }
       const jsm = this.jsm!;

@@ -22,6 +22,15 @@ export async function api(path, options = {}) {
   }
   const res = await fetch(path, init);
   const body = await res.json().catch(() => ({}));
+  // Replay and discard need the operator: ask for the console's token once, log in (the server
+  // sets an HttpOnly cookie), and try again.
+  if (res.status === 401 && body?.error === 'UNAUTHENTICATED' && path !== '/api/login' && !options.retried) {
+    const token = window.prompt('Operator token of this console (printed by `pnpm start`, or in the console’s log):');
+    if (token) {
+      await api('/api/login', { body: { token } });
+      return api(path, { ...options, retried: true });
+    }
+  }
   if (!res.ok) throw new ApiError(res.status, body);
   return body;
 }
