@@ -145,8 +145,10 @@ describe('a deployment when its PostgreSQL goes away and comes back', () => {
       expect(exits, stderr).toEqual([]);
       expect(child.pid).toBe(pid);
       expect(failed).toBeGreaterThan(0); // the outage really happened under traffic
-      expect(business).toBe(committed);
-      expect(outbox).toBe(committed);
+      // A commit whose answer was lost in the stop counts as refused here but did happen: at most one.
+      expect(business).toBeGreaterThanOrEqual(committed);
+      expect(business).toBeLessThanOrEqual(committed + 1);
+      expect(outbox).toBe(business); // every change has its event
       expect(missing).toBe(0);
       expect(applied).toBe(outbox);
       expect(effects).toBe(outbox); // no event applied twice
