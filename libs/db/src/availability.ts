@@ -36,9 +36,16 @@ export interface DatabaseWatchOptions {
   db: Kysely<any>;
   /** How often to look while up (default 1 s); while down it looks as often. */
   intervalMs?: number;
-  /** A ping slower than this counts as down (default 2 s). */
+  /** A ping slower than this is given up (default 2 s) without changing the state. */
   timeoutMs?: number;
   onChange?: (up: boolean, error?: unknown) => void;
+}
+
+class PingTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`database ping took longer than ${ms} ms`);
+    this.name = 'PingTimeoutError';
+  }
 }
 
 /**
@@ -118,11 +125,15 @@ export class DatabaseWatch implements DatabaseAvailability {
     try {
       await Promise.race([
         sql`select 1`.execute(this.options.db),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`database ping timed out after ${this.timeoutMs} ms`)), this.timeoutMs))),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new PingTimeoutError(this.timeoutMs)), this.timeoutMs))),
       ]);
       this.set(true);
     } catch (error) {
-      this.set(false, error);
+      // A slow answer is no outage: the embedded database serves one connection, and under load
+      // the ping waits its turn behind real work. Calling that NOT_SERVING would pause every
+      // consumer exactly when they are busiest. A lost server shows as a connection error (the
+      // pool's connect gives up after 5 s); any other failure of `select 1` means it cannot serve.
+      if (!(error instanceof PingTimeoutError)) this.set(false, error);
     } finally {
       clearTimeout(timer);
     }
