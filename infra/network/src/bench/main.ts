@@ -280,9 +280,11 @@ async function main() {
     say(`commit ${commit}${dirty ? ' + uncommitted changes' : ''}; machine shared with other work, load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     say('');
     say(`${'CPU (ms of CPU time)'.padEnd(58)}${'value'.padStart(9)}${'÷ hop'.padStart(9)}${'÷ gRPC'.padStart(9)}`);
-    say(`${`journey, whole network (${at10.result.journeys} at 10/s after ${o.warmup} warm-up)`.padEnd(58)}${f1(cpuPerJourney).padStart(9)}${times(cpuPerJourney, hop.cpuMsPerEvent).padStart(9)}${times(cpuPerJourney, grpc.cpuMsPerCall).padStart(9)}`);
+    // A journey that failed half-way did less work: the share accounted for says how far to trust a row.
+    const accountedNote = (s: Measured) => `  ${s.result.accounted}/${s.result.journeys} accounted${s.result.missing ? ' (failed journeys did less work)' : ''}`;
+    say(`${`journey, whole network (${at10.result.journeys} at 10/s after ${o.warmup} warm-up)`.padEnd(58)}${f1(cpuPerJourney).padStart(9)}${times(cpuPerJourney, hop.cpuMsPerEvent).padStart(9)}${times(cpuPerJourney, grpc.cpuMsPerCall).padStart(9)}${accountedNote(at10)}`);
     for (const s of steps.slice(1)) {
-      say(`${`journey at ${s.rate}/s (${s.result.journeys} journeys)`.padEnd(58)}${f1(s.cpuMs / s.result.journeys).padStart(9)}${times(s.cpuMs / s.result.journeys, hop.cpuMsPerEvent).padStart(9)}${times(s.cpuMs / s.result.journeys, grpc.cpuMsPerCall).padStart(9)}`);
+      say(`${`journey at ${s.rate}/s (${s.result.journeys} journeys)`.padEnd(58)}${f1(s.cpuMs / s.result.journeys).padStart(9)}${times(s.cpuMs / s.result.journeys, hop.cpuMsPerEvent).padStart(9)}${times(s.cpuMs / s.result.journeys, grpc.cpuMsPerCall).padStart(9)}${accountedNote(s)}`);
     }
     say(
       `  per process at 10/s (ms per journey; a deployment includes its tsx/esbuild helper): ` +
@@ -309,7 +311,13 @@ async function main() {
     say(`resident memory, ${processes.length} processes: idle ${f0(idleRss)} MiB, peak under load ${f0(peakRss)} MiB; baseline hop process (2 PGlite + nats-server) ${f0(hop.rssMiB)} MiB (${times(idleRss, hop.rssMiB)} idle)`);
     const journeysRun = steps.reduce((n, s) => n + s.result.journeys, 0);
     const missing = steps.reduce((n, s) => n + s.result.missing, 0);
-    say(`journeys accounted at the hub: ${journeysRun - missing}/${journeysRun}; client retries after UNAVAILABLE/deadline ${steps.reduce((n, s) => n + s.result.retries, 0)}; process restarts ${restarts(network)}`);
+    // The database watch must never think the embedded database is away under load (it would pause consumers).
+    const logs = readdirSync(join(home, 'logs')).map((f) => readFileSync(join(home, 'logs', f), 'utf8'));
+    const unreachable = logs.reduce((n, text) => n + (text.match(/database unreachable/g)?.length ?? 0), 0);
+    say(
+      `journeys accounted at the hub: ${journeysRun - missing}/${journeysRun}; client retries after UNAVAILABLE/deadline ${steps.reduce((n, s) => n + s.result.retries, 0)}; ` +
+        `process restarts ${restarts(network)}; "database unreachable" in the logs ${unreachable}×`,
+    );
 
     mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
     writeFileSync(
