@@ -42,7 +42,12 @@ afterAll(async () => {
 describe('the network when its PostgreSQL stops and comes back', () => {
   it('keeps every process, reports NOT_SERVING then SERVING, and loses or doubles no referral', async () => {
     const net = network!;
-    const before = net.network().deployments.map((d) => ({ id: d.id, pid: d.pid, restarts: d.restarts }));
+    // Every process the launcher supervises, the console included: pid and restart count.
+    const processes = () => {
+      const file = net.network() as ReturnType<RunningNetwork['network']> & { console: { id: string; pid: number | null; restarts: number } };
+      return [...file.deployments, file.console].map((d) => ({ id: d.id, pid: d.pid, restarts: d.restarts }));
+    };
+    const before = processes();
     const fo1 = net.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');
     const hubClient = net.client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, 'lotsenhaus', 'kv-mayen-koblenz');
     const operator = loadIdentity(join(home, 'pki'), 'console');
@@ -114,7 +119,7 @@ describe('the network when its PostgreSQL stops and comes back', () => {
     await poller;
 
     const timelines = await Promise.all(newcomers.map(async (n) => (await hubClient.getCaseTimeline({ caseRef: n.caseRef })).entries));
-    const after = net.network().deployments.map((d) => ({ id: d.id, pid: d.pid, restarts: d.restarts }));
+    const after = processes();
     process.stdout.write(`database outage, network: health ${[...seen].map(([id, l]) => `${id} ${l.join('→')}`).join('; ')}\n`);
     expect(after).toEqual(before); // same pids, no restarts
     for (const entries of timelines) {
