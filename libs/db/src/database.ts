@@ -77,10 +77,32 @@ function traceQuery(event: LogEvent): void {
   span.end(end);
 }
 
-export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database<DB>> {
+export interface DatabaseHooks {
+  /** A pooled connection broke (the server stopped or restarted); the pool replaces it on demand. */
+  onConnectionError?: (error: Error) => void;
+}
+
+/**
+ * pg emits 'error' on the pool for a broken idle client and on a client for a connection that
+ * breaks while it is checked out between queries. Unheard, either is an uncaught exception that
+ * ends the process: a PostgreSQL restart took every deployment down with it. Heard, the pool
+ * drops the dead client and opens a new one at the next query.
+ */
+function survivingConnectionErrors(pool: pg.Pool, hooks: DatabaseHooks): pg.Pool {
+  const report = (error: Error) => hooks.onConnectionError?.(error);
+  pool.on('error', report);
+  pool.on('connect', (client) => client.on('error', report));
+  return pool;
+}
+
+export async function openDatabase<DB>(config: DatabaseConfig, hooks: DatabaseHooks = {}): Promise<Database<DB>> {
   const log = statementTracer(config.traceStatements ?? 'slow', config.slowStatementMs ?? 20);
   if (config.url) {
-    const pool = new StatementNames().wrap(new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 }));
+    // A bounded connect: while the server is away a caller gets an error in seconds instead of
+    // waiting for ever on a connection that never comes.
+    const pool = new StatementNames().wrap(
+      survivingConnectionErrors(new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10, connectionTimeoutMillis: 5_000 }), hooks),
+    );
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
@@ -89,7 +111,7 @@ export async function openDatabase<DB>(config: DatabaseConfig): Promise<Database
   const pglite = await PGlite.create(config.dataDir, { startParams: [...pgliteStartParams, ...embeddedSettings] });
   // PGlite serves one connection; kysely queues callers on it, so never use `db` inside a
   // transaction callback (use `trx`), or the two wait on each other forever.
-  const pool = new StatementNames().wrap(new pg.Pool(pgliteClientConfig(pglite) as unknown as pg.PoolConfig));
+  const pool = new StatementNames().wrap(survivingConnectionErrors(new pg.Pool(pgliteClientConfig(pglite) as unknown as pg.PoolConfig), hooks));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
   return {
     db,

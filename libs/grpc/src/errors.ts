@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Any, rpcErrorDetails, rpcStatus } from '@lotse/contracts';
+import { isDatabaseUnavailable } from '@lotse/db';
 
 // Domain errors, thrown by service code; mapped to gRPC status codes once, at the edge.
 
@@ -108,6 +109,8 @@ const codes: [new (...args: any[]) => Error, status][] = [
 export function statusOf(error: unknown): status {
   if (isServiceError(error)) return error.code;
   for (const [type, code] of codes) if (error instanceof type) return code;
+  // The database away is a condition to retry, not a bug: UNAVAILABLE tells clients to come back.
+  if (isDatabaseUnavailable(error)) return status.UNAVAILABLE;
   return status.INTERNAL;
 }
 
@@ -128,7 +131,8 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
     // A downstream agency's error: say which status it gave, keep it unavailable-or-same.
     return { code: code === status.DEADLINE_EXCEEDED ? status.UNAVAILABLE : code, details: cut(error.details ?? '', MAX_MESSAGE) };
   }
-  const message = code === status.INTERNAL ? 'internal error' : cut((error as Error).message, MAX_MESSAGE);
+  const message =
+    code === status.INTERNAL ? 'internal error' : isDatabaseUnavailable(error) ? 'the database is unavailable; try again' : cut((error as Error).message, MAX_MESSAGE);
   const metadata = new Metadata();
   if (error instanceof ValidationError) {
     const more = error.total - error.violations.length;

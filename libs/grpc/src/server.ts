@@ -259,6 +259,17 @@ export class GrpcServer {
     return bound;
   }
 
+  /**
+   * What health checks answer, for the server as a whole and every service: a deployment whose
+   * database is away reports NOT_SERVING, so a load balancer or the console sees it, and SERVING
+   * again when it is back. It keeps answering calls either way (they fail with UNAVAILABLE).
+   */
+  setServing(serving: boolean): void {
+    const value = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', value);
+    for (const name of this.serviceNames) this.health.setStatus(name, value);
+  }
+
   /** Stops taking calls, lets running calls finish for up to graceMs, then closes. */
   async stop(graceMs = 5000): Promise<void> {
     this.health.setStatus('', 'NOT_SERVING');

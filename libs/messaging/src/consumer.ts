@@ -12,6 +12,7 @@ import { nanos } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
+import { isDatabaseUnavailable, type DatabaseAvailability } from '@lotse/db';
 import { waitingBatches } from './batches.js';
 import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
@@ -40,6 +41,14 @@ export interface ConsumerOptions<DB> {
   /** Messages pulled ahead, and the most applied in one transaction; stop() processes those before it returns. */
   maxMessages?: number;
   handle: EventHandler<DB>;
+  /**
+   * Whether the database is there. While it is away the consumer stops applying: it naks what it
+   * pulled (redelivered after unavailableRetryMs) and waits, instead of running handlers that
+   * fail and parking messages that were never at fault.
+   */
+  database?: DatabaseAvailability;
+  /** Redelivery delay of a message naked because the database was away (default 1 s). */
+  unavailableRetryMs?: number;
   /**
    * Called after a handler's transaction committed (not for duplicates), e.g. to notify the
    * outbox relay about events the handler enqueued.
@@ -114,6 +123,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   const maxDeliver = options.maxDeliver ?? 5;
   const maxMessages = options.maxMessages ?? 10;
   const retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : defaultRetryDelaysMs;
+  const unavailableRetryMs = options.unavailableRetryMs ?? 1_000;
   const stream = streamName(producerAgencyId);
   if (!durableName || /[\s.*>/\\]/.test(durableName)) throw new InvalidSubjectTokenError('durable name', durableName);
   if (options.filterSubjects.length === 0) throw new Error('startConsumer: at least one filter subject is needed');
@@ -232,6 +242,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
    * alone and the others still apply. Saves a begin, a commit and an inbox insert per message.
    */
   async function processBatch(batch: JsMsg[]): Promise<void> {
+    if (options.database && !options.database.isUp()) return pauseWhileAway(batch.map(startDelivery));
     if (batch.length === 1) return processMessage(batch[0]!);
     const deliveries = batch.map(startDelivery);
     let events: ConsumedEvent[];
@@ -248,6 +259,10 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         .transaction()
         .execute((trx) => applyAllInTransaction(trx, durableName, events, handle, (i, run) => context.with(deliveries[i]!.context, run)));
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        options.database?.noteError(err);
+        return pauseWhileAway(deliveries, err);
+      }
       logger.debug({ err: err instanceof Error ? err.message : String(err), size: batch.length }, 'batch rolled back; processing its messages one by one');
       for (const d of deliveries) await processMessage(d.m, d);
       return;
@@ -256,6 +271,33 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       acknowledge(d, events[i]!, outcomes[i]!);
       d.span.end();
     }
+    resumed();
+  }
+
+  /**
+   * The database is away: hand the messages back (nak with a delay, not counted as a failure of
+   * theirs — they are never parked for it) and hold this loop until the database answers again or
+   * the delay passed, so it does not spin through redeliveries that cannot be applied.
+   */
+  async function pauseWhileAway(deliveries: Delivery[], err?: unknown): Promise<void> {
+    for (const d of deliveries) {
+      d.m.nak(unavailableRetryMs);
+      d.span.setAttribute('lotse.outcome', 'database_unavailable');
+      if (err !== undefined) d.span.recordException(err instanceof Error ? err : new Error(String(err)));
+      countConsumed(d.m.subject, undefined, 'retried');
+      d.span.end();
+    }
+    if (!pausedSince) {
+      pausedSince = Date.now();
+      logger.warn({ err: err instanceof Error ? err.message : err, stream }, 'database unavailable; consumer paused, messages handed back to the broker');
+    }
+    await (options.database?.whenUp(unavailableRetryMs) ?? new Promise((resolve) => setTimeout(resolve, unavailableRetryMs)));
+  }
+  let pausedSince = 0;
+  function resumed(): void {
+    if (!pausedSince) return;
+    logger.info({ stream, paused_ms: Date.now() - pausedSince }, 'database back; consumer resumed');
+    pausedSince = 0;
   }
 
   async function processMessage(m: JsMsg, started?: Delivery): Promise<void> {
@@ -269,8 +311,21 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         eventId = event.envelope.eventId;
         eventType = event.envelope.eventType;
         acknowledge(delivery, event, await applyOnce(db, durableName, event, handle));
+        resumed();
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
+        if (isDatabaseUnavailable(err)) {
+          // Not the message's fault: hand it back without parking, whatever its delivery count.
+          options.database?.noteError(err);
+          m.nak(unavailableRetryMs);
+          span.setAttribute('lotse.outcome', 'database_unavailable');
+          countConsumed(m.subject, eventType, 'retried');
+          if (!pausedSince) {
+            pausedSince = Date.now();
+            logger.warn({ event_id: eventId, subject: m.subject, err: message }, 'database unavailable; consumer paused, messages handed back to the broker');
+          }
+          return;
+        }
         span.recordException(err instanceof Error ? err : new Error(message));
         span.setStatus({ code: SpanStatusCode.ERROR, message });
         const facts = { event_id: eventId, subject: m.subject, delivery_count: deliveryCount, err: message };

@@ -3,6 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
+import { isDatabaseUnavailable, type DatabaseAvailability } from '@lotse/db';
 import { defaultLogger } from './logger.js';
 import { countPublished } from './metrics.js';
 import { msgIdOf, outboxBacklog } from './outbox.js';
@@ -26,6 +27,8 @@ export interface OutboxRelayOptions {
    * confirmed); a broker that lost it is noticed within this, or at the next failed publish.
    */
   streamCheckIntervalMs?: number;
+  /** While the database is away the relay does not query it; it backs off until it is back. */
+  database?: DatabaseAvailability;
 }
 
 const tracer = trace.getTracer('@lotse/messaging');
@@ -57,6 +60,8 @@ export class OutboxRelay {
   private nextStreamCheck = 0;
   private jsm: Promise<JetStreamManager> | undefined;
   private readonly reconciler: StreamReconciler;
+  private readonly database: DatabaseAvailability | undefined;
+  private databaseAwaySince = 0;
 
   constructor(options: OutboxRelayOptions) {
     this.db = options.db;
@@ -67,6 +72,7 @@ export class OutboxRelay {
     this.batch = options.batch ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.streamCheckIntervalMs = options.streamCheckIntervalMs ?? 2_000;
+    this.database = options.database;
     this.reconciler = new StreamReconciler(
       this.db,
       // No API check per call: the manager is made once and reused for every stream check.
@@ -136,12 +142,26 @@ export class OutboxRelay {
       this.notified = false;
       let result: BatchResult;
       try {
+        if (this.database && !this.database.isUp()) throw new DatabaseAwayError();
         // Between batches, in this loop: a rewind never races a batch that is marking rows.
         if (Date.now() >= this.nextStreamCheck) await this.checkStream();
         result = await this.publishBatch(() => !this.running);
+        if (this.databaseAwaySince) {
+          this.logger.info({ away_ms: Date.now() - this.databaseAwaySince }, 'outbox relay: database back; publishing again');
+          this.databaseAwaySince = 0;
+        }
       } catch (err) {
-        // The stream check or the database query failed; treat it like a failed publish.
-        this.logger.error({ err }, 'outbox relay: checking the stream or reading the outbox failed');
+        if (err instanceof DatabaseAwayError || isDatabaseUnavailable(err)) {
+          // Once per outage, not once per attempt: the back-off below tries again.
+          this.database?.noteError(err);
+          if (!this.databaseAwaySince) {
+            this.databaseAwaySince = Date.now();
+            this.logger.warn({ err: (err as Error).message }, 'outbox relay: database unavailable; backing off');
+          }
+        } else {
+          // The stream check or the database query failed; treat it like a failed publish.
+          this.logger.error({ err }, 'outbox relay: checking the stream or reading the outbox failed');
+        }
         result = { published: 0, failed: true, full: false };
       }
       if (!this.running) break;
@@ -304,6 +324,13 @@ export class OutboxRelay {
     } finally {
       span.end();
     }
+  }
+}
+
+class DatabaseAwayError extends Error {
+  constructor() {
+    super('the database is unavailable');
+    this.name = 'DatabaseAwayError';
   }
 }
 

@@ -1,6 +1,6 @@
 import { operator } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
-import { migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
+import { DatabaseWatch, migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
 import { accessMatrix, accessRefusal } from '@lotse/flows';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
 import {
@@ -74,7 +74,19 @@ export interface AgencyOverrides {
 export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>, overrides: AgencyOverrides = {}): Promise<RunningAgency<DB>> {
   const logger = overrides.logger ?? createLogger(config.agencyId, { level: config.logLevel });
   const identity = loadIdentity(config.pkiDir, config.agencyId);
-  const database = await openDatabase<DB>(config.database);
+  const database = await openDatabase<DB>(config.database, {
+    onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost; the pool opens a new one when needed'),
+  });
+  // Set to the server's health once it listens; until then there is nothing to report to.
+  let reportServing: (serving: boolean) => void = () => undefined;
+  const watch = new DatabaseWatch({
+    db: database.db as Kysely<any>,
+    onChange: (up, error) => {
+      if (up) logger.info('database reachable again; SERVING');
+      else logger.warn({ err: error instanceof Error ? error.message : error }, 'database unreachable; NOT_SERVING until it is back');
+      reportServing(up);
+    },
+  });
   const stops: (() => Promise<void>)[] = [() => database.close()];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) {
@@ -90,7 +102,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     stops.push(() => nats.close());
     await ensureAgencyStream(nats.jsm, config.agencyId);
 
-    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId });
+    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch });
     relay.start();
     stops.push(() => relay.stop());
 
@@ -123,6 +135,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
           await subscription.handle(trx as Transaction<DB>, event);
         },
         afterCommit: () => relay.notify(),
+        database: watch,
         ...overrides.consumer,
       });
       consumers.push(consumer);
@@ -152,6 +165,10 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     );
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());
+    reportServing = (serving) => server.setServing(serving);
+    watch.start();
+    // Stopped first (stops run in reverse): a last ping must not report SERVING on a closing server.
+    stops.push(() => watch.stop());
 
     logger.info(
       { grpc: `${config.grpc.host}:${grpcPort}`, database: database.kind, nats: config.natsUrl, agency_type: config.agencyType },

@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 
 export { natsHeaders };
 export { startTestBroker, type TestBroker, type TestBrokerOptions } from './test-broker.js';
+export { startTestPostgres, type TestPostgres } from './test-postgres.js';
 
 export const natsUrl = 'nats://127.0.0.1:4222';
 

@@ -1,172 +1,359 @@
-// `pnpm bench`: starts the demo network as `pnpm start` does (embedded default: PGlite per
-// deployment, a spawned nats-server), then measures, in one run:
-//   baseline 1 — one mTLS gRPC round trip (the cost of a hop);
-//   baseline 2 — one JetStream publish → consume on a nats-server of its own (the bus alone);
-//   the time from a caseworker's RequestReferral to the hub's timeline entry, and to the
-//   provider confirming receipt, over a few hundred referrals sent at a steady rate.
-// Options: BENCH_REFERRALS (300), BENCH_RATE per second (20).
-import { writeFileSync, mkdirSync } from 'node:fs';
+// `pnpm bench [--quick] [--journeys N] [--warmup N] [--step-seconds S] [--max-rate R]`
+//
+// Starts the network as `pnpm start` does (embedded default: PGlite per deployment, a spawned
+// nats-server, telemetry to the console; free ports, a temporary LOTSE_HOME) and measures, in one
+// run, with the scenario generator's own code (scenario/run.ts):
+//   - CPU per journey of the whole network: utime+stime from /proc of every process the launcher
+//     started (deployments, console, nats-server) across a `--journeys N --rate 10` run after a
+//     warm-up, divided by the journeys;
+//   - referral → hub and decision → hub p50/p99 at 10 and at 20 journeys/s;
+//   - the knee: the highest rate (10, 20, 30, …) at which referral → hub p99 stays under 1 s;
+//   - resident memory (sum of VmRSS) idle after start-up and the peak under load;
+// and, in the same run, two raw baselines written without Lotse code (baselines.ts): a bare
+// PGlite + outbox + JetStream + inbox hop at 100 events/s, and one mTLS gRPC unary call. It
+// prints each figure beside them with the ratios, and writes test-artifacts/bench.json.
+//
+// On a machine shared with other work every figure is noisy; the ratios, measured minutes apart
+// in the same run, are the steadier ones.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { integer, readEnv } from '@lotse/config';
-import { startNatsServer } from '@lotse/messaging';
-import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
-import { freePorts, newNetworkHome, removeHome, startNetwork, sleep } from '../network-process.js';
+import { fileURLToPath } from 'node:url';
+import { freePorts, newNetworkHome, removeHome, startNetwork, sleep, type RunningNetwork } from '../network-process.js';
 import { repoRoot } from '../paths.js';
-import { formatRow, header, summarise } from './stats.js';
+import { connectNetwork, type ScenarioNetwork } from '../scenario/network.js';
+import { runScenario, type ScenarioResult } from '../scenario/run.js';
+import { summarise, type Summary } from './stats.js';
 
-const env = readEnv();
-const referrals = integer(env, 'BENCH_REFERRALS', 300, { min: 10, max: 5000 });
-const rate = integer(env, 'BENCH_RATE', 20, { min: 1, max: 500 });
-const say = (line: string) => process.stdout.write(line + '\n');
+class Usage extends Error {}
 
-const home = newNetworkHome();
-const ports = freePorts();
-const startedAt = performance.now();
-const network = await startNetwork(home, { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' });
-const firstStart = (performance.now() - startedAt) / 1000;
-say(`network up in ${firstStart.toFixed(1)} s (first start, fresh data folders)`);
+const usage = 'usage: pnpm bench [--quick] [--journeys N (300)] [--warmup N (100)] [--step-seconds S (15)] [--max-rate R (60)] [--baseline-seconds S (10)]';
 
-try {
-  const foClient = network.client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, 'kv-mayen-koblenz');
-  const hubClient = network.client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, 'lotsenhaus', 'kv-mayen-koblenz');
-
-  // Baseline 1: gRPC round trip over mTLS to the hub (no database work).
-  const grpcRtt: number[] = [];
-  for (let i = 0; i < 300; i++) {
-    const t = performance.now();
-    await hubClient.listProviders({});
-    if (i >= 20) grpcRtt.push(performance.now() - t);
-  }
-
-  // Baseline 2: JetStream publish (acked) → consume. The network's broker admits no stream
-  // outside the layout and no user outside the deployments, so this runs on a nats-server of its
-  // own (same binary, same machine, plain TCP: a lower bound for the bus alone).
-  const baselineBroker = await startNatsServer({ port: ports.natsPort - 1, storeDir: join(home, 'bench-nats'), logFile: join(home, 'bench-nats.log') });
-  const busRtt: number[] = [];
-  try {
-    const nc = await connect({ servers: baselineBroker.url });
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
-    await jsm.streams.add({ name: 'BENCH_BASELINE', subjects: ['bench.baseline'] });
-    await jsm.consumers.add('BENCH_BASELINE', { durable_name: 'bench', ack_policy: AckPolicy.Explicit });
-    const consumer = await js.consumers.get('BENCH_BASELINE', 'bench');
-    const messages = await consumer.consume({ max_messages: 10 });
-    const sentAt = new Map<string, number>();
-    const done = (async () => {
-      for await (const m of messages) {
-        busRtt.push(performance.now() - sentAt.get(m.string())!);
-        m.ack();
-        if (busRtt.length === 300) break;
-      }
-    })();
-    for (let i = 0; i < 300; i++) {
-      sentAt.set(String(i), performance.now());
-      await js.publish('bench.baseline', String(i));
-      await sleep(5);
+function parseArgs(argv: string[]) {
+  const quick = argv.includes('--quick');
+  const o = { quick, journeys: quick ? 100 : 300, warmup: quick ? 30 : 100, stepSeconds: quick ? 8 : 15, maxRate: quick ? 40 : 60, baselineSeconds: quick ? 5 : 10 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = () => {
+      const n = Number(inline ?? argv[++i]);
+      if (!Number.isFinite(n) || n < 1) throw new Usage(`${flag} takes a positive number\n${usage}`);
+      return n;
+    };
+    switch (flag) {
+      case '--':
+      case '--quick':
+        break;
+      case '--journeys':
+        o.journeys = Math.floor(value());
+        break;
+      case '--warmup':
+        o.warmup = Math.floor(value());
+        break;
+      case '--step-seconds':
+        o.stepSeconds = value();
+        break;
+      case '--max-rate':
+        o.maxRate = value();
+        break;
+      case '--baseline-seconds':
+        o.baselineSeconds = value();
+        break;
+      case '--help':
+      case '-h':
+        throw new Usage(usage);
+      default:
+        throw new Usage(`unknown option ${flag}\n${usage}`);
     }
-    await done;
-    await jsm.streams.delete('BENCH_BASELINE');
-    await nc.close();
-  } finally {
-    await baselineBroker.stop();
   }
-
-  // Newcomers with consent (set-up, not measured).
-  say(`registering ${referrals} newcomers with consent…`);
-  const municipalities = ['koblenz', 'andernach', 'mayen', 'bendorf', 'vallendar', 'weissenthurm'];
-  const newcomers: fo.Newcomer[] = [];
-  for (let i = 0; i < referrals; i++) {
-    const { newcomer } = await foClient.registerNewcomer({
-      requestId: `bench-${i}`,
-      givenNames: 'Bench',
-      familyName: `Person ${i}`,
-      birthDate: i % 4 === 0 ? '2004-04-04' : '1984-04-04',
-      nationality: 'SY',
-      languages: ['ar'],
-      municipality: municipalities[i % municipalities.length]!,
-      residenceStatus: fo.ResidenceStatus.RESIDENCE_STATUS_RECOGNISED_REFUGEE,
-    });
-    await foClient.recordConsent({
-      requestId: `bench-consent-${i}`,
-      newcomerId: newcomer!.newcomerId,
-      recipients: ['migration-services'],
-      purposes: [common.Purpose.PURPOSE_MIGRATION_COUNSELLING],
-      dataCategories: [common.DataCategory.DATA_CATEGORY_IDENTITY],
-      textVersion: 'mbe-einwilligung-2026-01',
-      language: 'ar',
-      interpreterUsed: false,
-      expiresAt: undefined,
-    });
-    newcomers.push(newcomer!);
-  }
-
-  // Referrals at a steady rate; each one's send time on this machine's clock.
-  say(`sending ${referrals} referrals at ${rate}/s…`);
-  const sent = new Map<string, number>();
-  const callRtt: number[] = [];
-  const interval = 1000 / rate;
-  const t0 = Date.now();
-  await Promise.all(
-    newcomers.map(async (n, i) => {
-      await sleep(Math.max(0, t0 + i * interval - Date.now()));
-      const wall = Date.now();
-      const t = performance.now();
-      await foClient.requestReferral({ requestId: `bench-referral-${i}`, newcomerId: n.newcomerId, purpose: common.Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: '', preferredProviderId: '' });
-      callRtt.push(performance.now() - t);
-      sent.set(n.caseRef, wall);
-    }),
-  );
-
-  // Collect: the hub stamps each timeline entry when it records it (same machine clock).
-  const toHub: number[] = [];
-  const toProvider: number[] = [];
-  const deadline = Date.now() + 120_000;
-  const pending = new Set(newcomers.map((n) => n.caseRef));
-  while (pending.size && Date.now() < deadline) {
-    for (const caseRef of [...pending]) {
-      const { entries } = await hubClient.getCaseTimeline({ caseRef }).catch(() => ({ entries: [] as hub.TimelineEntry[] }));
-      const requested = entries.find((e) => e.eventType === 'ReferralRequested');
-      const received = entries.find((e) => e.eventType === 'ReferralReceived');
-      if (requested && received) {
-        toHub.push(requested.recordedAt!.getTime() - sent.get(caseRef)!);
-        toProvider.push(received.recordedAt!.getTime() - sent.get(caseRef)!);
-        pending.delete(caseRef);
-      }
-    }
-    if (pending.size) await sleep(500);
-  }
-
-  const memory = network
-    .network()
-    .deployments.map((d) => d.pid)
-    .filter((p): p is number => p !== null);
-  const rssMiB = (await import('node:fs')).readFileSync;
-  const totalRss = memory.reduce((sum, pid) => {
-    const status = rssMiB(`/proc/${pid}/status`, 'utf8');
-    return sum + Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  }, 0);
-
-  const rows = {
-    'baseline: gRPC round trip (mTLS, ListProviders)': summarise(grpcRtt),
-    'baseline: JetStream publish → consume': summarise(busRtt),
-    'RequestReferral call (validate, write, outbox)': summarise(callRtt),
-    'referral request → hub timeline entry': summarise(toHub),
-    'referral request → provider inbox (hub timeline)': summarise(toProvider),
-  };
-  say('');
-  say(header);
-  for (const [name, s] of Object.entries(rows)) say(formatRow(name, s));
-  say('');
-  say(`${toHub.length}/${referrals} referrals reached the provider; ${pending.size} missing after 120 s.`);
-  say(`referral → hub p50 is ${(rows['referral request → hub timeline entry'].p50 / rows['baseline: JetStream publish → consume'].p50).toFixed(1)}× the bare bus and ${(rows['referral request → hub timeline entry'].p50 / rows['baseline: gRPC round trip (mTLS, ListProviders)'].p50).toFixed(1)}× one gRPC hop.`);
-  say(`resident memory of the ${memory.length} deployments after the run: ${totalRss.toFixed(0)} MiB`);
-  mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
-  writeFileSync(join(repoRoot, 'test-artifacts', 'bench.json'), JSON.stringify({ at: new Date().toISOString(), referrals, rate, firstStartSeconds: firstStart, rows, missing: pending.size, rssMiB: totalRss }, null, 2));
-  foClient.close();
-  hubClient.close();
-} finally {
-  await network.interrupt();
-  removeHome(home);
+  return o;
 }
+
+const say = (line: string) => process.stdout.write(line + '\n');
+/**
+ * The scenario's own summary lines, indented, so the bench's figures stand out: its progress and
+ * outcome table are left out, and of the journeys not accounted for the first three are shown.
+ */
+function scenarioOut() {
+  let listed = 0;
+  return {
+    write(text: string) {
+      for (const line of text.split('\n')) {
+        const keep = /^(duration|caseworker|accounted|not accounted)/.test(line) || (/^ {2}journey /.test(line) && listed++ < 3);
+        if (keep) process.stdout.write(`    | ${line}\n`);
+      }
+    },
+  };
+}
+
+// ---- /proc ----------------------------------------------------------------------------------
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpuMs: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 4, 14 and 15 of proc(5); clock ticks are 10 ms on Linux (CLK_TCK 100).
+    return { pid, ppid: Number(f[1]), comm, cpuMs: (Number(f[11]) + Number(f[12])) * 10 };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** Every process the launcher started (and theirs): deployments, console, nats-server. */
+function launched(launcherPid: number): ProcStat[] {
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readStat(Number(d)))
+    .filter((s): s is ProcStat => s !== undefined);
+  const children = new Map<number, ProcStat[]>();
+  for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  const out: ProcStat[] = [];
+  const walk = (pid: number) => {
+    for (const c of children.get(pid) ?? []) {
+      out.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(launcherPid);
+  return out;
+}
+
+function rssMiB(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kib / 1024;
+}
+
+function launcherPid(network: RunningNetwork): number {
+  return (network.network() as unknown as { launcherPid: number }).launcherPid;
+}
+
+function restarts(network: RunningNetwork): number {
+  const file = network.network() as unknown as { deployments: { restarts: number }[]; console?: { restarts: number } };
+  return file.deployments.reduce((n, d) => n + d.restarts, 0) + (file.console?.restarts ?? 0);
+}
+
+// ---- baselines --------------------------------------------------------------------------------
+
+interface HopResult {
+  events: number;
+  latenciesMs: number[];
+  cpuMsPerEvent: number;
+  rssMiB: number;
+}
+interface GrpcResult {
+  calls: number;
+  latenciesMs: number[];
+  cpuMsPerCall: number;
+}
+
+function baseline<T>(args: string[]): Promise<T> {
+  const script = fileURLToPath(new URL('./baselines.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
+      else reject(new Error(`baseline ${args[0]} failed (${code}):\n${err.slice(-2000)}`));
+    });
+  });
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+interface Measured {
+  /** CPU ms per top-level process (a deployment with its tsx/esbuild helper, the console, nats-server). */
+  perProcess: Map<string, number>;
+  rate: number;
+  result: ScenarioResult;
+  cpuMs: number;
+  hub: Summary;
+  decision: Summary;
+  peakRssMiB: number;
+}
+
+async function measure(network: RunningNetwork, net: ScenarioNetwork, rate: number, journeys: number, label: string, seed: number): Promise<Measured> {
+  const launcher = launcherPid(network);
+  const before = new Map(launched(launcher).map((s) => [s.pid, s.cpuMs]));
+  let peakRssMiB = 0;
+  const sampler = setInterval(() => (peakRssMiB = Math.max(peakRssMiB, rssMiB(launched(launcher).map((s) => s.pid)))), 1000);
+  say(`\n${label}: ${journeys} journeys at ${rate}/s`);
+  const result = await runScenario(net, { journeys, rate, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed, concurrency: 300, runId: `bench-${label.replace(/\W+/g, '-')}-${Date.now().toString(36)}`, settleMs: 20_000 }, scenarioOut());
+  clearInterval(sampler);
+  const after = launched(launcher);
+  // A process that was not there before (a restart) counts from zero; restarts are reported.
+  const cpuMs = after.reduce((sum, s) => sum + s.cpuMs - (before.get(s.pid) ?? 0), 0);
+  // Each process under the launcher's direct child it descends from, named by network.json.
+  const file = network.network() as unknown as { deployments: { id: string; pid: number | null }[]; console?: { id: string; pid: number | null } };
+  const names = new Map<number, string>([...file.deployments, ...(file.console ? [file.console] : [])].filter((d) => d.pid !== null).map((d) => [d.pid!, d.id]));
+  const byPid = new Map(after.map((s) => [s.pid, s]));
+  const perProcess = new Map<string, number>();
+  for (const s of after) {
+    let top = s;
+    while (top.ppid !== launcher && byPid.has(top.ppid)) top = byPid.get(top.ppid)!;
+    const name = names.get(top.pid) ?? top.comm;
+    perProcess.set(name, (perProcess.get(name) ?? 0) + s.cpuMs - (before.get(s.pid) ?? 0));
+  }
+  return { perProcess, rate, result, cpuMs, hub: summarise(result.latenciesMs), decision: summarise(result.decisionLatenciesMs), peakRssMiB };
+}
+
+const f0 = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '–');
+const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
+const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+const times = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(1)}×` : '–');
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const commit = await new Promise<string>((resolve) => {
+    const git = spawn('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot });
+    let out = '';
+    git.stdout.on('data', (c) => (out += c));
+    git.once('exit', () => resolve(out.trim() || 'unknown'));
+  });
+  const dirty = await new Promise<boolean>((resolve) => {
+    const git = spawn('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot });
+    let out = '';
+    git.stdout.on('data', (c) => (out += c));
+    git.once('exit', () => resolve(out.trim().length > 0));
+  });
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  say(`pnpm bench${o.quick ? ' --quick' : ''} at ${commit}${dirty ? ' (with uncommitted changes)' : ''}, ${new Date().toISOString()}, load average ${load} on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores`);
+  say(`options: warm-up ${o.warmup} journeys, CPU run ${o.journeys} journeys at 10/s, knee steps of ${o.stepSeconds} s up to ${o.maxRate}/s, baselines ${o.baselineSeconds} s each`);
+
+  const home = newNetworkHome();
+  const ports = freePorts();
+  const startedAt = performance.now();
+  const network = await startNetwork(home, { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' });
+  say(`network up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (first start, fresh data folders, embedded databases)`);
+  let net: ScenarioNetwork | undefined;
+  try {
+    net = await connectNetwork(join(home, 'network.json'), undefined);
+    const launcher = launcherPid(network);
+    // Idle: after start-up has settled (migrations, demo data, the console's first polls).
+    await sleep(10_000);
+    const processes = launched(launcher);
+    const idleRss = rssMiB(processes.map((s) => s.pid));
+    say(`processes the launcher started: ${processes.length} (${[...new Set(processes.map((s) => s.comm))].join(', ')}); idle resident memory ${f0(idleRss)} MiB`);
+
+    say(`\nwarm-up: ${o.warmup} journeys at 10/s (not measured)`);
+    await runScenario(net, { journeys: o.warmup, rate: 10, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed: 1, concurrency: 300, runId: `bench-warmup-${Date.now().toString(36)}`, settleMs: 20_000 }, { write: () => undefined });
+
+    // Baselines in the same run, while the network is idle (its background work is noise in them).
+    say(`\nbaselines (no Lotse code, each in a process of its own): bare hop at 100 events/s, mTLS gRPC unary at 100 calls/s, ${o.baselineSeconds} s each`);
+    const hop = await baseline<HopResult>(['hop', String(o.baselineSeconds), '100']);
+    const grpc = await baseline<GrpcResult>(['grpc', String(o.baselineSeconds), '100', join(home, 'pki')]);
+    const hopLat = summarise(hop.latenciesMs);
+    const grpcLat = summarise(grpc.latenciesMs);
+
+    const at10 = await measure(network, net, 10, o.journeys, 'CPU run and latency at 10/s', 10);
+    const at20 = await measure(network, net, 20, Math.max(o.journeys, 20 * o.stepSeconds), 'latency at 20/s', 20);
+
+    // The knee: the first rate whose p99 is 1 s or more ends the search.
+    const steps: Measured[] = [at10, at20];
+    for (let rate = 30; rate <= o.maxRate && steps.every((s) => s.hub.p99 < 1000); rate += 10) {
+      steps.push(await measure(network, net, rate, Math.round(rate * o.stepSeconds), `knee step ${rate}/s`, rate));
+    }
+    const under = steps.filter((s) => s.hub.p99 < 1000);
+    const knee = under.length ? Math.max(...under.map((s) => s.rate)) : undefined;
+    const over = steps.find((s) => s.hub.p99 >= 1000);
+    const peakRss = Math.max(...steps.map((s) => s.peakRssMiB));
+    const cpuPerJourney = at10.cpuMs / at10.result.journeys;
+
+    say('\n================ pnpm bench: results ================');
+    say(`commit ${commit}${dirty ? ' + uncommitted changes' : ''}; machine shared with other work, load average now ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    say('');
+    say(`${'CPU (ms of CPU time)'.padEnd(58)}${'value'.padStart(9)}${'÷ hop'.padStart(9)}${'÷ gRPC'.padStart(9)}`);
+    // A journey that failed half-way did less work: the share accounted for says how far to trust a row.
+    const accountedNote = (s: Measured) => `  ${s.result.accounted}/${s.result.journeys} accounted${s.result.missing ? ' (failed journeys did less work)' : ''}`;
+    say(`${`journey, whole network (${at10.result.journeys} at 10/s after ${o.warmup} warm-up)`.padEnd(58)}${f1(cpuPerJourney).padStart(9)}${times(cpuPerJourney, hop.cpuMsPerEvent).padStart(9)}${times(cpuPerJourney, grpc.cpuMsPerCall).padStart(9)}${accountedNote(at10)}`);
+    for (const s of steps.slice(1)) {
+      say(`${`journey at ${s.rate}/s (${s.result.journeys} journeys)`.padEnd(58)}${f1(s.cpuMs / s.result.journeys).padStart(9)}${times(s.cpuMs / s.result.journeys, hop.cpuMsPerEvent).padStart(9)}${times(s.cpuMs / s.result.journeys, grpc.cpuMsPerCall).padStart(9)}${accountedNote(s)}`);
+    }
+    say(
+      `  per process at 10/s (ms per journey; a deployment includes its tsx/esbuild helper): ` +
+        [...at10.perProcess].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${f1(ms / at10.result.journeys)}`).join(', '),
+    );
+    say(`${'baseline: bare hop (PGlite+outbox → JetStream → inbox)'.padEnd(58)}${f2(hop.cpuMsPerEvent).padStart(9)}`);
+    say(`${'baseline: one mTLS gRPC unary call (client + server)'.padEnd(58)}${f2(grpc.cpuMsPerCall).padStart(9)}`);
+    say('');
+    say(`${'latency (ms)'.padEnd(44)}${'n'.padStart(6)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'p50÷hop'.padStart(9)}${'p99÷hop'.padStart(9)}`);
+    const row = (name: string, s: Summary) =>
+      say(`${name.padEnd(44)}${String(s.n).padStart(6)}${f0(s.p50).padStart(8)}${f0(s.p99).padStart(8)}${times(s.p50, hopLat.p50).padStart(9)}${times(s.p99, hopLat.p99).padStart(9)}`);
+    for (const s of steps.slice(0, 2)) {
+      row(`referral → hub at ${s.rate}/s`, s.hub);
+      row(`decision → hub at ${s.rate}/s`, s.decision);
+    }
+    for (const s of steps.slice(2)) row(`referral → hub at ${s.rate}/s`, s.hub);
+    say(`${'baseline: bare hop at 100/s'.padEnd(44)}${String(hopLat.n).padStart(6)}${f1(hopLat.p50).padStart(8)}${f1(hopLat.p99).padStart(8)}`);
+    say(`${'baseline: mTLS gRPC unary at 100/s'.padEnd(44)}${String(grpcLat.n).padStart(6)}${f2(grpcLat.p50).padStart(8)}${f2(grpcLat.p99).padStart(8)}`);
+    say('');
+    say(
+      `knee (highest rate with referral → hub p99 < 1 s, steps of 10/s): ${knee === undefined ? 'below 10/s' : `${knee}/s`}` +
+        `${over ? ` (at ${over.rate}/s p99 was ${f0(over.hub.p99)} ms)` : ` (not reached up to ${o.maxRate}/s)`}`,
+    );
+    say(`resident memory, ${processes.length} processes: idle ${f0(idleRss)} MiB, peak under load ${f0(peakRss)} MiB; baseline hop process (2 PGlite + nats-server) ${f0(hop.rssMiB)} MiB (${times(idleRss, hop.rssMiB)} idle)`);
+    const journeysRun = steps.reduce((n, s) => n + s.result.journeys, 0);
+    const missing = steps.reduce((n, s) => n + s.result.missing, 0);
+    // The database watch must never think the embedded database is away under load (it would pause consumers).
+    const logs = readdirSync(join(home, 'logs')).map((f) => readFileSync(join(home, 'logs', f), 'utf8'));
+    // The watch's NOT_SERVING, a consumer's pause and the relay's back-off each log a line of their own.
+    const unreachable = logs.reduce((n, text) => n + (text.match(/database unreachable|consumer paused|relay: database unavailable/g)?.length ?? 0), 0);
+    say(
+      `journeys accounted at the hub: ${journeysRun - missing}/${journeysRun}; client retries after UNAVAILABLE/deadline ${steps.reduce((n, s) => n + s.result.retries, 0)}; ` +
+        `process restarts ${restarts(network)}; database-away lines in the logs (watch, consumers, relay) ${unreachable}`,
+    );
+
+    mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+    writeFileSync(
+      join(repoRoot, 'test-artifacts', 'bench.json'),
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          commit,
+          dirty,
+          options: o,
+          cpuMsPerJourney: cpuPerJourney,
+          steps: steps.map((s) => ({ rate: s.rate, journeys: s.result.journeys, missing: s.result.missing, cpuMsPerJourney: s.cpuMs / s.result.journeys, hub: s.hub, decision: s.decision, peakRssMiB: s.peakRssMiB, retries: s.result.retries })),
+          knee,
+          idleRssMiB: idleRss,
+          peakRssMiB: peakRss,
+          baselines: { hop: { cpuMsPerEvent: hop.cpuMsPerEvent, latency: hopLat, rssMiB: hop.rssMiB }, grpc: { cpuMsPerCall: grpc.cpuMsPerCall, latency: grpcLat } },
+        },
+        null,
+        2,
+      ),
+    );
+    process.exitCode = missing ? 1 : 0;
+  } finally {
+    net?.close();
+    await network.interrupt();
+    removeHome(home);
+  }
+}
+
+main().catch((error) => {
+  if (error instanceof Usage) {
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -7,12 +7,10 @@
 // Exit code 0 when every journey is found at the hub as expected, 1 otherwise, 2 on bad usage.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { summarise } from '../bench/stats.js';
 import { repoRoot } from '../paths.js';
-import { accountFor, JourneyRunner, planJourney, type JourneyRecord, type Mix } from './journey.js';
-import { HubWatcher } from './hub-watcher.js';
-import { connectNetwork, retries } from './network.js';
-import { directoryMunicipalities } from './people.js';
+import type { Mix } from './journey.js';
+import { connectNetwork } from './network.js';
+import { runScenario } from './run.js';
 
 class Usage extends Error {}
 
@@ -98,146 +96,16 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : '–');
-
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!existsSync(o.network)) throw new Usage(`${o.network} does not exist: start the network first (pnpm start), or pass --network`);
   const net = await connectNetwork(o.network, o.pki);
-  const jobCentre = net.jobCentres.size > 0;
-  const today = new Date();
-  const municipalities = directoryMunicipalities();
-  const out = process.stdout;
-  out.write(
-    `scenario: ${o.journeys} journeys at ${o.rate}/s, seed ${o.seed}, run ${o.runId}; mix decline ${o.mix.decline}, revoke ${o.mix.revoke}, expire ${o.mix.expire}` +
-      `${jobCentre ? `, job centre ${o.mix.jobcentre}` : ''}\n` +
-      `network: ${net.migrationServices.size} migration services (${[...net.migrationServices.keys()].join(', ')}), ` +
-      `${jobCentre ? `${net.jobCentres.size} job centres (${[...net.jobCentres.keys()].join(', ')})` : 'no job centre (journeys end with counselling)'}\n`,
-  );
-
-  const records: JourneyRecord[] = Array.from({ length: o.journeys }, (_, i) => ({
-    plan: planJourney(o.seed, i, o.mix, municipalities, today),
-    state: 'planned',
-    atHub: false,
-    providers: [],
-    decisionLatenciesMs: [],
-    skipped: [],
-  }));
-  const latencies: number[] = [];
-  let atHub = 0;
-  const watcher = new HubWatcher(net);
-  watcher.start();
-  const runner = new JourneyRunner(
-    net,
-    o.runId,
-    today,
-    {
-      onAtHub(r) {
-        atHub++;
-        latencies.push(r.hubLatencyMs!);
-      },
-    },
-    watcher,
-  );
-
-  // Progress: one line rewritten in place on a terminal, a line every few seconds otherwise.
-  const t0 = Date.now();
-  let started = 0;
-  const tty = Boolean(out.isTTY);
-  const progress = () => {
-    const done = records.filter((r) => r.state === 'done').length;
-    const failed = records.filter((r) => r.state === 'failed').length;
-    const secs = (Date.now() - t0) / 1000;
-    const p50 = latencies.length ? summarise(latencies.slice(-500)).p50 : NaN;
-    const line = `${secs.toFixed(0).padStart(4)} s  started ${started}/${o.journeys}  at hub ${atHub}  completed ${done}  failed ${failed}  in flight ${started - done - failed}  rate ${(started / Math.max(secs, 0.001)).toFixed(1)}/s  hub p50 ${ms(p50)}`;
-    out.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
-  };
-  const ticker = setInterval(progress, tty ? 500 : 5000);
-
-  // Start journeys on schedule, at most `concurrency` at a time.
-  let inFlight = 0;
-  const waiters: (() => void)[] = [];
-  const running: Promise<void>[] = [];
-  for (const record of records) {
-    const due = t0 + (record.plan.index * 1000) / o.rate;
-    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    while (inFlight >= o.concurrency) await new Promise<void>((r) => waiters.push(r));
-    inFlight++;
-    started++;
-    running.push(
-      runner.run(record, { jobCentre }).finally(() => {
-        watcher.forget(record.caseRef);
-        inFlight--;
-        waiters.shift()?.();
-      }),
-    );
+  try {
+    const result = await runScenario(net, o);
+    process.exitCode = result.missing ? 1 : 0;
+  } finally {
+    net.close();
   }
-  await Promise.all(running);
-  watcher.close();
-  const driveSeconds = (Date.now() - t0) / 1000;
-  progress();
-  clearInterval(ticker);
-  if (tty) out.write('\n');
-
-  // Accounting: every journey's case at the hub, in the expected state with its steps. The
-  // hub is eventually consistent; a case not there yet is asked again for a while.
-  out.write('accounting for every journey at the hub…\n');
-  const verdicts = new Map<JourneyRecord, { ok: boolean; why?: string }>();
-  const check = async (r: JourneyRecord) => verdicts.set(r, r.caseRef ? accountFor(r, await runner.timeline(r.caseRef)) : { ok: false, why: r.error ?? 'no case created' });
-  const pool = async (items: JourneyRecord[]) => {
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => { while (next < items.length) await check(items[next++]!); }));
-  };
-  await pool(records);
-  const settleUntil = Date.now() + 60_000;
-  for (;;) {
-    const open = records.filter((r) => !verdicts.get(r)!.ok && r.expectation);
-    if (!open.length || Date.now() > settleUntil) break;
-    await new Promise((r) => setTimeout(r, 1000));
-    await pool(open);
-  }
-
-  // Summary.
-  const outcomes = new Map<string, number>();
-  const skipped = new Map<string, number>();
-  const missing: JourneyRecord[] = [];
-  for (const r of records) {
-    const v = verdicts.get(r)!;
-    if (v.ok) outcomes.set(r.expectation!.outcome, (outcomes.get(r.expectation!.outcome) ?? 0) + 1);
-    else missing.push(r);
-    for (const s of new Set(r.skipped)) skipped.set(s, (skipped.get(s) ?? 0) + 1);
-  }
-  const lat = summarise(latencies);
-  const decisionLatencies = records.flatMap((r) => r.decisionLatenciesMs);
-  const decisions = summarise(decisionLatencies);
-  const withinSecond = decisionLatencies.filter((v) => v <= 1000).length;
-  const accounted = records.length - missing.length;
-  const origins = new Map<string, number>();
-  for (const r of records) origins.set(r.plan.person.origin, (origins.get(r.plan.person.origin) ?? 0) + 1);
-  out.write(`\noutcomes at the hub:\n`);
-  for (const [k, n] of [...outcomes].sort((a, b) => b[1] - a[1])) out.write(`  ${String(n).padStart(6)}  ${k}\n`);
-  if (skipped.size) {
-    out.write(`steps skipped (RPC not in the running network yet):\n`);
-    for (const [k, n] of skipped) out.write(`  ${String(n).padStart(6)}  ${k}\n`);
-  }
-  out.write(`newcomers by name origin: ${[...origins].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
-  out.write(
-    `duration ${driveSeconds.toFixed(1)} s driving (${(o.journeys / driveSeconds).toFixed(1)} journeys/s started+finished), ${((Date.now() - t0) / 1000).toFixed(1)} s with accounting; ` +
-      `referral → hub latency p50 ${ms(lat.p50)}, p90 ${ms(lat.p90)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (n ${lat.n}); retries after UNAVAILABLE/deadline ${retries.count}; hub steps streamed ${watcher.streamed}, case reads while waiting ${watcher.calls} (${(watcher.calls / Math.max(1, records.length)).toFixed(1)} per journey)\n`,
-  );
-  out.write(
-    `caseworker decision → hub (accept, decline, completion; from the agency's answer to the hub's timeline entry): p50 ${ms(decisions.p50)}, p90 ${ms(decisions.p90)}, p99 ${ms(decisions.p99)}, max ${ms(decisions.max)} (n ${decisions.n}; ${withinSecond} within 1 s)\n`,
-  );
-  if (missing.length) {
-    out.write(`not accounted for (${missing.length}):\n`);
-    for (const r of missing.slice(0, 50)) {
-      out.write(`  journey ${r.plan.index} (${r.plan.kind}) case ${r.caseRef ?? '–'} referral ${r.referralId ?? '–'} at ${r.providers.join(' → ') || '–'}: ${verdicts.get(r)!.why}\n`);
-    }
-    if (missing.length > 50) out.write(`  … and ${missing.length - 50} more\n`);
-  }
-  out.write(`accounted at the hub: ${accounted}/${records.length} journeys${missing.length ? ` — ${missing.length} NOT accounted for` : ''}\n`);
-  net.close();
-  process.exitCode = missing.length ? 1 : 0;
 }
 
 main().catch((error) => {
