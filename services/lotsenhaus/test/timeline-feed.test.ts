@@ -98,4 +98,18 @@ describe('the timeline feed behind WatchTimeline', () => {
     expect(w.types(caseRef)).toEqual(['ReferralRequested', 'ReferralRouted']);
     await w.close();
   });
+
+  it('a watcher that starts while a step is still uncommitted below the newest gets it once it commits', async () => {
+    const caseRef = randomId('C');
+    const slow = await openTransaction();
+    await slow.insertInto('timeline_entry').values(step(caseRef, 'ReferralRequested')).execute();
+    await hub.db.insertInto('timeline_entry').values(step(caseRef, 'ReferralRouted')).execute();
+    // A fresh feed: its start is decided now, with the request's transaction still open.
+    const feed = new TimelineFeed(hub.db, createLogger('feed-test', { level: 'silent' }), { ...defaultFeedOptions, pollMs: 20 });
+    const w = await watch(feed);
+    await slow.commit().execute();
+    await waitFor(() => (w.types(caseRef).includes('ReferralRequested') ? true : undefined), 'the request delivered', 5000);
+    expect(w.types(caseRef)).toEqual(['ReferralRequested', 'ReferralRouted']);
+    await w.close();
+  });
 });

@@ -139,9 +139,9 @@ export class TimelineFeed {
 
   private async subscribe(listener: Listener): Promise<number> {
     if (this.head === undefined) {
-      const { max } = await this.db.selectFrom('timeline_entry').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirstOrThrow();
+      const head = await this.settledHead();
       // Another watcher may have started the feed while this one read the head.
-      if (this.head === undefined) this.head = Number(max ?? 0);
+      if (this.head === undefined) this.head = head;
     }
     this.listeners.add(listener);
     if (!this.timer) {
@@ -149,6 +149,33 @@ export class TimelineFeed {
       this.timer.unref();
     }
     return this.head;
+  }
+
+  /**
+   * Where the feed starts: the last step below which nothing can still arrive. The highest seq
+   * is not that: a transaction that drew a lower one may not have committed yet, and the feed
+   * would pass over its step for good (seen when a watcher's stream was restarted under load).
+   * So it starts before the first hole among the latest steps, and the poller waits for the
+   * hole to be filled or final as for any other. (A transaction that drew its number more than
+   * `initWindow` steps ago and still runs is not looked for.)
+   */
+  private async settledHead(initWindow = 1000): Promise<number> {
+    const rows = await this.db
+      .selectFrom('timeline_entry')
+      .select('seq')
+      .where('seq', '>', (eb) => eb.selectFrom('timeline_entry').select(sql<number>`coalesce(max(seq), 0) - ${initWindow}`.as('floor')))
+      .orderBy('seq')
+      .execute();
+    if (rows.length === 0) {
+      const { max } = await this.db.selectFrom('timeline_entry').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirstOrThrow();
+      return Number(max ?? 0);
+    }
+    let head = rows[0]!.seq;
+    for (const { seq } of rows.slice(1)) {
+      if (seq !== head + 1) break;
+      head = seq;
+    }
+    return head;
   }
 
   private unsubscribe(listener: Listener): void {
