@@ -97,9 +97,14 @@ export function newNetworkHome(): string {
   return mkdtempSync(join(tmpdir(), 'lotse-e2e-'));
 }
 
-/** Ports of their own, so a demo network on the default ports can keep running. */
+/**
+ * Ports of their own, so a demo network on the default ports can keep running. Below the
+ * kernel's ephemeral range (32768 and up on Linux): ports there are handed to outgoing
+ * connections and to servers that ask for port 0 — the tests' own brokers and databases —, and a
+ * fresh-clone CI run once found its chosen NATS port taken that way.
+ */
 export function freePorts(): { portBase: number; natsPort: number } {
-  const portBase = 20_000 + Math.floor(Math.random() * 300) * 100;
+  const portBase = 20_000 + Math.floor(Math.random() * 127) * 100;
   return { portBase, natsPort: portBase + 99 };
 }
 
@@ -188,7 +193,6 @@ export interface NetworkOnPostgres {
 export async function startNetworkOnPostgres(env: Record<string, string> = {}): Promise<NetworkOnPostgres> {
   const home = newNetworkHome();
   const prefix = `lotse_e2e_${Math.random().toString(16).slice(2, 8)}`;
-  const { portBase, natsPort } = freePorts();
   const remove = async () => {
     const admin = new pg.Client({ connectionString: `${postgresServer}/postgres` });
     await admin.connect();
@@ -200,12 +204,17 @@ export async function startNetworkOnPostgres(env: Record<string, string> = {}): 
     }
     removeHome(home);
   };
-  let network: RunningNetwork;
-  try {
-    network = await startNetwork(home, { LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort), DATABASE_URL: `${postgresServer}/${prefix}`, ...env });
-  } catch (error) {
-    await remove();
-    throw error;
+  let network: RunningNetwork | undefined;
+  // Another network of the machine may hold the ports drawn: the launcher says so and stops; draw again.
+  for (let attempt = 1; !network; attempt++) {
+    const { portBase, natsPort } = freePorts();
+    try {
+      network = await startNetwork(home, { LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort), DATABASE_URL: `${postgresServer}/${prefix}`, ...env });
+    } catch (error) {
+      if (attempt < 3 && /port \d+ is taken/.test((error as Error).message)) continue;
+      await remove();
+      throw error;
+    }
   }
   return {
     network,
