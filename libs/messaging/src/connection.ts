@@ -27,8 +27,26 @@ export interface NatsClients {
   close(): Promise<void>;
 }
 
+/**
+ * The first connection is tried again a few times (about 10 s in all): on a busy machine a TLS
+ * handshake with the broker can fail while every deployment starts at once, and the service then
+ * died at start-up. A refusal of the identity is final at once; anything that outlasts the
+ * attempts is reported as it is.
+ */
+async function connectWithRetry(options: Parameters<typeof connect>[0], attempts = 8): Promise<NatsConnection> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(options);
+    } catch (error) {
+      const permanent = /authori[sz]ation|permission/i.test(String((error as Error)?.message ?? error));
+      if (permanent || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), 2000)));
+    }
+  }
+}
+
 export async function connectNats(config: NatsConfig): Promise<NatsClients> {
-  const nc = await connect({
+  const nc = await connectWithRetry({
     servers: config.servers,
     name: config.name,
     // Replies (JetStream API answers, pulled messages) come to an inbox only this deployment may
