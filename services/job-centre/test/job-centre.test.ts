@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, envelope, events, foreignOffice, jobCentre as jc, jobCentreEvents as jce } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
@@ -43,7 +43,8 @@ let clientWithFoCert: PromiseClient<jc.JobCentreServiceClient>;
 const covered = { caseRef: '', consentId: '' };
 const notCovered = { caseRef: '', consentId: '' };
 
-const day = (offset = 0) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+// Dates as the services judge them: the calendar in Germany (berlinDate), not UTC's.
+const day = (offset = 0) => berlinDate(new Date(Date.now() + offset * 86_400_000));
 const today = () => day(0);
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, envelope, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
@@ -186,7 +186,8 @@ async function waitForStreamed<T extends { referralId: string }>(eventType: stri
   }, `${eventType} for ${referralId} in the provider's stream`);
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
+// Dates as the services judge them: the calendar in Germany (berlinDate), not UTC's.
+const today = () => berlinDate(new Date());
 const providerDurable = () => durableNameFor(providerId, `lotse.${hubId}.*.${providerId}`);
 
 // --- tests ---------------------------------------------------------------------------------------
@@ -315,7 +316,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
   });
 
   it('refuses a first contact in the future or without a channel, naming the field, and records a valid one', async () => {
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const tomorrow = berlinDate(new Date(Date.now() + 86_400_000));
     const future = await grpcError(
       client.recordFirstContact({ requestId: 'contact-future', referralId, contactDate: tomorrow, channel: ContactChannel.CONTACT_CHANNEL_IN_PERSON, interpreterUsed: false }),
     );
