@@ -5,12 +5,14 @@
 // agrees a cooperation plan, records a placement and closes — and the hub's timeline shows every
 // step in order, each within a second of the caseworker's decision.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { berlinDate } from '@lotse/grpc';
 import { common, foreignOffice as fo, jobCentre as jc, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
 import { retrying, waitFor, type RunningNetwork, startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 
 const { ReferralStatus: S, Purpose, DataCategory } = common;
-const today = () => new Date().toISOString().slice(0, 10);
-const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+// Dates as the services judge them: the calendar in Germany, not UTC's.
+const today = () => berlinDate(new Date());
+const inDays = (n: number) => berlinDate(new Date(Date.now() + n * 86_400_000));
 
 let setup: NetworkOnPostgres;
 let network: RunningNetwork;

@@ -1,6 +1,7 @@
 // End to end: the network started as the README does (`pnpm start`), on the real PostgreSQL
 // (one database per deployment) and a real nats-server, driven over gRPC like caseworkers would.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { berlinDate } from '@lotse/grpc';
 import { common, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
 import { ReflectionClient } from '../src/cli/reflection-client.js';
 import { loadIdentity } from '@lotse/pki';
@@ -87,7 +88,7 @@ describe('a consented referral through the network', () => {
     expect(data!.nationality).toBe(''); // not a consented category
     const contact = traced();
     await provider.recordFirstContact(
-      { requestId: 'journey-contact', referralId: referral!.referralId, contactDate: new Date().toISOString().slice(0, 10), channel: common.ContactChannel.CONTACT_CHANNEL_IN_PERSON, interpreterUsed: true },
+      { requestId: 'journey-contact', referralId: referral!.referralId, contactDate: berlinDate(new Date()), channel: common.ContactChannel.CONTACT_CHANNEL_IN_PERSON, interpreterUsed: true },
       { metadata: contact.metadata },
     );
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, events, lotsenhaus } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { connectNats, durableNameFor, agencySubjects, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
@@ -343,7 +343,7 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     await providerEvent(
       adultProviderId,
       'FirstContactRecorded',
-      { referralId, caseRef, providerId: adultProviderId, contactDate: new Date().toISOString().slice(0, 10), channel: ContactChannel.CONTACT_CHANNEL_IN_PERSON },
+      { referralId, caseRef, providerId: adultProviderId, contactDate: berlinDate(new Date()), channel: ContactChannel.CONTACT_CHANNEL_IN_PERSON },
       caseRef,
     );
     t = await waitForTimeline(caseRef, 5);
@@ -448,7 +448,7 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     await providerEvent(
       adultProviderId,
       'FirstContactRecorded',
-      { referralId, caseRef, providerId: adultProviderId, contactDate: new Date().toISOString().slice(0, 10), channel: ContactChannel.CONTACT_CHANNEL_PHONE },
+      { referralId, caseRef, providerId: adultProviderId, contactDate: berlinDate(new Date()), channel: ContactChannel.CONTACT_CHANNEL_PHONE },
       caseRef,
     );
     const after = await waitFor(async () => {

@@ -160,7 +160,12 @@ describe('the referral workflow at the hub', () => {
     expect(rerouted.caseSummary!.status).toBe(S.REFERRAL_STATUS_PENDING);
     expect(rerouted.entries.map((e) => e.eventType)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralDeclined', 'ReferralRouted']);
     expect(rerouted.entries[3]!.summary).toMatch(/^Decline confirmed; re-routed to MBE/);
-    const routed = (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === msg.referralId);
+    // The re-route commits with its outbox row; the relay publishes it a moment later.
+    const routedOf = async () => (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === msg.referralId);
+    const routed = await waitFor(async () => {
+      const found = await routedOf();
+      return found.length >= 2 ? found : undefined;
+    }, 'both ReferralRouted on the stream');
     expect(routed.map((e) => e.subject)).toEqual([eventSubject(hubId, 'ReferralRouted', firstProvider), eventSubject(hubId, 'ReferralRouted', other)]);
     // A late decline from the first provider changes nothing; the second declines too → unroutable.
     await publish(other, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: other, reason: DeclineReason.DECLINE_REASON_OTHER, declinedAt: new Date() }, msg.caseRef);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { common, dataProtection, foreignOffice, lotsenhaus, migrationServices as ms } from '@lotse/contracts';
 import { sql, type TestDatabase } from '@lotse/db';
-import { createClient, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, createClient, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity, type TlsIdentity } from '@lotse/pki';
@@ -288,7 +288,7 @@ describe('data protection across the foreign office, the hub and a provider', ()
   it('retention: the provider deletes the copy after its period, the hub a closed case; both audited', async () => {
     const { newcomer, referralId } = await journey({ givenNames: 'Mariia', familyName: 'Retention' });
     // Counselling started: the hub's part of the case is done.
-    await provider.recordFirstContact({ requestId: `fc-${uuidv7()}`, referralId, contactDate: new Date().toISOString().slice(0, 10), channel: ContactChannel.CONTACT_CHANNEL_IN_PERSON, interpreterUsed: false });
+    await provider.recordFirstContact({ requestId: `fc-${uuidv7()}`, referralId, contactDate: berlinDate(new Date()), channel: ContactChannel.CONTACT_CHANNEL_IN_PERSON, interpreterUsed: false });
     await waitFor(async () => (await hubClient.getCaseTimeline({ caseRef: newcomer.caseRef })).caseSummary?.status === ReferralStatus.REFERRAL_STATUS_COUNSELLING_STARTED, 'the hub to see counselling start', 15_000);
 
     shift[providerId] = 4 * 365 * 86_400_000;
