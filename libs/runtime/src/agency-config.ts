@@ -12,6 +12,11 @@ export interface AgencyConfig {
   /** Folder with ca.crt and <agencyId>.crt/.key (the launcher's development CA creates them). */
   pkiDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * The OpenID issuer whose access tokens say which person a call acts for (OIDC_ISSUER,
+   * OIDC_AUDIENCE). Set, every RPC whose matrix row names `people` needs a verified token.
+   */
+  oidc?: { issuer: string; audience: string };
 }
 
 export function agencyConfig(env: Env, options: { agencyType: string; idVariable?: string; defaultId?: string; defaultPort: number }): AgencyConfig {
@@ -31,5 +36,13 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    ...oidcConfig(env),
   };
+}
+
+function oidcConfig(env: Env): Pick<AgencyConfig, 'oidc'> {
+  const issuer = optionalString(env, 'OIDC_ISSUER');
+  if (!issuer) return {};
+  if (!/^https?:\/\/[^/]+/.test(issuer)) throw new Error(`OIDC_ISSUER must be the issuer's http(s) URL, got "${issuer}"`);
+  return { oidc: { issuer, audience: optionalString(env, 'OIDC_AUDIENCE', 'urn:lotse:network')! } };
 }

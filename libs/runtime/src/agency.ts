@@ -2,6 +2,7 @@ import { operator } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { DatabaseWatch, migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
 import { accessMatrix, accessRefusal } from '@lotse/flows';
+import { personAuthentication } from './person-authentication.js';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
 import {
   connectNats,
@@ -156,7 +157,12 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     // Every call is checked against the network's authorisation matrix before its handler runs.
     const self = { agencyId: config.agencyId, agencyType: config.agencyType };
     const matrix = accessMatrix();
-    const server = new GrpcServer({ identity, logger, authorize: (method, caller) => accessRefusal(method, caller, self, matrix) });
+    const server = new GrpcServer({
+      identity,
+      logger,
+      authorize: (method, caller) => accessRefusal(method, caller, self, matrix),
+      ...(config.oidc && { authenticate: personAuthentication(config.oidc, self, matrix) }),
+    });
     for (const service of spec.services(ctx)) server.add(service.definition, service.protoFile, service.handlers);
     server.add(
       operator.OperatorServiceService,
