@@ -14,6 +14,9 @@ import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { ensureDeploymentDatabase } from './postgres-databases.js';
 import { Supervisor } from './supervisor.js';
+import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
+import { signInWithPassword } from '@lotse/identity';
+import { Metadata } from '@grpc/grpc-js';
 
 const env = readEnv();
 const config = loadConfigOrExit(toNetworkConfig, env);
@@ -47,6 +50,19 @@ if (!natsUrl) {
   }
 }
 
+// People sign in (LOTSE_SIGN_IN=1): the embedded OpenID issuer, trusted by every deployment.
+let signIn: NetworkSignIn | undefined;
+let stopIssuer = async () => {};
+if (config.signIn) {
+  const port = config.portBase + 40;
+  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole)).catch((error: NodeJS.ErrnoException) => {
+    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} is taken: another server listens on 127.0.0.1:${port} (the OpenID issuer's)` : error.message}\n`);
+    return stopNats().then(() => process.exit(1));
+  });
+  signIn = running.signIn;
+  stopIssuer = running.issuer.stop;
+}
+
 // The console is no open door: an operator token for replay and discard (printed below, and in
 // <home>/console-admin-token for scripts and tests), and one OTLP token per deployment, so the
 // console takes telemetry only from the network's own processes. Fresh on every start.
@@ -65,6 +81,7 @@ function writeNetworkFile(): void {
     launcherPid: process.pid,
     nats: natsUrl,
     pki: dirs.pki,
+    ...(signIn && { signIn }),
     deployments: deployments.map((d) => ({
       id: d.id,
       service: d.service,
@@ -117,6 +134,7 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     PEERS: peersFor(d, deployments),
     HUB_ADDRESS: hubAddressFor(deployments),
     OTEL_SERVICE_NAME: d.id,
+    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
     // its own token (the standard exporter variable; values are URL-encoded).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
@@ -155,6 +173,7 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true;
   say(`${signal}: stopping ${deployments.length} deployments, the console and NATS…`);
   await supervisor.stopAll();
+  await stopIssuer();
   await stopNats();
   say('stopped; data is kept in ' + home);
   process.exit(0);
@@ -196,13 +215,20 @@ try {
 } catch (error) {
   process.stderr.write(`[lotse] start-up failed: ${(error as Error).message}\n`);
   await supervisor.stopAll(3000);
+  await stopIssuer();
   await stopNats();
   process.exit(1);
 }
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const fo = deployments.find((d) => d.service === 'foreign-office')!;
-const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id)) : [];
+// With sign-in on, the demo data is entered by the foreign office's demo caseworker.
+const seedMetadata = new Metadata();
+if (signIn && config.demoData) {
+  const { accessToken } = await signInWithPassword({ issuer: signIn.issuer, ...CLI_CLIENT, username: `caseworker.${fo.id}`, password: DEMO_PASSWORD });
+  seedMetadata.set('authorization', `Bearer ${accessToken}`);
+}
+const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];
 writeNetworkFile();
 
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -219,6 +245,14 @@ const lines = [
   `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
   '',
 ];
+if (signIn) {
+  lines.push(
+    `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
+    `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it)`,
+    `  demo accounts: caseworker.<deployment>, supervisor.<deployment>, dpo.${fo.id}, operator, auditor`,
+    '',
+  );
+}
 if (seeded.length) {
   const first = seeded[0]!;
   lines.push(

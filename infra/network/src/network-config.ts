@@ -10,6 +10,11 @@ export interface NetworkConfig {
   /** A PostgreSQL server; each deployment gets its own database on it. Otherwise PGlite per deployment. */
   databaseUrl?: string;
   demoData: boolean;
+  /**
+   * People sign in (LOTSE_SIGN_IN=1): the launcher runs the embedded OpenID issuer on
+   * portBase + 40 and every deployment trusts it, so staff RPCs need `pnpm lotse login` first.
+   */
+  signIn: boolean;
 }
 
 export function toNetworkConfig(env: Env): NetworkConfig {
@@ -20,5 +25,6 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     natsUrl: optionalString(env, 'NATS_URL'),
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
+    signIn: optionalString(env, 'LOTSE_SIGN_IN', '0') === '1',
   };
 }

@@ -3,7 +3,8 @@
 // should. Every refusal names what was wrong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, generateKeyPair } from 'jose';
-import { createPersonTokenVerifier, PersonTokenError, signInWithPassword, startEmbeddedIssuer, type EmbeddedIssuer, type StaffAccount } from '../src/index.js';
+import { startEmbeddedIssuer, type EmbeddedIssuer } from '../src/embedded-issuer.js';
+import { createPersonTokenVerifier, PersonTokenError, signInWithPassword, type StaffAccount } from '../src/index.js';
 
 const audience = 'urn:lotse:test';
 const redirectUri = 'http://127.0.0.1/lotse-cli/callback';

@@ -4,7 +4,8 @@
 // Every refusal writes nothing.
 import { Metadata, status } from '@grpc/grpc-js';
 import { sql } from '@lotse/db';
-import { signInWithPassword, startEmbeddedIssuer, type EmbeddedIssuer, type StaffAccount } from '@lotse/identity';
+import { signInWithPassword, type StaffAccount } from '@lotse/identity';
+import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newcomerRequest, startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
 
