@@ -75,6 +75,8 @@ export interface EventVerifierOptions {
   isRevoked?: (signer: { deploymentId: string; fingerprint: string }) => boolean;
   /** Whether a deployment of this agency type may produce this event type (the flow table). */
   mayProduce?: (agencyType: string, eventType: string) => boolean;
+  /** An event without signature headers: refused (default), or taken as it comes (see libs/runtime). */
+  unsigned?: 'refuse' | 'accept';
   now?: () => Date;
 }
 
@@ -105,9 +107,11 @@ export class EventVerifier {
     this.cas = (list as (Buffer | string)[]).map((pem) => new X509Certificate(pem));
   }
 
-  verify(subject: string, data: Uint8Array, headers: Record<string, string[]> | MsgHdrs | undefined): EventSignature {
+  /** Returns undefined only for an unsigned event with `unsigned: 'accept'`. */
+  verify(subject: string, data: Uint8Array, headers: Record<string, string[]> | MsgHdrs | undefined): EventSignature | undefined {
     const signature = header(headers, SIGNATURE_HEADER);
     const certificate = header(headers, SIGNER_HEADER);
+    if (!signature && !certificate && !hasHeader(headers, SIGNATURE_HEADER) && !hasHeader(headers, SIGNER_HEADER) && this.options.unsigned === 'accept') return undefined;
     if (!signature || !certificate) throw new SignatureError('unsigned');
     const signer = this.certificate(certificate);
     const now = (this.options.now?.() ?? new Date()).getTime();
@@ -176,6 +180,12 @@ function header(headers: Record<string, string[]> | MsgHdrs | undefined, name: s
   const values = key === undefined ? undefined : record[key];
   // Two values is ambiguous: which one would a later proof rest on?
   return values?.length === 1 ? values[0] : undefined;
+}
+
+function hasHeader(headers: Record<string, string[]> | MsgHdrs | undefined, name: string): boolean {
+  if (!headers) return false;
+  if (typeof (headers as MsgHdrs).has === 'function') return (headers as MsgHdrs).has(name);
+  return Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase());
 }
 
 /** One value of a subject field; a repeated or missing one is no identity. */

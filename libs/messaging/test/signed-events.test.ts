@@ -178,7 +178,7 @@ describe('signed events', () => {
     await consume('tampered', 'Tampered');
     const { eventId, bytes } = envelopeBytes('Tampered');
     const altered = Buffer.from(bytes);
-    altered[altered.length - 1] ^= 0x01;
+    altered.writeUInt8(altered.readUInt8(altered.length - 1) ^ 0x01, altered.length - 1);
     await publishRaw('Tampered', altered, eventId, signer, bytes);
     await expectParked('tampered', eventId, /does not match the bytes/);
   });

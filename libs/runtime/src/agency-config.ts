@@ -12,6 +12,12 @@ export interface AgencyConfig {
   /** Folder with ca.crt and <agencyId>.crt/.key (the launcher's development CA creates them). */
   pkiDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Whether consumed events must be signed (EVENT_SIGNATURES). Default: required on a tls:// broker
+   * (the network's), optional on plain nats:// (the shared anonymous test broker). A signature that
+   * is there is checked either way.
+   */
+  eventSignatures?: 'required' | 'optional';
 }
 
 export function agencyConfig(env: Env, options: { agencyType: string; idVariable?: string; defaultId?: string; defaultPort: number }): AgencyConfig {
@@ -30,6 +36,7 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
     },
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
+    ...(env.EVENT_SIGNATURES !== undefined && { eventSignatures: oneOf(env, 'EVENT_SIGNATURES', ['required', 'optional'] as const, 'required') }),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   };
 }
