@@ -86,7 +86,7 @@ export class RevocationWatch {
 
   constructor(
     private readonly dir: string,
-    options: { intervalMs?: number; onError?: (error: unknown) => void } = {},
+    private readonly options: { intervalMs?: number; onError?: (error: unknown) => void; onChange?: (list: Revocations) => void } = {},
   ) {
     this.current = empty();
     this.refresh(options.onError, true);
@@ -113,8 +113,10 @@ export class RevocationWatch {
         if (!isErrno(error, 'ENOENT')) throw error;
       }
       if (version === this.version) return;
+      const first = this.version === '';
       this.current = readRevocations(this.dir);
       this.version = version;
+      if (!first) this.options.onChange?.(this.current);
     } catch (error) {
       if (throwOnError) throw error;
       onError?.(error);

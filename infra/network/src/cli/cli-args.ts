@@ -18,6 +18,8 @@ Commands:
                                             the copies of what they had applied. Calls as the
                                             console (an operator) unless --as says otherwise
 
+  enroll, rotate, revoke                     Certificates: see pnpm lotse enroll --help
+
   <address> is host:port, or the id of an agency of the local network, looked up in the
   network file the launcher writes (then --as defaults to that agency).
   Requests and responses use the proto3 JSON mapping: field names as JSON (givenNames) or as
