@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
 import { createEmbeddedDatabases } from '@lotse/db/embedded';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { ensureDevPki, loadIdentity, RevocationWatch } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
@@ -43,7 +43,20 @@ if (!natsUrl) {
     writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
     const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log'), configFile });
     natsUrl = nats.url;
-    stopNats = nats.stop;
+    // `pnpm lotse revoke`: within 5 s the broker has no user for a revoked deployment any more,
+    // and the reload drops its connections (the deployments refuse its calls and events themselves).
+    const revocations = new RevocationWatch(dirs.pki, {
+      onError: (error) => say(`the revocation list does not load: ${(error as Error).message}`),
+      onChange: (list) => {
+        writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
+        nats.reload();
+        say(`revocation list changed (${Object.keys(list.deployments).join(', ') || 'no deployment'} revoked); broker reloaded`);
+      },
+    });
+    stopNats = async () => {
+      revocations.stop();
+      await nats.stop();
+    };
   } catch (error) {
     process.stderr.write(`[lotse] ${(error as Error).message}\n`);
     process.exit(error instanceof NatsServerMissingError ? 69 : 1);

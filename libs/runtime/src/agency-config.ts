@@ -17,6 +17,12 @@ export interface AgencyConfig {
    * OIDC_AUDIENCE). Set, every RPC whose matrix row names `people` needs a verified token.
    */
   oidc?: { issuer: string; audience: string };
+  /**
+   * Whether consumed events must be signed (EVENT_SIGNATURES). Default: required on a tls:// broker
+   * (the network's), optional on plain nats:// (the shared anonymous test broker). A signature that
+   * is there is checked either way.
+   */
+  eventSignatures?: 'required' | 'optional';
 }
 
 export function agencyConfig(env: Env, options: { agencyType: string; idVariable?: string; defaultId?: string; defaultPort: number }): AgencyConfig {
@@ -35,6 +41,7 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
     },
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
+    ...(env.EVENT_SIGNATURES !== undefined && { eventSignatures: oneOf(env, 'EVENT_SIGNATURES', ['required', 'optional'] as const, 'required') }),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     ...oidcConfig(env),
   };

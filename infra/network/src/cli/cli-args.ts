@@ -22,6 +22,8 @@ Commands:
                                             issuer (a network started with LOTSE_SIGN_IN=1);
                                             later calls to <deployment> send the access token
 
+  enroll, rotate, revoke                     Certificates: see pnpm lotse enroll --help
+
   <address> is host:port, or the id of an agency of the local network, looked up in the
   network file the launcher writes (then --as defaults to that agency).
   Requests and responses use the proto3 JSON mapping: field names as JSON (givenNames) or as
