@@ -4,16 +4,18 @@ import { NotFoundError, pageSize, PermissionDeniedError, setCaseRef, Violations,
 import type { AgencyContext } from '@lotse/runtime';
 import { sql } from 'kysely';
 import type { HubDb } from '../db/schema.js';
-import type { Directory } from '../domain/directory.js';
+import { agencyNames, type Directory } from '../domain/directory.js';
 import { waitingSinceCutoff } from '../domain/working-days.js';
 import { isPartyTo, seesAllCases, visibleCases } from './case-parties.js';
 import { toCaseSummary, toTimelineEntry, type TimelineFeed } from './timeline-feed.js';
+import { timelineTexts } from './timeline-text.js';
 
 const S = lotsenhaus.LotsenhausServiceService;
 
 /** Read side of the hub: an agency of the network (mTLS) reads the pseudonymous index of its own cases. */
 export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, feed: TimelineFeed): AsyncHandlers<typeof S> {
   const { db } = rt;
+  const nameOf = agencyNames(directory);
 
   /** The case index carries the routing facts: only to agency types the flow table names. */
   function requireCaseIndexFlow(ctx: CallContext) {
@@ -39,9 +41,10 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
         throw new PermissionDeniedError(`case_ref: ${ctx.caller.agencyId} is no party to case ${caseRef}; an agency reads only the cases it is or was part of`);
       }
       const entries = await db.selectFrom('timeline_entry').selectAll().where('case_ref', '=', caseRef).orderBy('occurred_at').orderBy('seq').execute();
+      const texts = await timelineTexts(db, entries, nameOf);
       return {
         caseSummary: toCaseSummary(summary),
-        entries: entries.map(toTimelineEntry),
+        entries: entries.map((e) => toTimelineEntry(e, texts.get(e.event_id) ?? e.summary)),
       };
     },
 

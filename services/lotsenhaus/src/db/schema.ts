@@ -74,7 +74,12 @@ export interface TimelineEntryTable {
   occurred_at: Date;
   recorded_at: Generated<Date>;
   trace_id: string;
-  summary: string;
+  /** The step's text as stored: a desk step's, or a hub step's from before facts (empty otherwise). */
+  summary: Generated<string>;
+  /** The kind of a fact (domain/timeline-facts.ts); empty where the step is stored as text. */
+  kind: Generated<string>;
+  /** The fact's structured, non-personal fields; the text is rendered when read. */
+  facts: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
 export interface ConsentWithdrawalTable {
