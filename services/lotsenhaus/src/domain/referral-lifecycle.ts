@@ -22,14 +22,20 @@ export interface ReferralState {
   decline_reason: number;
   requested_at: Date;
   updated_at: Date;
+  /** common.v1.ReferralType */
   type: number;
   sender_type: string;
   recipient_type: string;
+  /** The agency that holds the newcomer's data (recipients fetch from it). */
   owner_agency_id: string;
+  /** Providers that declined this referral; it is never routed to them again. */
   declined_by: string[];
+  /** common.v1.ReferralOutcome, once completed. */
   outcome: number;
+  /** When an unanswered (pending) referral escalates. */
   expires_at: Date | null;
   escalated_at: Date | null;
+  /** Languages the newcomer speaks (routing fact, ISO 639); empty when not consented or erased. */
   languages: string[];
 }
 

@@ -25,27 +25,11 @@ export function jobCentreStepHandlers(rt: AgencyContext<HubDb>) {
     CustomerRegistered: (trx: Trx, msg: jobCentreEvents.CustomerRegistered, env: envelope.Envelope) =>
       step(trx, env, msg.jobCentreId, { kind: 'jc-registered', jobCentre: msg.jobCentreId }, msg.referralId),
 
-    LanguageCourseFundingDecided: (trx: Trx, msg: jobCentreEvents.LanguageCourseFundingDecided, env: envelope.Envelope) =>
-      step(trx, env, msg.jobCentreId, {
-        kind: 'jc-funding',
-        decision: msg.decision,
-        assessedLevel: msg.assessedLevel,
-        targetLevel: msg.targetLevel,
-        courseStart: msg.courseStart,
-        refusalReason: msg.refusalReason,
-      }),
+    LanguageCourseFundingDecided: (trx: Trx, { jobCentreId, decision, assessedLevel, targetLevel, courseStart, refusalReason }: jobCentreEvents.LanguageCourseFundingDecided, env: envelope.Envelope) =>
+      step(trx, env, jobCentreId, { kind: 'jc-funding', decision, assessedLevel, targetLevel, courseStart, refusalReason }),
 
-    CooperationPlanAgreed: (trx: Trx, msg: jobCentreEvents.CooperationPlanAgreed, env: envelope.Envelope) =>
-      step(trx, env, msg.jobCentreId, {
-        kind: 'jc-plan',
-        version: msg.version,
-        planDate: msg.planDate,
-        goalCount: msg.goalCount,
-        stepCount: msg.stepCount,
-        firstDueDate: msg.firstDueDate,
-        lastDueDate: msg.lastDueDate,
-        partners: msg.partnerAgencyIds,
-      }),
+    CooperationPlanAgreed: (trx: Trx, { jobCentreId, partnerAgencyIds, version, planDate, goalCount, stepCount, firstDueDate, lastDueDate }: jobCentreEvents.CooperationPlanAgreed, env: envelope.Envelope) =>
+      step(trx, env, jobCentreId, { kind: 'jc-plan', version, planDate, goalCount, stepCount, firstDueDate, lastDueDate, partners: partnerAgencyIds }),
 
     PlacementRecorded: (trx: Trx, msg: jobCentreEvents.PlacementRecorded, env: envelope.Envelope) =>
       step(trx, env, msg.jobCentreId, { kind: 'jc-placement', type: msg.type, startDate: msg.startDate, endDate: msg.endDate }),
