@@ -2,11 +2,11 @@ import { common, lotsenhaus } from '@lotse/contracts';
 import { channel, requireFlow } from '@lotse/flows';
 import { NotFoundError, pageSize, PermissionDeniedError, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
-import { sql } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import { agencyNames, type Directory } from '../domain/directory.js';
 import { waitingSinceCutoff } from '../domain/working-days.js';
-import { isPartyTo, seesAllCases, visibleCases } from './case-parties.js';
+import { seesAllCases, visibleCases } from './case-parties.js';
+import { hubReads } from '../db/hub-reads.js';
 import { toCaseSummary, toTimelineEntry, type TimelineFeed } from './timeline-feed.js';
 import { timelineTexts } from './timeline-text.js';
 
@@ -35,12 +35,12 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       const caseRef = v.text('case_ref', req.caseRef, { max: 64 });
       v.throwIfAny();
       setCaseRef(caseRef);
-      const summary = await db.selectFrom('case_index').selectAll().where('case_ref', '=', caseRef).executeTakeFirst();
+      const summary = await hubReads.caseSummary(db, caseRef);
       if (!summary) throw new NotFoundError('case_ref', caseRef, 'case');
       if (!(await visibleCases(db, ctx.caller, [caseRef])).has(caseRef)) {
         throw new PermissionDeniedError(`case_ref: ${ctx.caller.agencyId} is no party to case ${caseRef}; an agency reads only the cases it is or was part of`);
       }
-      const entries = await db.selectFrom('timeline_entry').selectAll().where('case_ref', '=', caseRef).orderBy('occurred_at').orderBy('seq').execute();
+      const entries = await hubReads.timeline(db, caseRef);
       const texts = await timelineTexts(db, entries, nameOf);
       return {
         caseSummary: toCaseSummary(summary),
@@ -66,16 +66,17 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       if (req.waitingLongerThanWorkingDays > 250) v.add('waiting_longer_than_working_days', 'must be at most 250');
       v.throwIfAny();
       const limit = pageSize(req.pageSize);
-      let query = db.selectFrom('case_index').selectAll().orderBy('case_ref').limit(limit + 1);
-      if (!seesAllCases(ctx.caller)) query = query.where(isPartyTo(ctx.caller.agencyId));
-      if (req.status) query = query.where('status', '=', req.status);
-      if (req.agencyId) query = query.where('current_agency_id', '=', req.agencyId);
-      if (municipality) query = query.where('municipality', '=', municipality);
-      // The case waits in its status since its last status change (updated_at).
-      if (req.waitingLongerThanWorkingDays) query = query.where('updated_at', '<', waitingSinceCutoff(rt.now(), req.waitingLongerThanWorkingDays));
-      if (req.escalatedOnly) query = query.where('escalated', '=', true);
-      if (req.pageToken) query = query.where('case_ref', '>', req.pageToken);
-      const rows = await query.execute();
+      const rows = await hubReads.listCases(db, {
+        partyTo: seesAllCases(ctx.caller) ? undefined : ctx.caller.agencyId,
+        status: req.status,
+        agencyId: req.agencyId,
+        municipality,
+        // The case waits in its status since its last status change (updated_at).
+        waitingSince: req.waitingLongerThanWorkingDays ? waitingSinceCutoff(rt.now(), req.waitingLongerThanWorkingDays) : undefined,
+        escalatedOnly: req.escalatedOnly,
+        after: req.pageToken || undefined,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit);
       return { cases: page.map(toCaseSummary), nextPageToken: rows.length > limit ? page[page.length - 1]!.case_ref : '' };
     },
@@ -89,18 +90,12 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
       if (token && !afterRecipient) v.add('page_token', 'must be a next_page_token of an earlier answer');
       v.throwIfAny();
       const limit = pageSize(req.pageSize);
-      let query = db
-        .selectFrom('erasure_request as e')
-        .innerJoin('consent_withdrawal as w', 'w.consent_id', 'e.consent_id')
-        .select(['e.consent_id', 'e.case_ref', 'e.recipient_agency_id', 'e.requested_at', 'e.confirmed_at', 'e.erased_categories', 'e.retained', 'w.withdrawn_at', 'w.received_by_agency_id'])
-        .orderBy('e.consent_id')
-        .orderBy('e.recipient_agency_id')
-        .limit(limit + 1);
-      if (req.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_OPEN) query = query.where('e.confirmed_at', 'is', null);
-      if (req.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_CONFIRMED) query = query.where('e.confirmed_at', 'is not', null);
-      if (caseRef) query = query.where('e.case_ref', '=', caseRef);
-      if (token) query = query.where(sql<boolean>`(e.consent_id, e.recipient_agency_id) > (${afterConsent}, ${afterRecipient})`);
-      const rows = await query.execute();
+      const rows = await hubReads.listErasures(db, {
+        status: req.status,
+        caseRef: caseRef || undefined,
+        after: token ? { consentId: afterConsent!, recipient: afterRecipient! } : undefined,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
@@ -129,7 +124,7 @@ export function lotsenhausApi(rt: AgencyContext<HubDb>, directory: Directory, fe
     },
 
     async listProviders() {
-      const capacity = await db.selectFrom('provider_capacity').selectAll().orderBy('provider_id').orderBy('kind').execute();
+      const capacity = await hubReads.capacity(db);
       return {
         providers: directory.providers.map((p) =>
           lotsenhaus.Provider.fromPartial({

@@ -3,7 +3,7 @@
 // deciders (domain/) and persist through here.
 import { common } from '@lotse/contracts';
 import { trace } from '@opentelemetry/api';
-import type { Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CaseIndexChange, ReferralState, TimelineStep } from '../domain/referral-lifecycle.js';
 import type { RoutingLoad } from '../domain/referral-decider.js';
 import type { HubDb } from './schema.js';
@@ -151,9 +151,69 @@ export const hubRepository = {
       .where('recipient_agency_id', '=', recipient)
       .execute(),
 
+  /** Unconfirmed routings, oldest first, with the count of sends of the routing they last counted. */
+  unconfirmedRoutings: (trx: Trx, cutoff: Date, limit: number) =>
+    unconfirmedRoutings(trx, cutoff)
+      .select(['r.referral_id', 'routed.event_id as routed_event_id', 'f.routed_event_id as counted_event_id', 'f.resent_count', 'f.resent_at'])
+      .orderBy('r.updated_at')
+      .limit(limit)
+      .execute(),
+
+  /** Unconfirmed routings per recipient: how many, how many sent `maxAttempts` times already (stuck), the oldest. */
+  unconfirmedPerRecipient: (db: Kysely<HubDb>, cutoff: Date, maxAttempts: number) =>
+    unconfirmedRoutings(db, cutoff)
+      .select((eb) => [
+        'r.provider_id',
+        eb.fn.countAll<number>().as('waiting'),
+        eb.fn.count<number>(sql`case when f.routed_event_id = routed.event_id and f.resent_count >= ${maxAttempts} then 1 end`).as('stuck'),
+        eb.fn.min('r.updated_at').as('oldest'),
+      ])
+      .groupBy('r.provider_id')
+      .execute(),
+
+  /** A routing sent again: how often, for which routing event (a re-routing starts anew). */
+  countResend: (trx: Trx, r: { referralId: string; routedEventId: string; at: Date; count: number }) => {
+    const values = { routed_event_id: r.routedEventId, resent_at: r.at, resent_count: r.count };
+    return trx.insertInto('routing_follow_up').values({ referral_id: r.referralId, ...values }).onConflict((oc) => oc.column('referral_id').doUpdateSet(values)).execute();
+  },
+
   firstReferralUnderConsent: async (trx: Trx, consentId: string) =>
     (await trx.selectFrom('hub_referral').select('referral_id').where('consent_id', '=', consentId).orderBy('referral_id').executeTakeFirst())?.referral_id,
 };
+
+/** Pending referrals whose current routing has no receipt from the recipient, routed before `cutoff` (select what you need). */
+const unconfirmedRoutings = (db: Kysely<HubDb>, cutoff: Date) =>
+  db
+    .selectFrom('hub_referral as r')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('timeline_entry as t')
+          .select(['t.event_id', 't.seq'])
+          .whereRef('t.referral_id', '=', 'r.referral_id')
+          .where('t.event_type', '=', 'ReferralRouted')
+          .orderBy('t.seq', 'desc')
+          .limit(1)
+          .as('routed'),
+      (join) => join.onTrue(),
+    )
+    .leftJoin('routing_follow_up as f', 'f.referral_id', 'r.referral_id')
+    .where('r.status', '=', S.REFERRAL_STATUS_PENDING)
+    .where('r.provider_id', 'is not', null)
+    .where('r.updated_at', '<', cutoff)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('timeline_entry as x')
+            .select(sql`1`.as('one'))
+            .whereRef('x.referral_id', '=', 'r.referral_id')
+            .where('x.event_type', '=', 'ReferralReceived')
+            .whereRef('x.agency_id', '=', 'r.provider_id')
+            .whereRef('x.seq', '>', 'routed.seq'),
+        ),
+      ),
+    );
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
