@@ -14,15 +14,15 @@ const { ReferralStatus: S } = common;
 export const hubRepository = {
   referral: (trx: Trx, referralId: string, lock = false) => {
     const q = trx.selectFrom('hub_referral').selectAll().where('referral_id', '=', referralId);
-    return (lock ? q.forUpdate() : q).executeTakeFirst() as Promise<ReferralState | undefined>;
+    return (lock ? q.forUpdate() : q).executeTakeFirst();
   },
 
   /** The first referral under a consent in this case: an onward referral takes its routing facts. */
   firstUnderConsent: (trx: Trx, consentId: string, caseRef: string) =>
-    trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', consentId).where('case_ref', '=', caseRef).orderBy('requested_at').executeTakeFirst() as Promise<ReferralState | undefined>,
+    trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', consentId).where('case_ref', '=', caseRef).orderBy('requested_at').executeTakeFirst(),
 
   underConsent: (trx: Trx, consentId: string) =>
-    trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', consentId).orderBy('referral_id').forUpdate().execute() as Promise<ReferralState[]>,
+    trx.selectFrom('hub_referral').selectAll().where('consent_id', '=', consentId).orderBy('referral_id').forUpdate().execute(),
 
   /** The referral a job centre's case step is about: routed to it, the latest in the case. */
   routedInCase: (trx: Trx, caseRef: string, providerId: string, referralId?: string) => {
@@ -43,7 +43,7 @@ export const hubRepository = {
       .limit(limit)
       .forUpdate()
       .skipLocked()
-      .execute() as Promise<ReferralState[]>,
+      .execute(),
 
   /** Writes a referral's new state: inserted, or only the columns that changed. */
   async saveReferral(trx: Trx, before: ReferralState | undefined, after: ReferralState): Promise<void> {
