@@ -8,6 +8,7 @@ export {
   enqueue,
   republishSince,
   republishEvents,
+  rewriteOutboxPayloads,
   outboxBacklog,
   envelopeSchemaVersion,
   type NewEvent,

@@ -114,3 +114,28 @@ export async function outboxBacklog(db: Kysely<any>): Promise<number> {
 
 /** The Nats-Msg-Id of an outbox row: its event id, and a count once it was sent again. */
 export const msgIdOf = (row: { event_id: string; resends: number }): string => (row.resends > 0 ? `${row.event_id}~${row.resends}` : row.event_id);
+
+/**
+ * Rewrites the payloads of events in the producer's outbox (an erasure that reaches events it
+ * keeps): `rewrite` receives each event message of that type in the case and returns the new
+ * message, or undefined to leave it. The outbox and its envelope stay this module's business;
+ * the caller sees only its own messages. Returns how many were rewritten.
+ */
+export async function rewriteOutboxPayloads(
+  trx: Kysely<any>,
+  filter: { caseRef: string; eventType: string },
+  rewrite: (payload: Uint8Array) => Uint8Array | undefined,
+): Promise<number> {
+  const db = messagingDb(trx);
+  const rows = await db.selectFrom('outbox').select(['event_id', 'payload']).where('case_ref', '=', filter.caseRef).where('event_type', '=', filter.eventType).execute();
+  let rewritten = 0;
+  for (const row of rows) {
+    const env = envelope.Envelope.decode(row.payload);
+    const payload = rewrite(env.payload);
+    if (!payload) continue;
+    const bytes = envelope.Envelope.encode({ ...env, payload: Buffer.from(payload) }).finish();
+    await db.updateTable('outbox').set({ payload: Buffer.from(bytes) }).where('event_id', '=', row.event_id).execute();
+    rewritten++;
+  }
+  return rewritten;
+}

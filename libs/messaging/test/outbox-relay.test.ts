@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events } from '@lotse/contracts';
+import { envelope, events } from '@lotse/contracts';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { migrateToLatest, openDatabase, sql } from '@lotse/db';
@@ -12,6 +12,7 @@ import {
   outboxMigrations,
   OutboxRelay,
   republishSince,
+  rewriteOutboxPayloads,
   streamName,
 } from '../src/index.js';
 import { count, logger, natsUrl, randomAgencyId, setupSuite, waitFor, type Suite } from './support.js';
@@ -163,5 +164,28 @@ describe('outbox and relay', () => {
     } finally {
       await embedded.close();
     }
+  });
+
+  it("rewrites the messages of one type in one case for their producer (an erasure), and leaves the envelope and every other row as they were", async () => {
+    const agency = randomAgencyId();
+    const { db } = suite;
+    const routed = (referralId: string, caseRef: string) => events.ReferralRouted.fromPartial({ referralId, caseRef, providerId: 'p', ageGroup: 3 });
+    const [erase, other] = [`${agency}-erase`, `${agency}-other`];
+    const ids = await db.transaction().execute(async (trx) => [
+      await enqueue(trx, agency, events.ReferralRouted, 'ReferralRouted', routed('r-1', erase), erase, 'p'),
+      await enqueue(trx, agency, events.ReferralRouted, 'ReferralRouted', routed('r-2', erase), erase, 'p'),
+      await enqueue(trx, agency, events.ReferralRouted, 'ReferralRouted', routed('r-3', other), other, 'p'),
+    ]);
+    const rewritten = await db.transaction().execute((trx) =>
+      rewriteOutboxPayloads(trx, { caseRef: erase, eventType: 'ReferralRouted' }, (payload) => {
+        const message = events.ReferralRouted.decode(payload);
+        return message.referralId === 'r-1' ? events.ReferralRouted.encode({ ...message, ageGroup: 0 }).finish() : undefined;
+      }),
+    );
+    expect(rewritten).toBe(1);
+    const rows = await db.selectFrom('outbox').select(['event_id', 'payload']).where('event_id', 'in', ids).execute();
+    const byId = new Map(rows.map((r) => [r.event_id as string, envelope.Envelope.decode(r.payload as Uint8Array)]));
+    expect(ids.map((id) => events.ReferralRouted.decode(byId.get(id)!.payload).ageGroup)).toEqual([0, 3, 3]);
+    expect(byId.get(ids[0]!)).toMatchObject({ eventId: ids[0], eventType: 'ReferralRouted', producerAgencyId: agency, caseRef: erase });
   });
 });

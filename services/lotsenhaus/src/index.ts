@@ -1,21 +1,18 @@
 import type { RetentionJob } from '@lotse/audit';
-import { events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
-import { agencySubjects } from '@lotse/messaging';
-import { on, startAgency, subscribe, type AgencyContext, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { lotsenhaus } from '@lotse/contracts';
+import { startAgency, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { lotsenhausApi } from './api/lotsenhaus-api.js';
 import { TimelineFeed } from './api/timeline-feed.js';
 import type { LotsenhausConfig } from './config.js';
 import { hubDataProtection, startHubRetention } from './data-protection/index.js';
 import { hubMigrations } from './db/migrations/index.js';
 import type { HubDb } from './db/schema.js';
-import { loadDirectory } from './domain/directory.js';
+import { agencyNames, loadDirectory } from './domain/directory.js';
 import { caseFlow } from './events/case-flow.js';
+import { hubSubscriptions } from './events/subscriptions.js';
 import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow-up.js';
 import { addWorkingDays } from './domain/working-days.js';
-import type { Transaction } from 'kysely';
 import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
-
-type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
 /** When an unanswered referral escalates: REFERRAL_EXPIRY_MS if set, else REFERRAL_EXPIRY working days. */
 function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
@@ -49,48 +46,10 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
             followUp = routingFollowUp(ctx, config.routingFollowUp ?? defaultRoutingFollowUp);
             return () => followUp!.awaiting();
           },
-          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
+          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger, undefined, agencyNames(directory))) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
-            const f = flow;
-            // Every agency of the directory may refer (providers refer on); providers also report
-            // on the referrals routed to them, and job centres their case steps. One subscription
-            // per agency stream — the Lotsenhaus agency's included, which shares this deployment.
-            const referring = {
-              ReferralRequested: on(events.ReferralRequested, f.ReferralRequested),
-              ReferralWithdrawnByReferrer: on(events.ReferralWithdrawnByReferrer, f.ReferralWithdrawnByReferrer),
-            };
-            const providing = {
-              ReferralReceived: on(events.ReferralReceived, f.ReferralReceived),
-              ReferralAccepted: on(events.ReferralAccepted, f.ReferralAccepted),
-              ReferralDeclined: on(events.ReferralDeclined, f.ReferralDeclined),
-              ReferralCompleted: on(events.ReferralCompleted, f.ReferralCompleted),
-              NewcomerDataReceived: on(events.NewcomerDataReceived, f.NewcomerDataReceived),
-              FirstContactRecorded: on(events.FirstContactRecorded, f.FirstContactRecorded),
-              ErasureConfirmed: on(events.ErasureConfirmed, f.ErasureConfirmed),
-              CapacityChanged: on(events.CapacityChanged, f.CapacityChanged),
-            };
-            const jobCentreSteps = {
-              CustomerRegistered: on(jobCentreEvents.CustomerRegistered, f.CustomerRegistered),
-              LanguageCourseFundingDecided: on(jobCentreEvents.LanguageCourseFundingDecided, f.LanguageCourseFundingDecided),
-              CooperationPlanAgreed: on(jobCentreEvents.CooperationPlanAgreed, f.CooperationPlanAgreed),
-              PlacementRecorded: on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
-              JobCentreCaseClosed: on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
-            };
-            const streams = new Map<string, Handlers>([
-              ...directory.referrers.map((r) => [r.agencyId, { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }] as const),
-              ...directory.providers
-                .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
-                .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
-            ]);
-            // The desk takes in what the hub routes to the Lotsenhaus. The inbox that drops
-            // redeliveries is keyed by deployment and event id, so two subscriptions here that both
-            // receive an event would apply it only in the one that runs first: where this
-            // deployment's own stream is followed already (the Lotsenhaus is in the directory, as
-            // in the network), the desk's handler joins that subscription.
-            const own = streams.get(ctx.agencyId);
-            if (own) Object.assign(own, oneStopHandlers(ctx));
-            return [...(own ? [] : [oneStopSubscription(ctx)]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
+            return hubSubscriptions(ctx, directory, flow, { handlers: oneStopHandlers(ctx), subscription: () => oneStopSubscription(ctx) });
           },
         },
         overrides,

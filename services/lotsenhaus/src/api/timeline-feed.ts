@@ -7,6 +7,7 @@ import { ResourceExhaustedError } from '@lotse/grpc';
 import type { Logger } from '@lotse/logger';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CaseIndexTable, HubDb, TimelineEntryTable } from '../db/schema.js';
+import { timelineTexts, type NameOf } from './timeline-text.js';
 
 export type TimelineRow = Selectable<TimelineEntryTable>;
 type CaseRow = Selectable<CaseIndexTable>;
@@ -36,7 +37,8 @@ interface Hole {
   horizon: bigint;
 }
 
-export function toTimelineEntry(e: TimelineRow): lotsenhaus.TimelineEntry {
+/** A stored step as the API shows it, with its text (see timeline-text.ts). */
+export function toTimelineEntry(e: TimelineRow, summary: string): lotsenhaus.TimelineEntry {
   return lotsenhaus.TimelineEntry.fromPartial({
     eventId: e.event_id,
     eventType: e.event_type,
@@ -45,7 +47,7 @@ export function toTimelineEntry(e: TimelineRow): lotsenhaus.TimelineEntry {
     recordedAt: e.recorded_at,
     traceId: e.trace_id,
     referralId: e.referral_id,
-    summary: e.summary,
+    summary,
   });
 }
 
@@ -64,7 +66,7 @@ export function toCaseSummary(row: CaseRow): lotsenhaus.CaseSummary {
   });
 }
 
-type Listener = (rows: readonly TimelineRow[], cases: ReadonlyMap<string, CaseRow>) => void;
+type Listener = (rows: readonly TimelineRow[], cases: ReadonlyMap<string, CaseRow>, texts: ReadonlyMap<string, string>) => void;
 
 export class TimelineFeed {
   private readonly listeners = new Set<Listener>();
@@ -78,6 +80,7 @@ export class TimelineFeed {
     private readonly db: Kysely<HubDb>,
     private readonly logger: Logger,
     private readonly options: FeedOptions = defaultFeedOptions,
+    private readonly nameOf: NameOf = (id) => id,
   ) {}
 
   /**
@@ -92,10 +95,10 @@ export class TimelineFeed {
     const queue: lotsenhaus.WatchTimelineResponse[] = [];
     let wake: (() => void) | undefined;
     let overflow = false;
-    const listener: Listener = (rows, cases) => {
+    const listener: Listener = (rows, cases, texts) => {
       for (const row of rows) {
         if (caseRef && row.case_ref !== caseRef) continue;
-        queue.push(toResponse(row, cases.get(row.case_ref)));
+        queue.push(toResponse(row, cases.get(row.case_ref), texts));
       }
       if (queue.length > this.options.maxQueued) overflow = true;
       wake?.();
@@ -112,8 +115,9 @@ export class TimelineFeed {
         const page = await rows.orderBy('seq').limit(this.options.batch).execute();
         if (page.length === 0) break;
         const cases = await this.casesOf(page);
+        const texts = await timelineTexts(this.db, page, this.nameOf);
         const visible = canSee && (await canSee(page.map((r) => r.case_ref)));
-        for (const row of page) if (!visible || visible.has(row.case_ref)) await send(toResponse(row, cases.get(row.case_ref)));
+        for (const row of page) if (!visible || visible.has(row.case_ref)) await send(toResponse(row, cases.get(row.case_ref), texts));
         sent = page[page.length - 1]!.seq;
       }
       while (!signal.aborted) {
@@ -226,7 +230,8 @@ export class TimelineFeed {
     if (accepted.length === 0) return;
     this.head = accepted[accepted.length - 1]!.seq;
     const cases = await this.casesOf(accepted);
-    for (const listener of this.listeners) listener(accepted, cases);
+    const texts = await timelineTexts(this.db, accepted, this.nameOf);
+    for (const listener of this.listeners) listener(accepted, cases, texts);
   }
 
   private async casesOf(rows: readonly TimelineRow[]): Promise<Map<string, CaseRow>> {
@@ -236,11 +241,11 @@ export class TimelineFeed {
   }
 }
 
-function toResponse(row: TimelineRow, summary: CaseRow | undefined): lotsenhaus.WatchTimelineResponse {
+function toResponse(row: TimelineRow, summary: CaseRow | undefined, texts: ReadonlyMap<string, string>): lotsenhaus.WatchTimelineResponse {
   return lotsenhaus.WatchTimelineResponse.fromPartial({
     position: row.seq,
     caseRef: row.case_ref,
-    entry: toTimelineEntry(row),
+    entry: toTimelineEntry(row, texts.get(row.event_id) ?? row.summary),
     caseSummary: summary ? toCaseSummary(summary) : undefined,
   });
 }

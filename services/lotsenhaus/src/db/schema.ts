@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ReferralState } from '../domain/referral-lifecycle.js';
 
 // The hub keeps no personal data beyond pseudonymous case references and the routing facts
 // (municipality, age group, and the languages spoken where the consent grants them).
@@ -24,37 +25,11 @@ export interface RoutingFollowUpTable {
   resent_count: number;
 }
 
-export interface HubReferralTable {
-  referral_id: string;
-  case_ref: string;
-  referrer_agency_id: string;
-  provider_id: string | null;
-  status: number;
-  purpose: number;
-  consent_id: string;
-  consented_recipients: string[];
-  municipality: string;
-  age_group: number;
-  preferred_provider_id: string | null;
-  decline_reason: number;
-  requested_at: Date;
-  updated_at: Date;
-  /** common.v1.ReferralType */
-  type: Generated<number>;
-  sender_type: Generated<string>;
-  recipient_type: Generated<string>;
-  /** The agency that holds the newcomer's data (recipients fetch from it). */
-  owner_agency_id: Generated<string>;
-  /** Providers that declined this referral; it is never routed to them again. */
-  declined_by: Generated<string[]>;
-  /** common.v1.ReferralOutcome, once completed. */
-  outcome: Generated<number>;
-  /** When an unanswered (pending) referral escalates. */
-  expires_at: Date | null;
-  escalated_at: Date | null;
-  /** Languages the newcomer speaks (routing fact, ISO 639); empty when not consented or erased. */
-  languages: Generated<string[]>;
-}
+/** A column with a default: optional on insert. */
+type WithDefaults<T, K extends keyof T> = Omit<T, K> & { [P in K]: Generated<T[P]> };
+
+/** The referral's state as the lifecycle knows it (domain/referral-lifecycle.ts), one column a field. */
+export type HubReferralTable = WithDefaults<ReferralState, 'type' | 'sender_type' | 'recipient_type' | 'owner_agency_id' | 'declined_by' | 'outcome' | 'languages'>;
 
 export interface ProviderCapacityTable {
   provider_id: string;
@@ -74,7 +49,12 @@ export interface TimelineEntryTable {
   occurred_at: Date;
   recorded_at: Generated<Date>;
   trace_id: string;
-  summary: string;
+  /** The step's text as stored: a desk step's, or a hub step's from before facts (empty otherwise). */
+  summary: Generated<string>;
+  /** The kind of a fact (domain/timeline-facts.ts); empty where the step is stored as text. */
+  kind: Generated<string>;
+  /** The fact's structured, non-personal fields; the text is rendered when read. */
+  facts: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
 export interface ConsentWithdrawalTable {

@@ -101,3 +101,15 @@ export function loadDirectory(path: string): Directory {
     : defaultAgreements;
   return { region: raw.region, municipalities: raw.municipalities, referrers: raw.referrers, providers, agreements };
 }
+
+/** An agency's name as the directory gives it (its id where the directory does not know it). */
+export function agencyNames(directory: Directory): (agencyId: string) => string {
+  const names = new Map([...directory.referrers.map((r) => [r.agencyId, r.name] as const), ...directory.providers.map((p) => [p.providerId, p.name] as const)]);
+  return (agencyId) => names.get(agencyId) ?? agencyId;
+}
+
+/** An agency's type as the directory gives it. */
+export function agencyTypes(directory: Directory): (agencyId: string) => string | undefined {
+  const types = new Map([...directory.referrers.map((r) => [r.agencyId, r.agencyType] as const), ...directory.providers.map((p) => [p.providerId, p.agencyType] as const)]);
+  return (agencyId) => types.get(agencyId);
+}

@@ -7,6 +7,7 @@ import * as referralLanguages from './0004-referral-languages.js';
 import * as caseLookups from './0005-case-lookups.js';
 import * as timelineCommitOrder from './0006-timeline-commit-order.js';
 import * as routingFollowUp from './0007-routing-follow-up.js';
+import * as timelineFacts from './0008-timeline-facts.js';
 import * as oneStop from './0101-one-stop.js';
 import * as oneStopConsentLookup from './0102-one-stop-consent-lookup.js';
 
@@ -18,6 +19,7 @@ export const hubMigrations: Migrations = {
   '0005-case-lookups': caseLookups,
   '0006-timeline-commit-order': timelineCommitOrder,
   '0007-routing-follow-up': routingFollowUp,
+  '0008-timeline-facts': timelineFacts,
   '0101-one-stop': oneStop,
   '0102-one-stop-consent-lookup': oneStopConsentLookup,
   ...auditMigrations,

@@ -1,0 +1,65 @@
+// Which events the hub follows from which agency's stream, declared once.
+import { events, jobCentreEvents } from '@lotse/contracts';
+import { agencySubjects } from '@lotse/messaging';
+import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/runtime';
+import type { HubDb } from '../db/schema.js';
+import type { Directory } from '../domain/directory.js';
+import type { caseFlow } from './case-flow.js';
+
+export type Handlers = Parameters<typeof subscribe<HubDb>>[2];
+
+/** Two handler sets for one subscription; an event type both handle would be applied only once, so it is refused. */
+export function joinHandlers(a: Handlers, b: Handlers): Handlers {
+  const both = Object.keys(a).filter((type) => type in b);
+  if (both.length) throw new Error(`two handlers of ${both.join(', ')} in one subscription`);
+  return { ...a, ...b };
+}
+
+/**
+ * Every agency of the directory may refer (providers refer on); providers also report on the
+ * referrals routed to them, and job centres their case steps. One subscription per agency stream
+ * — the Lotsenhaus agency's included, which shares this deployment.
+ *
+ * The desk takes in what the hub routes to the Lotsenhaus. The inbox that drops redeliveries is
+ * keyed by deployment and event id, so two subscriptions here that both receive an event would
+ * apply it only in the one that runs first: where this deployment's own stream is followed
+ * already (the Lotsenhaus is in the directory, as in the network), the desk's handlers join that
+ * subscription; otherwise the desk has a subscription of its own.
+ */
+export function hubSubscriptions(
+  ctx: AgencyContext<HubDb>,
+  directory: Directory,
+  f: ReturnType<typeof caseFlow>,
+  desk: { handlers: Handlers; subscription: () => Subscription<HubDb> },
+): Subscription<HubDb>[] {
+  const referring = {
+    ReferralRequested: on(events.ReferralRequested, f.ReferralRequested),
+    ReferralWithdrawnByReferrer: on(events.ReferralWithdrawnByReferrer, f.ReferralWithdrawnByReferrer),
+  };
+  const providing = {
+    ReferralReceived: on(events.ReferralReceived, f.ReferralReceived),
+    ReferralAccepted: on(events.ReferralAccepted, f.ReferralAccepted),
+    ReferralDeclined: on(events.ReferralDeclined, f.ReferralDeclined),
+    ReferralCompleted: on(events.ReferralCompleted, f.ReferralCompleted),
+    NewcomerDataReceived: on(events.NewcomerDataReceived, f.NewcomerDataReceived),
+    FirstContactRecorded: on(events.FirstContactRecorded, f.FirstContactRecorded),
+    ErasureConfirmed: on(events.ErasureConfirmed, f.ErasureConfirmed),
+    CapacityChanged: on(events.CapacityChanged, f.CapacityChanged),
+  };
+  const jobCentreSteps = {
+    CustomerRegistered: on(jobCentreEvents.CustomerRegistered, f.CustomerRegistered),
+    LanguageCourseFundingDecided: on(jobCentreEvents.LanguageCourseFundingDecided, f.LanguageCourseFundingDecided),
+    CooperationPlanAgreed: on(jobCentreEvents.CooperationPlanAgreed, f.CooperationPlanAgreed),
+    PlacementRecorded: on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
+    JobCentreCaseClosed: on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
+  };
+  const streams = new Map<string, Handlers>([
+    ...directory.referrers.map((r) => [r.agencyId, { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }] as const),
+    ...directory.providers
+      .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
+      .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
+  ]);
+  const own = streams.get(ctx.agencyId);
+  if (own) streams.set(ctx.agencyId, joinHandlers(own, desk.handlers));
+  return [...(own ? [] : [desk.subscription()]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
+}
