@@ -29,6 +29,8 @@ export interface OutboxRelayOptions {
   streamCheckIntervalMs?: number;
   /** While the database is away the relay does not query it; it backs off until it is back. */
   database?: DatabaseAvailability;
+  /** Replicas of the stream when the relay has to make it again (1; 3 on the hub's cluster). */
+  streamReplicas?: number;
 }
 
 const tracer = trace.getTracer('@lotse/messaging');
@@ -82,6 +84,7 @@ export class OutboxRelay {
       })),
       this.producerAgencyId,
       this.logger,
+      options.streamReplicas ?? 1,
     );
   }
 
