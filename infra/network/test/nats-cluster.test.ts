@@ -3,7 +3,7 @@
 // published through one agency's leaf reach a durable consumed through another's; killing the
 // stream's leader loses none of them; and the cluster, not the leaf, enforces the agency's
 // permissions on the leaf connection.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,6 +228,56 @@ describe('the NATS cluster and leaf layout', () => {
     } finally {
       await rogue?.stop();
       await Promise.all(open.map((n) => n.close().catch(() => undefined)));
+      await cluster.stop();
+    }
+  }, 120_000);
+
+  it('lets only the broker certificate form a route: a server with an agency certificate from the same CA is refused', async () => {
+    const cluster = await startCluster({ name: 'route' });
+    const started: NatsNodeProcess[] = [];
+    const node1 = cluster.layout.cluster.nodes[0]!;
+    const routes = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/routez`)).json()) as { num_routes: number }).num_routes;
+    try {
+      expect(await routes(node1.httpPort!)).toBe(2);
+      const intrude = async (id: string, offset: number) => {
+        const port = cluster.basePort + offset;
+        const file = join(dir, `route-${id}-${port}.conf`);
+        writeFileSync(
+          file,
+          [
+            `server_name: "intruder-${id}"`,
+            'host: "127.0.0.1"',
+            `port: ${port}`,
+            `http_port: ${port + 1}`,
+            'cluster {',
+            '  name: "lotse"',
+            '  host: "127.0.0.1"',
+            `  port: ${port + 2}`,
+            `  routes: ["nats-route://127.0.0.1:${node1.cluster.port}"]`,
+            `  tls { cert_file: "${pki}/${id}.crt", key_file: "${pki}/${id}.key", ca_file: "${pki}/ca.crt", timeout: 5 }`,
+            '}',
+            '',
+          ].join('\n'),
+        );
+        const log = join(dir, `route-${id}-${port}.log`);
+        const server = await startNatsNode(`intruder-${id}`, file, log, { host: '127.0.0.1', port });
+        started.push(server);
+        return { server, log, httpPort: port + 1 };
+      };
+
+      // An agency's certificate: the node refuses the route, and the intruder says why.
+      const agency = await intrude(fo.id, 90);
+      await waitFor(() => existsSync(agency.log) && readFileSync(agency.log, 'utf8').includes("Route Error 'Authorization Violation'"), 'the refused route', 20_000);
+      expect(await routes(agency.httpPort)).toBe(0);
+      expect(await routes(node1.httpPort!)).toBe(2);
+      await agency.server.stop();
+
+      // The same configuration with the broker's certificate joins: the refusal was the certificate.
+      const broker = await intrude(BROKER_CERTIFICATE.id, 95);
+      await waitFor(async () => (await routes(node1.httpPort!)) === 3, 'the broker certificate’s route', 20_000);
+      await broker.server.stop();
+    } finally {
+      await Promise.all(started.map((s) => s.stop()));
       await cluster.stop();
     }
   }, 120_000);
