@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventFlows } from '@lotse/flows';
-import { DEV_PKI_ORGANISATION, type DevDeployment } from '@lotse/pki';
+import { DEV_PKI_ORGANISATION, readRevocations, type DevDeployment } from '@lotse/pki';
 import { authorizationBlock, brokerConfig, type BrokerNetwork } from '@lotse/messaging';
 import { consoleDeployment, demoDeployments, type ConsoleDeployment, type Deployment } from './deployments.js';
 
@@ -37,8 +37,13 @@ export function demoAuthorization(): string {
   return header + authorizationBlock(brokerNetwork(demoDeployments(50050), consoleDeployment(50050)));
 }
 
-/** The whole configuration of the broker `pnpm start` spawns, with the PKI in `pkiDir`. */
+/**
+ * The whole configuration of the broker `pnpm start` spawns, with the PKI in `pkiDir`: without a
+ * user for any deployment the CA's revocation list names (the launcher writes it again and reloads
+ * the broker when the list changes).
+ */
 export function writeLauncherBrokerConfig(file: string, pkiDir: string, deployments: readonly Deployment[], operatorConsole: ConsoleDeployment): void {
   const tls = { certFile: join(pkiDir, `${BROKER_CERTIFICATE.id}.crt`), keyFile: join(pkiDir, `${BROKER_CERTIFICATE.id}.key`), caFile: join(pkiDir, 'ca.crt') };
-  writeFileSync(file, brokerConfig(brokerNetwork(deployments, operatorConsole), tls));
+  const revoked = Object.keys(readRevocations(pkiDir).deployments);
+  writeFileSync(file, brokerConfig({ ...brokerNetwork(deployments, operatorConsole), revoked }, tls));
 }

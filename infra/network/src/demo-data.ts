@@ -1,3 +1,4 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { common, foreignOffice } from '@lotse/contracts';
 import { createClient, type TlsIdentity } from '@lotse/grpc';
 
@@ -22,12 +23,12 @@ export interface SeededNewcomer {
  * Registers the demo newcomers with their consent at the foreign office. Fixed request ids make
  * this a no-op on every later start: the service answers a repeated id with its first result.
  */
-export async function seedDemoData(owner: { id: string; address: string }, identity: TlsIdentity): Promise<SeededNewcomer[]> {
+export async function seedDemoData(owner: { id: string; address: string }, identity: TlsIdentity, metadata?: Metadata): Promise<SeededNewcomer[]> {
   const client = createClient(foreignOffice.ForeignOfficeServiceClient, owner.address, identity, { deadlineMs: 15_000, serverAgencyId: owner.id });
   try {
     const seeded: SeededNewcomer[] = [];
     for (const [i, person] of demoNewcomers.entries()) {
-      const { newcomer } = await client.registerNewcomer({ requestId: `demo-newcomer-${i + 1}`, ...person });
+      const { newcomer } = await client.registerNewcomer({ requestId: `demo-newcomer-${i + 1}`, ...person }, { metadata });
       await client.recordConsent({
         requestId: `demo-consent-${i + 1}`,
         newcomerId: newcomer!.newcomerId,
@@ -38,7 +39,7 @@ export async function seedDemoData(owner: { id: string; address: string }, ident
         textVersion: 'mbe-einwilligung-2026-01',
         language: person.languages[0]!,
         interpreterUsed: i === 0,
-      });
+      }, { metadata });
       seeded.push({ newcomerId: newcomer!.newcomerId, caseRef: newcomer!.caseRef, label: `${person.municipality}, born ${person.birthDate.slice(0, 4)}` });
     }
     return seeded;

@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
 import { createEmbeddedDatabases } from '@lotse/db/embedded';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { ensureDevPki, loadIdentity, RevocationWatch } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
@@ -15,6 +15,9 @@ import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { ensureDeploymentDatabase } from './postgres-databases.js';
 import { Supervisor } from './supervisor.js';
+import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
+import { signInWithPassword } from '@lotse/identity';
+import { Metadata } from '@grpc/grpc-js';
 
 const env = readEnv();
 const config = loadConfigOrExit(toNetworkConfig, env);
@@ -55,11 +58,37 @@ if (!natsUrl && config.natsCluster === 3) {
     writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
     const nats = await startNatsServer({ port: config.natsPort, storeDir: dirs.nats, logFile: join(dirs.logs, 'nats-server.log'), configFile });
     natsUrl = nats.url;
-    stopNats = nats.stop;
+    // `pnpm lotse revoke`: within 5 s the broker has no user for a revoked deployment any more,
+    // and the reload drops its connections (the deployments refuse its calls and events themselves).
+    const revocations = new RevocationWatch(dirs.pki, {
+      onError: (error) => say(`the revocation list does not load: ${(error as Error).message}`),
+      onChange: (list) => {
+        writeLauncherBrokerConfig(configFile, dirs.pki, deployments, operatorConsole);
+        nats.reload();
+        say(`revocation list changed (${Object.keys(list.deployments).join(', ') || 'no deployment'} revoked); broker reloaded`);
+      },
+    });
+    stopNats = async () => {
+      revocations.stop();
+      await nats.stop();
+    };
   } catch (error) {
     process.stderr.write(`[lotse] ${(error as Error).message}\n`);
     process.exit(error instanceof NatsServerMissingError ? 69 : 1);
   }
+}
+
+// People sign in (LOTSE_SIGN_IN=1): the embedded OpenID issuer, trusted by every deployment.
+let signIn: NetworkSignIn | undefined;
+let stopIssuer = async () => {};
+if (config.signIn) {
+  const port = config.portBase + 40;
+  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole)).catch((error: NodeJS.ErrnoException) => {
+    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} is taken: another server listens on 127.0.0.1:${port} (the OpenID issuer's)` : error.message}\n`);
+    return stopNats().then(() => process.exit(1));
+  });
+  signIn = running.signIn;
+  stopIssuer = running.issuer.stop;
 }
 
 // The console is no open door: an operator token for replay and discard (printed below, and in
@@ -80,6 +109,7 @@ function writeNetworkFile(): void {
     launcherPid: process.pid,
     nats: natsUrl,
     pki: dirs.pki,
+    ...(signIn && { signIn }),
     deployments: deployments.map((d) => ({
       id: d.id,
       service: d.service,
@@ -133,6 +163,7 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     PEERS: peersFor(d, deployments),
     HUB_ADDRESS: hubAddressFor(deployments),
     OTEL_SERVICE_NAME: d.id,
+    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
     // its own token (the standard exporter variable; values are URL-encoded).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
@@ -171,6 +202,7 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true;
   say(`${signal}: stopping ${deployments.length} deployments, the console and NATS…`);
   await supervisor.stopAll();
+  await stopIssuer();
   await stopNats();
   say('stopped; data is kept in ' + home);
   process.exit(0);
@@ -212,13 +244,20 @@ try {
 } catch (error) {
   process.stderr.write(`[lotse] start-up failed: ${(error as Error).message}\n`);
   await supervisor.stopAll(3000);
+  await stopIssuer();
   await stopNats();
   process.exit(1);
 }
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const fo = deployments.find((d) => d.service === 'foreign-office')!;
-const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id)) : [];
+// With sign-in on, the demo data is entered by the foreign office's demo caseworker.
+const seedMetadata = new Metadata();
+if (signIn && config.demoData) {
+  const { accessToken } = await signInWithPassword({ issuer: signIn.issuer, ...CLI_CLIENT, username: `caseworker.${fo.id}`, password: DEMO_PASSWORD });
+  seedMetadata.set('authorization', `Bearer ${accessToken}`);
+}
+const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];
 writeNetworkFile();
 
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -235,6 +274,14 @@ const lines = [
   `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
   '',
 ];
+if (signIn) {
+  lines.push(
+    `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
+    `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it)`,
+    `  demo accounts: caseworker.<deployment>, supervisor.<deployment>, dpo.${fo.id}, operator, auditor`,
+    '',
+  );
+}
 if (seeded.length) {
   const first = seeded[0]!;
   lines.push(

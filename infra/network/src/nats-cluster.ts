@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { NatsServerMissingError, natsServerBinary } from '@lotse/messaging';
+import { readRevocations } from '@lotse/pki';
 import { BROKER_CERTIFICATE, brokerNetwork } from './broker.js';
 import type { ConsoleDeployment, Deployment } from './deployments.js';
 import { clusterNodeConfig, leafNodeConfig, loopbackLayout, type ClusterLayout, type HostPort, type LeafNode } from './nats-layout.js';
@@ -162,7 +163,9 @@ export function startLauncherCluster(options: { home: string; pkiDir: string; lo
     // Kept across restarts, as the single node's store is.
     storeRoot: join(root, 'store'),
     pkiDir: options.pkiDir,
-    network: brokerNetwork(options.deployments, options.operatorConsole),
+    // Revoked deployments (pnpm lotse revoke) get no user at start. Unlike the single broker, the
+    // cluster is not yet rewritten and reloaded when the list changes: restart pnpm start.
+    network: { ...brokerNetwork(options.deployments, options.operatorConsole), revoked: Object.keys(readRevocations(options.pkiDir).deployments) },
     broker: BROKER_CERTIFICATE,
     dir: join(root, 'conf'),
     logDir: options.logDir,

@@ -15,6 +15,11 @@ export interface NetworkConfig {
   /** A PostgreSQL server; each deployment gets its own database on it. Otherwise PGlite per deployment. */
   databaseUrl?: string;
   demoData: boolean;
+  /**
+   * People sign in (LOTSE_SIGN_IN=1): the launcher runs the embedded OpenID issuer on
+   * portBase + 40 and every deployment trusts it, so staff RPCs need `pnpm lotse login` first.
+   */
+  signIn: boolean;
 }
 
 export function toNetworkConfig(env: Env): NetworkConfig {
@@ -26,5 +31,6 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     natsCluster: oneOf(env, 'LOTSE_NATS_CLUSTER', ['1', '3'] as const, '1') === '3' ? 3 : 1,
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
+    signIn: optionalString(env, 'LOTSE_SIGN_IN', '0') === '1',
   };
 }

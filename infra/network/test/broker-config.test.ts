@@ -1,11 +1,12 @@
 // The broker's generated configuration: the checked-in authorization block is what the generator
 // makes of today's deployments and flow table, and every configuration we ship or generate loads
 // on the nats-server these machines run (`nats-server -t`).
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkNatsConfig } from '@lotse/messaging';
+import { checkNatsConfig, natsServerBinary } from '@lotse/messaging';
 import { ensureDevPki } from '@lotse/pki';
 import { BROKER_CERTIFICATE, brokerNetwork, demoAuthorization, writeLauncherBrokerConfig } from '../src/broker.js';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
@@ -20,15 +21,20 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A shipped file with its certificate paths pointed at a real PKI, so that -t can open them. */
-function withLocalPaths(name: string, replace: [string, string][]): string {
-  const target = join(dir, name);
-  let text = readFileSync(join(natsDir, name), 'utf8');
-  for (const [from, to] of replace) text = text.split(from).join(to);
-  writeFileSync(target, text);
-  copyFileSync(join(natsDir, 'authorization.conf'), join(dir, 'authorization.conf'));
-  return target;
+/** `nats-server -t -c <file>` in infra/nats, where the files' relative paths (site.conf's check-pki/) point. */
+function checkAsIs(file: string, cwd = natsDir): string | undefined {
+  const result = spawnSync(natsServerBinary()!, ['-t', '-c', file], { cwd, encoding: 'utf8' });
+  return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`.trim();
 }
+
+/** Server configurations in infra/nats; the rest are fragments they include (site values, users). */
+const serverConfigs = ['nats.conf', 'cluster-node.conf'];
+const fragments = new Map([
+  ['authorization.conf', 'both'],
+  ['site.conf', 'both'],
+  ['cluster.site.conf', 'cluster-node.conf'],
+  ['compose.site.conf', 'nats.conf, mounted as site.conf by docker-compose.yml'],
+]);
 
 describe('the broker configuration', () => {
   it('infra/nats/authorization.conf is what `pnpm nats-config` generates (run it after changing deployments or flows)', () => {
@@ -41,26 +47,23 @@ describe('the broker configuration', () => {
     expect(checkNatsConfig(file)).toBeUndefined();
   });
 
-  it('docker compose’s nats.conf (with the generated users) loads on this nats-server', () => {
-    const file = withLocalPaths('nats.conf', [
-      ['/pki/', `${join(dir, 'pki')}/`],
-      ['/data/jetstream', join(dir, 'js')],
-    ]);
-    expect(checkNatsConfig(file)).toBeUndefined();
+  it('every checked-in file in infra/nats is known, and each server configuration loads as it is', () => {
+    const files = readdirSync(natsDir).filter((f) => f.endsWith('.conf')).sort();
+    expect(files).toEqual([...serverConfigs, ...fragments.keys()].sort());
+    for (const file of serverConfigs) expect(checkAsIs(file), file).toBeUndefined();
+    // The users block loads on its own too.
+    expect(checkAsIs('authorization.conf')).toBeUndefined();
   });
 
-  it('the production cluster node’s configuration loads on this nats-server', () => {
-    const pki = join(dir, 'pki');
-    const file = withLocalPaths('cluster-node.conf', [
-      ['/etc/nats/tls/server.crt', join(pki, 'nats.crt')],
-      ['/etc/nats/tls/server.key', join(pki, 'nats.key')],
-      ['/etc/nats/tls/route.crt', join(pki, 'nats.crt')],
-      ['/etc/nats/tls/route.key', join(pki, 'nats.key')],
-      ['/etc/nats/tls/ca.crt', join(pki, 'ca.crt')],
-      ['/data/jetstream', join(dir, 'js')],
-      ['$NATS_SERVER_NAME', 'nats-1'],
-    ]);
-    expect(checkNatsConfig(file)).toBeUndefined();
+  it('docker compose’s nats.conf loads with compose.site.conf in place of site.conf (its /pki paths pointed at a real PKI)', () => {
+    const compose = join(dir, 'compose');
+    mkdirSync(compose, { recursive: true });
+    for (const f of ['nats.conf', 'authorization.conf']) copyFileSync(join(natsDir, f), join(compose, f));
+    writeFileSync(join(compose, 'site.conf'), readFileSync(join(natsDir, 'compose.site.conf'), 'utf8').split('"/pki/').join(`"${join(dir, 'pki')}/`));
+    expect(checkAsIs('nats.conf', compose)).toBeUndefined();
+    // Same variables as the check copy, so neither can drift from what nats.conf uses.
+    const names = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^([A-Z_]+):/gm)].map((m) => m[1]).sort();
+    expect(names(join(natsDir, 'compose.site.conf'))).toEqual(names(join(natsDir, 'site.conf')));
   });
 
   it('every deployment publishes only on its own subjects and subscribes only to its own inbox', () => {

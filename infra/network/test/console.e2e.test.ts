@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { connectNats } from '@lotse/messaging';
+import { connectNats, EventSigner } from '@lotse/messaging';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { loadIdentity } from '@lotse/pki';
 import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
@@ -51,13 +52,17 @@ const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.
 
 /**
  * Publishes raw bytes into a producer's stream, as a broken or early producer would: with the
- * producer's own certificate, since the broker lets nobody else publish on its subjects.
+ * producer's own certificate, since the broker lets nobody else publish on its subjects, and
+ * signed with its key, since consumers park what their producer did not sign.
  */
 async function publishRaw(subject: string, data: Uint8Array): Promise<void> {
   const producer = subject.split('.')[1]!;
-  const nats = await connectNats({ servers: network.network().nats, name: producer, tls: loadIdentity(network.network().pki, producer) });
+  const identity = loadIdentity(network.network().pki, producer);
+  const nats = await connectNats({ servers: network.network().nats, name: producer, tls: identity });
   try {
-    await nats.js.publish(subject, data, { msgID: randomUUID() });
+    const headers = natsHeaders();
+    new EventSigner(identity).sign(subject, data, headers);
+    await nats.js.publish(subject, data, { msgID: randomUUID(), headers });
   } finally {
     await nats.close();
   }

@@ -24,8 +24,13 @@ export function caseworkerOf(call: Pick<CallContext, 'metadata'>): string | null
   return value;
 }
 
-/** Who an audit entry names for a gRPC call: the agency from the certificate, the caseworker from the header. */
-export function actorOfCall(call: Pick<CallContext, 'caller' | 'metadata'>): CallActor {
+/**
+ * Who an audit entry names for a gRPC call: the agency from the certificate, and the person
+ * from the verified access token (its pseudonymous staff id) where the deployment checks tokens.
+ * Without one, the caseworker header as sent (deployments that do not sign people in yet).
+ */
+export function actorOfCall(call: Pick<CallContext, 'caller' | 'metadata' | 'person'>): CallActor {
+  if (call.person) return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: call.person.sub };
   return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: caseworkerOf(call) };
 }
 
@@ -35,9 +40,9 @@ export function systemActor(agencyId: string): CallActor {
 }
 
 /** Metadata for a call to another agency that carries on the caseworker's request, so its audit log names them too. */
-export function forwardCaseworker(call: Pick<CallContext, 'metadata'>): Metadata {
+export function forwardCaseworker(call: Pick<CallContext, 'metadata' | 'person'>): Metadata {
   const metadata = new Metadata();
-  const caseworker = caseworkerOf(call);
+  const caseworker = call.person?.sub ?? caseworkerOf(call);
   if (caseworker) metadata.set(CASEWORKER_HEADER, caseworker);
   return metadata;
 }

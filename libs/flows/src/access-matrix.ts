@@ -16,7 +16,13 @@ export interface AccessRule {
   /** `self`, `any`, or agency types. */
   callers: string[];
   relation?: AccessRelation;
+  /** Roles a signed-in person must hold to make the call; absent: no person is needed. */
+  people?: string[];
+  /** Callers (`self` or agency types) that may make the call as software, without a person. */
+  machines?: string[];
 }
+
+export const personRoles = ['caseworker', 'supervisor', 'operator', 'auditor', 'dpo'] as const;
 
 export interface AccessMatrix {
   version: string;
@@ -59,9 +65,18 @@ export function loadAccessMatrix(file = defaultAccessMatrixFile): AccessMatrix {
     if (callers.includes('any') && callers.length > 1) fail(`${method}.callers`, '"any" stands alone');
     const relation = value.relation === undefined ? undefined : String(value.relation);
     if (relation !== undefined && !(accessRelations as readonly string[]).includes(relation)) fail(`${method}.relation`, `"${relation}" is none of ${accessRelations.join(', ')}`);
-    const extra = Object.keys(value).filter((k) => k !== 'callers' && k !== 'relation');
+    const list = (field: string, allowed: readonly string[]): string[] | undefined => {
+      if (value[field] === undefined) return undefined;
+      const items: string[] = Array.isArray(value[field]) && value[field].length ? value[field].map(String) : fail(`${method}.${field}`, 'must be a non-empty list');
+      for (const item of items) if (!allowed.includes(item)) fail(`${method}.${field}`, `"${item}" is none of ${allowed.join(', ')}`);
+      return items;
+    };
+    const people = list('people', personRoles);
+    const machines = list('machines', ['self', ...agencyTypes]);
+    if (machines && !people) fail(`${method}.machines`, 'only makes sense beside people');
+    const extra = Object.keys(value).filter((k) => !['callers', 'relation', 'people', 'machines'].includes(k));
     if (extra.length) fail(method, `unknown field(s) ${extra.join(', ')}`);
-    rules.set(method, { method, callers, ...(relation && { relation: relation as AccessRelation }) });
+    rules.set(method, { method, callers, ...(relation && { relation: relation as AccessRelation }), ...(people && { people }), ...(machines && { machines }) });
   }
   return { version: String(raw.version ?? ''), file, agencyTypes, rules };
 }
@@ -89,6 +104,18 @@ export function accessRefusal(method: string, caller: Caller, self: Caller, matr
   return `the authorisation matrix lets only ${who} call ${key}; ${caller.agencyId} is of agency type "${caller.agencyType}"`;
 }
 
+/**
+ * What the call needs besides the certificate: `people` lists the roles a signed-in person must
+ * hold; `required` says whether this caller must send a person at all (false where the row lets
+ * it call as software). Undefined when the row needs no person.
+ */
+export function personRequirement(method: string, caller: Caller, self: Caller, matrix: AccessMatrix = accessMatrix()): { roles: string[]; required: boolean } | undefined {
+  const rule = matrix.rules.get(method.startsWith('/') ? method.slice(1) : method);
+  if (!rule?.people) return undefined;
+  const asSoftware = (rule.machines ?? []).some((m) => (m === 'self' ? caller.agencyId === self.agencyId : m === caller.agencyType));
+  return { roles: rule.people, required: !asSoftware };
+}
+
 const relationWords: Record<AccessRelation, string> = {
   'referral-with-caller': 'a referral of the case for the purpose is with the caller, accepted or in progress',
   'party-to-consent': 'the caller holds data under the consent, or a referral of the newcomer is open with it',
@@ -103,7 +130,7 @@ export function accessMatrixDocument(matrix: AccessMatrix = accessMatrix()): str
   const lines = [
     '# Authorisation matrix',
     '',
-    `Generated from \`policy/access.yaml\` (version ${matrix.version}) by \`pnpm records\`; do not edit by hand. Every gRPC server of the network checks the caller's certificate against its row before any handler runs (PERMISSION_DENIED otherwise); an RPC without a row is refused. "self" is the deployment's own certificate (its caseworkers); ✓ means the agency type may call it, subject to the relation named, which the handler checks against its own records.`,
+    `Generated from \`policy/access.yaml\` (version ${matrix.version}) by \`pnpm records\`; do not edit by hand. Every gRPC server of the network checks the caller's certificate against its row before any handler runs (PERMISSION_DENIED otherwise); an RPC without a row is refused. "self" is the deployment's own certificate (its caseworkers); ✓ means the agency type may call it, subject to the relation named, which the handler checks against its own records. Where a deployment trusts an OpenID issuer (OIDC_ISSUER), "people" are the roles a signed-in person must hold (a verified access token whose agency is the certificate's); the last column names the callers that may call as software, with the certificate only.`,
     '',
     `${matrix.rules.size} RPCs × ${columns.length} callers.`,
   ];
@@ -113,10 +140,12 @@ export function accessMatrixDocument(matrix: AccessMatrix = accessMatrix()): str
     byService.set(service, [...(byService.get(service) ?? []), rule]);
   }
   for (const [service, rules] of byService) {
-    lines.push('', `## ${service}`, '', `| RPC | ${columns.join(' | ')} | relation |`, `|---|${columns.map(() => ':-:').join('|')}|---|`);
+    lines.push('', `## ${service}`, '', `| RPC | ${columns.join(' | ')} | relation | people (roles) | as software, no person |`, `|---|${columns.map(() => ':-:').join('|')}|---|---|---|`);
     for (const rule of rules) {
       const cells = columns.map((c) => (rule.callers.includes('any') || rule.callers.includes(c) ? '✓' : ''));
-      lines.push(`| ${rule.method.split('/')[1]} | ${cells.join(' | ')} | ${rule.relation ? relationWords[rule.relation] : rule.callers.includes('any') ? 'any deployment of the network' : ''} |`);
+      const people = rule.people ? rule.people.join(', ') : 'none needed';
+      const software = rule.people ? (rule.machines ?? []).join(', ') : 'every caller';
+      lines.push(`| ${rule.method.split('/')[1]} | ${cells.join(' | ')} | ${rule.relation ? relationWords[rule.relation] : rule.callers.includes('any') ? 'any deployment of the network' : ''} | ${people} | ${software} |`);
     }
   }
   return `${lines.join('\n')}\n`;

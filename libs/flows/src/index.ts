@@ -20,9 +20,12 @@ export {
   AccessMatrixError,
   accessRefusal,
   accessRelations,
+  personRequirement,
+  personRoles,
   defaultAccessMatrixFile,
   loadAccessMatrix,
   type AccessMatrix,
   type AccessRelation,
   type AccessRule,
+  type Caller,
 } from './access-matrix.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accessMatrix, accessMatrixDocument, accessRefusal, AccessMatrixError, loadAccessMatrix } from '../src/index.js';
+import { accessMatrix, accessMatrixDocument, accessRefusal, AccessMatrixError, loadAccessMatrix, personRequirement } from '../src/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -70,6 +70,21 @@ describe('the authorisation matrix (policy/access.yaml)', () => {
     expect(bad('  a.v1.S/M: { callers: [self], relation: friends }')).toThrow(/relation: "friends"/);
     expect(bad('  a.v1.S/M: { callers: [self], roles: [x] }')).toThrow(/unknown field\(s\) roles/);
     expect(bad('  a.v1.S/M: { callers: [] }')).toThrow(/non-empty/);
+    expect(bad('  a.v1.S/M: { callers: [self], people: [janitor] }')).toThrow(/people: "janitor" is none of caseworker/);
+    expect(bad('  a.v1.S/M: { callers: [self], machines: [self] }')).toThrow(/machines: only makes sense beside people/);
+  });
+
+  it('names the roles of the people behind every RPC a deployment serves its own staff, and who may call as software', () => {
+    const withoutPeople = [...matrix.rules.values()].filter((r) => r.callers.includes('self') && !r.people).map((r) => r.method);
+    expect(withoutPeople).toEqual([]);
+    const fo = { agencyId: 'kv-mayen-koblenz', agencyType: 'foreign-office' };
+    const mbe = { agencyId: 'caritas-koblenz', agencyType: 'migration-services' };
+    const ops = { agencyId: 'console', agencyType: 'operator' };
+    expect(personRequirement('/lotse.foreign_office.v1.ForeignOfficeService/RegisterNewcomer', fo, fo)).toEqual({ roles: ['caseworker', 'supervisor'], required: true });
+    expect(personRequirement('/lotse.foreign_office.v1.ForeignOfficeService/DiscloseNewcomerData', mbe, fo)).toBeUndefined();
+    expect(personRequirement('/lotse.operator.v1.OperatorService/ListParkedMessages', ops, fo)).toEqual({ roles: ['operator'], required: false });
+    expect(personRequirement('/lotse.operator.v1.OperatorService/ReplayParkedMessage', { agencyId: 'someone', agencyType: 'operator' }, fo)).toEqual({ roles: ['operator'], required: false });
+    expect(personRequirement('/lotse.migration_services.v1.MigrationServicesService/SetCapacity', mbe, mbe)).toEqual({ roles: ['supervisor'], required: true });
   });
 
   it('is rendered in docs/access-matrix.md as `pnpm records` writes it (run it after a change)', () => {

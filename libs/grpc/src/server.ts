@@ -26,9 +26,18 @@ export interface TlsIdentity {
   key: Buffer;
 }
 
+/** The person a call acts for, from a verified access token (see the `authenticate` option). */
+export interface CallPerson {
+  /** Pseudonymous staff id (the token's `sub`), never a name. */
+  sub: string;
+  roles: string[];
+}
+
 /** What a handler knows about a call besides the request: who calls, verified by mTLS. */
 export interface CallContext {
   caller: AgencyIdentity;
+  /** The signed-in person behind the call, when the call carried a verified token. */
+  person?: CallPerson;
   metadata: Metadata;
   method: string;
 }
@@ -71,6 +80,12 @@ export interface GrpcServerOptions {
    * PERMISSION_DENIED with that message, before the request is looked at), or undefined.
    */
   authorize?: (method: string, caller: AgencyIdentity) => string | undefined;
+  /**
+   * Who the call acts for: the verified person of its access token, or undefined for a call a
+   * deployment makes itself where the matrix allows that. Throws UnauthenticatedError for a
+   * missing or bad token where a person is needed, PermissionDeniedError for a wrong agency or role.
+   */
+  authenticate?: (method: string, caller: AgencyIdentity, metadata: Metadata) => Promise<CallPerson | undefined>;
   /** In-flight limits per class of method; beyond them a call is refused at once (see admission.ts). */
   admission?: AdmissionLimits;
 }
@@ -139,7 +154,7 @@ export class GrpcServer {
     this.serve(
       path,
       call,
-      (caller) => handler(accepted(call.request), { caller, metadata: call.metadata, method: path }),
+      (caller, person) => handler(accepted(call.request), { caller, ...(person && { person }), metadata: call.metadata, method: path }),
       (error, response) => (error ? callback(toServiceError(error) as any, null) : callback(null, response)),
     );
   }
@@ -168,7 +183,7 @@ export class GrpcServer {
     this.serve(
       path,
       call,
-      (caller) => handler(accepted(call.request), { caller, metadata: call.metadata, method: path, send, signal: cancelled.signal }),
+      (caller, person) => handler(accepted(call.request), { caller, ...(person && { person }), metadata: call.metadata, method: path, send, signal: cancelled.signal }),
       (error) => {
         call.off('cancelled', abort);
         call.off('close', abort);
@@ -184,7 +199,7 @@ export class GrpcServer {
   private serve(
     path: string,
     call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
-    run: (caller: AgencyIdentity) => Promise<unknown>,
+    run: (caller: AgencyIdentity, person: CallPerson | undefined) => Promise<unknown>,
     finish: (error: unknown, response?: unknown) => void,
   ): void {
     const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
@@ -207,6 +222,9 @@ export class GrpcServer {
           this.options.logger.warn({ method: path, caller: caller.agencyId, caller_type: caller.agencyType }, 'call refused by the authorisation matrix');
           throw new PermissionDeniedError(refusal);
         }
+        // Before admission: a call without a valid token must not hold a slot.
+        const person = await this.options.authenticate?.(path, caller, call.metadata);
+        if (person) span.setAttribute('lotse.person_roles', person.roles.join(','));
         const kind = methodClass(path, this.streamingPaths.has(path));
         release = this.admission.enter(kind);
         if (!release) {
@@ -216,7 +234,7 @@ export class GrpcServer {
           );
         }
         // The caller is known to code below the handler too: idempotency keys on it.
-        const response = await runAsCaller(caller.agencyId, () => run(caller));
+        const response = await runAsCaller(caller.agencyId, () => run(caller, person));
         span.setAttribute('rpc.grpc.status_code', status.OK);
         finish(null, response);
       } catch (error) {

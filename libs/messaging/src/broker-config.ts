@@ -33,6 +33,11 @@ export interface BrokerNetwork {
   observers?: readonly BrokerDeployment[];
   /** The subject DN's organisation of every certificate (libs/pki). */
   organisation: string;
+  /**
+   * Revoked deployments (libs/pki revoked.json): they get no user, so their certificates no longer
+   * map to anyone and a reload of the server (SIGHUP) closes their connections.
+   */
+  revoked?: readonly string[];
 }
 
 export interface UserPermissions {
@@ -119,7 +124,11 @@ export function authorizationBlock(network: BrokerNetwork): string {
     ids.add(d.id);
   }
   if (!network.deployments.some((d) => d.id === network.hubId)) throw new Error(`broker config: the hub "${network.hubId}" is not a deployment`);
-  const users = [...network.deployments.map((d) => permissionsFor(d, network)), ...(network.observers ?? []).map((d) => observerPermissions(d, network))];
+  const revoked = new Set(network.revoked ?? []);
+  const users = [
+    ...network.deployments.filter((d) => !revoked.has(d.id)).map((d) => permissionsFor(d, network)),
+    ...(network.observers ?? []).filter((d) => !revoked.has(d.id)).map((d) => observerPermissions(d, network)),
+  ];
   const lines = ['authorization {', '  users: ['];
   for (const u of users) {
     lines.push('    {', `      user: ${quote(u.user)}`, '      permissions: {');

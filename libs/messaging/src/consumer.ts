@@ -19,6 +19,7 @@ import { defaultLogger } from './logger.js';
 import { countConsumed } from './metrics.js';
 import { InvalidSubjectTokenError, streamName, subjectMatches } from './naming.js';
 import { parkMessage, replayParked, type ReplayOptions } from './parked-messages.js';
+import { SignatureError, type EventVerifier } from './signing.js';
 import { eventAttributes } from './span-attributes.js';
 import { headersToRecord, msgHdrsGetter } from './trace-headers.js';
 
@@ -54,6 +55,13 @@ export interface ConsumerOptions<DB> {
    * outbox relay about events the handler enqueued.
    */
   afterCommit?: (event: ConsumedEvent) => void;
+  /**
+   * Checks every message's signature and signer before it is decoded for a handler (also on a
+   * replay of a parked one). A message that fails is parked at once with `signature: <reason>`,
+   * never retried and never handled. Without it, messages are taken as they come (tests on the
+   * shared anonymous broker).
+   */
+  verifier?: EventVerifier;
 }
 
 export interface ConsumerHandle {
@@ -110,6 +118,15 @@ export function durableNameFor(durableName: string, filterSubject: string): stri
     .replace(/\*/g, 'any')
     .replace(/>/g, 'all');
   return `${durableName}__${readable}`;
+}
+
+/** The event id of a refused message, for the parked row only (it is never trusted for anything else). */
+function eventIdOf(data: Uint8Array): string | null {
+  try {
+    return decodeEnvelope(data).eventId;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -220,9 +237,21 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
 
   /** Decodes the message (throws MalformedEventError) and names the event on its span. */
   function consumedEvent(d: Delivery, extra: Record<string, number> = {}): ConsumedEvent {
+    // The signature first, over the bytes as they arrived: nothing of a forgery is decoded for use.
+    const signature = options.verifier?.verify(d.m.subject, d.m.data, d.headers);
     const envelope = decodeEnvelope(d.m.data);
     d.span.setAttributes({ ...eventAttributes(envelope), ...extra });
-    return { envelope, subject: d.m.subject, headers: d.headers, deliveryCount: d.deliveryCount };
+    if (signature) {
+      options.verifier!.checkEnvelope(signature, envelope);
+      d.span.setAttribute('lotse.signer', signature.deploymentId);
+    }
+    return {
+      envelope,
+      subject: d.m.subject,
+      headers: d.headers,
+      deliveryCount: d.deliveryCount,
+      ...(signature && { signed: { signature, data: d.m.data } }),
+    };
   }
 
   function acknowledge(d: Delivery, event: ConsumedEvent, outcome: ApplyOutcome): void {
@@ -329,7 +358,10 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         span.recordException(err instanceof Error ? err : new Error(message));
         span.setStatus({ code: SpanStatusCode.ERROR, message });
         const facts = { event_id: eventId, subject: m.subject, delivery_count: deliveryCount, err: message };
-        if (deliveryCount < maxDeliver) {
+        // A bad signature is no passing failure: parked (and logged as refused) on the first delivery.
+        const refused = err instanceof SignatureError;
+        if (refused) eventId = eventIdOf(m.data);
+        if (deliveryCount < maxDeliver && !refused) {
           const delay = retryDelaysMs[Math.min(deliveryCount - 1, retryDelaysMs.length - 1)]!;
           m.nak(delay);
           span.setAttribute('lotse.outcome', 'retried');
@@ -352,7 +384,8 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
           m.term();
           span.setAttributes({ 'lotse.parked_message_id': parkedId, 'lotse.outcome': 'parked' });
           countConsumed(m.subject, eventType, 'parked');
-          logger.error({ ...facts, parked_id: parkedId }, 'event parked after repeated failures');
+          if (refused) logger.error({ ...facts, event_id: eventId, parked_id: parkedId, refused: 'signature' }, 'event refused: signature check failed; parked, never handled');
+          else logger.error({ ...facts, parked_id: parkedId }, 'event parked after repeated failures');
         } catch (parkErr) {
           // Not stored, so not terminated: the broker delivers it again later.
           const delay = retryDelaysMs[retryDelaysMs.length - 1]!;
@@ -416,6 +449,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
       await Promise.all([...active].map((m) => m.close().catch(() => undefined)));
       await Promise.all(loops);
     },
-    replayParked: (id, replayOptions = {}) => replayParked(db, id, handle, { logger, afterCommit: notifyCommitted, ...replayOptions }),
+    replayParked: (id, replayOptions = {}) =>
+      replayParked(db, id, handle, { logger, afterCommit: notifyCommitted, ...(options.verifier && { verifier: options.verifier }), ...replayOptions }),
   };
 }

@@ -1,5 +1,6 @@
 import { envelope } from '@lotse/contracts';
 import type { Kysely, Transaction } from 'kysely';
+import type { EventSignature } from './signing.js';
 import { messagingDb } from './tables.js';
 
 export type Envelope = envelope.Envelope;
@@ -11,6 +12,8 @@ export interface ConsumedEvent {
   headers: Record<string, string[]>;
   /** 1 on the first delivery; a handler may log it, never branch its effect on it. */
   deliveryCount: number;
+  /** The producer's verified signature and the bytes it covers; the inbox keeps both. */
+  signed?: { signature: EventSignature; data: Uint8Array };
 }
 
 /** Runs inside the inbox transaction: write the effect with `trx` only; throw to roll back and retry. */
@@ -67,7 +70,16 @@ export async function applyAllInTransaction<DB>(
 ): Promise<ApplyOutcome[]> {
   const inserted = await messagingDb(trx as Kysely<any>)
     .insertInto('inbox')
-    .values(events.map((event) => ({ consumer, event_id: event.envelope.eventId, subject: event.subject })))
+    .values(
+      events.map((event) => ({
+        consumer,
+        event_id: event.envelope.eventId,
+        subject: event.subject,
+        signature: event.signed?.signature.signature ?? null,
+        signer_certificate: event.signed?.signature.certificate ?? null,
+        envelope: event.signed ? Buffer.from(event.signed.data) : null,
+      })),
+    )
     .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
     .returning('event_id')
     .execute();

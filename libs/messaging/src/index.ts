@@ -55,3 +55,4 @@ export {
   type EventFlow,
   type UserPermissions,
 } from './broker-config.js';
+export { EventSigner, EventVerifier, SignatureError, signedBytes, SIGNATURE_HEADER, SIGNER_HEADER, type EventSignature, type EventVerifierOptions } from './signing.js';

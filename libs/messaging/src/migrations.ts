@@ -91,4 +91,16 @@ export const inboxMigrations: Migrations = {
       await db.schema.createIndex('parked_message_consumer_idx').on('parked_message').columns(['consumer', 'parked_at']).execute();
     },
   },
+  // Issue 11: events are signed by their producer; the inbox keeps signature, certificate and the
+  // signed bytes, so a recipient can prove who told it what (as X-Road's signed message log does).
+  messaging_0002_inbox_signature: {
+    up: async (db: Kysely<any>) => {
+      await db.schema
+        .alterTable('inbox')
+        .addColumn('signature', 'text')
+        .addColumn('signer_certificate', 'text')
+        .addColumn('envelope', 'bytea')
+        .execute();
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { connect } from 'node:net';
 
 export class NatsServerMissingError extends Error {
@@ -45,6 +46,11 @@ export interface NatsServerProcess {
   stop(): Promise<void>;
   /** SIGKILL at once, as a crash would; resolves when the process is gone. */
   kill(): Promise<void>;
+  /**
+   * SIGHUP: the server reads its configuration file again (users and permissions) without a
+   * restart, and closes connections whose user is gone — how a revocation reaches the broker.
+   */
+  reload(): void;
 }
 
 /**
@@ -67,8 +73,18 @@ export async function startNatsServer(options: {
   mkdirSync(options.storeDir, { recursive: true });
   // Someone else's server on the port would pass the wait below, and clients would talk to it.
   if (await portOpen(options.port)) throw new Error(`port ${options.port} is taken: another server listens on 127.0.0.1:${options.port}`);
-  const config = options.configFile ? ['-c', options.configFile] : [];
-  const child = spawn(binary, [...config, '-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir, '-l', options.logFile], {
+  // With a configuration, the store goes into a small wrapper file that includes it, not on the
+  // command line: nats-server 2.9 refuses every reload (SIGHUP, how a revocation reaches it) with
+  // "config reload not supported for jetstream storage dir" when -sd was given.
+  let store = ['-js', '-sd', options.storeDir];
+  let config: string[] = [];
+  if (options.configFile) {
+    const wrapper = join(dirname(options.configFile), `.${basename(options.configFile)}.run`);
+    writeFileSync(wrapper, `include ${JSON.stringify(basename(options.configFile))}\njetstream { store_dir: ${JSON.stringify(resolve(options.storeDir))} }\n`);
+    config = ['-c', wrapper];
+    store = [];
+  }
+  const child = spawn(binary, [...config, '-a', '127.0.0.1', '-p', String(options.port), ...store, '-l', options.logFile], {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -92,6 +108,9 @@ export async function startNatsServer(options: {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
       await exited;
+    },
+    reload: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
     },
   };
 }

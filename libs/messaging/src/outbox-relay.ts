@@ -9,6 +9,7 @@ import { countPublished } from './metrics.js';
 import { msgIdOf, outboxBacklog } from './outbox.js';
 import { eventAttributes } from './span-attributes.js';
 import { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
+import type { EventSigner } from './signing.js';
 import { messagingDb } from './tables.js';
 import { msgHdrsSetter } from './trace-headers.js';
 
@@ -31,6 +32,12 @@ export interface OutboxRelayOptions {
   database?: DatabaseAvailability;
   /** Replicas of the stream when the relay has to make it again (1; 3 on the hub's cluster). */
   streamReplicas?: number;
+  /**
+   * Signs every event with the deployment's certificate key (headers Lotse-Signature/-Signer), at
+   * each publish: a resend or a re-publish after a broker reset carries a fresh signature over the
+   * same bytes, and a rotated certificate is used from the next publish on.
+   */
+  signer?: EventSigner;
 }
 
 const tracer = trace.getTracer('@lotse/messaging');
@@ -64,6 +71,7 @@ export class OutboxRelay {
   private readonly reconciler: StreamReconciler;
   private readonly database: DatabaseAvailability | undefined;
   private databaseAwaySince = 0;
+  private readonly signer: EventSigner | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.db = options.db;
@@ -75,6 +83,7 @@ export class OutboxRelay {
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.streamCheckIntervalMs = options.streamCheckIntervalMs ?? 2_000;
     this.database = options.database;
+    this.signer = options.signer;
     this.reconciler = new StreamReconciler(
       this.db,
       // No API check per call: the manager is made once and reused for every stream check.
@@ -288,6 +297,7 @@ export class OutboxRelay {
     // Consumers become children of this publish span, not of the original request span.
     const hdrs = natsHeaders();
     propagation.inject(trace.setSpan(parent, span), hdrs, msgHdrsSetter);
+    this.signer?.sign(row.subject, row.payload, hdrs);
     try {
       await this.ensureStream();
       const ack = await this.js.publish(row.subject, row.payload, {

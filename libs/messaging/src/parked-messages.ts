@@ -3,6 +3,7 @@ import type { Logger } from '@lotse/logger';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { applyInTransaction, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
 import { defaultLogger } from './logger.js';
+import type { EventVerifier } from './signing.js';
 import { eventAttributes } from './span-attributes.js';
 import { messagingDb, type ParkedMessageTable } from './tables.js';
 import { recordGetter } from './trace-headers.js';
@@ -106,6 +107,8 @@ export interface ReplayOptions {
   trx?: Transaction<any>;
   /** Linked from the replay span, e.g. the operator's call that asked for the replay. */
   links?: Link[];
+  /** The consumer's signature check; a parked message that fails it is not replayed. */
+  verifier?: EventVerifier;
 }
 
 /**
@@ -149,9 +152,18 @@ export async function replayParked<DB>(
   );
   return context.with(trace.setSpan(parent, span), async () => {
     try {
+      // A replay is checked as a delivery is: an operator cannot apply what the signature refuses.
+      const signature = options.verifier?.verify(row.subject, row.data, row.headers);
       const envelope = decodeEnvelope(row.data);
       span.setAttributes(eventAttributes(envelope));
-      const event: ConsumedEvent = { envelope, subject: row.subject, headers: row.headers, deliveryCount: row.deliveries + 1 };
+      if (signature) options.verifier!.checkEnvelope(signature, envelope);
+      const event: ConsumedEvent = {
+        envelope,
+        subject: row.subject,
+        headers: row.headers,
+        deliveryCount: row.deliveries + 1,
+        ...(signature && { signed: { signature, data: row.data } }),
+      };
       const run = async (trx: Transaction<any>) => {
         const result = await applyInTransaction(trx, row.consumer, event, handle as EventHandler<any>);
         await messagingDb(trx).updateTable('parked_message').set({ replayed_at: new Date() }).where('id', '=', id).execute();

@@ -26,6 +26,14 @@ export interface InboxTable {
   event_id: string;
   subject: string;
   received_at: Generated<Date>;
+  /**
+   * The producer's signature (base64 DER), its certificate (base64 DER) and the exact envelope
+   * bytes it covers (with the subject, see signedBytes): what lets the recipient prove later who
+   * told it what. Null for events consumed without verification.
+   */
+  signature: string | null;
+  signer_certificate: string | null;
+  envelope: Buffer | null;
 }
 
 /** Dead letters: messages that kept failing, kept raw so an operator can replay or discard them. */

@@ -13,8 +13,8 @@ export interface DevDeployment {
   hostnames?: string[];
 }
 
-const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
+export const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+export const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 /** The subject's O of every certificate the development CA issues (the broker maps users by the whole subject). */
 export const DEV_PKI_ORGANISATION = 'Lotse dev network';
 const ORGANISATION = DEV_PKI_ORGANISATION;
@@ -30,13 +30,13 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 // contain separators for any of them ('/', ',', ':', '=' …).
 const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-interface KeyMaterial {
+export interface KeyMaterial {
   object: KeyObject;
   privateKey: webcrypto.CryptoKey;
   publicKey: webcrypto.CryptoKey;
 }
 
-interface Ca {
+export interface Ca {
   key: KeyMaterial;
   certificate: NodeCertificate;
   subject: x509.Name;
@@ -59,7 +59,7 @@ export async function ensureDevPki(dir: string, deployments: readonly DevDeploym
   for (const deployment of deployments) await ensureLeaf(dir, ca, deployment);
 }
 
-function validate(deployments: readonly DevDeployment[]): void {
+export function validate(deployments: readonly DevDeployment[]): void {
   const seen = new Set<string>();
   for (const { id, agencyType, hostnames = [] } of deployments) {
     if (!NAME_PATTERN.test(id)) throw new Error(`@lotse/pki: deployment id "${id}" must be a DNS name (letters, digits, '-', '.')`);
@@ -73,7 +73,7 @@ function validate(deployments: readonly DevDeployment[]): void {
   }
 }
 
-async function ensureCa(dir: string): Promise<Ca> {
+export async function ensureCa(dir: string): Promise<Ca> {
   const keyPath = join(dir, 'ca.key');
   const certPath = join(dir, 'ca.crt');
   // The key comes first and is never replaced, so any ca.crt on disk was made from the ca.key on
@@ -98,20 +98,20 @@ async function ensureLeaf(dir: string, ca: Ca, deployment: DevDeployment): Promi
   const profile = leafProfile(deployment);
   const pem = await readIfExists(certPath);
   if (pem === undefined) {
-    await createFileExclusive(certPath, await issueLeafCertificate(ca, key, profile), 0o644);
+    await createFileExclusive(certPath, await issueLeafCertificate(ca, key.publicKey, profile), 0o644);
   } else if (!isCurrent(pem, ca, key, profile)) {
     // Replacing is fine even if another process does the same: both results carry the same key
     // and CA, so whichever lands last is as good as the other.
-    await replaceFile(certPath, await issueLeafCertificate(ca, key, profile), 0o644);
+    await replaceFile(certPath, await issueLeafCertificate(ca, key.publicKey, profile), 0o644);
   }
 }
 
-interface LeafProfile {
+export interface LeafProfile {
   subject: x509.Name;
   subjectAltName: x509.SubjectAlternativeNameExtension;
 }
 
-function leafProfile({ id, agencyType, hostnames = [] }: DevDeployment): LeafProfile {
+export function leafProfile({ id, agencyType, hostnames = [] }: DevDeployment): LeafProfile {
   const dnsNames = [...new Set(['localhost', id, ...hostnames])];
   return {
     // Most significant first in DER, so the usual one-line form reads CN=<id>, OU=<type>, O=….
@@ -162,7 +162,7 @@ async function issueCaCertificate(key: KeyMaterial): Promise<string> {
   return certificate.toString('pem');
 }
 
-async function issueLeafCertificate(ca: Ca, key: KeyMaterial, profile: LeafProfile): Promise<string> {
+export async function issueLeafCertificate(ca: Ca, publicKey: webcrypto.CryptoKey, profile: LeafProfile): Promise<string> {
   const notBefore = new Date(Date.now() - CLOCK_SKEW_MS);
   const certificate = await x509.X509CertificateGenerator.create({
     subject: profile.subject,
@@ -170,7 +170,7 @@ async function issueLeafCertificate(ca: Ca, key: KeyMaterial, profile: LeafProfi
     issuer: ca.subject,
     notBefore,
     notAfter: new Date(notBefore.getTime() + LEAF_LIFETIME_DAYS * DAY_MS),
-    publicKey: key.publicKey,
+    publicKey,
     signingKey: ca.key.privateKey,
     signingAlgorithm: SIGNING_ALGORITHM,
     extensions: [
@@ -179,7 +179,7 @@ async function issueLeafCertificate(ca: Ca, key: KeyMaterial, profile: LeafProfi
       // Every deployment is a gRPC server and a client of the others, so one cert serves both ends.
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
       profile.subjectAltName,
-      await x509.SubjectKeyIdentifierExtension.create(key.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.key.publicKey),
     ],
   });
@@ -198,7 +198,7 @@ async function ensureKey(path: string): Promise<KeyMaterial> {
   return importKey(path, pem);
 }
 
-async function importKey(path: string, pem: string): Promise<KeyMaterial> {
+export async function importKey(path: string, pem: string): Promise<KeyMaterial> {
   let object: KeyObject;
   try {
     object = createPrivateKey(pem);

@@ -14,6 +14,17 @@ export interface AgencyConfig {
   /** Folder with ca.crt and <agencyId>.crt/.key (the launcher's development CA creates them). */
   pkiDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * The OpenID issuer whose access tokens say which person a call acts for (OIDC_ISSUER,
+   * OIDC_AUDIENCE). Set, every RPC whose matrix row names `people` needs a verified token.
+   */
+  oidc?: { issuer: string; audience: string };
+  /**
+   * Whether consumed events must be signed (EVENT_SIGNATURES). Default: required on a tls:// broker
+   * (the network's), optional on plain nats:// (the shared anonymous test broker). A signature that
+   * is there is checked either way.
+   */
+  eventSignatures?: 'required' | 'optional';
 }
 
 export function agencyConfig(env: Env, options: { agencyType: string; idVariable?: string; defaultId?: string; defaultPort: number }): AgencyConfig {
@@ -33,6 +44,15 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
     streamReplicas: integer(env, 'NATS_STREAM_REPLICAS', 1, { min: 1, max: 5 }),
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
+    ...(env.EVENT_SIGNATURES !== undefined && { eventSignatures: oneOf(env, 'EVENT_SIGNATURES', ['required', 'optional'] as const, 'required') }),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    ...oidcConfig(env),
   };
+}
+
+function oidcConfig(env: Env): Pick<AgencyConfig, 'oidc'> {
+  const issuer = optionalString(env, 'OIDC_ISSUER');
+  if (!issuer) return {};
+  if (!/^https?:\/\/[^/]+/.test(issuer)) throw new Error(`OIDC_ISSUER must be the issuer's http(s) URL, got "${issuer}"`);
+  return { oidc: { issuer, audience: optionalString(env, 'OIDC_AUDIENCE', 'urn:lotse:network')! } };
 }

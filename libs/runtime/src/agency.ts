@@ -1,7 +1,8 @@
 import { operator } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { DatabaseWatch, migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
-import { accessMatrix, accessRefusal } from '@lotse/flows';
+import { accessMatrix, accessRefusal, eventFlows } from '@lotse/flows';
+import { personAuthentication } from './person-authentication.js';
 import { GrpcServer, idempotencyMigrations, type AsyncHandlers, type TlsIdentity } from '@lotse/grpc';
 import {
   connectNats,
@@ -13,11 +14,13 @@ import {
   outboxMigrations,
   registerMessagingGauges,
   startConsumer,
+  EventSigner,
+  EventVerifier,
   type ConsumerHandle,
   type ConsumerOptions,
   type MessageCodec,
 } from '@lotse/messaging';
-import { loadIdentity } from '@lotse/pki';
+import { loadIdentity, RevocationWatch } from '@lotse/pki';
 import type { AgencyConfig } from './agency-config.js';
 import type { Subscription } from './dispatch.js';
 import { operatorMigrations } from './operator/migrations.js';
@@ -97,12 +100,32 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, operatorMigrations, spec.migrations);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
+    // The network's revocation list (signed by the CA), looked at every 5 s: a revoked deployment's
+    // gRPC calls and events are refused here; the broker drops its user on its own reload.
+    const revocations = new RevocationWatch(config.pkiDir, { onError: (error) => logger.error({ err: error }, 'the revocation list does not load; keeping the last good one') });
+    stops.push(async () => revocations.stop());
+    // Every event this deployment publishes is signed with its certificate's key; every event it
+    // consumes is checked against the network's CA, the revocation list and the flow table before
+    // a handler sees it. Unsigned events are accepted only on a plain nats:// broker (the shared
+    // anonymous test broker, whose tests publish raw events); on the network's tls:// broker they
+    // are refused. A signature that is there is always checked.
+    const signatures = config.eventSignatures ?? (wantsTls(config.natsUrl) ? 'required' : 'optional');
+    if (signatures === 'optional') logger.warn({ nats: config.natsUrl }, 'unsigned events are accepted (EVENT_SIGNATURES=optional); never on a shared network');
+    const producible = new Set(eventFlows().map((f) => `${f.senderType} ${f.event}`));
+    const signer = new EventSigner(identity);
+    const verifier = new EventVerifier({
+      ca: identity.ca,
+      isRevoked: revocations.isRevoked,
+      mayProduce: (agencyType, eventType) => producible.has(`${agencyType} ${eventType}`),
+      unsigned: signatures === 'required' ? 'refuse' : 'accept',
+    });
+
     // tls://… is a broker that knows deployments by their certificates (brokerConfig).
     const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId, ...(wantsTls(config.natsUrl) ? { tls: identity } : {}) });
     stops.push(() => nats.close());
     await ensureAgencyStream(nats.jsm, config.agencyId, config.streamReplicas ?? 1);
 
-    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, streamReplicas: config.streamReplicas });
+    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, signer, streamReplicas: config.streamReplicas });
     relay.start();
     stops.push(() => relay.stop());
 
@@ -136,6 +159,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         },
         afterCommit: () => relay.notify(),
         database: watch,
+        verifier,
         ...overrides.consumer,
       });
       consumers.push(consumer);
@@ -156,7 +180,13 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     // Every call is checked against the network's authorisation matrix before its handler runs.
     const self = { agencyId: config.agencyId, agencyType: config.agencyType };
     const matrix = accessMatrix();
-    const server = new GrpcServer({ identity, logger, authorize: (method, caller) => accessRefusal(method, caller, self, matrix) });
+    const server = new GrpcServer({
+      identity,
+      logger,
+      authorize: (method, caller) =>
+        revocations.isRevoked({ deploymentId: caller.agencyId }) ? `the certificate of ${caller.agencyId} is revoked` : accessRefusal(method, caller, self, matrix),
+      ...(config.oidc && { authenticate: personAuthentication(config.oidc, self, matrix) }),
+    });
     for (const service of spec.services(ctx)) server.add(service.definition, service.protoFile, service.handlers);
     server.add(
       operator.OperatorServiceService,

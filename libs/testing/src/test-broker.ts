@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerConfig, checkNatsConfig, connectNats, type BrokerNetwork, type NatsClients, type NatsServerProcess, startNatsServer } from '@lotse/messaging';
-import { DEV_PKI_ORGANISATION, ensureDevPki, loadIdentity, type TlsIdentity } from '@lotse/pki';
+import { DEV_PKI_ORGANISATION, ensureDevPki, loadIdentity, readRevocations, type TlsIdentity } from '@lotse/pki';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,6 +41,11 @@ export interface TestBroker {
   saveStore(): Promise<void>;
   /** kill -9, put the saved copy back, start on it: acknowledged writes since the copy are gone. */
   restoreStore(): Promise<void>;
+  /**
+   * With `network`: writes the configuration again without the deployments revoked in the PKI's
+   * revoked.json and has the running server reload it (SIGHUP), as the launcher does.
+   */
+  applyRevocations(): Promise<void>;
   /** Stops the server and deletes every store it used. */
   cleanup(): Promise<void>;
 }
@@ -64,9 +69,17 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     const members = [...options.network.deployments, ...(options.network.observers ?? [])];
     await ensureDevPki(pkiDir, [...members.map((d) => ({ id: d.id, agencyType: d.agencyType })), { id: 'nats', agencyType: 'broker' }]);
     configFile = join(root, 'nats-server.conf');
+    writeConfig();
+  }
+  function writeConfig(): void {
+    if (!options.network || !pkiDir || !configFile) throw new Error('startTestBroker: only with the `network` option');
+    const revoked = Object.keys(readRevocations(pkiDir).deployments);
     writeFileSync(
       configFile,
-      brokerConfig({ ...options.network, organisation: DEV_PKI_ORGANISATION }, { certFile: join(pkiDir, 'nats.crt'), keyFile: join(pkiDir, 'nats.key'), caFile: join(pkiDir, 'ca.crt') }),
+      brokerConfig(
+        { ...options.network, organisation: DEV_PKI_ORGANISATION, revoked },
+        { certFile: join(pkiDir, 'nats.crt'), keyFile: join(pkiDir, 'nats.key'), caFile: join(pkiDir, 'ca.crt') },
+      ),
     );
     const complaint = checkNatsConfig(configFile);
     if (complaint) throw new Error(`generated broker config does not load: ${complaint}`);
@@ -115,6 +128,10 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       rmSync(storeDir, { recursive: true, force: true });
       cpSync(saved, storeDir, { recursive: true });
       await start();
+    },
+    async applyRevocations() {
+      writeConfig();
+      server?.reload();
     },
     async cleanup() {
       await server?.stop();

@@ -17,6 +17,12 @@ Commands:
                                             published since <time> (RFC 3339); consumers drop
                                             the copies of what they had applied. Calls as the
                                             console (an operator) unless --as says otherwise
+  login <deployment> --as <user> [--password <pw>]
+                                            Sign a member of staff in at the network's OpenID
+                                            issuer (a network started with LOTSE_SIGN_IN=1);
+                                            later calls to <deployment> send the access token
+
+  enroll, rotate, revoke                     Certificates: see pnpm lotse enroll --help
 
   <address> is host:port, or the id of an agency of the local network, looked up in the
   network file the launcher writes (then --as defaults to that agency).
@@ -40,6 +46,7 @@ Examples:
   pnpm lotse call kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService/RegisterNewcomer '{"requestId":"r-1","givenNames":"محمد","familyName":"Al-Hassan","birthDate":"1994-03-02","nationality":"SY","languages":["ar","en"],"municipality":"koblenz","residenceStatus":"RESIDENCE_STATUS_RECOGNISED_REFUGEE"}'
   pnpm lotse call 127.0.0.1:50052 --as caritas-koblenz lotse.lotsenhaus.v1.LotsenhausService/ListProviders '{}'
   pnpm lotse reconcile kv-mayen-koblenz --since 2026-11-20T10:00:00Z
+  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz
 `;
 
 export type Command =
@@ -116,6 +123,6 @@ export function parseCli(argv: readonly string[]): { command: Command; options: 
       return { command: { kind: 'call', address: address!, method: 'lotse.operator.v1.OperatorService/Reconcile', request }, options };
     }
     default:
-      throw new UsageError(`unknown command "${name}"; commands: list, describe, call, reconcile`);
+      throw new UsageError(`unknown command "${name}"; commands: list, describe, call, reconcile, login`);
   }
 }

@@ -1,5 +1,7 @@
 // The generic gRPC client of the Lotse network (`pnpm lotse --help`).
 import { isDataProtectionCommand, runDataProtectionCli } from './data-protection-commands.js';
+import { isLoginCommand, runLogin } from './login-command.js';
+import { isPkiCommand, runPkiCli } from './pki-commands.js';
 import { runCli } from './run-cli.js';
 
 // grpc-js passes the host of an IP address as TLS ServerName, which Node flags as DEP0123. Named
@@ -15,4 +17,10 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
 const argv = process.argv.slice(2);
-process.exitCode = isDataProtectionCommand(argv) ? await runDataProtectionCli(argv, io) : await runCli(argv, io);
+process.exitCode = isLoginCommand(argv)
+  ? await runLogin(argv, io)
+  : isPkiCommand(argv)
+    ? await runPkiCli(argv, io)
+    : isDataProtectionCommand(argv)
+      ? await runDataProtectionCli(argv, io)
+      : await runCli(argv, io);

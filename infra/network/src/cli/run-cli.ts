@@ -1,4 +1,5 @@
-import type { ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { storedToken } from './login-command.js';
 import { parseCli, usage, type CliOptions, type Command } from './cli-args.js';
 import { ReflectionClient, type FieldDescription, type ServiceDescription } from './reflection-client.js';
 import { errorReport, formatErrorReport } from './status-details.js';
@@ -19,7 +20,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     client = await connect(command, options);
-    io.stdout(await execute(client, command));
+    io.stdout(await execute(client, command, await tokenMetadata(command, options)));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -45,14 +46,24 @@ async function connect(command: Exclude<Command, { kind: 'help' }>, options: Cli
   return new ReflectionClient({ address: target.address, tls, deadlineMs: options.deadlineMs, serverAgencyId: target.agencyId });
 }
 
-async function execute(client: ReflectionClient, command: Exclude<Command, { kind: 'help' }>): Promise<string> {
+/** The token `pnpm lotse login` stored for the agency whose certificate the call presents. */
+async function tokenMetadata(command: Exclude<Command, { kind: 'help' }>, options: CliOptions): Promise<Metadata> {
+  const metadata = new Metadata();
+  const target = await resolveTarget(command.address, options.network);
+  const agencyId = options.as ?? target.agencyId;
+  const token = agencyId ? await storedToken(options.network, agencyId) : undefined;
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
+async function execute(client: ReflectionClient, command: Exclude<Command, { kind: 'help' }>, metadata: Metadata): Promise<string> {
   switch (command.kind) {
     case 'list':
       return (await client.listServices()).map((s) => `${s}\n`).join('');
     case 'describe':
       return formatService(await client.describe(command.service));
     case 'call':
-      return `${JSON.stringify(await client.call(command.method, command.request), null, 2)}\n`;
+      return `${JSON.stringify(await client.call(command.method, command.request, metadata), null, 2)}\n`;
   }
 }
 

@@ -1,0 +1,43 @@
+// Sign-in for the demo network: the embedded OpenID issuer with demo staff for each deployment
+// and role. `pnpm lotse login <deployment> --as <user>` signs in against it; the services trust
+// it through OIDC_ISSUER. A real deployment sets OIDC_ISSUER to its own IdP (Keycloak) instead.
+import { createHash } from 'node:crypto';
+import type { Role, StaffAccount } from '@lotse/identity';
+import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
+import type { ConsoleDeployment, Deployment } from './deployments.js';
+
+export const NETWORK_AUDIENCE = 'urn:lotse:network';
+export const CLI_CLIENT = { clientId: 'lotse-cli', redirectUri: 'http://127.0.0.1/lotse-cli/callback' };
+/** Every demo account's password: it is demo data, printed in the banner. */
+export const DEMO_PASSWORD = 'lotse-demo';
+
+/** What the network file says about sign-in, for the CLI and the tests. */
+export interface NetworkSignIn {
+  issuer: string;
+  audience: string;
+  clientId: string;
+  redirectUri: string;
+  staff: { username: string; agencyId: string; roles: Role[] }[];
+}
+
+/** Pseudonymous and stable across restarts: the audit trail keeps naming the same person. */
+const staffId = (username: string) => `staff-${createHash('sha256').update(username).digest('hex').slice(0, 12)}`;
+
+/** A caseworker and a supervisor per deployment, a data-protection officer at the foreign office, operators and an auditor at the console. */
+export function demoStaff(deployments: Deployment[], operatorConsole: ConsoleDeployment): StaffAccount[] {
+  const account = (username: string, agencyId: string, roles: Role[]): StaffAccount => ({ username, password: DEMO_PASSWORD, sub: staffId(username), displayName: username, agencyId, roles });
+  return [
+    ...deployments.flatMap((d) => [account(`caseworker.${d.id}`, d.id, ['caseworker']), account(`supervisor.${d.id}`, d.id, ['supervisor', 'caseworker'])]),
+    ...deployments.filter((d) => d.service === 'foreign-office').map((d) => account(`dpo.${d.id}`, d.id, ['dpo'])),
+    account('operator', operatorConsole.id, ['operator']),
+    account('auditor', operatorConsole.id, ['auditor']),
+  ];
+}
+
+export async function startNetworkIssuer(port: number, staff: StaffAccount[]): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {
+  const issuer = await startEmbeddedIssuer({ port, staff, audience: NETWORK_AUDIENCE, clients: [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri] }] });
+  return {
+    issuer,
+    signIn: { issuer: issuer.issuer, audience: NETWORK_AUDIENCE, ...CLI_CLIENT, staff: staff.map((s) => ({ username: s.username, agencyId: s.agencyId, roles: s.roles })) },
+  };
+}

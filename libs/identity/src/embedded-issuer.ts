@@ -1,0 +1,160 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { AGENCY_CLAIM, ROLES_CLAIM, type StaffAccount } from './staff.js';
+import { loginPage } from './login-page.js';
+
+/**
+ * The OpenID provider `pnpm start` runs when no OIDC_ISSUER is configured: oidc-provider (a
+ * certified implementation), not a token signer of our own. Staff sign in on its login page
+ * with authorisation code + PKCE; access tokens are short-lived JWTs for the Lotse audience,
+ * carrying the agency and the roles of the member of staff.
+ */
+export interface EmbeddedIssuerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Read on every sign-in, so staff added later (a test's, a new agency's) can sign in too. */
+  staff: StaffAccount[];
+  audience: string;
+  /** Public clients (no secret, PKCE) and the redirect URIs each may use. */
+  clients: { clientId: string; redirectUris: string[] }[];
+  accessTokenTtlSeconds?: number;
+}
+
+export interface EmbeddedIssuer {
+  issuer: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedIssuer(options: EmbeddedIssuerOptions): Promise<EmbeddedIssuer> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://${host}:${port}`;
+  const provider = new Provider(issuer, await configuration(options));
+  // Plain HTTP on loopback only; behind a proxy in production the issuer is an https URL.
+  provider.proxy = true;
+  const oidc = provider.callback();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec(new URL(req.url ?? '/', issuer).pathname);
+    if (!match) return oidc(req, res);
+    handleInteraction(provider, options.staff, req, res, Boolean(match[2])).catch((error: unknown) => {
+      res.statusCode = 400;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`sign-in failed: ${(error as Error).message}`);
+    });
+  });
+
+  return {
+    issuer,
+    port,
+    stop: () => closeServer(server),
+  };
+}
+
+async function configuration(options: EmbeddedIssuerOptions): Promise<Configuration> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' };
+  const accounts = { get: (sub: string) => options.staff.find((s) => s.sub === sub) };
+  const ttl = options.accessTokenTtlSeconds ?? 300;
+  return {
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clients: options.clients.map((c) => ({
+      client_id: c.clientId,
+      token_endpoint_auth_method: 'none',
+      redirect_uris: c.redirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES256',
+    })),
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => options.audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({
+          scope: 'lotse',
+          audience: options.audience,
+          accessTokenTTL: ttl,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'ES256' } },
+        }),
+      },
+    },
+    scopes: ['openid', 'lotse'],
+    claims: { openid: ['sub'], lotse: [AGENCY_CLAIM, ROLES_CLAIM] },
+    ttl: { AccessToken: ttl, AuthorizationCode: 60, Interaction: 600, Session: 3600, Grant: 3600, IdToken: ttl },
+    findAccount: (_ctx, sub) => {
+      const staff = accounts.get(sub);
+      if (!staff) return undefined;
+      return { accountId: sub, claims: () => ({ sub, [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles }) };
+    },
+    extraTokenClaims: (_ctx, token) => {
+      const staff = 'accountId' in token && typeof token.accountId === 'string' ? accounts.get(token.accountId) : undefined;
+      return staff ? { [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles } : undefined;
+    },
+    // Lotse's own clients are first-party: staff are not asked to consent to them.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const { provider } = ctx.oidc;
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return provider.Grant.find(grantId);
+      const grant = new provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      grant.addOIDCScope('openid lotse');
+      grant.addResourceScope(options.audience, 'lotse');
+      await grant.save();
+      return grant;
+    },
+    renderError: (ctx, out) => {
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = `${out.error}: ${out.error_description ?? ''}`;
+    },
+  };
+}
+
+async function handleInteraction(provider: Provider, staff: StaffAccount[], req: IncomingMessage, res: ServerResponse, submitted: boolean) {
+  const details = await provider.interactionDetails(req, res);
+  if (!submitted) {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(loginPage({ action: `/interaction/${details.uid}/login` }));
+    return;
+  }
+  const form = new URLSearchParams(await readBody(req));
+  const account = staff.find((s) => s.username === form.get('username'));
+  if (!account || account.password !== form.get('password')) {
+    res.statusCode = 401;
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(loginPage({ action: `/interaction/${details.uid}/login`, error: 'Unknown user or wrong password / Benutzer unbekannt oder Passwort falsch' }));
+    return;
+  }
+  await provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 16_384) throw new Error('form too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,94 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { AGENCY_CLAIM, isRole, ROLES_CLAIM, type Person } from './staff.js';
+
+/**
+ * Verifies the bearer token of a call that acts for a person: signature against the issuer's
+ * JWKS (cached by jose and fetched again when a token names an unknown key, so a rotated or
+ * revoked key takes effect without a restart), issuer, audience, expiry and not-before with a
+ * small clock skew, and that the token's agency is the agency of the client certificate.
+ */
+export interface PersonTokenOptions {
+  issuer: string;
+  audience: string;
+  /** Defaults to the issuer's discovery document's jwks_uri. */
+  jwksUri?: string;
+  clockToleranceSeconds?: number;
+  /**
+   * How long the issuer's keys are trusted without asking again (default 60 s): a key the issuer
+   * stops publishing (rotated out, or revoked) is refused at most this long after.
+   */
+  jwksCacheMaxAgeMs?: number;
+  /** The shortest time between two fetches of the keys when a token names an unknown key (default 5 s). */
+  jwksCooldownMs?: number;
+}
+
+/** Why a token is not accepted: `unauthenticated` (no or bad token) or `wrong-agency`. */
+export class PersonTokenError extends Error {
+  constructor(
+    readonly kind: 'unauthenticated' | 'wrong-agency',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PersonTokenVerifier {
+  /** The person behind `authorization: Bearer …`, checked against the certificate's agency. */
+  verify(authorization: string | undefined, certificateAgencyId: string): Promise<Person>;
+}
+
+export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTokenVerifier {
+  let keys: JWTVerifyGetKey | undefined;
+  const keySet = async (): Promise<JWTVerifyGetKey> => {
+    if (keys) return keys;
+    const jwksUri = options.jwksUri ?? (await discoverJwksUri(options.issuer));
+    keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: options.jwksCooldownMs ?? 5_000, cacheMaxAge: options.jwksCacheMaxAgeMs ?? 60_000 });
+    return keys;
+  };
+
+  return {
+    async verify(authorization, certificateAgencyId) {
+      if (!authorization) throw new PersonTokenError('unauthenticated', 'this call acts for a person: send `authorization: Bearer <access token>` (pnpm lotse login)');
+      const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization.trim());
+      if (!match) throw new PersonTokenError('unauthenticated', 'the authorization header must be `Bearer <access token>`');
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(match[1]!, await keySet(), {
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: options.clockToleranceSeconds ?? 30,
+          algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+          requiredClaims: ['exp', 'sub'],
+        }));
+      } catch (error) {
+        throw new PersonTokenError('unauthenticated', `access token refused: ${describe(error)}`);
+      }
+      const agencyId = payload[AGENCY_CLAIM];
+      const roles = payload[ROLES_CLAIM];
+      if (typeof agencyId !== 'string' || !Array.isArray(roles) || !roles.every(isRole)) {
+        throw new PersonTokenError('unauthenticated', `access token refused: it names no agency (${AGENCY_CLAIM}) or no valid roles (${ROLES_CLAIM})`);
+      }
+      if (agencyId !== certificateAgencyId) {
+        throw new PersonTokenError('wrong-agency', `the access token is for agency ${agencyId}, but the call comes with the certificate of ${certificateAgencyId}`);
+      }
+      return { sub: payload.sub!, agencyId, roles, issuer: options.issuer };
+    },
+  };
+}
+
+async function discoverJwksUri(issuer: string): Promise<string> {
+  const response = await fetch(new URL('/.well-known/openid-configuration', issuer));
+  if (!response.ok) throw new PersonTokenError('unauthenticated', `the issuer ${issuer} is not reachable (HTTP ${response.status})`);
+  const { jwks_uri } = (await response.json()) as { jwks_uri?: string };
+  if (!jwks_uri) throw new PersonTokenError('unauthenticated', `the issuer ${issuer} publishes no jwks_uri`);
+  return jwks_uri;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'it has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim ${error.claim} is wrong (${error.reason})`;
+  if (error instanceof errors.JWKSNoMatchingKey) return 'it is signed with a key the issuer does not publish (rotated or revoked)';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify';
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'it is not a well-formed JWT';
+  return (error as Error).message;
+}
