@@ -9,6 +9,7 @@ import { ensureDevPki, loadIdentity, RevocationWatch } from '@lotse/pki';
 import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
+import { startLauncherCluster } from './nats-cluster.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
@@ -35,7 +36,21 @@ await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
-if (!natsUrl) {
+// LOTSE_NATS_CLUSTER=3: the hub's cluster and a leaf node per agency; each deployment's NATS_URL.
+let natsUrlFor = (_id: string) => natsUrl!;
+let streamReplicas = 1;
+if (!natsUrl && config.natsCluster === 3) {
+  try {
+    const cluster = await startLauncherCluster({ home, pkiDir: dirs.pki, logDir: dirs.logs, basePort: config.natsPort, deployments, operatorConsole });
+    natsUrl = cluster.clusterUrl;
+    natsUrlFor = cluster.urlFor;
+    stopNats = cluster.stop;
+    streamReplicas = 3;
+  } catch (error) {
+    process.stderr.write(`[lotse] ${(error as Error).message}\n`);
+    process.exit(error instanceof NatsServerMissingError ? 69 : 1);
+  }
+} else if (!natsUrl) {
   try {
     // Users from the deployments' certificates, permissions from the flow table; rewritten on
     // every start so that it always matches the code.
@@ -141,7 +156,8 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: String(d.grpcPort),
     DATA_DIR: join(dirs.data, d.id),
-    NATS_URL: natsUrl,
+    NATS_URL: natsUrlFor(d.id),
+    NATS_STREAM_REPLICAS: String(streamReplicas),
     PKI_DIR: dirs.pki,
     LOTSE_HOME: home,
     PEERS: peersFor(d, deployments),

@@ -1,4 +1,4 @@
-import { integer, optionalString, type Env } from '@lotse/config';
+import { integer, oneOf, optionalString, type Env } from '@lotse/config';
 
 export interface NetworkConfig {
   /** Folder for data, certificates, logs and the NATS store. */
@@ -7,6 +7,11 @@ export interface NetworkConfig {
   natsPort: number;
   /** An existing NATS server; otherwise a nats-server child is started. */
   natsUrl?: string;
+  /**
+   * 1: one nats-server (the default). 3: the hub's three-node cluster with a leaf node per agency
+   * (nats-layout.ts) on ports LOTSE_NATS_PORT … LOTSE_NATS_PORT + 49, streams with 3 replicas.
+   */
+  natsCluster: 1 | 3;
   /** A PostgreSQL server; each deployment gets its own database on it. Otherwise PGlite per deployment. */
   databaseUrl?: string;
   demoData: boolean;
@@ -23,6 +28,7 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     portBase: integer(env, 'LOTSE_PORT_BASE', 50050, { min: 1024, max: 65000 }),
     natsPort: integer(env, 'LOTSE_NATS_PORT', 4223, { min: 1024, max: 65535 }),
     natsUrl: optionalString(env, 'NATS_URL'),
+    natsCluster: oneOf(env, 'LOTSE_NATS_CLUSTER', ['1', '3'] as const, '1') === '3' ? 3 : 1,
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
     signIn: optionalString(env, 'LOTSE_SIGN_IN', '0') === '1',

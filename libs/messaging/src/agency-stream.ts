@@ -11,8 +11,10 @@ const streamNameInUse = 10058;
 /**
  * Creates the agency's stream unless it exists. Producer and consumers both call this at start-up
  * (whoever comes first creates it), so it must tolerate a concurrent create and an existing stream.
+ * `replicas`: 1 on a single broker; 3 on the hub's three-node cluster (NATS_STREAM_REPLICAS), so
+ * that losing one node loses no acknowledged event. An existing stream is used as it is.
  */
-export async function ensureAgencyStream(jsm: JetStreamManager, agencyId: string): Promise<StreamInfo> {
+export async function ensureAgencyStream(jsm: JetStreamManager, agencyId: string, replicas = 1): Promise<StreamInfo> {
   const name = streamName(agencyId);
   try {
     return await jsm.streams.info(name);
@@ -25,6 +27,7 @@ export async function ensureAgencyStream(jsm: JetStreamManager, agencyId: string
       name,
       subjects: [agencySubjects(agencyId)],
       storage: StorageType.File,
+      num_replicas: replicas,
       duplicate_window: nanos(duplicateWindowMs),
     });
   } catch (err) {

@@ -30,6 +30,8 @@ export interface OutboxRelayOptions {
   streamCheckIntervalMs?: number;
   /** While the database is away the relay does not query it; it backs off until it is back. */
   database?: DatabaseAvailability;
+  /** Replicas of the stream when the relay has to make it again (1; 3 on the hub's cluster). */
+  streamReplicas?: number;
   /**
    * Signs every event with the deployment's certificate key (headers Lotse-Signature/-Signer), at
    * each publish: a resend or a re-publish after a broker reset carries a fresh signature over the
@@ -91,6 +93,7 @@ export class OutboxRelay {
       })),
       this.producerAgencyId,
       this.logger,
+      options.streamReplicas ?? 1,
     );
   }
 

@@ -60,6 +60,8 @@ export class StreamReconciler {
     private readonly jsm: () => Promise<JetStreamManager>,
     private readonly agencyId: string,
     private readonly logger: Logger,
+    /** Replicas of a stream it has to make again (ensureAgencyStream). */
+    private readonly replicas = 1,
   ) {
     this.stream = streamName(agencyId);
   }
@@ -80,7 +82,7 @@ export class StreamReconciler {
       if (!(err instanceof JetStreamApiError) || err.code !== streamNotFound) throw err;
     }
     const missing = info === undefined;
-    info ??= await ensureAgencyStream(jsm, this.agencyId);
+    info ??= await ensureAgencyStream(jsm, this.agencyId, this.replicas);
     const state = this.state ?? (await this.load());
     if (!state) {
       // First look ever (a new deployment, or one from before this table): nothing to compare with.

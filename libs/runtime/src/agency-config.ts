@@ -9,6 +9,8 @@ export interface AgencyConfig {
   grpc: { host: string; port: number };
   database: DatabaseConfig;
   natsUrl: string;
+  /** Replicas of the agency's stream when this deployment creates it: 1, or 3 on the hub's NATS cluster. */
+  streamReplicas?: number;
   /** Folder with ca.crt and <agencyId>.crt/.key (the launcher's development CA creates them). */
   pkiDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -40,6 +42,7 @@ export function agencyConfig(env: Env, options: { agencyType: string; idVariable
       slowStatementMs: integer(env, 'LOTSE_SLOW_SQL_MS', 20, { min: 0 }),
     },
     natsUrl: optionalString(env, 'NATS_URL', 'nats://127.0.0.1:4222')!,
+    streamReplicas: integer(env, 'NATS_STREAM_REPLICAS', 1, { min: 1, max: 5 }),
     pkiDir: optionalString(env, 'PKI_DIR', join(home, 'pki'))!,
     ...(env.EVENT_SIGNATURES !== undefined && { eventSignatures: oneOf(env, 'EVENT_SIGNATURES', ['required', 'optional'] as const, 'required') }),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

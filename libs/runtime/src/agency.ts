@@ -123,9 +123,9 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     // tls://… is a broker that knows deployments by their certificates (brokerConfig).
     const nats = await connectNats({ servers: config.natsUrl, name: config.agencyId, ...(wantsTls(config.natsUrl) ? { tls: identity } : {}) });
     stops.push(() => nats.close());
-    await ensureAgencyStream(nats.jsm, config.agencyId);
+    await ensureAgencyStream(nats.jsm, config.agencyId, config.streamReplicas ?? 1);
 
-    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, signer });
+    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, signer, streamReplicas: config.streamReplicas });
     relay.start();
     stops.push(() => relay.stop());
 
