@@ -10,6 +10,11 @@ export interface NetworkConfig {
   /** A PostgreSQL server; each deployment gets its own database on it. Otherwise PGlite per deployment. */
   databaseUrl?: string;
   demoData: boolean;
+  /**
+   * Run the deployments from their TypeScript sources through tsx (LOTSE_RUN_FROM_SOURCE=1), as
+   * before the launcher bundled them; for comparing the two and for debugging with source lines.
+   */
+  runFromSource: boolean;
 }
 
 export function toNetworkConfig(env: Env): NetworkConfig {
@@ -20,5 +25,6 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     natsUrl: optionalString(env, 'NATS_URL'),
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
+    runFromSource: optionalString(env, 'LOTSE_RUN_FROM_SOURCE', '0') === '1',
   };
 }

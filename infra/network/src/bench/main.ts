@@ -343,6 +343,15 @@ async function main() {
     process.exitCode = missing ? 1 : 0;
   } finally {
     net?.close();
+    // The launcher alone first: it stops each deployment with SIGTERM and waits for it, so every
+    // process ends through its own shutdown (a V8 CPU profile, LOTSE_CPU_PROFILE_DIR, is written
+    // only then). A SIGINT to the whole group ended the deployments, which do not handle SIGINT, at once.
+    try {
+      process.kill(launcherPid(network), 'SIGTERM');
+      await network.waitForOutput(/stopped; data is kept/, 60_000);
+    } catch {
+      // gone already, or stuck: the interrupt below ends the group
+    }
     await network.interrupt();
     removeHome(home);
   }
