@@ -96,11 +96,33 @@ function summarise(file: string, skipSeconds: number, top: number): void {
   }
   // Which service this process ran: the one whose sources it loaded (file names carry only pids).
   const services = new Set(profile.nodes.map((n) => /services\/([a-z-]+)\/src\//.exec(n.callFrame.url)?.[1]).filter(Boolean));
+  // Which of our own functions each sample ran under: the deepest frame in libs/ or services/,
+  // so the time spent in PGlite, kysely or the SDK is charged to the code that asked for it.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const callers = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    if (layerOf(byId.get(id)!.callFrame) === '(idle)') continue;
+    let at: number | undefined = id;
+    let name = '(no Lotse frame on the stack)';
+    while (at !== undefined) {
+      const f = byId.get(at)!.callFrame;
+      const m = /\/((?:libs|services)\/[^?]*)$/.exec(f.url);
+      if (m && !f.url.includes('/node_modules/')) {
+        name = `${f.functionName || '(anonymous)'} ${m[1]}`;
+        break;
+      }
+      at = parent.get(at);
+    }
+    callers.set(name, (callers.get(name) ?? 0) + us);
+  }
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
   process.stdout.write(`\n== ${[...services].join('+') || 'no service'} (${file.split('/').pop()}): busy ${(busy / 1e6).toFixed(1)} s after the first ${skipSeconds} s\n`);
   for (const [name, us] of [...layers].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${pct(us)}  ${name}\n`);
   process.stdout.write(`  top functions (self):\n`);
   for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`    ${pct(us)}  ${name.slice(0, 150)}\n`);
+  process.stdout.write(`  charged to the deepest Lotse function on the stack (its own time and what it called):\n`);
+  for (const [name, us] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`    ${pct(us)}  ${name.slice(0, 150)}\n`);
 }
 
 const args = process.argv.slice(2);
