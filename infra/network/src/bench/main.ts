@@ -248,9 +248,15 @@ async function main() {
     const launcher = launcherPid(network);
     // Idle: after start-up has settled (migrations, demo data, the console's first polls).
     await sleep(10_000);
+    // What the network burns with no journey at all (polls, heartbeats, metric exports, the
+    // relays' stream checks): at 10 journeys/s, a tenth of it per second lands on each journey.
+    const idleBefore = new Map(launched(launcher).map((s) => [s.pid, s.cpuMs]));
+    const idleStarted = performance.now();
+    await sleep(10_000);
     const processes = launched(launcher);
+    const idleCpuMsPerSecond = (processes.reduce((sum, s) => sum + s.cpuMs - (idleBefore.get(s.pid) ?? s.cpuMs), 0) * 1000) / (performance.now() - idleStarted);
     const idleRss = rssMiB(processes.map((s) => s.pid));
-    say(`processes the launcher started: ${processes.length} (${[...new Set(processes.map((s) => s.comm))].join(', ')}); idle resident memory ${f0(idleRss)} MiB`);
+    say(`processes the launcher started: ${processes.length} (${[...new Set(processes.map((s) => s.comm))].join(', ')}); idle resident memory ${f0(idleRss)} MiB; idle CPU ${f0(idleCpuMsPerSecond)} ms per second`);
 
     say(`\nwarm-up: ${o.warmup} journeys at 10/s (not measured)`);
     await runScenario(net, { journeys: o.warmup, rate: 10, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed: 1, concurrency: 300, runId: `bench-warmup-${Date.now().toString(36)}`, settleMs: 20_000 }, { write: () => undefined });
@@ -290,6 +296,7 @@ async function main() {
       `  per process at 10/s (ms per journey; a deployment includes its tsx/esbuild helper): ` +
         [...at10.perProcess].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${f1(ms / at10.result.journeys)}`).join(', '),
     );
+    say(`${'  of which background (idle network CPU per s ÷ 10/s)'.padEnd(58)}${f1(idleCpuMsPerSecond / 10).padStart(9)}`);
     say(`${'baseline: bare hop (PGlite+outbox → JetStream → inbox)'.padEnd(58)}${f2(hop.cpuMsPerEvent).padStart(9)}`);
     say(`${'baseline: one mTLS gRPC unary call (client + server)'.padEnd(58)}${f2(grpc.cpuMsPerCall).padStart(9)}`);
     say('');
@@ -333,6 +340,7 @@ async function main() {
           steps: steps.map((s) => ({ rate: s.rate, journeys: s.result.journeys, missing: s.result.missing, cpuMsPerJourney: s.cpuMs / s.result.journeys, hub: s.hub, decision: s.decision, peakRssMiB: s.peakRssMiB, retries: s.result.retries })),
           knee,
           idleRssMiB: idleRss,
+          idleCpuMsPerSecond,
           peakRssMiB: peakRss,
           baselines: { hop: { cpuMsPerEvent: hop.cpuMsPerEvent, latency: hopLat, rssMiB: hop.rssMiB }, grpc: { cpuMsPerCall: grpc.cpuMsPerCall, latency: grpcLat } },
         },
