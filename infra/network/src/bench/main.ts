@@ -160,15 +160,26 @@ interface GrpcResult {
   cpuMsPerCall: number;
 }
 
-function baseline<T>(args: string[]): Promise<T> {
+function baseline<T>(args: string[], timeoutMs: number): Promise<T> {
   const script = fileURLToPath(new URL('./baselines.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a hung one goes with its nats-server.
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
+    // A baseline that hangs (it has, on a machine with load 30) must not take the run with it.
+    const timer = setTimeout(() => {
+      err += `\n(killed after ${timeoutMs / 1000} s)`;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }, timeoutMs);
     child.once('exit', (code) => {
+      clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
       else reject(new Error(`baseline ${args[0]} failed (${code}):\n${err.slice(-2000)}`));
@@ -263,8 +274,13 @@ async function main() {
 
     // Baselines in the same run, while the network is idle (its background work is noise in them).
     say(`\nbaselines (no Lotse code, each in a process of its own): bare hop at 100 events/s, mTLS gRPC unary at 100 calls/s, ${o.baselineSeconds} s each`);
-    const hop = await baseline<HopResult>(['hop', String(o.baselineSeconds), '100']);
-    const grpc = await baseline<GrpcResult>(['grpc', String(o.baselineSeconds), '100', join(home, 'pki')]);
+    const limit = (o.baselineSeconds + 120) * 1000;
+    const failed = (what: string) => (error: unknown) => {
+      say(`  baseline ${what} failed; its figures and ratios are left out: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      return undefined;
+    };
+    const hop: HopResult = (await baseline<HopResult>(['hop', String(o.baselineSeconds), '100'], limit).catch(failed('hop'))) ?? { events: 0, latenciesMs: [], cpuMsPerEvent: NaN, rssMiB: NaN };
+    const grpc: GrpcResult = (await baseline<GrpcResult>(['grpc', String(o.baselineSeconds), '100', join(home, 'pki')], limit).catch(failed('grpc'))) ?? { calls: 0, latenciesMs: [], cpuMsPerCall: NaN };
     const hopLat = summarise(hop.latenciesMs);
     const grpcLat = summarise(grpc.latenciesMs);
 
