@@ -58,7 +58,7 @@ const LAYERS: [string, RegExp][] = [
   ['node: tls/net/streams', /node:internal\/(tls|net|stream|streams|_tls|crypto\/|js_stream)|^node:(tls|net|stream)/],
   ['node: http (OTLP export, console)', /node:internal\/http|^node:_http|node:http/],
   ['node: other internals', /^node:/],
-  ['bundled build (.lotse/build)', /\.lotse-build\//],
+  ['Lotse code, bundled (libs + services; run from source to split it)', /\/build\/[a-z-]+\.mjs$/],
   ['(native / builtin without script)', /^$/],
 ];
 
@@ -95,7 +95,9 @@ function summarise(file: string, skipSeconds: number, top: number): void {
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   }
   // Which service this process ran: the one whose sources it loaded (file names carry only pids).
-  const services = new Set(profile.nodes.map((n) => /services\/([a-z-]+)\/src\//.exec(n.callFrame.url)?.[1]).filter(Boolean));
+  const services = new Set(
+    profile.nodes.map((n) => /services\/([a-z-]+)\/src\//.exec(n.callFrame.url)?.[1] ?? /\/build\/((?!telemetry)[a-z-]+)\.mjs$/.exec(n.callFrame.url)?.[1]).filter(Boolean),
+  );
   // Which of our own functions each sample ran under: the deepest frame in libs/ or services/,
   // so the time spent in PGlite, kysely or the SDK is charged to the code that asked for it.
   const parent = new Map<number, number>();
