@@ -12,6 +12,7 @@ import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
 import { startLauncherCluster } from './nats-cluster.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
+import { buildEntries, stopBuilding } from './build.js';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { ensureDeploymentDatabase } from './postgres-databases.js';
 import { Supervisor } from './supervisor.js';
@@ -201,7 +202,9 @@ async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   say(`${signal}: stopping ${deployments.length} deployments, the console and NATS…`);
-  await supervisor.stopAll();
+  // A process writing its CPU profile (a few MB of JSON) on a busy machine needs more than the
+  // usual 10 s; killed, it writes none.
+  await supervisor.stopAll(process.env.LOTSE_CPU_PROFILE_DIR ? 60_000 : 10_000);
   await stopIssuer();
   await stopNats();
   say('stopped; data is kept in ' + home);
@@ -218,14 +221,39 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 const nodeArgs = ['--max-semi-space-size=16'];
 if (process.env.LOTSE_CPU_PROFILE_DIR) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.LOTSE_CPU_PROFILE_DIR)}`);
 
+/**
+ * What `node` runs for the console and for each service: the bundles built at this start (see
+ * build.ts), or the sources through tsx with LOTSE_RUN_FROM_SOURCE=1.
+ */
+async function programs(): Promise<{ console: string[]; service: (service: string) => string[] }> {
+  if (config.runFromSource) {
+    return {
+      console: ['--import', 'tsx', serviceMain('console')],
+      service: (service) => ['--import', 'tsx', '--import', telemetryPreload, serviceMain(service)],
+    };
+  }
+  const services = [...new Set(deployments.map((d) => d.service)), 'console'];
+  const built = await buildEntries(
+    { telemetry: telemetryPreload, ...Object.fromEntries(services.map((s) => [s, serviceMain(s)])) },
+    join(home, 'build'),
+  );
+  await stopBuilding();
+  return {
+    console: [built.console!],
+    // --import takes a URL or a path relative to the working folder; an absolute path is both.
+    service: (service) => ['--import', built.telemetry!, built[service]!],
+  };
+}
+
 try {
+  const run = await programs();
   // Embedded databases that do not exist yet: one initdb, copied for each (a first start used to
   // run eight side by side).
   if (!config.databaseUrl) await createEmbeddedDatabases([operatorConsole, ...deployments].map((d) => join(dirs.data, d.id)));
   // The console first: it receives the deployments' telemetry from their first span on.
   await supervisor.start({
     id: operatorConsole.id,
-    args: [...nodeArgs, '--import', 'tsx', serviceMain('console')],
+    args: [...nodeArgs, ...run.console],
     env: await consoleEnv(),
     cwd: repoRoot,
     logFile: join(dirs.logs, `${operatorConsole.id}.log`),
@@ -234,7 +262,7 @@ try {
     deployments.map(async (d) =>
       supervisor.start({
         id: d.id,
-        args: [...nodeArgs, '--import', 'tsx', '--import', telemetryPreload, serviceMain(d.service)],
+        args: [...nodeArgs, ...run.service(d.service)],
         env: await envFor(d),
         cwd: repoRoot,
         logFile: join(dirs.logs, `${d.id}.log`),

@@ -20,6 +20,11 @@ export interface NetworkConfig {
    * portBase + 40 and every deployment trusts it, so staff RPCs need `pnpm lotse login` first.
    */
   signIn: boolean;
+  /**
+   * Run the deployments from their TypeScript sources through tsx (LOTSE_RUN_FROM_SOURCE=1), as
+   * before the launcher bundled them; for comparing the two and for debugging with source lines.
+   */
+  runFromSource: boolean;
 }
 
 export function toNetworkConfig(env: Env): NetworkConfig {
@@ -32,5 +37,6 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
     signIn: optionalString(env, 'LOTSE_SIGN_IN', '0') === '1',
+    runFromSource: optionalString(env, 'LOTSE_RUN_FROM_SOURCE', '0') === '1',
   };
 }

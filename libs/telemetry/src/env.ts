@@ -24,6 +24,8 @@ export function readTelemetryEnv(env: NodeJS.ProcessEnv = process.env): Telemetr
   const otlpMetricsUrl = signalUrl(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, 'v1/metrics');
   const problems: string[] = [];
   const metricExportIntervalMs = positiveInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', problems);
+  const keepRatio = ratio(env, 'LOTSE_TRACE_KEEP_RATIO', problems);
+  const slowMs = positiveInteger(env, 'LOTSE_TRACE_SLOW_MS', problems) ?? DEFAULT_TRACE_SLOW_MS;
   return {
     disabled: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true',
     logLevel: diagLogLevelFromString(nonEmpty(env.OTEL_LOG_LEVEL)) ?? DiagLogLevel.WARN,
@@ -34,9 +36,22 @@ export function readTelemetryEnv(env: NodeJS.ProcessEnv = process.env): Telemetr
       ...(otlpLogsUrl ? { otlpLogsUrl } : {}),
       ...(otlpMetricsUrl ? { otlpMetricsUrl } : {}),
       ...(metricExportIntervalMs !== undefined ? { metricExportIntervalMs } : {}),
+      ...(keepRatio !== undefined && keepRatio < 1 ? { keepTraces: { keepRatio, slowMs } } : {}),
     },
     problems,
   };
+}
+
+/** A span this long (ms) keeps its trace when LOTSE_TRACE_KEEP_RATIO drops the others. */
+export const DEFAULT_TRACE_SLOW_MS = 500;
+
+function ratio(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (Number.isFinite(value) && value >= 0 && value <= 1) return value;
+  problems.push(`${name}="${raw}" is not a number from 0 to 1; keeping every trace`);
+  return undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

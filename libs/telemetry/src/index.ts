@@ -1,4 +1,5 @@
-export { readTelemetryEnv, type TelemetryEnv } from './env.js';
+export { DEFAULT_TRACE_SLOW_MS, readTelemetryEnv, type TelemetryEnv } from './env.js';
+export { KeepInterestingTracesProcessor, type KeepInterestingTracesOptions } from './keep-interesting-traces.js';
 export { DENIED_ATTRIBUTE_KEYS, isPersonalDataKey, personalDataKeyMatcher } from './personal-data-keys.js';
 export { RedactingSpanProcessor, REDACTED_KEYS_ATTRIBUTE } from './redacting-span-processor.js';
 export { RedactingLogRecordProcessor } from './redacting-log-record-processor.js';

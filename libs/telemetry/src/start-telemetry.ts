@@ -10,6 +10,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type P
 import { AlwaysOnSampler, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { KeepInterestingTracesProcessor, type KeepInterestingTracesOptions } from './keep-interesting-traces.js';
 import { DENIED_ATTRIBUTE_KEYS } from './personal-data-keys.js';
 import { RedactingLogRecordProcessor } from './redacting-log-record-processor.js';
 import { RedactingSpanProcessor } from './redacting-span-processor.js';
@@ -41,6 +42,11 @@ export interface TelemetryOptions {
   metricReaders?: MetricReader[];
   /** Export each span and log record as it ends instead of in batches; for tests that assert right after. */
   simple?: boolean;
+  /**
+   * Export only traces with an error or a slow span, plus a share of the others by trace id
+   * (LOTSE_TRACE_KEEP_RATIO below 1). Unset: every span is exported.
+   */
+  keepTraces?: KeepInterestingTracesOptions;
   /** Replaces the default personal-data deny-list (matched by suffix of the last key segment). */
   deniedAttributeKeys?: readonly string[];
 }
@@ -84,7 +90,9 @@ function startTracing(options: TelemetryOptions, resource: Resource, denied: rea
   const spanProcessors: SpanProcessor[] = [];
   if (exporter) {
     const exporting = options.simple ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
-    spanProcessors.push(new RedactingSpanProcessor(exporting, denied));
+    const redacting = new RedactingSpanProcessor(exporting, denied);
+    // Deciding first: a span that is dropped is not redacted, serialised or sent either.
+    spanProcessors.push(options.keepTraces ? new KeepInterestingTracesProcessor(redacting, options.keepTraces) : redacting);
   }
   const provider = new NodeTracerProvider({
     resource,

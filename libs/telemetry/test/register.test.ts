@@ -29,6 +29,15 @@ describe('readTelemetryEnv', () => {
     expect(bad.problems).toEqual([expect.stringContaining('OTEL_METRIC_EXPORT_INTERVAL')]);
   });
 
+  it('keeps only interesting traces below LOTSE_TRACE_KEEP_RATIO 1, and every trace otherwise', () => {
+    expect(readTelemetryEnv({ LOTSE_TRACE_KEEP_RATIO: '0.1' }).options.keepTraces).toEqual({ keepRatio: 0.1, slowMs: 500 });
+    expect(readTelemetryEnv({ LOTSE_TRACE_KEEP_RATIO: '0', LOTSE_TRACE_SLOW_MS: '200' }).options.keepTraces).toEqual({ keepRatio: 0, slowMs: 200 });
+    expect(readTelemetryEnv({ LOTSE_TRACE_KEEP_RATIO: '1' }).options.keepTraces).toBeUndefined();
+    const bad = readTelemetryEnv({ LOTSE_TRACE_KEEP_RATIO: 'half' });
+    expect(bad.options.keepTraces).toBeUndefined();
+    expect(bad.problems).toEqual([expect.stringContaining('LOTSE_TRACE_KEEP_RATIO')]);
+  });
+
   it('prefers OTEL_SERVICE_NAME, falls back to PROVIDER_ID and then to "lotse", exports nothing without endpoint', () => {
     expect(readTelemetryEnv({ OTEL_SERVICE_NAME: 'hub', PROVIDER_ID: 'caritas' }).options).toEqual({ serviceName: 'hub', agencyId: 'caritas' });
     expect(readTelemetryEnv({ PROVIDER_ID: 'caritas' }).options).toEqual({ serviceName: 'caritas', agencyId: 'caritas' });

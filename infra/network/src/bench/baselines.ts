@@ -85,11 +85,18 @@ async function hop(): Promise<void> {
       while (running) {
         if (!pending) await new Promise<void>((r) => (wake = r));
         pending = false;
-        const { rows } = await producerDb.query<{ event_id: string; subject: string; payload: Uint8Array }>(
-          'select event_id, subject, payload from outbox where published_at is null order by seq limit 100',
-        );
-        for (const row of rows) await js.publish(row.subject, row.payload, { msgID: row.event_id });
-        if (rows.length) await producerDb.query('update outbox set published_at = now() where event_id = any($1::text[])', [rows.map((r) => r.event_id)]);
+        try {
+          const { rows } = await producerDb.query<{ event_id: string; subject: string; payload: Uint8Array }>(
+            'select event_id, subject, payload from outbox where published_at is null order by seq limit 100',
+          );
+          for (const row of rows) await js.publish(row.subject, row.payload, { msgID: row.event_id });
+          if (rows.length) await producerDb.query('update outbox set published_at = now() where event_id = any($1::text[])', [rows.map((r) => r.event_id)]);
+        } catch {
+          // A publish that timed out on a busy machine: try the batch again (msgID drops what the
+          // broker had stored). Unhandled, it ended the relay and the baseline waited forever.
+          pending = true;
+          await sleep(100);
+        }
       }
     })();
     const notify = () => {

@@ -160,15 +160,26 @@ interface GrpcResult {
   cpuMsPerCall: number;
 }
 
-function baseline<T>(args: string[]): Promise<T> {
+function baseline<T>(args: string[], timeoutMs: number): Promise<T> {
   const script = fileURLToPath(new URL('./baselines.ts', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a hung one goes with its nats-server.
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
+    // A baseline that hangs (it has, on a machine with load 30) must not take the run with it.
+    const timer = setTimeout(() => {
+      err += `\n(killed after ${timeoutMs / 1000} s)`;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }, timeoutMs);
     child.once('exit', (code) => {
+      clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
       else reject(new Error(`baseline ${args[0]} failed (${code}):\n${err.slice(-2000)}`));
@@ -248,17 +259,28 @@ async function main() {
     const launcher = launcherPid(network);
     // Idle: after start-up has settled (migrations, demo data, the console's first polls).
     await sleep(10_000);
+    // What the network burns with no journey at all (polls, heartbeats, metric exports, the
+    // relays' stream checks): at 10 journeys/s, a tenth of it per second lands on each journey.
+    const idleBefore = new Map(launched(launcher).map((s) => [s.pid, s.cpuMs]));
+    const idleStarted = performance.now();
+    await sleep(10_000);
     const processes = launched(launcher);
+    const idleCpuMsPerSecond = (processes.reduce((sum, s) => sum + s.cpuMs - (idleBefore.get(s.pid) ?? s.cpuMs), 0) * 1000) / (performance.now() - idleStarted);
     const idleRss = rssMiB(processes.map((s) => s.pid));
-    say(`processes the launcher started: ${processes.length} (${[...new Set(processes.map((s) => s.comm))].join(', ')}); idle resident memory ${f0(idleRss)} MiB`);
+    say(`processes the launcher started: ${processes.length} (${[...new Set(processes.map((s) => s.comm))].join(', ')}); idle resident memory ${f0(idleRss)} MiB; idle CPU ${f0(idleCpuMsPerSecond)} ms per second`);
 
     say(`\nwarm-up: ${o.warmup} journeys at 10/s (not measured)`);
     await runScenario(net, { journeys: o.warmup, rate: 10, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed: 1, concurrency: 300, runId: `bench-warmup-${Date.now().toString(36)}`, settleMs: 20_000 }, { write: () => undefined });
 
     // Baselines in the same run, while the network is idle (its background work is noise in them).
     say(`\nbaselines (no Lotse code, each in a process of its own): bare hop at 100 events/s, mTLS gRPC unary at 100 calls/s, ${o.baselineSeconds} s each`);
-    const hop = await baseline<HopResult>(['hop', String(o.baselineSeconds), '100']);
-    const grpc = await baseline<GrpcResult>(['grpc', String(o.baselineSeconds), '100', join(home, 'pki')]);
+    const limit = (o.baselineSeconds + 120) * 1000;
+    const failed = (what: string) => (error: unknown) => {
+      say(`  baseline ${what} failed; its figures and ratios are left out: ${(error as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      return undefined;
+    };
+    const hop: HopResult = (await baseline<HopResult>(['hop', String(o.baselineSeconds), '100'], limit).catch(failed('hop'))) ?? { events: 0, latenciesMs: [], cpuMsPerEvent: NaN, rssMiB: NaN };
+    const grpc: GrpcResult = (await baseline<GrpcResult>(['grpc', String(o.baselineSeconds), '100', join(home, 'pki')], limit).catch(failed('grpc'))) ?? { calls: 0, latenciesMs: [], cpuMsPerCall: NaN };
     const hopLat = summarise(hop.latenciesMs);
     const grpcLat = summarise(grpc.latenciesMs);
 
@@ -290,6 +312,7 @@ async function main() {
       `  per process at 10/s (ms per journey; a deployment includes its tsx/esbuild helper): ` +
         [...at10.perProcess].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${f1(ms / at10.result.journeys)}`).join(', '),
     );
+    say(`${'  of which background (idle network CPU per s ÷ 10/s)'.padEnd(58)}${f1(idleCpuMsPerSecond / 10).padStart(9)}`);
     say(`${'baseline: bare hop (PGlite+outbox → JetStream → inbox)'.padEnd(58)}${f2(hop.cpuMsPerEvent).padStart(9)}`);
     say(`${'baseline: one mTLS gRPC unary call (client + server)'.padEnd(58)}${f2(grpc.cpuMsPerCall).padStart(9)}`);
     say('');
@@ -333,6 +356,7 @@ async function main() {
           steps: steps.map((s) => ({ rate: s.rate, journeys: s.result.journeys, missing: s.result.missing, cpuMsPerJourney: s.cpuMs / s.result.journeys, hub: s.hub, decision: s.decision, peakRssMiB: s.peakRssMiB, retries: s.result.retries })),
           knee,
           idleRssMiB: idleRss,
+          idleCpuMsPerSecond,
           peakRssMiB: peakRss,
           baselines: { hop: { cpuMsPerEvent: hop.cpuMsPerEvent, latency: hopLat, rssMiB: hop.rssMiB }, grpc: { cpuMsPerCall: grpc.cpuMsPerCall, latency: grpcLat } },
         },
@@ -343,6 +367,15 @@ async function main() {
     process.exitCode = missing ? 1 : 0;
   } finally {
     net?.close();
+    // The launcher alone first: it stops each deployment with SIGTERM and waits for it, so every
+    // process ends through its own shutdown (a V8 CPU profile, LOTSE_CPU_PROFILE_DIR, is written
+    // only then). A SIGINT to the whole group ended the deployments, which do not handle SIGINT, at once.
+    try {
+      process.kill(launcherPid(network), 'SIGTERM');
+      await network.waitForOutput(/stopped; data is kept/, 60_000);
+    } catch {
+      // gone already, or stuck: the interrupt below ends the group
+    }
     await network.interrupt();
     removeHome(home);
   }
