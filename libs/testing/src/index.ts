@@ -11,7 +11,7 @@ export { natsHeaders };
 export { startTestBroker, type TestBroker, type TestBrokerOptions } from './test-broker.js';
 export { startTestPostgres, type TestPostgres } from './test-postgres.js';
 
-export const natsUrl = 'nats://127.0.0.1:4222';
+export { natsUrl, startTestNetwork, type NetworkMember, type StartableService, type TestAgency, type TestAgencyConfig, type TestNetwork, type TestNetworkOptions } from './network.js';
 
 export function randomId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { common, dataProtection, foreignOffice } from '@lotse/contracts';
-import { openDatabase, sql, type Database, type TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { sql, type Database } from '@lotse/db';
+import { fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, streamName } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { connectNats } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
-import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, randomId, waitFor } from '@lotse/testing';
+import { announceReferralWith, grpcError, natsUrl, randomId, startTestNetwork, waitFor, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, type ForeignOfficeDb } from '../src/index.js';
@@ -29,12 +26,9 @@ const auditorId = randomId('dsb');
 const operatorId = randomId('ops');
 const jobCentreId = randomId('jc');
 
-let dir: string;
-let testDb: TestDatabase;
+let net: TestNetwork;
 let query: Database<any>;
-let service: ReturnType<typeof create>;
 let running: RunningAgency<ForeignOfficeDb>;
-const closers: { close(): void }[] = [];
 /** The foreign office's clock: real time shifted by this many milliseconds. */
 let clockShiftMs = 0;
 
@@ -44,15 +38,12 @@ const dp: Record<string, PromiseClient<dataProtection.DataProtectionServiceClien
 const foAs: Record<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>> = {};
 
 function clients(id: string) {
-  const identity = loadIdentity(join(dir, 'pki'), id);
   const address = `127.0.0.1:${running.grpcPort}`;
-  const made = {
-    fo: createClient(foreignOffice.ForeignOfficeServiceClient, address, identity),
-    dp: createClient(dataProtection.DataProtectionServiceClient, address, identity),
-    report: createClient(dataProtection.TransparencyReportServiceClient, address, identity),
+  return {
+    fo: net.client(foreignOffice.ForeignOfficeServiceClient, address, id),
+    dp: net.client(dataProtection.DataProtectionServiceClient, address, id),
+    report: net.client(dataProtection.TransparencyReportServiceClient, address, id),
   };
-  closers.push(made.fo, made.dp, made.report);
-  return made;
 }
 
 const caseworker = (id: string) => {
@@ -114,34 +105,36 @@ async function consent(newcomerId: string, overrides: Partial<foreignOffice.Reco
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'lotse-fo-dp-'));
-  await ensureDevPki(join(dir, 'pki'), [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: otherFoId, agencyType: 'foreign-office' },
-    { id: providerId, agencyType: 'migration-services' },
-    { id: jobCentreId, agencyType: 'job-centre' },
-    { id: auditorId, agencyType: 'auditor' },
-    { id: operatorId, agencyType: 'operator' },
-  ]);
-  testDb = await createTestDatabase('lotse_fo_dp');
-  service = create(
-    {
-      agencyId: foId,
-      agencyType: 'foreign-office',
-      grpc: { host: '127.0.0.1', port: 0 },
-      database: { url: testDb.url, dataDir: 'unused' },
-      natsUrl,
-      pkiDir: join(dir, 'pki'),
-      logLevel: 'silent',
-      hubAgencyId: hubId,
-      // Nothing listens on port 9: the hub cannot be reached. The provider has no address at all.
-      peers: new Map([[hubId, '127.0.0.1:9']]),
-      retention: { intervalMs: 0, policyFile: join(import.meta.dirname, '../../../policy/retention.json') },
-    },
-    { logger: createLogger(foId, { level: process.env.LOG_LEVEL ?? 'silent' }), now: () => new Date(Date.now() + clockShiftMs) },
-  );
-  running = await service.start();
-  query = await openDatabase<any>({ url: testDb.url, dataDir: 'unused', poolSize: 2 });
+  net = await startTestNetwork({
+    name: 'fo-dp',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: otherFoId, agencyType: 'foreign-office' },
+      { id: providerId, agencyType: 'migration-services' },
+      { id: jobCentreId, agencyType: 'job-centre' },
+      { id: auditorId, agencyType: 'auditor' },
+      { id: operatorId, agencyType: 'operator' },
+    ],
+    streams: [hubId],
+  });
+  const started = await net.agency({
+    id: foId,
+    database: 'lotse_fo_dp',
+    create: (config) =>
+      create(
+        {
+          ...config,
+          logLevel: 'silent',
+          hubAgencyId: hubId,
+          // Nothing listens on port 9: the hub cannot be reached. The provider has no address at all.
+          peers: new Map([[hubId, '127.0.0.1:9']]),
+          retention: { intervalMs: 0, policyFile: join(import.meta.dirname, '../../../policy/retention.json') },
+        },
+        { logger: createLogger(foId, { level: process.env.LOG_LEVEL ?? 'silent' }), now: () => new Date(Date.now() + clockShiftMs) },
+      ),
+  });
+  running = started.running;
+  query = await net.pool<any>(started.database);
   const own = clients(foId);
   fo = own.fo;
   report = own.report;
@@ -152,16 +145,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  for (const c of closers) c.close();
-  await service?.stop();
-  await query?.close();
-  const nats = await connectNats({ servers: natsUrl, name: `${foId}-cleanup` });
-  for (const id of [foId, hubId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-  await nats.close();
-  if (testDb) await dropWhenIdle(testDb);
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 describe('audit trail of the foreign office', () => {
   it('records every access: agency from the certificate, caseworker from the header, categories, purpose, legal basis', async () => {

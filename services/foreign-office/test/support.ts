@@ -1,15 +1,11 @@
 // A foreign office booted in-process on the real PostgreSQL (pooled) and NATS, with clients that
 // present its own certificate and those of a provider and a job centre.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { common, foreignOffice } from '@lotse/contracts';
-import { openDatabase, sql, type Database, type TestDatabase } from '@lotse/db';
-import { createClient, type PromiseClient } from '@lotse/grpc';
-import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { sql, type Database } from '@lotse/db';
+import type { PromiseClient } from '@lotse/grpc';
+import type { NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
-import { announceReferralWith, createTestDatabase, natsUrl, randomId, waitFor } from '@lotse/testing';
+import { announceReferralWith, randomId, startTestNetwork, waitFor, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { create, toConfig, type ForeignOfficeDb } from '../src/index.js';
 
@@ -76,77 +72,73 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
   const hubId = randomId('hub');
   const caritasId = randomId('caritas');
   const jobCentreId = randomId('jobcenter');
-  const pkiDir = await mkdtemp(join(tmpdir(), 'lotse-fo-pki-'));
-  await ensureDevPki(pkiDir, [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: caritasId, agencyType: 'migration-services' },
-    { id: jobCentreId, agencyType: 'job-centre' },
-  ]);
-  const testDb: TestDatabase = await createTestDatabase('lotse_fo_dp');
-  const config = toConfig({
-    AGENCY_ID: foId,
-    HUB_AGENCY_ID: hubId,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: '0',
-    DATABASE_URL: testDb.url,
-    NATS_URL: natsUrl,
-    PKI_DIR: pkiDir,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    ...options.env,
+  const net = await startTestNetwork({
+    name: 'fo',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: caritasId, agencyType: 'migration-services' },
+      { id: jobCentreId, agencyType: 'job-centre' },
+    ],
+    streams: [hubId],
   });
-  if (options.poolSize) config.database.poolSize = options.poolSize;
-  const service = create(config, options.now ? { now: options.now } : {});
-  const running = await service.start();
-  const query = await openDatabase<ForeignOfficeDb>({ url: testDb.url, dataDir: 'unused', poolSize: 2 });
-  const nats = await connectNats({ servers: natsUrl, name: `${foId}-test` });
-  const clients: FoClient[] = [];
-  const clientAs = (id: string) => {
-    const client = createClient(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, id), { deadlineMs: 20_000 });
-    clients.push(client);
-    return client;
-  };
-  const fo = clientAs(foId);
-  return {
-    foId,
-    hubId,
-    caritasId,
-    jobCentreId,
-    pkiDir,
-    databaseUrl: testDb.url,
-    running,
-    service,
-    query,
-    nats,
-    fo,
-    caritas: clientAs(caritasId),
-    jobCentre: clientAs(jobCentreId),
-    async count(table, where = sql`true`) {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${where}`.execute(query.db);
-      return rows[0]!.n;
-    },
-    async register(overrides) {
-      return (await fo.registerNewcomer(newcomerRequest(overrides))).newcomer!;
-    },
-    async consent(newcomerId, overrides) {
-      return (await fo.recordConsent(consentRequest(newcomerId, overrides))).consent!;
-    },
-    async referredTo(caseRef, providerId, options = {}) {
-      const status = options.status ?? common.ReferralStatus.REFERRAL_STATUS_ACCEPTED;
-      const referralId = await announceReferralWith(nats, { hubId, ownerId: foId, caseRef, providerId, ...options, status });
-      await waitFor(
-        async () => (await query.db.selectFrom('referral_recipient').select('status').where('referral_id', '=', referralId).where('status', '=', status).executeTakeFirst()) !== undefined,
-        `the office to record referral ${referralId} with ${providerId}`,
-      );
-      return referralId;
-    },
-    async stop() {
-      for (const c of clients) c.close();
-      await service.stop();
-      await query.close();
-      for (const id of [foId, hubId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-      await nats.close();
-      await testDb.drop();
-      await rm(pkiDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    const testDb = await net.database('lotse_fo_dp');
+    const config = toConfig({
+      AGENCY_ID: foId,
+      HUB_AGENCY_ID: hubId,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      DATABASE_URL: testDb.url,
+      NATS_URL: net.natsUrl,
+      PKI_DIR: net.pkiDir,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      ...options.env,
+    });
+    if (options.poolSize) config.database.poolSize = options.poolSize;
+    const service = create(config, options.now ? { now: options.now } : {});
+    const running = await net.start(service);
+    const query = await net.pool<ForeignOfficeDb>(testDb);
+    const { pkiDir, nats } = net;
+    const clientAs = (id: string): FoClient => net.client(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${running.grpcPort}`, id, { deadlineMs: 20_000 });
+    const fo = clientAs(foId);
+    return {
+      foId,
+      hubId,
+      caritasId,
+      jobCentreId,
+      pkiDir,
+      databaseUrl: testDb.url,
+      running,
+      service,
+      query,
+      nats,
+      fo,
+      caritas: clientAs(caritasId),
+      jobCentre: clientAs(jobCentreId),
+      async count(table, where = sql`true`) {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${where}`.execute(query.db);
+        return rows[0]!.n;
+      },
+      async register(overrides) {
+        return (await fo.registerNewcomer(newcomerRequest(overrides))).newcomer!;
+      },
+      async consent(newcomerId, overrides) {
+        return (await fo.recordConsent(consentRequest(newcomerId, overrides))).consent!;
+      },
+      async referredTo(caseRef, providerId, options = {}) {
+        const status = options.status ?? common.ReferralStatus.REFERRAL_STATUS_ACCEPTED;
+        const referralId = await announceReferralWith(nats, { hubId, ownerId: foId, caseRef, providerId, ...options, status });
+        await waitFor(
+          async () => (await query.db.selectFrom('referral_recipient').select('status').where('referral_id', '=', referralId).where('status', '=', status).executeTakeFirst()) !== undefined,
+          `the office to record referral ${referralId} with ${providerId}`,
+        );
+        return referralId;
+      },
+      stop: () => net.close(),
+    };
+  } catch (error) {
+    // A set-up that failed halfway leaves nothing behind.
+    await net.close().catch(() => undefined);
+    throw error;
+  }
 }

@@ -2,15 +2,10 @@
 // (found by server reflection) against the real server on PostgreSQL and NATS; see
 // libs/testing/src/rpc-fuzz.ts. The owner of the newcomers' data is an address nothing listens
 // on: a call that needs it is UNAVAILABLE, which is an answer, not a failure.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { TestDatabase } from '@lotse/db';
-import { connectNats, streamName } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
-import { createTestDatabase, dropWhenIdle, fuzzServer, natsUrl, randomId } from '@lotse/testing';
+import { fuzzServer, randomId, startTestNetwork, type TestNetwork } from '@lotse/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { create, type JobCentreDb } from '../src/index.js';
 
@@ -20,49 +15,33 @@ const RUNS_PER_RPC = 100;
 const hubId = randomId('hub');
 const foId = randomId('fo');
 const selfId = randomId('jobcenter');
-let dir: string;
-let pkiDir: string;
+let net: TestNetwork;
 let database: TestDatabase;
-let service: ReturnType<typeof create>;
 let running: RunningAgency<JobCentreDb>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-job-centre-fuzz-'));
-  pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: selfId, agencyType: 'job-centre' },
-    { id: foId, agencyType: 'foreign-office' },
-    { id: hubId, agencyType: 'lotsenhaus' },
-  ]);
-  database = await createTestDatabase('lotse_job_centre_fuzz');
-  service = create({
-    agencyId: selfId,
-    agencyType: 'job-centre',
-    grpc: { host: '127.0.0.1', port: 0 },
-    database: { url: database.url, dataDir: 'unused' },
-    natsUrl,
-    pkiDir,
-    logLevel: 'silent',
-    hubAgencyId: hubId,
-    peers: new Map([[foId, '127.0.0.1:1']]),
-      dataOwnerId: foId,
+  net = await startTestNetwork({
+    name: 'job-centre-fuzz',
+    members: [
+      { id: selfId, agencyType: 'job-centre' },
+      { id: foId, agencyType: 'foreign-office' },
+      { id: hubId, agencyType: 'lotsenhaus' },
+    ],
   });
-  running = await service.start();
+  const jobCentre = await net.agency({
+    id: selfId,
+    database: 'lotse_job_centre_fuzz',
+    create: (config) => create({ ...config, hubAgencyId: hubId, peers: new Map([[foId, '127.0.0.1:1']]), dataOwnerId: foId }),
+  });
+  ({ database, running } = jobCentre);
 });
 
-afterAll(async () => {
-  await service?.stop();
-  const nats = await connectNats({ servers: natsUrl, name: 'job-centre-fuzz-cleanup' });
-  for (const id of [hubId, foId, selfId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-  await nats.close();
-  if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 it('no request makes a job centre answer INTERNAL, stop serving, or write for a refused call', { timeout: 120_000 }, async () => {
   const report = await fuzzServer({
     address: `127.0.0.1:${running.grpcPort}`,
-    identities: [selfId, foId, hubId].map((id) => loadIdentity(pkiDir, id)),
+    identities: [selfId, foId, hubId].map((id) => net.identity(id)),
     databaseUrl: database.url,
     samples: [selfId, foId, hubId, 'koblenz', 'andernach', 'fz-1', '2026-12-03', 'migration-services', 'job-centre'],
     seed: SEED,

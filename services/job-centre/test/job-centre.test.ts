@@ -1,20 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, envelope, events, foreignOffice, jobCentre as jc, jobCentreEvents as jce } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type JobCentreDb } from '../src/index.js';
-import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, grpcError, publishEvent, randomId, startTestNetwork, streamEvents, waitConsumed, waitFor, type TestNetwork } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup, DeclineReason } = common;
 const { IntakeStatus, CustomerStatus, CefrLevel, FundingDecision, FundingRefusalReason, StepResponsible, PlacementType, CaseOutcome } = jc;
@@ -24,14 +19,9 @@ const foId = randomId('fo');
 const jobCentreId = randomId('jobcenter');
 // The migration service that refers on: only an id here, it holds no data the job centre needs.
 const mbeId = randomId('mbe');
-const streamsToDelete = [hubId, foId, jobCentreId];
 const logLevel = process.env.LOG_LEVEL ?? 'silent';
 
-let dir: string;
-let foDatabase: TestDatabase;
-let jcDatabase: TestDatabase;
-let fo: ReturnType<typeof createForeignOffice>;
-let jobCentre: ReturnType<typeof create>;
+let net: TestNetwork;
 let foRunning: RunningAgency<ForeignOfficeDb>;
 let jcRunning: RunningAgency<JobCentreDb>;
 let nats: NatsClients;
@@ -48,38 +38,34 @@ const day = (offset = 0) => berlinDate(new Date(Date.now() + offset * 86_400_000
 const today = () => day(0);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-job-centre-test-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: jobCentreId, agencyType: 'job-centre' },
-  ]);
-  [foDatabase, jcDatabase] = await Promise.all([createTestDatabase('lotse_fo_test'), createTestDatabase('lotse_jc_test')]);
-  const base = { grpc: { host: '127.0.0.1', port: 0 }, natsUrl, pkiDir, logLevel: 'silent' as const };
-
-  fo = createForeignOffice(
-    { ...base, agencyId: foId, agencyType: 'foreign-office', database: { url: foDatabase.url, dataDir: 'unused' }, hubAgencyId: hubId },
-    { logger: createLogger(foId, { level: logLevel }) },
-  );
-  foRunning = await fo.start();
-  jobCentre = create(
-    {
-      ...base,
-      agencyId: jobCentreId,
-      agencyType: 'job-centre',
-      database: { url: jcDatabase.url, dataDir: 'unused' },
-      hubAgencyId: hubId,
-      peers: new Map([[foId, `127.0.0.1:${foRunning.grpcPort}`]]),
-      dataOwnerId: foId,
-    },
-    { logger: createLogger(jobCentreId, { level: logLevel }) },
-  );
-  jcRunning = await jobCentre.start();
-
-  nats = await connectNats({ servers: natsUrl, name: 'job-centre-test' });
-  foClient = createClient(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${foRunning.grpcPort}`, loadIdentity(pkiDir, foId));
-  client = createClient(jc.JobCentreServiceClient, `127.0.0.1:${jcRunning.grpcPort}`, loadIdentity(pkiDir, jobCentreId));
-  clientWithFoCert = createClient(jc.JobCentreServiceClient, `127.0.0.1:${jcRunning.grpcPort}`, loadIdentity(pkiDir, foId));
+  net = await startTestNetwork({
+    name: 'job-centre',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: jobCentreId, agencyType: 'job-centre' },
+    ],
+    streams: [hubId],
+  });
+  nats = net.nats;
+  const fo = await net.agency({
+    id: foId,
+    database: 'lotse_fo_test',
+    create: (config) => createForeignOffice({ ...config, logLevel: 'silent', hubAgencyId: hubId }, { logger: createLogger(foId, { level: logLevel }) }),
+  });
+  foRunning = fo.running;
+  const jobCentre = await net.agency({
+    id: jobCentreId,
+    database: 'lotse_jc_test',
+    create: (config) =>
+      create(
+        { ...config, logLevel: 'silent', hubAgencyId: hubId, peers: new Map([[foId, fo.address]]), dataOwnerId: foId },
+        { logger: createLogger(jobCentreId, { level: logLevel }) },
+      ),
+  });
+  jcRunning = jobCentre.running;
+  foClient = fo.client(foreignOffice.ForeignOfficeServiceClient);
+  client = jobCentre.client(jc.JobCentreServiceClient);
+  clientWithFoCert = jobCentre.client(jc.JobCentreServiceClient, foId);
 
   Object.assign(
     covered,
@@ -91,17 +77,7 @@ beforeAll(async () => {
   Object.assign(notCovered, await registerWithConsent('reg-not-covered', { givenNames: 'Reza', familyName: 'Ahmadi' }, ['migration-services'], [Purpose.PURPOSE_MIGRATION_COUNSELLING]));
 });
 
-afterAll(async () => {
-  for (const c of [client, clientWithFoCert, foClient]) c?.close();
-  await jobCentre?.stop();
-  await fo?.stop();
-  if (nats) {
-    for (const id of streamsToDelete) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  for (const database of [foDatabase, jcDatabase]) if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 // --- helpers -------------------------------------------------------------------------------------
 

@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, events, lotsenhaus } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, durableNameFor, agencySubjects, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { durableNameFor, agencySubjects, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,17 +13,16 @@ import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { create, type HubDb } from '../src/index.js';
 import {
-  createTestDatabase,
-  dropWhenIdle,
   grpcError,
-  natsUrl,
   publishEvent,
   randomId,
   sleep,
+  startTestNetwork,
   streamEvents,
   waitConsumed,
   waitFor,
   type StoredEvent,
+  type TestNetwork,
 } from '@lotse/testing';
 
 const { AgeGroup, ReferralStatus, Purpose, ContactChannel } = common;
@@ -37,11 +31,9 @@ const hubId = randomId('hub');
 const referrerId = randomId('fo');
 const adultProviderId = randomId('mbe');
 const youthProviderId = randomId('jmd');
-const streamsToDelete = [hubId, referrerId, adultProviderId, youthProviderId];
 const followUpAfterMs = 300;
 
-let dir: string;
-let database: TestDatabase;
+let net: TestNetwork;
 let hub: ReturnType<typeof create>;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
@@ -58,59 +50,52 @@ const logSink = {
 
 beforeAll(async () => {
   startTelemetry({ serviceName: 'test', exporter: spans, simple: true });
-  dir = mkdtempSync(join(tmpdir(), 'lotse-hub-test-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: hubId, agencyType: 'lotsenhaus' },
-    { id: referrerId, agencyType: 'foreign-office' },
-  ]);
-  const directoryFile = join(dir, 'directory.json');
-  writeFileSync(
-    directoryFile,
-    JSON.stringify({
-      region: 'Test region',
-      municipalities: [
-        { code: 'andernach', name: 'Stadt Andernach' },
-        { code: 'mayen', name: 'Stadt Mayen' },
-      ],
-      referrers: [{ agencyId: referrerId, name: 'Test-Ausländerbehörde', agencyType: 'foreign-office' }],
-      providers: [
-        { providerId: adultProviderId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach'] }] },
-        { providerId: youthProviderId, name: 'Test JMD', agencyType: 'migration-services', agreements: [{ ageGroups: ['youth'], municipalities: ['andernach'] }] },
-      ],
-    }),
-  );
-  database = await createTestDatabase('lotse_hub_test');
-  hub = create(
-    {
-      agencyId: hubId,
-      agencyType: 'lotsenhaus',
-      grpc: { host: '127.0.0.1', port: 0 },
-      database: { url: database.url, dataDir: 'unused' },
-      natsUrl,
-      pkiDir,
-      logLevel: 'silent',
-      directoryFile,
-      // The follow-up runs only when a test asks (interval 0); a routing is overdue after 300 ms.
-      routingFollowUp: { intervalMs: 0, afterMs: followUpAfterMs, maxAttempts: 2 },
-    },
-    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'debug' }, logSink) },
-  );
-  running = await hub.start();
-  nats = await connectNats({ servers: natsUrl, name: 'hub-test' });
-  client = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, referrerId));
+  net = await startTestNetwork({
+    name: 'hub',
+    members: [
+      { id: hubId, agencyType: 'lotsenhaus' },
+      { id: referrerId, agencyType: 'foreign-office' },
+    ],
+    streams: [adultProviderId, youthProviderId],
+  });
+  nats = net.nats;
+  const directoryFile = net.file('directory.json', {
+    region: 'Test region',
+    municipalities: [
+      { code: 'andernach', name: 'Stadt Andernach' },
+      { code: 'mayen', name: 'Stadt Mayen' },
+    ],
+    referrers: [{ agencyId: referrerId, name: 'Test-Ausländerbehörde', agencyType: 'foreign-office' }],
+    providers: [
+      { providerId: adultProviderId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach'] }] },
+      { providerId: youthProviderId, name: 'Test JMD', agencyType: 'migration-services', agreements: [{ ageGroups: ['youth'], municipalities: ['andernach'] }] },
+    ],
+  });
+  const started = await net.agency({
+    id: hubId,
+    database: 'lotse_hub_test',
+    create: (config) =>
+      create(
+        {
+          ...config,
+          logLevel: 'silent',
+          directoryFile,
+          // The follow-up runs only when a test asks (interval 0); a routing is overdue after 300 ms.
+          routingFollowUp: { intervalMs: 0, afterMs: followUpAfterMs, maxAttempts: 2 },
+        },
+        { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'debug' }, logSink) },
+      ),
+  });
+  ({ service: hub, running } = started);
+  client = started.client(lotsenhaus.LotsenhausServiceClient, referrerId);
 });
 
 afterAll(async () => {
-  client?.close();
-  await hub?.stop();
-  if (nats) {
-    for (const id of streamsToDelete) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
+  try {
+    await net?.close();
+  } finally {
+    await shutdownTelemetry();
   }
-  if (database) await dropWhenIdle(database);
-  await shutdownTelemetry();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 // --- helpers -------------------------------------------------------------------------------------

@@ -1,19 +1,14 @@
 // The Lotsenhaus as an agency of its own: the one-stop desk booted inside the hub with create(),
 // against the real PostgreSQL and NATS JetStream, driven through its gRPC API.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, events, lotsenhaus, oneStop, oneStopEvents } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
-import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import type { NatsClients } from '@lotse/messaging';
 import type { AgencyContext, RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitFor } from '@lotse/testing';
+import { grpcError, publishEvent, randomId, startTestNetwork, streamEvents, waitFor, type TestNetwork } from '@lotse/testing';
 import { create, type HubDb } from '../src/index.js';
 import type { OneStopDb } from '../src/one-stop/index.js';
 
@@ -23,9 +18,7 @@ const hubId = randomId('lh');
 const referrerId = randomId('fo');
 const providerId = randomId('mbe');
 
-let dir: string;
-let database: TestDatabase;
-let hub: ReturnType<typeof create>;
+let net: TestNetwork;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let desk: PromiseClient<oneStop.OneStopServiceClient>;
@@ -33,54 +26,30 @@ let outsider: PromiseClient<oneStop.OneStopServiceClient>;
 let hubClient: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-one-stop-test-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: hubId, agencyType: 'lotsenhaus' },
-    { id: referrerId, agencyType: 'foreign-office' },
-  ]);
-  const directoryFile = join(dir, 'directory.json');
-  writeFileSync(
-    directoryFile,
-    JSON.stringify({
-      region: 'Test region',
-      municipalities: [{ code: 'koblenz', name: 'Stadt Koblenz' }],
-      referrers: [{ agencyId: referrerId, name: 'Test-Ausländerbehörde', agencyType: 'foreign-office' }],
-      providers: [{ providerId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['koblenz'] }] }],
-    }),
-  );
-  database = await createTestDatabase('lotse_one_stop_test');
-  hub = create({
-    agencyId: hubId,
-    agencyType: 'lotsenhaus',
-    grpc: { host: '127.0.0.1', port: 0 },
-    database: { url: database.url, dataDir: 'unused' },
-    natsUrl,
-    pkiDir,
-    logLevel: 'silent',
-    directoryFile,
+  net = await startTestNetwork({
+    name: 'one-stop',
+    members: [
+      { id: hubId, agencyType: 'lotsenhaus' },
+      { id: referrerId, agencyType: 'foreign-office' },
+    ],
+    streams: [providerId],
   });
-  running = await hub.start();
-  nats = await connectNats({ servers: natsUrl, name: 'one-stop-test' });
-  const address = `127.0.0.1:${running.grpcPort}`;
-  desk = createClient(oneStop.OneStopServiceClient, address, loadIdentity(pkiDir, hubId));
-  outsider = createClient(oneStop.OneStopServiceClient, address, loadIdentity(pkiDir, referrerId));
+  nats = net.nats;
+  const directoryFile = net.file('directory.json', {
+    region: 'Test region',
+    municipalities: [{ code: 'koblenz', name: 'Stadt Koblenz' }],
+    referrers: [{ agencyId: referrerId, name: 'Test-Ausländerbehörde', agencyType: 'foreign-office' }],
+    providers: [{ providerId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['koblenz'] }] }],
+  });
+  const hub = await net.agency({ id: hubId, database: 'lotse_one_stop_test', create: (config) => create({ ...config, directoryFile }) });
+  running = hub.running;
+  desk = hub.client(oneStop.OneStopServiceClient);
+  outsider = hub.client(oneStop.OneStopServiceClient, referrerId);
   // The desk reads the one case timeline as the hub's own deployment (an outside agency sees only its cases).
-  hubClient = createClient(lotsenhaus.LotsenhausServiceClient, address, loadIdentity(pkiDir, hubId));
+  hubClient = hub.client(lotsenhaus.LotsenhausServiceClient);
 });
 
-afterAll(async () => {
-  desk?.close();
-  outsider?.close();
-  hubClient?.close();
-  await hub?.stop();
-  if (nats) {
-    for (const id of [hubId, referrerId, providerId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 // --- helpers -------------------------------------------------------------------------------------
 

@@ -5,20 +5,17 @@
 // languages their staff speak: the hub routes by the newcomer's languages, first and on every
 // re-route and onward referral, and erases them with the consent.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { common, dataProtection, events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { createClient, type PromiseClient } from '@lotse/grpc';
+import type { PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { eventSubject, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, type HubDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, natsUrl, publishEvent, randomId, streamEvents, waitFor } from '@lotse/testing';
+import { publishEvent, randomId, startTestNetwork, streamEvents, waitFor, type TestNetwork } from '@lotse/testing';
 
 const { AgeGroup, ReferralStatus: S, Purpose, DeclineReason, CapacityKind } = common;
 
@@ -35,9 +32,7 @@ const kJcArabic = randomId('k1-jc');
 const kJcUkrainian = randomId('k2-jc');
 const streams = [hubId, foId, mbeA, mbeB, jcId, kArabic, kUkrainian, kUkrainian2, kJcArabic, kJcUkrainian];
 
-let dir: string;
-let database: TestDatabase;
-let hub: ReturnType<typeof create>;
+let net: TestNetwork;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
@@ -45,13 +40,16 @@ let dp: PromiseClient<dataProtection.DataProtectionServiceClient>;
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-workflow-test-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: hubId, agencyType: 'lotsenhaus' },
-    { id: foId, agencyType: 'foreign-office' },
-  ]);
-  const directoryFile = join(dir, 'directory.json');
+  net = await startTestNetwork({
+    name: 'workflow',
+    members: [
+      { id: hubId, agencyType: 'lotsenhaus' },
+      { id: foId, agencyType: 'foreign-office' },
+    ],
+    streams,
+  });
+  nats = net.nats;
+  const directoryFile = join(net.dir, 'directory.json');
   writeFileSync(
     directoryFile,
     JSON.stringify({
@@ -81,38 +79,21 @@ beforeAll(async () => {
       ],
     }),
   );
-  database = await createTestDatabase('lotse_workflow_test');
-  hub = create(
-    {
-      agencyId: hubId,
-      agencyType: 'lotsenhaus',
-      grpc: { host: '127.0.0.1', port: 0 },
-      database: { url: database.url, dataDir: 'unused' },
-      natsUrl,
-      pkiDir,
-      logLevel: 'silent',
-      directoryFile,
-      referralExpiry: { workingDays: 5, overrideMs: 1500, checkIntervalMs: 100 },
-    },
-    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }), now: () => new Date(Date.now() + clockOffsetMs) },
-  );
-  running = await hub.start();
-  nats = await connectNats({ servers: natsUrl, name: 'workflow-test' });
-  client = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, foId));
-  dp = createClient(dataProtection.DataProtectionServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, foId));
+  const started = await net.agency({
+    id: hubId,
+    database: 'lotse_workflow_test',
+    create: (config) =>
+      create(
+        { ...config, logLevel: 'silent', directoryFile, referralExpiry: { workingDays: 5, overrideMs: 1500, checkIntervalMs: 100 } },
+        { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }), now: () => new Date(Date.now() + clockOffsetMs) },
+      ),
+  });
+  running = started.running;
+  client = started.client(lotsenhaus.LotsenhausServiceClient, foId);
+  dp = started.client(dataProtection.DataProtectionServiceClient, foId);
 });
 
-afterAll(async () => {
-  client?.close();
-  dp?.close();
-  await hub?.stop();
-  if (nats) {
-    for (const id of streams) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 const newCaseRef = () => `C-${randomBytes(6).toString('hex').toUpperCase()}`;
 const publish = <T>(producer: string, eventType: string, codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>

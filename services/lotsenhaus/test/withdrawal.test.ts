@@ -2,21 +2,18 @@
 // facts, asks every recipient to erase, tracks each confirmation (Art. 19 GDPR) — and the flow
 // table checked on what the hub lets out. Real PostgreSQL and NATS JetStream.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, events, lotsenhaus } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { agencySubjects, connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { agencySubjects, durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, type HubDb } from '../src/index.js';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { grpcError, publishEvent, randomId, startTestNetwork, streamEvents, waitConsumed, waitFor, type TestNetwork } from '@lotse/testing';
 
 const { AgeGroup, ReferralStatus, Purpose, DataCategory } = common;
 const { ErasureStatus } = lotsenhaus;
@@ -27,23 +24,24 @@ const providerId = randomId('mbe');
 const jobCentreId = randomId('jobcenter');
 const strangerId = randomId('stranger');
 
-let dir: string;
-let database: TestDatabase;
-let hub: ReturnType<typeof create>;
+let net: TestNetwork;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
 let stranger: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-hub-withdrawal-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: hubId, agencyType: 'lotsenhaus' },
-    { id: referrerId, agencyType: 'foreign-office' },
-    { id: strangerId, agencyType: 'marketing-agency' },
-  ]);
-  const directoryFile = join(dir, 'directory.json');
+  net = await startTestNetwork({
+    name: 'hub-withdrawal',
+    members: [
+      { id: hubId, agencyType: 'lotsenhaus' },
+      { id: referrerId, agencyType: 'foreign-office' },
+      { id: strangerId, agencyType: 'marketing-agency' },
+    ],
+    streams: [providerId],
+  });
+  nats = net.nats;
+  const directoryFile = join(net.dir, 'directory.json');
   writeFileSync(
     directoryFile,
     JSON.stringify({
@@ -53,28 +51,17 @@ beforeAll(async () => {
       providers: [{ providerId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['andernach'] }] }],
     }),
   );
-  database = await createTestDatabase('lotse_hub_test');
-  hub = create(
-    { agencyId: hubId, agencyType: 'lotsenhaus', grpc: { host: '127.0.0.1', port: 0 }, database: { url: database.url, dataDir: 'unused' }, natsUrl, pkiDir, logLevel: 'silent', directoryFile },
-    { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }) },
-  );
-  running = await hub.start();
-  nats = await connectNats({ servers: natsUrl, name: 'hub-withdrawal-test' });
-  client = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, referrerId));
-  stranger = createClient(lotsenhaus.LotsenhausServiceClient, `127.0.0.1:${running.grpcPort}`, loadIdentity(pkiDir, strangerId));
+  const started = await net.agency({
+    id: hubId,
+    database: 'lotse_hub_test',
+    create: (config) => create({ ...config, logLevel: 'silent', directoryFile }, { logger: createLogger(hubId, { level: process.env.LOG_LEVEL ?? 'silent' }) }),
+  });
+  running = started.running;
+  client = started.client(lotsenhaus.LotsenhausServiceClient, referrerId);
+  stranger = started.client(lotsenhaus.LotsenhausServiceClient, strangerId);
 });
 
-afterAll(async () => {
-  client?.close();
-  stranger?.close();
-  await hub?.stop();
-  if (nats) {
-    for (const id of [hubId, referrerId, providerId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 const newCaseRef = () => `C-${randomBytes(6).toString('hex').toUpperCase()}`;
 

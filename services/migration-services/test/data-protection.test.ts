@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { common, dataProtection, foreignOffice, lotsenhaus, migrationServices as ms } from '@lotse/contracts';
-import { sql, type TestDatabase } from '@lotse/db';
-import { berlinDate, createClient, type PromiseClient } from '@lotse/grpc';
+import { sql } from '@lotse/db';
+import { berlinDate, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity, type TlsIdentity } from '@lotse/pki';
-import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, randomId, waitFor } from '@lotse/testing';
+import type { NatsClients } from '@lotse/messaging';
+import { grpcError, randomId, startTestNetwork, waitFor, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create as createForeignOffice } from '@lotse/foreign-office';
@@ -31,22 +29,15 @@ const auditorId = randomId('dsb');
 const logLevel = process.env.LOG_LEVEL ?? 'silent';
 const policyFile = join(import.meta.dirname, '../../../policy/retention.json');
 
-let dir: string;
-let pkiDir: string;
-const databases: TestDatabase[] = [];
+let net: TestNetwork;
 const shift: Record<string, number> = {};
 const clockOf = (id: string) => () => new Date(Date.now() + (shift[id] ?? 0));
-let agencies: { stop(): Promise<void> }[] = [];
 const ports: Record<string, number> = {};
 const dbs: Record<string, any> = {};
 let nats: NatsClients;
-const closers: { close(): void }[] = [];
 
-const identity = (id: string): TlsIdentity => loadIdentity(pkiDir, id);
 function client<C>(Ctor: any, at: string, as: string): PromiseClient<C & import('@grpc/grpc-js').Client> {
-  const c = createClient(Ctor, `127.0.0.1:${ports[at]}`, identity(as)) as any;
-  closers.push(c);
-  return c;
+  return net.client(Ctor, `127.0.0.1:${ports[at]}`, as) as any;
 }
 const caseworker = (id: string) => {
   const metadata = new Metadata();
@@ -61,16 +52,18 @@ let report: PromiseClient<dataProtection.TransparencyReportServiceClient>;
 const dp = (at: string, as: string) => client<dataProtection.DataProtectionServiceClient>(dataProtection.DataProtectionServiceClient, at, as);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-dp-journey-'));
-  pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: hubId, agencyType: 'lotsenhaus' },
-    { id: providerId, agencyType: 'migration-services' },
-    { id: otherFoId, agencyType: 'foreign-office' },
-    { id: auditorId, agencyType: 'auditor' },
-  ]);
-  const directoryFile = join(dir, 'directory.json');
+  net = await startTestNetwork({
+    name: 'dp-journey',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: hubId, agencyType: 'lotsenhaus' },
+      { id: providerId, agencyType: 'migration-services' },
+      { id: otherFoId, agencyType: 'foreign-office' },
+      { id: auditorId, agencyType: 'auditor' },
+    ],
+  });
+  nats = net.nats;
+  const directoryFile = join(net.dir, 'directory.json');
   writeFileSync(
     directoryFile,
     JSON.stringify({
@@ -80,50 +73,35 @@ beforeAll(async () => {
       providers: [{ providerId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult', 'youth'], municipalities: ['andernach'] }] }],
     }),
   );
-  const [foDb, hubDb, providerDb] = await Promise.all([createTestDatabase('lotse_dp_fo'), createTestDatabase('lotse_dp_hub'), createTestDatabase('lotse_dp_mbe')]);
-  databases.push(foDb, hubDb, providerDb);
-  const base = { grpc: { host: '127.0.0.1', port: 0 }, natsUrl, pkiDir, logLevel: 'silent' as const, hubAgencyId: hubId, retention: { intervalMs: 0, policyFile } };
+  const base = { logLevel: 'silent' as const, hubAgencyId: hubId, retention: { intervalMs: 0, policyFile } };
   const overrides = (id: string) => ({ logger: createLogger(id, { level: logLevel }), now: clockOf(id) });
 
-  const hub = createHub({ ...base, agencyId: hubId, agencyType: 'lotsenhaus', database: { url: hubDb.url, dataDir: 'unused' }, directoryFile }, overrides(hubId));
-  const hubRunning = await hub.start();
+  const { running: hubRunning } = await net.agency({ id: hubId, database: 'lotse_dp_hub', create: (config) => createHub({ ...config, ...base, directoryFile }, overrides(hubId)) });
   ports[hubId] = hubRunning.grpcPort;
   dbs[hubId] = hubRunning.ctx.db;
   // The foreign office needs the provider's address and the provider the office's: start the
   // office on a fixed free port first is not possible, so the office learns the provider's later
   // through the shared map.
   const foPeers = new Map<string, string>([[hubId, `127.0.0.1:${hubRunning.grpcPort}`]]);
-  const foreignOfficeService = createForeignOffice({ ...base, agencyId: foId, agencyType: 'foreign-office', database: { url: foDb.url, dataDir: 'unused' }, peers: foPeers }, overrides(foId));
-  const foRunning = await foreignOfficeService.start();
+  const { running: foRunning } = await net.agency({ id: foId, database: 'lotse_dp_fo', create: (config) => createForeignOffice({ ...config, ...base, peers: foPeers }, overrides(foId)) });
   ports[foId] = foRunning.grpcPort;
   dbs[foId] = foRunning.ctx.db;
-  const providerService = createProvider(
-    { ...base, agencyId: providerId, agencyType: 'migration-services', database: { url: providerDb.url, dataDir: 'unused' }, peers: new Map([[foId, `127.0.0.1:${foRunning.grpcPort}`]]) },
-    overrides(providerId),
-  );
-  const providerRunning = await providerService.start();
+  const { running: providerRunning } = await net.agency({
+    id: providerId,
+    database: 'lotse_dp_mbe',
+    create: (config) => createProvider({ ...config, ...base, peers: new Map([[foId, `127.0.0.1:${foRunning.grpcPort}`]]) }, overrides(providerId)),
+  });
   ports[providerId] = providerRunning.grpcPort;
   dbs[providerId] = providerRunning.ctx.db;
   foPeers.set(providerId, `127.0.0.1:${providerRunning.grpcPort}`);
-  agencies = [providerService, foreignOfficeService, hub];
 
-  nats = await connectNats({ servers: natsUrl, name: 'dp-journey-test' });
   fo = client(foreignOffice.ForeignOfficeServiceClient, foId, foId);
   provider = client(ms.MigrationServicesServiceClient, providerId, providerId);
   hubClient = client(lotsenhaus.LotsenhausServiceClient, hubId, foId);
   report = client(dataProtection.TransparencyReportServiceClient, foId, foId);
 });
 
-afterAll(async () => {
-  for (const c of closers) c.close();
-  for (const a of agencies) await a.stop();
-  if (nats) {
-    for (const id of [foId, hubId, providerId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  for (const database of databases) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 /** A newcomer registered with consent, referred, routed by the hub, accepted and fetched by the provider. */
 async function journey(names: { givenNames: string; familyName: string }) {

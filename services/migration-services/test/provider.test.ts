@@ -1,20 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { common, envelope, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { berlinDate, createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type MigrationServicesDb } from '../src/index.js';
-import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, grpcError, publishEvent, randomId, startTestNetwork, streamEvents, waitConsumed, waitFor, type TestNetwork } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup, DeclineReason, ContactChannel } = common;
 const { InboxStatus } = ms;
@@ -22,14 +17,9 @@ const { InboxStatus } = ms;
 const hubId = randomId('hub');
 const foId = randomId('fo');
 const providerId = randomId('mbe');
-const streamsToDelete = [hubId, foId, providerId];
 const logLevel = process.env.LOG_LEVEL ?? 'silent';
 
-let dir: string;
-let foDatabase: TestDatabase;
-let providerDatabase: TestDatabase;
-let fo: ReturnType<typeof createForeignOffice>;
-let provider: ReturnType<typeof create>;
+let net: TestNetwork;
 let foRunning: RunningAgency<ForeignOfficeDb>;
 let providerRunning: RunningAgency<MigrationServicesDb>;
 let nats: NatsClients;
@@ -42,53 +32,36 @@ const covered = { caseRef: '', consentId: '' };
 const notCovered = { caseRef: '', consentId: '' };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-provider-test-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: providerId, agencyType: 'migration-services' },
-  ]);
-  [foDatabase, providerDatabase] = await Promise.all([createTestDatabase('lotse_fo_test'), createTestDatabase('lotse_mbe_test')]);
-  const base = { grpc: { host: '127.0.0.1', port: 0 }, natsUrl, pkiDir, logLevel: 'silent' as const };
-
-  fo = createForeignOffice(
-    { ...base, agencyId: foId, agencyType: 'foreign-office', database: { url: foDatabase.url, dataDir: 'unused' }, hubAgencyId: hubId },
-    { logger: createLogger(foId, { level: logLevel }) },
-  );
-  foRunning = await fo.start();
-  provider = create(
-    {
-      ...base,
-      agencyId: providerId,
-      agencyType: 'migration-services',
-      database: { url: providerDatabase.url, dataDir: 'unused' },
-      hubAgencyId: hubId,
-      peers: new Map([[foId, `127.0.0.1:${foRunning.grpcPort}`]]),
-    },
-    { logger: createLogger(providerId, { level: logLevel }) },
-  );
-  providerRunning = await provider.start();
-
-  nats = await connectNats({ servers: natsUrl, name: 'provider-test' });
-  foClient = createClient(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${foRunning.grpcPort}`, loadIdentity(pkiDir, foId));
-  client = createClient(ms.MigrationServicesServiceClient, `127.0.0.1:${providerRunning.grpcPort}`, loadIdentity(pkiDir, providerId));
-  clientWithFoCert = createClient(ms.MigrationServicesServiceClient, `127.0.0.1:${providerRunning.grpcPort}`, loadIdentity(pkiDir, foId));
+  net = await startTestNetwork({
+    name: 'provider',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: providerId, agencyType: 'migration-services' },
+    ],
+    streams: [hubId],
+  });
+  nats = net.nats;
+  const fo = await net.agency({
+    id: foId,
+    database: 'lotse_fo_test',
+    create: (config) => createForeignOffice({ ...config, logLevel: 'silent', hubAgencyId: hubId }, { logger: createLogger(foId, { level: logLevel }) }),
+  });
+  foRunning = fo.running;
+  const provider = await net.agency({
+    id: providerId,
+    database: 'lotse_mbe_test',
+    create: (config) => create({ ...config, logLevel: 'silent', hubAgencyId: hubId, peers: new Map([[foId, fo.address]]) }, { logger: createLogger(providerId, { level: logLevel }) }),
+  });
+  providerRunning = provider.running;
+  foClient = fo.client(foreignOffice.ForeignOfficeServiceClient);
+  client = provider.client(ms.MigrationServicesServiceClient);
+  clientWithFoCert = provider.client(ms.MigrationServicesServiceClient, foId);
 
   Object.assign(covered, await registerWithConsent('reg-covered', { givenNames: 'ليلى', familyName: 'الخطيب' }, ['migration-services']));
   Object.assign(notCovered, await registerWithConsent('reg-not-covered', { givenNames: 'عمر', familyName: 'حداد' }, ['job-centre'], [Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION]));
 });
 
-afterAll(async () => {
-  for (const c of [client, clientWithFoCert, foClient]) c?.close();
-  await provider?.stop();
-  await fo?.stop();
-  if (nats) {
-    for (const id of streamsToDelete) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  for (const database of [foDatabase, providerDatabase]) if (database) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 // --- helpers -------------------------------------------------------------------------------------
 

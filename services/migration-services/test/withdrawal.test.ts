@@ -1,22 +1,17 @@
 // Integration tier: a newcomer withdraws at the provider (one call, passed on to the real foreign
 // office), the provider erases at once, and confirms the hub's erasure request — on the real
 // PostgreSQL and NATS, over gRPC with mTLS. Plus fetches raced against withdrawals.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { common, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
-import type { TestDatabase } from '@lotse/db';
-import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
+import { fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
+import { durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
 import type { RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create as createForeignOffice, type ForeignOfficeDb } from '@lotse/foreign-office';
 import { create, type MigrationServicesDb } from '../src/index.js';
-import { announceReferralWith, createTestDatabase, dropWhenIdle, grpcError, natsUrl, publishEvent, randomId, sleep, streamEvents, waitConsumed, waitFor } from '@lotse/testing';
+import { announceReferralWith, grpcError, publishEvent, randomId, sleep, startTestNetwork, streamEvents, waitConsumed, waitFor, type TestNetwork } from '@lotse/testing';
 
 const { DataCategory, Purpose, AgeGroup } = common;
 const { InboxStatus } = ms;
@@ -26,10 +21,7 @@ const foId = randomId('fo');
 const providerId = randomId('mbe');
 const logLevel = process.env.LOG_LEVEL ?? 'silent';
 
-let dir: string;
-let databases: TestDatabase[] = [];
-let fo: ReturnType<typeof createForeignOffice>;
-let provider: ReturnType<typeof create>;
+let net: TestNetwork;
 let foRunning: RunningAgency<ForeignOfficeDb>;
 let providerRunning: RunningAgency<MigrationServicesDb>;
 let nats: NatsClients;
@@ -37,47 +29,32 @@ let foClient: PromiseClient<foreignOffice.ForeignOfficeServiceClient>;
 let client: PromiseClient<ms.MigrationServicesServiceClient>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lotse-provider-withdrawal-'));
-  const pkiDir = join(dir, 'pki');
-  await ensureDevPki(pkiDir, [
-    { id: foId, agencyType: 'foreign-office' },
-    { id: providerId, agencyType: 'migration-services' },
-  ]);
-  databases = await Promise.all([createTestDatabase('lotse_fo_test'), createTestDatabase('lotse_mbe_test')]);
-  const base = { grpc: { host: '127.0.0.1', port: 0 }, natsUrl, pkiDir, logLevel: 'silent' as const };
-  fo = createForeignOffice(
-    { ...base, agencyId: foId, agencyType: 'foreign-office', database: { url: databases[0]!.url, dataDir: 'unused' }, hubAgencyId: hubId },
-    { logger: createLogger(foId, { level: logLevel }) },
-  );
-  foRunning = await fo.start();
-  provider = create(
-    {
-      ...base,
-      agencyId: providerId,
-      agencyType: 'migration-services',
-      database: { url: databases[1]!.url, dataDir: 'unused' },
-      hubAgencyId: hubId,
-      peers: new Map([[foId, `127.0.0.1:${foRunning.grpcPort}`]]),
-    },
-    { logger: createLogger(providerId, { level: logLevel }) },
-  );
-  providerRunning = await provider.start();
-  nats = await connectNats({ servers: natsUrl, name: 'provider-withdrawal-test' });
-  foClient = createClient(foreignOffice.ForeignOfficeServiceClient, `127.0.0.1:${foRunning.grpcPort}`, loadIdentity(pkiDir, foId));
-  client = createClient(ms.MigrationServicesServiceClient, `127.0.0.1:${providerRunning.grpcPort}`, loadIdentity(pkiDir, providerId), { deadlineMs: 20_000 });
+  net = await startTestNetwork({
+    name: 'provider-withdrawal',
+    members: [
+      { id: foId, agencyType: 'foreign-office' },
+      { id: providerId, agencyType: 'migration-services' },
+    ],
+    streams: [hubId],
+  });
+  nats = net.nats;
+  const fo = await net.agency({
+    id: foId,
+    database: 'lotse_fo_test',
+    create: (config) => createForeignOffice({ ...config, logLevel: 'silent', hubAgencyId: hubId }, { logger: createLogger(foId, { level: logLevel }) }),
+  });
+  foRunning = fo.running;
+  const provider = await net.agency({
+    id: providerId,
+    database: 'lotse_mbe_test',
+    create: (config) => create({ ...config, logLevel: 'silent', hubAgencyId: hubId, peers: new Map([[foId, fo.address]]) }, { logger: createLogger(providerId, { level: logLevel }) }),
+  });
+  providerRunning = provider.running;
+  foClient = fo.client(foreignOffice.ForeignOfficeServiceClient);
+  client = provider.client(ms.MigrationServicesServiceClient, providerId, { deadlineMs: 20_000 });
 });
 
-afterAll(async () => {
-  for (const c of [client, foClient]) c?.close();
-  await provider?.stop();
-  await fo?.stop();
-  if (nats) {
-    for (const id of [hubId, foId, providerId]) await nats.jsm.streams.delete(streamName(id)).catch(() => undefined);
-    await nats.close();
-  }
-  for (const database of databases) await dropWhenIdle(database);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 // --- helpers -------------------------------------------------------------------------------------
 
