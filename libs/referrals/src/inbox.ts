@@ -150,6 +150,13 @@ export function referralInbox<DB, Row extends ReceivedReferralRow>(rt: AgencyCon
   return {
     get,
 
+    /** The referral, locked until the transaction ends (an erasure under its consent locks it too), or NOT_FOUND. */
+    async lock(trx: Transaction<DB>, referralId: string): Promise<Row> {
+      const row = await workflowDb(trx).selectFrom(table).selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
+      if (!row) throw new NotFoundError('referral_id', referralId);
+      return row as Row;
+    },
+
     /** The newest referral of the case, or the one named, from which the case is referred on. */
     async referOnSource(trx: Transaction<DB>, source: { referralId: string; caseRef: string }, refuse?: (row: Row) => void): Promise<Row> {
       let query = workflowDb(trx).selectFrom(table).selectAll();

@@ -1,4 +1,5 @@
 import { jobCentre as jc } from '@lotse/contracts';
+import { newcomerDataFields, type NewcomerRecordRow } from '@lotse/referrals';
 import type { Selectable } from 'kysely';
 import type {
   CooperationPlanStepTable,
@@ -6,7 +7,6 @@ import type {
   CustomerTable,
   IntakeReferralTable,
   LanguageCourseFundingTable,
-  NewcomerRecordTable,
   PlacementTable,
 } from '../db/schema.js';
 
@@ -28,19 +28,8 @@ export function toIntakeReferral(row: Selectable<IntakeReferralTable>, extra: { 
   });
 }
 
-export function toNewcomerData(row: Selectable<NewcomerRecordTable>): jc.NewcomerData {
-  return jc.NewcomerData.fromPartial({
-    categories: row.categories,
-    givenNames: row.given_names ?? '',
-    familyName: row.family_name ?? '',
-    birthDate: row.birth_date ?? '',
-    nationality: row.nationality ?? '',
-    languages: row.languages ?? [],
-    municipality: row.municipality ?? '',
-    residenceStatus: row.residence_status ?? '',
-    legalBasis: row.legal_basis,
-    ownerAgencyId: row.owner_agency_id,
-  });
+export function toNewcomerData(row: NewcomerRecordRow): jc.NewcomerData {
+  return jc.NewcomerData.fromPartial({ ...newcomerDataFields(row), ownerAgencyId: row.owner_agency_id });
 }
 
 export function toCustomer(row: Selectable<CustomerTable>): jc.Customer {

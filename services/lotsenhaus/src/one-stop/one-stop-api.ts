@@ -6,6 +6,7 @@ import {
   NotFoundError,
   once,
   PermissionDeniedError,
+  requireOwnCaseworker as requireOwn,
   setCaseRef,
   Violations,
   type AsyncHandlers,
@@ -77,9 +78,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
   const rt = hub as unknown as AgencyContext<OneStopDb>;
   const { db, agencyId } = rt;
 
-  function requireOwnCaseworker(ctx: CallContext): void {
-    if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
-  }
+  const requireOwnCaseworker = (ctx: CallContext) => requireOwn(ctx, agencyId);
 
   function caseRefOf(v: Violations, value: string): string {
     return v.pattern('case_ref', value, caseRefPattern, 'a case reference of 1 to 64 letters, digits or . _ : -');

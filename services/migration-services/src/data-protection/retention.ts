@@ -1,5 +1,5 @@
 import { common } from '@lotse/contracts';
-import { sql } from '@lotse/db';
+import { forgetAnswersNaming } from '@lotse/grpc';
 import { appendAudit, expiryCutoff, retentionBasis, systemActor, type RetentionResult, type RetentionRule } from '@lotse/audit';
 import type { AgencyContext } from '@lotse/runtime';
 import type { MigrationServicesDb } from '../db/schema.js';
@@ -22,7 +22,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
       // FetchNewcomerData's stored answer holds the data; it names the consent as its legal basis.
       const sameBasis = await trx.selectFrom('newcomer_record').select('referral_id').where('legal_basis', '=', record.legal_basis).executeTakeFirst();
       if (!sameBasis) {
-        await sql`delete from idempotency where method = 'FetchNewcomerData' and position(convert_to(${record.legal_basis}, 'UTF8') in response) > 0`.execute(trx);
+        await forgetAnswersNaming(trx, record.legal_basis, ['FetchNewcomerData']);
       }
       await appendAudit(trx, {
         ...systemActor(rt.agencyId),
@@ -50,7 +50,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
         .executeTakeFirst();
       if (!referral) return false;
       // Answers of AcceptReferral, DeclineReferral … carry the referral with its age group.
-      await sql`delete from idempotency where position(convert_to(${referralId}, 'UTF8') in response) > 0`.execute(trx);
+      await forgetAnswersNaming(trx, referralId);
       await appendAudit(trx, {
         ...systemActor(rt.agencyId),
         action: 'delete',

@@ -1,6 +1,7 @@
 import { common, migrationServices } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
-import type { Kysely, Transaction } from 'kysely';
+import { reviseStoredAnswers } from '@lotse/grpc';
+import type { Transaction } from 'kysely';
 import { auditErasure } from '../data-protection/audit-erasure.js';
 import type { MigrationServicesDb, RetainedJson } from '../db/schema.js';
 
@@ -114,30 +115,15 @@ const referralResponses: Record<string, { decode(b: Uint8Array): { referral?: mi
  * stored referrals.
  */
 async function scrubStoredResponses(trx: Transaction<MigrationServicesDb>, legalBases: Set<string>, referralIds: Set<string>) {
-  const db = trx as unknown as Kysely<any>;
-  const rows: { caller: string; method: string; request_id: string; response: Uint8Array }[] = await db
-    .selectFrom('idempotency')
-    .select(['caller', 'method', 'request_id', 'response'])
-    .where('method', 'in', ['FetchNewcomerData', ...Object.keys(referralResponses)])
-    .execute();
-  for (const row of rows) {
-    if (row.method === 'FetchNewcomerData') {
-      const { newcomer } = migrationServices.FetchNewcomerDataResponse.decode(row.response);
-      if (newcomer && legalBases.has(newcomer.legalBasis)) {
-        await db.deleteFrom('idempotency').where('caller', '=', row.caller).where('method', '=', row.method).where('request_id', '=', row.request_id).execute();
-      }
-      continue;
+  await reviseStoredAnswers(trx, ['FetchNewcomerData', ...Object.keys(referralResponses)], (method, bytes) => {
+    if (method === 'FetchNewcomerData') {
+      const { newcomer } = migrationServices.FetchNewcomerDataResponse.decode(bytes);
+      return newcomer && legalBases.has(newcomer.legalBasis) ? 'forget' : 'keep';
     }
-    const codec = referralResponses[row.method]!;
-    const response = codec.decode(row.response);
-    if (!response.referral || !referralIds.has(response.referral.referralId) || response.referral.ageGroup === 0) continue;
+    const codec = referralResponses[method]!;
+    const response = codec.decode(bytes);
+    if (!response.referral || !referralIds.has(response.referral.referralId) || response.referral.ageGroup === 0) return 'keep';
     response.referral.ageGroup = 0;
-    await db
-      .updateTable('idempotency')
-      .set({ response: Buffer.from(codec.encode(response).finish()) })
-      .where('caller', '=', row.caller)
-      .where('method', '=', row.method)
-      .where('request_id', '=', row.request_id)
-      .execute();
-  }
+    return codec.encode(response).finish();
+  });
 }
