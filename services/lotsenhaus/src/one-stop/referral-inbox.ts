@@ -5,7 +5,7 @@ import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/run
 import type { Transaction } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import type { OneStopDb } from './schema.js';
-import { recordDeskStep } from './timeline.js';
+import { recordDeskStep } from '../desk-port.js';
 
 type Trx = Transaction<OneStopDb>;
 
