@@ -9,6 +9,7 @@ export {
   republishSince,
   republishEvents,
   outboxBacklog,
+  outboxStatus,
   envelopeSchemaVersion,
   type NewEvent,
   type MessageCodec,

@@ -8,13 +8,16 @@ export { agreementAllows, hubAgreements, staticAgreements, type Agreement, type 
 export { referralApi, type OutgoingReferralFields, type ReferralApiOptions, type ReferralContracts } from './api.js';
 export { maxFreeCapacity, publishCapacity, type CapacityOptions } from './capacity.js';
 export { referralInbox, routedReferrals, type InboxAdapter, type ReferralInbox, type RoutedIntake } from './inbox.js';
-export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable } from './migrations.js';
+export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent } from './migrations.js';
 export { outgoingReferrals, type ReferOn } from './outgoing.js';
 export {
   consentedFetch,
+  eraseSubject as eraseReceivedData,
+  expire as expireReceivedData,
   newcomerDataFields,
   ownerClients,
   readReceivedData,
+  receivedBefore,
   receivedHoldings,
   referralsWithData,
   type ConsentedFetchOptions,

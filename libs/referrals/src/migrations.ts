@@ -73,3 +73,8 @@ export async function addReferralWorkflow(db: Kysely<any>, inboxTable: string): 
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 }
+
+/** Erasure finds the copies received under a withdrawn consent by the consent. */
+export async function indexReceivedDataByConsent(db: Kysely<any>): Promise<void> {
+  await db.schema.createIndex('newcomer_record_consent_idx').on('newcomer_record').column('consent_id').execute();
+}

@@ -230,3 +230,68 @@ export function receivedHoldings(table: string, rule?: RetentionRule) {
     },
   };
 }
+
+// Erasure and retention of the received copies: the module's ports, so a service never queries
+// newcomer_record itself.
+
+/** Columns of newcomer_record per category. */
+const categoryColumns: Record<number, ('given_names' | 'family_name' | 'birth_date' | 'nationality' | 'languages' | 'municipality' | 'residence_status')[]> = {
+  [DataCategory.DATA_CATEGORY_IDENTITY]: ['given_names', 'family_name', 'birth_date'],
+  [DataCategory.DATA_CATEGORY_NATIONALITY]: ['nationality'],
+  [DataCategory.DATA_CATEGORY_LANGUAGES]: ['languages'],
+  [DataCategory.DATA_CATEGORY_MUNICIPALITY]: ['municipality'],
+  [DataCategory.DATA_CATEGORY_RESIDENCE_STATUS]: ['residence_status'],
+};
+
+/**
+ * Erases the copies received under a consent or for the given referrals: each is deleted, or —
+ * when `keep` names categories a statute obliges the agency to keep — restricted to those.
+ * Returns what was erased and kept, and the legal bases the copies named (stored answers that
+ * carried them must go too).
+ */
+export async function eraseSubject(
+  trx: Transaction<any>,
+  subject: { consentId: string; referralIds: readonly string[] },
+  keep: (category: common.DataCategory) => boolean = () => false,
+): Promise<{ erased: Set<common.DataCategory>; kept: Set<common.DataCategory>; legalBases: Set<string> }> {
+  const db = workflowDb(trx);
+  const records = await db
+    .selectFrom('newcomer_record')
+    .selectAll()
+    .where((eb) => (subject.referralIds.length ? eb.or([eb('consent_id', '=', subject.consentId), eb('referral_id', 'in', [...subject.referralIds])]) : eb('consent_id', '=', subject.consentId)))
+    .execute();
+  const erased = new Set<common.DataCategory>();
+  const kept = new Set<common.DataCategory>();
+  const legalBases = new Set<string>();
+  for (const record of records) {
+    legalBases.add(record.legal_basis);
+    const keeping = record.categories.filter(keep);
+    record.categories.filter((c) => !keep(c)).forEach((c) => erased.add(c));
+    keeping.forEach((c) => kept.add(c));
+    if (keeping.length === 0) {
+      await db.deleteFrom('newcomer_record').where('referral_id', '=', record.referral_id).execute();
+      continue;
+    }
+    const cleared = Object.fromEntries(record.categories.filter((c) => !keeping.includes(c)).flatMap((c) => categoryColumns[c] ?? []).map((col) => [col, null]));
+    await db.updateTable('newcomer_record').set({ ...cleared, categories: keeping }).where('referral_id', '=', record.referral_id).execute();
+  }
+  return { erased, kept, legalBases };
+}
+
+/** The referrals whose received copy was fetched before the cutoff: candidates for retention. */
+export async function receivedBefore(db: Kysely<any>, cutoff: Date): Promise<string[]> {
+  return (await workflowDb(db).selectFrom('newcomer_record').select('referral_id').where('fetched_at', '<', cutoff).execute()).map((r) => r.referral_id);
+}
+
+/**
+ * Deletes a referral's received copy when it was fetched before the cutoff (the retention
+ * period ended), and says whether another copy still names the same legal basis. Undefined when
+ * there was nothing to delete.
+ */
+export async function expire(trx: Transaction<any>, referralId: string, cutoff: Date): Promise<{ record: NewcomerRecordRow; basisStillUsed: boolean } | undefined> {
+  const db = workflowDb(trx);
+  const record = await db.deleteFrom('newcomer_record').where('referral_id', '=', referralId).where('fetched_at', '<', cutoff).returningAll().executeTakeFirst();
+  if (!record) return undefined;
+  const sameBasis = await db.selectFrom('newcomer_record').select('referral_id').where('legal_basis', '=', record.legal_basis).executeTakeFirst();
+  return { record, basisStillUsed: sameBasis !== undefined };
+}

@@ -1,6 +1,7 @@
 import { common, migrationServices } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
 import { reviseStoredAnswers } from '@lotse/grpc';
+import { eraseReceivedData } from '@lotse/referrals';
 import type { Transaction } from 'kysely';
 import { auditErasure } from '../data-protection/audit-erasure.js';
 import type { MigrationServicesDb, RetainedJson } from '../db/schema.js';
@@ -15,15 +16,6 @@ const { InboxStatus } = migrationServices;
  * reported with its statute in the confirmation.
  */
 export const statutoryRetention: ReadonlyMap<common.DataCategory, string> = new Map();
-
-/** Columns of newcomer_record per category. */
-const columns: Record<number, ('given_names' | 'family_name' | 'birth_date' | 'nationality' | 'languages' | 'municipality' | 'residence_status')[]> = {
-  [DataCategory.DATA_CATEGORY_IDENTITY]: ['given_names', 'family_name', 'birth_date'],
-  [DataCategory.DATA_CATEGORY_NATIONALITY]: ['nationality'],
-  [DataCategory.DATA_CATEGORY_LANGUAGES]: ['languages'],
-  [DataCategory.DATA_CATEGORY_MUNICIPALITY]: ['municipality'],
-  [DataCategory.DATA_CATEGORY_RESIDENCE_STATUS]: ['residence_status'],
-};
 
 export interface ErasureOutcome {
   /** Everything erased under the consent so far (this and earlier runs). */
@@ -57,22 +49,10 @@ export async function eraseUnderConsent(
       .execute();
     await trx.updateTable('inbox_referral').set({ age_group: 0 }).where('referral_id', 'in', referralIds).execute();
   }
-  let records = trx.selectFrom('newcomer_record').selectAll().where('consent_id', '=', consent.consentId);
-  if (referralIds.length) records = trx.selectFrom('newcomer_record').selectAll().where((eb) => eb.or([eb('consent_id', '=', consent.consentId), eb('referral_id', 'in', referralIds)]));
-  const retained = new Map<number, string>();
-  const bases = new Set([`consent:${consent.consentId}`]);
-  for (const record of await records.execute()) {
-    bases.add(record.legal_basis);
-    const keep = record.categories.filter((c) => statutoryRetention.has(c));
-    record.categories.filter((c) => !statutoryRetention.has(c)).forEach((c) => erased.add(c));
-    if (keep.length === 0) {
-      await trx.deleteFrom('newcomer_record').where('referral_id', '=', record.referral_id).execute();
-      continue;
-    }
-    const cleared = Object.fromEntries(record.categories.filter((c) => !keep.includes(c)).flatMap((c) => columns[c] ?? []).map((col) => [col, null]));
-    await trx.updateTable('newcomer_record').set({ ...cleared, categories: keep }).where('referral_id', '=', record.referral_id).execute();
-    keep.forEach((c) => retained.set(c, statutoryRetention.get(c)!));
-  }
+  const copies = await eraseReceivedData(trx, { consentId: consent.consentId, referralIds }, (c) => statutoryRetention.has(c));
+  copies.erased.forEach((c) => erased.add(c));
+  const retained = new Map([...copies.kept].map((c) => [c as number, statutoryRetention.get(c)!]));
+  const bases = new Set([`consent:${consent.consentId}`, ...copies.legalBases]);
   // What this run erased goes into the audit log (a repeated request erases and writes nothing).
   await auditErasure(rt, trx, { ...consent, erased: [...erased], retained: [...retained].map(([category, statute]) => ({ category, statute })) });
   await scrubStoredResponses(trx, bases, new Set(referralIds));
