@@ -13,7 +13,7 @@ import { caseFlow } from './events/case-flow.js';
 import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow-up.js';
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
-import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
+import { oneStopService, oneStopSubscription } from './one-stop/index.js';
 
 type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
@@ -83,14 +83,9 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
                 .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
                 .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
             ]);
-            // The desk takes in what the hub routes to the Lotsenhaus. The inbox that drops
-            // redeliveries is keyed by deployment and event id, so two subscriptions here that both
-            // receive an event would apply it only in the one that runs first: where this
-            // deployment's own stream is followed already (the Lotsenhaus is in the directory, as
-            // in the network), the desk's handler joins that subscription.
-            const own = streams.get(ctx.agencyId);
-            if (own) Object.assign(own, oneStopHandlers(ctx));
-            return [...(own ? [] : [oneStopSubscription(ctx)]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
+            // The desk takes in what the hub routes to the Lotsenhaus, in a subscription (and inbox)
+            // of its own module, also where this deployment's own stream is followed already.
+            return [oneStopSubscription(ctx), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
           },
         },
         overrides,
