@@ -19,6 +19,7 @@ export {
   readReceivedData,
   receivedBefore,
   receivedHoldings,
+  receivedReferralFields,
   referralsWithData,
   type ConsentedFetchOptions,
   type OwnerClients,

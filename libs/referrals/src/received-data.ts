@@ -14,6 +14,22 @@ interface Codec<T> {
   decode(input: Uint8Array): T;
 }
 
+/** A received referral as every recipient's API shows it (its message adds the service's own fields). */
+export function receivedReferralFields(row: ReceivedReferralRow) {
+  return {
+    referralId: row.referral_id,
+    caseRef: row.case_ref,
+    referrerAgencyId: row.referrer_agency_id,
+    purpose: row.purpose,
+    ageGroup: row.age_group,
+    status: row.status,
+    declineReason: row.decline_reason,
+    receivedAt: row.received_at,
+    decidedAt: row.decided_at ?? undefined,
+    outcome: row.outcome,
+  };
+}
+
 /** The newcomer's data as a recipient's API shows it (its NewcomerData message's fields). */
 export function newcomerDataFields(row: NewcomerRecordRow) {
   return {

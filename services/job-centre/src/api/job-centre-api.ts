@@ -112,17 +112,9 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       const v = new Violations();
       v.enumValue('status', req.status, IntakeStatus, { required: false });
       v.throwIfAny();
-      const limit = pageSize(req.pageSize);
-      let query = db.selectFrom('intake_referral').selectAll().orderBy('referral_id').limit(limit + 1);
-      if (req.status) query = query.where('status', '=', req.status);
-      if (req.pageToken) query = query.where('referral_id', '>', req.pageToken);
-      const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const { fetched, customers } = await referralExtras(db, page.map((r) => r.referral_id));
-      return {
-        referrals: page.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })),
-        nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '',
-      };
+      const { rows, nextPageToken } = await intake.page(db, req);
+      const { fetched, customers } = await referralExtras(db, rows.map((r) => r.referral_id));
+      return { referrals: rows.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })), nextPageToken };
     },
 
     async getReferral(req, ctx) {

@@ -1,5 +1,5 @@
 import { jobCentre as jc } from '@lotse/contracts';
-import { newcomerDataFields, type NewcomerRecordRow } from '@lotse/referrals';
+import { newcomerDataFields, receivedReferralFields, type NewcomerRecordRow } from '@lotse/referrals';
 import type { Selectable } from 'kysely';
 import type {
   CooperationPlanStepTable,
@@ -12,18 +12,9 @@ import type {
 
 export function toIntakeReferral(row: Selectable<IntakeReferralTable>, extra: { dataFetched: boolean; customerId: string | undefined }): jc.IntakeReferral {
   return jc.IntakeReferral.fromPartial({
-    referralId: row.referral_id,
-    caseRef: row.case_ref,
-    referrerAgencyId: row.referrer_agency_id,
-    purpose: row.purpose,
-    ageGroup: row.age_group,
-    status: row.status,
-    declineReason: row.decline_reason,
-    receivedAt: row.received_at,
-    decidedAt: row.decided_at ?? undefined,
+    ...receivedReferralFields(row),
     dataFetched: extra.dataFetched,
     customerId: extra.customerId ?? '',
-    outcome: row.outcome,
     ownerAgencyId: row.owner_agency_id,
   });
 }

@@ -2,7 +2,6 @@ import { common, events, foreignOffice, migrationServices as ms } from '@lotse/c
 import {
   FailedPreconditionError,
   once,
-  pageSize,
   PermissionDeniedError,
   previousResponse,
   requireOwnCaseworker as requireOwn,
@@ -18,6 +17,7 @@ import {
   newcomerDataFields,
   ownerClients,
   readReceivedData,
+  receivedReferralFields,
   referralApi,
   referralsWithData,
   validateReferralCall,
@@ -35,20 +35,7 @@ const S = ms.MigrationServicesServiceService;
 const { InboxStatus } = ms;
 
 function toInboxReferral(row: Selectable<InboxReferralTable>, dataFetched: boolean): ms.InboxReferral {
-  return ms.InboxReferral.fromPartial({
-    referralId: row.referral_id,
-    caseRef: row.case_ref,
-    referrerAgencyId: row.referrer_agency_id,
-    purpose: row.purpose,
-    ageGroup: row.age_group,
-    status: row.status,
-    declineReason: row.decline_reason,
-    receivedAt: row.received_at,
-    decidedAt: row.decided_at ?? undefined,
-    firstContactDate: row.first_contact_date ?? '',
-    dataFetched,
-    outcome: row.outcome,
-  });
+  return ms.InboxReferral.fromPartial({ ...receivedReferralFields(row), firstContactDate: row.first_contact_date ?? '', dataFetched });
 }
 
 function toNewcomerData(row: NewcomerRecordRow): ms.NewcomerData {
@@ -96,14 +83,9 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       const v = new Violations();
       v.enumValue('status', req.status, InboxStatus, { required: false });
       v.throwIfAny();
-      const limit = pageSize(req.pageSize);
-      let query = db.selectFrom('inbox_referral').selectAll().orderBy('referral_id').limit(limit + 1);
-      if (req.status) query = query.where('status', '=', req.status);
-      if (req.pageToken) query = query.where('referral_id', '>', req.pageToken);
-      const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const fetched = await referralsWithData(db, page.map((r) => r.referral_id));
-      return { referrals: page.map((r) => toInboxReferral(r, fetched.has(r.referral_id))), nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '' };
+      const { rows, nextPageToken } = await inbox.page(db, req);
+      const fetched = await referralsWithData(db, rows.map((r) => r.referral_id));
+      return { referrals: rows.map((r) => toInboxReferral(r, fetched.has(r.referral_id))), nextPageToken };
     },
 
     async getReferral(req, ctx) {
