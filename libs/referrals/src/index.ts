@@ -10,19 +10,16 @@ export { maxFreeCapacity, publishCapacity, type CapacityOptions } from './capaci
 export { referralInbox, routedReferrals, type InboxAdapter, type ReferralInbox, type RoutedIntake } from './inbox.js';
 export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent } from './migrations.js';
 export { outgoingReferrals, type ReferOn } from './outgoing.js';
+export { consentedFetch, ownerClients, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
 export {
-  consentedFetch,
   eraseSubject as eraseReceivedData,
   expire as expireReceivedData,
   newcomerDataFields,
-  ownerClients,
   readReceivedData,
   receivedBefore,
   receivedHoldings,
   receivedReferralFields,
   referralsWithData,
-  type ConsentedFetchOptions,
-  type OwnerClients,
 } from './received-data.js';
 export { referralEvents } from './subscriptions.js';
 export type { NewcomerRecordRow, NewcomerRecordTable, OutgoingReferralRow, OutgoingReferralTable, ReceivedReferralRow, ReceivedReferralTable } from './tables.js';
