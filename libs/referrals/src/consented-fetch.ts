@@ -1,9 +1,10 @@
 import { common, events, foreignOffice } from '@lotse/contracts';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import { createClient, FailedPreconditionError, once, previousResponse, requireOwnCaseworker, throwDownstream, UnavailableError, type CallContext, type PromiseClient } from '@lotse/grpc';
+import { createClient, FailedPreconditionError, once, previousResponse, requireOwnCaseworker, throwDownstream, UnavailableError, Violations, type CallContext, type PromiseClient } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { ReferralInbox } from './inbox.js';
+import { readReceivedData } from './received-data.js';
 import { workflowDb, type NewcomerRecordRow, type ReceivedReferralRow } from './tables.js';
 import { validateReferralCall, type ReferralCall } from './validate.js';
 
@@ -135,5 +136,26 @@ export function consentedFetch<DB, Row extends ReceivedReferralRow, Res>(rt: Age
         return options.response(record);
       }),
     );
+  };
+}
+
+/**
+ * The GetReferral handler of a recipient: the referral with the copy of the newcomer's data
+ * received for it, if any; reading the copy is on record in the same transaction.
+ */
+export function receivedReferralReader<DB, Row extends ReceivedReferralRow, Res>(
+  rt: AgencyContext<DB>,
+  inbox: ReferralInbox<DB, Row>,
+  respond: (trx: Transaction<DB>, referral: Row, record: NewcomerRecordRow | undefined) => Promise<Res> | Res,
+) {
+  return async (req: { referralId: string }, ctx: CallContext): Promise<Res> => {
+    requireOwnCaseworker(ctx, rt.agencyId);
+    const v = new Violations();
+    const referralId = v.text('referral_id', req.referralId, { max: 64 });
+    v.throwIfAny();
+    return rt.transact(async (trx) => {
+      const row = await inbox.get(trx, referralId);
+      return respond(trx, row, await readReceivedData(trx, row, ctx, rt.now()));
+    });
   };
 }

@@ -10,7 +10,7 @@ export { maxFreeCapacity, publishCapacity, type CapacityOptions } from './capaci
 export { referralInbox, routedReferrals, type InboxAdapter, type ReferralInbox, type RoutedIntake } from './inbox.js';
 export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent } from './migrations.js';
 export { outgoingReferrals, type ReferOn } from './outgoing.js';
-export { consentedFetch, ownerClients, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
+export { consentedFetch, ownerClients, receivedReferralReader, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
 export {
   eraseSubject as eraseReceivedData,
   expire as expireReceivedData,

@@ -12,7 +12,7 @@ import {
   type AsyncHandlers,
   type CallContext,
 } from '@lotse/grpc';
-import { consentedFetch, ownerClients, readReceivedData, referralApi, referralsWithData, type AgreementSource } from '@lotse/referrals';
+import { consentedFetch, ownerClients, receivedReferralReader, referralApi, referralsWithData, type AgreementSource } from '@lotse/referrals';
 import type { AgencyContext } from '@lotse/runtime';
 import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
@@ -117,18 +117,10 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       return { referrals: rows.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })), nextPageToken };
     },
 
-    async getReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const referralId = v.text('referral_id', req.referralId, { max: 64 });
-      v.throwIfAny();
-      // Reading the newcomer's data is on record, in the same transaction.
-      return rt.transact(async (trx) => {
-        const row = await intake.get(trx, referralId);
-        const record = await readReceivedData(trx, row, ctx, rt.now());
-        return { referral: await intakeReferral(trx, row), newcomer: record ? toNewcomerData(record) : undefined };
-      });
-    },
+    getReferral: receivedReferralReader(rt, intake, async (trx, row, record) => ({
+      referral: await intakeReferral(trx, row),
+      newcomer: record ? toNewcomerData(record) : undefined,
+    })),
 
     // The consented fetch from the owner the hub named, else the referrer or the configured owner.
     fetchNewcomerData: consentedFetch(rt, {

@@ -16,7 +16,7 @@ import {
   consentedFetch,
   newcomerDataFields,
   ownerClients,
-  readReceivedData,
+  receivedReferralReader,
   receivedReferralFields,
   referralApi,
   referralsWithData,
@@ -88,18 +88,10 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
       return { referrals: rows.map((r) => toInboxReferral(r, fetched.has(r.referral_id))), nextPageToken };
     },
 
-    async getReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const referralId = v.text('referral_id', req.referralId, { max: 64 });
-      v.throwIfAny();
-      // Reading the newcomer's data is on record, in the same transaction.
-      return rt.transact(async (trx) => {
-        const row = await inbox.get(trx, referralId);
-        const record = await readReceivedData(trx, row, ctx, rt.now());
-        return { referral: toInboxReferral(row, record !== undefined), newcomer: record ? toNewcomerData(record) : undefined };
-      });
-    },
+    getReferral: receivedReferralReader(rt, inbox, (_trx, row, record) => ({
+      referral: toInboxReferral(row, record !== undefined),
+      newcomer: record ? toNewcomerData(record) : undefined,
+    })),
 
     // The consented fetch from the owner the hub named (also when another agency referred), else
     // the referrer; never after the consent was withdrawn here.
