@@ -1,4 +1,5 @@
 import { common, dataProtection } from '@lotse/contracts';
+import { isDataOwnerType } from '@lotse/flows';
 import { sql, type Kysely, type Transaction } from '@lotse/db';
 import { FailedPreconditionError, PermissionDeniedError, setCaseRef, Violations, type AsyncHandlers, type CallContext } from '@lotse/grpc';
 import { actorOfCall } from './actor.js';
@@ -147,8 +148,8 @@ export function dataProtectionApi<DB>(deps: DataProtectionDeps<DB>): AsyncHandle
         if (!privileged) {
           const owners = new Set([...(await deps.owners(trx, caseRef)), ...ownersFromAudit(await auditEntriesFor(trx as Kysely<any>, caseRef))]);
           if (!owners.has(call.caller.agencyId)) {
-            // A foreign office asking about a case this agency knows nothing of learns just that.
-            if (owners.size === 0 && call.caller.agencyType === 'foreign-office') {
+            // A data owner asking about a case this agency knows nothing of learns just that.
+            if (owners.size === 0 && isDataOwnerType(call.caller.agencyType)) {
               return dataProtection.GetDataSubjectReportResponse.fromPartial({ agencyId: deps.agencyId, agencyType: deps.agencyType, caseRef, generatedAt: deps.now() });
             }
             throw new PermissionDeniedError(`${call.caller.agencyId} does not own case ${caseRef}; only its foreign office, auditors and operators may ask`);

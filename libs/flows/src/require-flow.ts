@@ -115,3 +115,15 @@ export function allowedCategories(q: Omit<FlowQuery, 'categories'>, table: FlowT
   const keys = new Set(flowsFor(q, table).filter((f) => f.purpose === purpose).flatMap((f) => f.categories));
   return [...keys].map((k) => categoryNumber(k, table)).filter((n) => n !== 0).sort((a, b) => a - b);
 }
+
+/**
+ * The agency type that owns newcomers' data: the foreign office keeps the register, and every
+ * other agency holds only what it received under consent (or routing facts). So a data owner may
+ * ask any agency what it holds about a case and learn "nothing" where there is nothing.
+ */
+export const DATA_OWNER_AGENCY_TYPE = 'foreign-office';
+
+/** Whether agencies of this type own newcomers' data (see DATA_OWNER_AGENCY_TYPE). */
+export function isDataOwnerType(agencyType: string): boolean {
+  return agencyType === DATA_OWNER_AGENCY_TYPE;
+}

@@ -1,5 +1,6 @@
-import { credentials, Metadata, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isServiceError, UnavailableError } from './errors.js';
 import type { TlsIdentity } from './server.js';
 import { metadataSetter } from './trace-metadata.js';
 
@@ -106,4 +107,21 @@ export function createClient<C extends Client>(
     };
   }
   return wrapped as PromiseClient<C>;
+}
+
+/**
+ * Whether a call failed because the other side could not be reached in time (UNAVAILABLE or
+ * DEADLINE_EXCEEDED): worth trying again later, and ours to report as UNAVAILABLE.
+ */
+export function isUnreachable(error: unknown): error is ServiceError {
+  return isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED);
+}
+
+/**
+ * Passes on a downstream agency's error: unreachable becomes this server's UNAVAILABLE naming
+ * whom it waited on (and, when given, for what); every other status passes through as it came.
+ */
+export function throwDownstream(error: unknown, whom: string, doing?: string): never {
+  if (isUnreachable(error)) throw new UnavailableError(`${whom} cannot be reached${doing ? ` ${doing}` : ''}: ${error.details}`);
+  throw error;
 }

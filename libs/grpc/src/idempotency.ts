@@ -129,3 +129,43 @@ async function storedResponse<Res>(db: Kysely<any>, caller: string, key: { metho
 function requestHash<Req>(codec: Codec<Req>, request: Req): string {
   return createHash('sha256').update(codec.encode(request).finish()).digest('hex');
 }
+
+// The idempotency table is this library's: services that must erase or expire what a stored
+// answer holds go through these ports, never through SQL of their own.
+
+/**
+ * Forgets every stored first answer whose response bytes contain `text` (an id or a legal basis
+ * the answer names), of the given methods or of all; a retry then runs afresh. Returns how many.
+ */
+export async function forgetAnswersNaming(trx: Transaction<any>, text: string, methods?: readonly string[]): Promise<number> {
+  let query = (trx as Kysely<any>).deleteFrom('idempotency').where(sql<boolean>`position(convert_to(${text}, 'UTF8') in response) > 0`);
+  if (methods) query = query.where('method', 'in', [...methods]);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows ?? 0);
+}
+
+/** What becomes of one stored answer: kept as it is, forgotten, or kept with these bytes instead. */
+export type StoredAnswerFate = 'keep' | 'forget' | Uint8Array;
+
+/**
+ * Goes through the stored first answers of the given methods, and keeps, forgets or rewrites each
+ * as `fate` says (after an erasure an answer must not hold the erased data either).
+ */
+export async function reviseStoredAnswers(trx: Transaction<any>, methods: readonly string[], fate: (method: string, response: Uint8Array) => StoredAnswerFate): Promise<void> {
+  const db = trx as Kysely<any>;
+  const rows: { caller: string; method: string; request_id: string; response: Uint8Array }[] = await db
+    .selectFrom('idempotency')
+    .select(['caller', 'method', 'request_id', 'response'])
+    .where('method', 'in', [...methods])
+    .execute();
+  for (const row of rows) {
+    const next = fate(row.method, row.response);
+    if (next === 'keep') continue;
+    const one = { caller: row.caller, method: row.method, request_id: row.request_id };
+    if (next === 'forget') {
+      await db.deleteFrom('idempotency').where((eb) => eb.and(one)).execute();
+    } else {
+      await db.updateTable('idempotency').set({ response: Buffer.from(next) }).where((eb) => eb.and(one)).execute();
+    }
+  }
+}

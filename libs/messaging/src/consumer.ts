@@ -30,6 +30,13 @@ export interface ConsumerOptions<DB> {
   logger?: Logger;
   /** Durable name and inbox key, e.g. the consuming agency ("caritas-koblenz"). */
   durableName: string;
+  /**
+   * The inbox key and consumer name instead of the durable name: for a module of its own in a
+   * deployment (the one-stop desk in the hub's), whose events must apply in its inbox even when
+   * another subscription of the same deployment receives them too. The durables keep the
+   * deployment's name, the one the broker lets it use.
+   */
+  inboxKey?: string;
   /** Whose stream to read. */
   producerAgencyId: string;
   filterSubjects: string[];
@@ -136,7 +143,8 @@ function eventIdOf(data: Uint8Array): string | null {
  */
 export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<EventConsumer> {
   const { db, js, jsm, durableName, producerAgencyId, handle } = options;
-  const logger = (options.logger ?? defaultLogger).child({ consumer: durableName });
+  const consumerName = options.inboxKey ?? durableName;
+  const logger = (options.logger ?? defaultLogger).child({ consumer: consumerName });
   const maxDeliver = options.maxDeliver ?? 5;
   const maxMessages = options.maxMessages ?? 10;
   const retryDelaysMs = options.retryDelaysMs?.length ? options.retryDelaysMs : defaultRetryDelaysMs;
@@ -226,7 +234,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
           'messaging.system': 'nats',
           'messaging.operation.type': 'process',
           'messaging.destination.name': m.subject,
-          'messaging.consumer.group.name': durableName,
+          'messaging.consumer.group.name': consumerName,
           'lotse.delivery_count': deliveryCount,
         },
       },
@@ -286,7 +294,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     try {
       outcomes = await db
         .transaction()
-        .execute((trx) => applyAllInTransaction(trx, durableName, events, handle, (i, run) => context.with(deliveries[i]!.context, run)));
+        .execute((trx) => applyAllInTransaction(trx, consumerName, events, handle, (i, run) => context.with(deliveries[i]!.context, run)));
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         options.database?.noteError(err);
@@ -339,7 +347,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         const event = consumedEvent(delivery);
         eventId = event.envelope.eventId;
         eventType = event.envelope.eventType;
-        acknowledge(delivery, event, await applyOnce(db, durableName, event, handle));
+        acknowledge(delivery, event, await applyOnce(db, consumerName, event, handle));
         resumed();
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -371,7 +379,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
         }
         try {
           const parkedId = await parkMessage(db as Kysely<any>, {
-            consumer: durableName,
+            consumer: consumerName,
             stream,
             subject: m.subject,
             eventId,
@@ -436,13 +444,13 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   logger.info({ stream, durables: durables.map((d) => d.name) }, 'consumer started');
 
   return {
-    consumer: durableName,
+    consumer: consumerName,
     stream,
     filterSubjects: [...options.filterSubjects],
     durableNames: durables.map((d) => d.name),
     recreatedDurables: () => healed,
     accepts: (parked) =>
-      parked.consumer === durableName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
+      parked.consumer === consumerName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
     async stop() {
       stopping = true;
       // close() lets the iterator hand out what was already pulled, and resolves once it did.

@@ -10,6 +10,7 @@ export {
   republishEvents,
   rewriteOutboxPayloads,
   outboxBacklog,
+  outboxStatus,
   envelopeSchemaVersion,
   type NewEvent,
   type MessageCodec,

@@ -112,6 +112,15 @@ export async function outboxBacklog(db: Kysely<any>): Promise<number> {
   return row.n;
 }
 
+/** What waits in this deployment's outbox and parking: for the operator's GetOutboxStatus. */
+export async function outboxStatus(db: Kysely<any>): Promise<{ backlog: number; oldest: Date | null; parked: number }> {
+  const { rows } = await sql<{ backlog: number; oldest: Date | null; parked: number }>`
+    select (select count(*)::int from outbox where published_at is null) as backlog,
+           (select min(created_at) from outbox where published_at is null) as oldest,
+           (select count(*)::int from parked_message where replayed_at is null and discarded_at is null) as parked`.execute(db);
+  return rows[0]!;
+}
+
 /** The Nats-Msg-Id of an outbox row: its event id, and a count once it was sent again. */
 export const msgIdOf = (row: { event_id: string; resends: number }): string => (row.resends > 0 ? `${row.event_id}~${row.resends}` : row.event_id);
 

@@ -1,6 +1,7 @@
 import { common } from '@lotse/contracts';
-import { once, PermissionDeniedError, previousResponse, ValidationError, type CallContext } from '@lotse/grpc';
-import { agreementAllows, type AgencyContext, type AgreementSource } from '@lotse/runtime';
+import { once, previousResponse, requireOwnCaseworker as requireOwn, ValidationError, type CallContext } from '@lotse/grpc';
+import type { AgencyContext } from '@lotse/runtime';
+import { agreementAllows, type AgreementSource } from './agreements.js';
 import type { Kysely, Transaction } from 'kysely';
 import { publishCapacity, type CapacityOptions } from './capacity.js';
 import type { ReferralInbox } from './inbox.js';
@@ -84,9 +85,7 @@ export function referralApi<DB, Row extends ReceivedReferralRow, In, Out, CapReq
   const outgoing = outgoingReferrals(rt);
   const ownerOf = options.ownerOf ?? ((source: Row) => source.owner_agency_id || source.referrer_agency_id);
 
-  function requireOwnCaseworker(ctx: CallContext): void {
-    if (ctx.caller.agencyId !== rt.agencyId) throw new PermissionDeniedError(`only ${rt.agencyId}'s own caseworkers may call ${ctx.method}`);
-  }
+  const requireOwnCaseworker = (ctx: CallContext) => requireOwn(ctx, rt.agencyId);
 
   function toOutgoing(row: OutgoingReferralRow): Out {
     return c.OutgoingReferral.fromPartial({

@@ -1,5 +1,5 @@
 import { common, events, type envelope } from '@lotse/contracts';
-import { FailedPreconditionError, NotFoundError, setCaseRef } from '@lotse/grpc';
+import { FailedPreconditionError, NotFoundError, pageSize, setCaseRef } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
 import type { Kysely, Transaction } from 'kysely';
 import { inboxTable, workflowDb, type ReceivedReferralRow } from './tables.js';
@@ -149,6 +149,24 @@ export function referralInbox<DB, Row extends ReceivedReferralRow>(rt: AgencyCon
 
   return {
     get,
+
+    /** A page of the inbox in referral id order, of one status or all; the token names the last referral of the page. */
+    async page(db: Kysely<DB>, request: { status: number; pageToken: string; pageSize: number }): Promise<{ rows: Row[]; nextPageToken: string }> {
+      const limit = pageSize(request.pageSize);
+      let query = workflowDb(db).selectFrom(table).selectAll().orderBy('referral_id').limit(limit + 1);
+      if (request.status) query = query.where('status', '=', request.status);
+      if (request.pageToken) query = query.where('referral_id', '>', request.pageToken);
+      const rows = (await query.execute()) as Row[];
+      const page = rows.slice(0, limit);
+      return { rows: page, nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '' };
+    },
+
+    /** The referral, locked until the transaction ends (an erasure under its consent locks it too), or NOT_FOUND. */
+    async lock(trx: Transaction<DB>, referralId: string): Promise<Row> {
+      const row = await workflowDb(trx).selectFrom(table).selectAll().where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
+      if (!row) throw new NotFoundError('referral_id', referralId);
+      return row as Row;
+    },
 
     /** The newest referral of the case, or the one named, from which the case is referred on. */
     async referOnSource(trx: Transaction<DB>, source: { referralId: string; caseRef: string }, refuse?: (row: Row) => void): Promise<Row> {

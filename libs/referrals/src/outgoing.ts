@@ -84,8 +84,8 @@ export function outgoingReferrals<DB>(rt: AgencyContext<DB>) {
     /** Where a referral this agency requested stands, as the hub reports it. */
     async ReferralStatusChanged(trx: Transaction<DB>, msg: events.ReferralStatusChanged, _env: envelope.Envelope): Promise<void> {
       const db = workflowDb(trx);
-      const row = await db.selectFrom('outgoing_referral').select(['status']).where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
-      if (!row || !takesReportedStatus(row.status, msg.status)) return;
+      const row = await db.selectFrom('outgoing_referral').select(['status', 'provider_id']).where('referral_id', '=', msg.referralId).forUpdate().executeTakeFirst();
+      if (!row || !takesReportedStatus({ status: row.status, providerId: row.provider_id }, msg)) return;
       await db
         .updateTable('outgoing_referral')
         .set({ status: msg.status, provider_id: msg.providerId || null, updated_at: rt.now() })

@@ -1,7 +1,7 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
 
-// The columns the shared workflow reads and writes. Each service keeps its own tables (its own
-// migrations, its own table name for the inbox, columns of its own beside these).
+// The tables of the receiving and referring side. This module owns them and their migrations
+// (see migrations.ts); a service names its inbox table and may add columns of its own beside these.
 
 /** A referral the hub routed to this agency; the service names the table. */
 export interface ReceivedReferralTable {
@@ -39,16 +39,37 @@ export interface OutgoingReferralTable {
   updated_at: Generated<Date>;
 }
 
+/** Personal data received from the owning agency under a consent; erased when the basis goes. */
+export interface NewcomerRecordTable {
+  referral_id: string;
+  case_ref: string;
+  owner_agency_id: string;
+  consent_id: string;
+  legal_basis: string;
+  categories: number[];
+  given_names: string | null;
+  family_name: string | null;
+  birth_date: string | null;
+  nationality: string | null;
+  languages: string[] | null;
+  municipality: string | null;
+  residence_status: string | null;
+  fetched_at: Generated<Date>;
+}
+
 export type ReceivedReferralRow = Selectable<ReceivedReferralTable>;
+export type NewcomerRecordRow = Selectable<NewcomerRecordTable>;
 export type OutgoingReferralRow = Selectable<OutgoingReferralTable>;
 
 /**
  * How the shared code sees a service's database: its inbox under the name `received_referral`
- * (the service's real table name is substituted, see inboxTable) and `outgoing_referral`.
+ * (the service's real table name is substituted, see inboxTable), `outgoing_referral` and
+ * `newcomer_record` (the copies received under consent).
  */
 export interface WorkflowDb {
   received_referral: ReceivedReferralTable;
   outgoing_referral: OutgoingReferralTable;
+  newcomer_record: NewcomerRecordTable;
 }
 
 /** The service's database (or transaction), seen through the workflow's columns. */

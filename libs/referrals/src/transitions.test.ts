@@ -40,11 +40,18 @@ describe('outgoing referrals', () => {
     }
   });
 
-  it('take a status the hub reports only forward, or pending again after a re-route', () => {
-    expect(takesReportedStatus(R.REFERRAL_STATUS_REQUESTED, R.REFERRAL_STATUS_PENDING)).toBe(true);
-    expect(takesReportedStatus(R.REFERRAL_STATUS_PENDING, R.REFERRAL_STATUS_PENDING)).toBe(true);
-    expect(takesReportedStatus(R.REFERRAL_STATUS_ACCEPTED, R.REFERRAL_STATUS_PENDING)).toBe(false);
-    expect(takesReportedStatus(R.REFERRAL_STATUS_ACCEPTED, R.REFERRAL_STATUS_ACCEPTED)).toBe(false);
-    expect(takesReportedStatus(R.REFERRAL_STATUS_WITHDRAWN, R.REFERRAL_STATUS_COMPLETED)).toBe(false);
+  it('take a status the hub reports only forward, or pending again after a re-route to another provider', () => {
+    const at = (status: common.ReferralStatus, providerId: string | null = 'p-1') => ({ status, providerId });
+    expect(takesReportedStatus(at(R.REFERRAL_STATUS_REQUESTED, null), at(R.REFERRAL_STATUS_PENDING))).toBe(true);
+    expect(takesReportedStatus(at(R.REFERRAL_STATUS_PENDING), at(R.REFERRAL_STATUS_PENDING, 'p-2'))).toBe(true);
+    expect(takesReportedStatus(at(R.REFERRAL_STATUS_ACCEPTED), at(R.REFERRAL_STATUS_PENDING, 'p-2'))).toBe(false);
+    expect(takesReportedStatus(at(R.REFERRAL_STATUS_ACCEPTED), at(R.REFERRAL_STATUS_ACCEPTED))).toBe(false);
+    expect(takesReportedStatus(at(R.REFERRAL_STATUS_WITHDRAWN), at(R.REFERRAL_STATUS_COMPLETED))).toBe(false);
+  });
+
+  it('keep a pending referral where it is when the hub reports it pending with the same provider or none', () => {
+    expect(takesReportedStatus({ status: R.REFERRAL_STATUS_PENDING, providerId: 'p-1' }, { status: R.REFERRAL_STATUS_PENDING, providerId: 'p-1' })).toBe(false);
+    expect(takesReportedStatus({ status: R.REFERRAL_STATUS_PENDING, providerId: 'p-1' }, { status: R.REFERRAL_STATUS_PENDING, providerId: '' })).toBe(false);
+    expect(takesReportedStatus({ status: R.REFERRAL_STATUS_PENDING, providerId: null }, { status: R.REFERRAL_STATUS_PENDING, providerId: 'p-1' })).toBe(true);
   });
 });

@@ -43,12 +43,25 @@ export function withdrawalProblem(referralId: string, status: common.ReferralSta
   return withdrawable.includes(status) ? undefined : `referral ${referralId} is ${common.referralStatusToJSON(status)}; it can no longer be withdrawn`;
 }
 
+/** Where a referral stands and with which agency: as kept by its referrer, or as the hub reports it. */
+export interface ReferralStanding {
+  status: common.ReferralStatus;
+  /** The agency the referral is with; '' or null when none (yet). */
+  providerId: string | null;
+}
+
 /**
- * Whether a status the hub reports for an own referral replaces the one kept: the referral only
- * moves forward (reports are redelivered and overtaken), except that a re-route after a decline
- * reports pending again.
+ * The re-route rule, for every referrer (the foreign office and those that refer on): whether a
+ * status the hub reports replaces the one kept. A referral only moves forward (reports are
+ * redelivered and overtaken), except that a pending referral the hub re-routed after a decline
+ * is reported pending again, with another provider. The same provider (a redelivery, or the
+ * hub's follow-up of its routing) or none changes nothing.
  */
-export function takesReportedStatus(kept: common.ReferralStatus, reported: common.ReferralStatus): boolean {
-  const reroute = kept === reported && reported === ReferralStatus.REFERRAL_STATUS_PENDING;
-  return reroute || isReferralStatusAdvance(kept, reported);
+export function takesReportedStatus(kept: ReferralStanding, reported: ReferralStanding): boolean {
+  const rerouted =
+    reported.status === ReferralStatus.REFERRAL_STATUS_PENDING &&
+    kept.status === reported.status &&
+    (reported.providerId ?? '') !== '' &&
+    reported.providerId !== (kept.providerId ?? '');
+  return rerouted || isReferralStatusAdvance(kept.status, reported.status);
 }

@@ -152,6 +152,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         jsm: nats.jsm,
         logger,
         durableName: config.agencyId,
+        ...(subscription.module && { inboxKey: `${config.agencyId}:${subscription.module}` }),
         producerAgencyId: subscription.producerAgencyId,
         filterSubjects: [subscription.filterSubject],
         handle: async (trx, event) => {

@@ -16,6 +16,12 @@ type Handler<DB, T> = (trx: Transaction<DB>, message: T, env: envelope.Envelope)
 export interface Subscription<DB> {
   producerAgencyId: string;
   filterSubject: string;
+  /**
+   * A module of its own in the deployment (the hub's one-stop desk): its events apply in an inbox
+   * of its own (deployment:module), so another subscription of the deployment that receives the
+   * same event does not make this one drop it as already applied.
+   */
+  module?: string;
   handle(trx: Transaction<DB>, event: ReceivedEvent): Promise<void>;
 }
 
@@ -27,10 +33,12 @@ export function subscribe<DB>(
   producerAgencyId: string,
   filterSubject: string,
   handlers: { [eventType: string]: [Decoder<any>, Handler<DB, any>] },
+  options: { module?: string } = {},
 ): Subscription<DB> {
   return {
     producerAgencyId,
     filterSubject,
+    ...(options.module && { module: options.module }),
     async handle(trx, event) {
       const entry = handlers[event.envelope.eventType];
       if (!entry) return;

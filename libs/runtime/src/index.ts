@@ -5,5 +5,4 @@ export { runUntilSignal } from './run-until-signal.js';
 export { operatorApi, OPERATOR_AGENCY_TYPE, OPERATOR_PROTO_FILE, type OperatorApiDeps } from './operator/operator-api.js';
 export { operatorMigrations } from './operator/migrations.js';
 export type { OperatorActionKind, OperatorActionTable, OperatorTables } from './operator/tables.js';
-export { agreementAllows, hubAgreements, staticAgreements, type Agreement, type AgreementSource } from './agreements.js';
 export { startPeriodic, type PeriodicJob } from './periodic.js';

@@ -1,7 +1,7 @@
 import { jobCentre } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
-import { referralEvents } from '@lotse/referrals';
-import { hubAgreements, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
+import { hubAgreements, referralEvents, type AgreementSource } from '@lotse/referrals';
+import { startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { jobCentreApi } from './api/job-centre-api.js';
 import type { JobCentreConfig } from './config.js';
 import { jobCentreDataProtection } from './data-protection/index.js';

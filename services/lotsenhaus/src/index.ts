@@ -12,7 +12,7 @@ import { caseFlow } from './events/case-flow.js';
 import { hubSubscriptions } from './events/subscriptions.js';
 import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow-up.js';
 import { addWorkingDays } from './domain/working-days.js';
-import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
+import { oneStopService, oneStopSubscription } from './one-stop/index.js';
 
 /** When an unanswered referral escalates: REFERRAL_EXPIRY_MS if set, else REFERRAL_EXPIRY working days. */
 function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
@@ -49,7 +49,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
           services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger, undefined, agencyNames(directory))) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
-            return hubSubscriptions(ctx, directory, flow, { handlers: oneStopHandlers(ctx), subscription: () => oneStopSubscription(ctx) });
+            return hubSubscriptions(ctx, directory, flow, () => oneStopSubscription(ctx));
           },
         },
         overrides,

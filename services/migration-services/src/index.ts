@@ -1,8 +1,8 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
-import { referralEvents } from '@lotse/referrals';
-import { hubAgreements, on, startAgency, subscribe, type AgencyOverrides, type AgreementSource, type RunningAgency } from '@lotse/runtime';
+import { hubAgreements, referralEvents, type AgreementSource } from '@lotse/referrals';
+import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
 import type { MigrationServicesConfig } from './config.js';
 import { providerDataProtection, startProviderRetention } from './data-protection/index.js';

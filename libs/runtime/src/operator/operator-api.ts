@@ -1,6 +1,5 @@
 import { operator } from '@lotse/contracts';
 import type { Kysely, Transaction } from '@lotse/db';
-import { sql } from '@lotse/db';
 import {
   FailedPreconditionError,
   NotFoundError,
@@ -17,6 +16,7 @@ import {
   discardParked,
   getParked,
   listParkedRecords,
+  outboxStatus,
   recordReplayFailure,
   type ConsumerHandle,
   type ParkedRecord,
@@ -172,11 +172,7 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
 
     async getOutboxStatus(_request, call) {
       authorise(call);
-      const { rows } = await sql<{ backlog: number; oldest: Date | null; parked: number }>`
-        select (select count(*)::int from outbox where published_at is null) as backlog,
-               (select min(created_at) from outbox where published_at is null) as oldest,
-               (select count(*)::int from parked_message where replayed_at is null and discarded_at is null) as parked`.execute(db);
-      const row = rows[0]!;
+      const row = await outboxStatus(db);
       const stream = await deps.relay.streamStatus();
       return {
         backlog: row.backlog,

@@ -8,6 +8,7 @@ import {
   once,
   pageSize,
   PermissionDeniedError,
+  requireOwnCaseworker,
   UnavailableError,
   type AsyncHandlers,
   type CallContext,
@@ -36,13 +37,6 @@ import {
 
 const { ReferralStatus, DataCategory } = common;
 const S = foreignOffice.ForeignOfficeServiceService;
-
-/** Caseworker calls come from this foreign office's own deployment certificate. */
-function requireOwnAgency(ctx: CallContext, agencyId: string): void {
-  if (ctx.caller.agencyId !== agencyId) {
-    throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}; caller is ${ctx.caller.agencyId}`);
-  }
-}
 
 /** A pseudonymous reference: random, so it says nothing about the person. */
 export function newCaseRef(): string {
@@ -128,7 +122,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
 
   return {
     async registerNewcomer(req, ctx) {
-      requireOwnAgency(ctx, agencyId);
+      requireOwnCaseworker(ctx, agencyId);
       const input = validateRegisterNewcomer(req, rt.now());
       const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
@@ -156,7 +150,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     },
 
     async recordConsent(req, ctx) {
-      requireOwnAgency(ctx, agencyId);
+      requireOwnCaseworker(ctx, agencyId);
       const input = validateRecordConsent(req, rt.now());
       const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
@@ -197,7 +191,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     },
 
     async requestReferral(req, ctx) {
-      requireOwnAgency(ctx, agencyId);
+      requireOwnCaseworker(ctx, agencyId);
       const input = validateRequestReferral(req);
       const actor = actorOfCall(ctx);
       return rt.transact((trx) =>
@@ -275,7 +269,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     },
 
     async getNewcomer(req, ctx) {
-      requireOwnAgency(ctx, agencyId);
+      requireOwnCaseworker(ctx, agencyId);
       const actor = actorOfCall(ctx);
       // The read and its audit entry commit together.
       return rt.transact(async (trx) => {
@@ -287,7 +281,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     },
 
     async listReferrals(req, ctx) {
-      requireOwnAgency(ctx, agencyId);
+      requireOwnCaseworker(ctx, agencyId);
       const limit = pageSize(req.pageSize);
       let query = db.selectFrom('referral').selectAll().orderBy('referral_id').limit(limit + 1);
       if (req.newcomerId) query = query.where('newcomer_id', '=', req.newcomerId);

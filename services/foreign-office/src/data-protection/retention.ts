@@ -1,5 +1,5 @@
 import { common } from '@lotse/contracts';
-import { sql } from '@lotse/db';
+import { forgetAnswersNaming } from '@lotse/grpc';
 import { appendAudit, expiryCutoff, lockAuditChain, retentionBasis, systemActor, type RetentionResult, type RetentionRule } from '@lotse/audit';
 import type { AgencyContext } from '@lotse/runtime';
 import type { ForeignOfficeDb } from '../db/schema.js';
@@ -33,7 +33,7 @@ export function foreignOfficeRetention(rt: AgencyContext<ForeignOfficeDb>, rule:
       await trx.deleteFrom('referral').where('newcomer_id', '=', newcomerId).execute();
       await trx.deleteFrom('consent').where('newcomer_id', '=', newcomerId).execute();
       // The first answers of RegisterNewcomer, RecordConsent, RequestReferral … kept for retries name the newcomer.
-      const stored = await sql`delete from idempotency where position(convert_to(${newcomerId}, 'UTF8') in response) > 0`.execute(trx);
+      const stored = await forgetAnswersNaming(trx, newcomerId);
       await trx.deleteFrom('newcomer').where('newcomer_id', '=', newcomerId).execute();
       await appendAudit(trx, {
         ...systemActor(rt.agencyId),
@@ -46,7 +46,7 @@ export function foreignOfficeRetention(rt: AgencyContext<ForeignOfficeDb>, rule:
           newcomer_id: newcomerId,
           consents: consentIds.length,
           referrals: referrals.length,
-          stored_answers: Number(stored.numAffectedRows ?? 0),
+          stored_answers: stored,
           last_activity: lastActivity.toISOString(),
         },
         at: now,

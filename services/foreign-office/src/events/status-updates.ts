@@ -1,28 +1,18 @@
-import { common, events, isReferralStatusAdvance as isAdvance } from '@lotse/contracts';
+import type { events } from '@lotse/contracts';
+import { takesReportedStatus } from '@lotse/referrals';
 import type { Transaction } from 'kysely';
 import type { ForeignOfficeDb } from '../db/schema.js';
 
-/**
- * Forward only (a closed referral stays closed) — except that a referral still pending may be
- * re-routed by the hub after a decline: same status, another provider.
- */
-function moves(current: { status: number; recipient: string | null }, change: events.ReferralStatusChanged): boolean {
-  const rerouted =
-    change.status === common.ReferralStatus.REFERRAL_STATUS_PENDING &&
-    current.status === change.status &&
-    change.providerId !== '' &&
-    change.providerId !== (current.recipient ?? '');
-  return rerouted || isAdvance(current.status, change.status);
-}
 
 /**
  * The hub reports where a referral stands: the office keeps the latest status of its own
- * referrals, and of every referral (its own and onward ones) which agency it is with.
+ * referrals, and of every referral (its own and onward ones) which agency it is with — each
+ * moving only as the referrers' one re-route rule lets it (takesReportedStatus).
  */
 export async function applyStatusChange(trx: Transaction<ForeignOfficeDb>, change: events.ReferralStatusChanged): Promise<void> {
   const changedAt = change.changedAt ?? new Date();
   const referral = await trx.selectFrom('referral').select(['status', 'provider_id', 'purpose', 'case_ref']).where('referral_id', '=', change.referralId).executeTakeFirst();
-  if (referral && moves({ status: referral.status, recipient: referral.provider_id }, change)) {
+  if (referral && takesReportedStatus({ status: referral.status, providerId: referral.provider_id }, change)) {
     await trx
       .updateTable('referral')
       .set({ status: change.status, provider_id: change.providerId || null, decline_reason: change.declineReason, updated_at: changedAt })
@@ -33,7 +23,7 @@ export async function applyStatusChange(trx: Transaction<ForeignOfficeDb>, chang
   // An onward referral of a case that is not this office's, or without a purpose: nothing to follow.
   if (!referral && (!purpose || !(await trx.selectFrom('newcomer').select('case_ref').where('case_ref', '=', change.caseRef).executeTakeFirst()))) return;
   const known = await trx.selectFrom('referral_recipient').select(['status', 'recipient_agency_id']).where('referral_id', '=', change.referralId).forUpdate().executeTakeFirst();
-  if (known && !moves({ status: known.status, recipient: known.recipient_agency_id }, change)) return;
+  if (known && !takesReportedStatus({ status: known.status, providerId: known.recipient_agency_id }, change)) return;
   const values = { status: change.status, recipient_agency_id: change.providerId, updated_at: changedAt };
   await trx
     .insertInto('referral_recipient')

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { common, dataProtection } from '@lotse/contracts';
 import { ACCESS_REQUEST_BASIS, actorOfCall, appendAudit, dataSubjectReport, forwardCaseworker, type DataProtectionDeps } from '@lotse/audit';
-import { createClient, isServiceError, NotFoundError, PermissionDeniedError, setCaseRef, Violations, type AsyncHandlers, type PromiseClient } from '@lotse/grpc';
+import { createClient, isServiceError, NotFoundError, requireOwnCaseworker, setCaseRef, Violations, type AsyncHandlers, type PromiseClient } from '@lotse/grpc';
 import type { AgencyContext } from '@lotse/runtime';
 import type { ForeignOfficeDb } from '../db/schema.js';
 import { toConsent, toNewcomer } from '../api/mappers.js';
@@ -57,9 +57,7 @@ export function transparencyReportApi(rt: AgencyContext<ForeignOfficeDb>, deps: 
 
   return {
     async getTransparencyReport(req, call) {
-      if (call.caller.agencyId !== agencyId) {
-        throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${call.method}; caller is ${call.caller.agencyId}`);
-      }
+      requireOwnCaseworker(call, agencyId);
       const v = new Violations();
       const newcomerId = v.text('newcomer_id', req.newcomerId, { max: 64 });
       const asked = (req.language ?? '').trim();

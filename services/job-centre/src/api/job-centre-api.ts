@@ -1,25 +1,19 @@
-import { status } from '@grpc/grpc-js';
-import { common, events, foreignOffice, jobCentre as jc, jobCentreEvents } from '@lotse/contracts';
+import { common, jobCentre as jc, jobCentreEvents } from '@lotse/contracts';
 import {
   AlreadyExistsError,
-  createClient,
   FailedPreconditionError,
-  isServiceError,
   NotFoundError,
   once,
   pageSize,
-  PermissionDeniedError,
-  previousResponse,
+  requireOwnCaseworker as requireOwn,
   UnavailableError,
   ValidationError,
   Violations,
   type AsyncHandlers,
   type CallContext,
-  type PromiseClient,
 } from '@lotse/grpc';
-import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import { referralApi, validateReferralCall } from '@lotse/referrals';
-import type { AgencyContext, AgreementSource } from '@lotse/runtime';
+import { consentedFetch, ownerClients, receivedReferralReader, referralApi, referralsWithData, type AgreementSource } from '@lotse/referrals';
+import type { AgencyContext } from '@lotse/runtime';
 import type { Kysely, Transaction } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { JobCentreDb } from '../db/schema.js';
@@ -53,20 +47,7 @@ export interface JobCentreDeps {
 export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps): AsyncHandlers<typeof S> {
   const { db, agencyId } = rt;
   const intake = referralIntake(rt);
-  const owners = new Map<string, PromiseClient<foreignOffice.ForeignOfficeServiceClient>>();
-
-  function ownerClient(ownerId: string) {
-    let client = owners.get(ownerId);
-    if (!client) {
-      const address = deps.peers.get(ownerId);
-      if (!address) throw new UnavailableError(`no address is configured for agency ${ownerId} (PEERS)`);
-      // The owner answers UNAVAILABLE while an acceptance is still on its way to it, and
-      // RESOURCE_EXHAUSTED when it is saturated: tried again.
-      client = createClient(foreignOffice.ForeignOfficeServiceClient, address, rt.identity, { serverAgencyId: ownerId, retry: {} });
-      owners.set(ownerId, client);
-    }
-    return client;
-  }
+  const owners = ownerClients(rt, deps.peers);
 
   /**
    * Which agency holds the newcomer's data: the referrer when it is a data owner (a foreign office
@@ -80,9 +61,7 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
     throw new UnavailableError(`cannot tell which agency holds the data of a case referred by ${referrerAgencyId}: set DATA_OWNER_ID or PEERS`);
   }
 
-  function requireOwnCaseworker(ctx: CallContext): void {
-    if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
-  }
+  const requireOwnCaseworker = (ctx: CallContext) => requireOwn(ctx, agencyId);
 
   async function customerOrThrow(trx: Kysely<JobCentreDb>, customerId: string) {
     const row = await trx.selectFrom('customer').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
@@ -102,11 +81,11 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
   /** Whether data was fetched and which customer came of it, for a page of referrals. */
   async function referralExtras(trx: Kysely<JobCentreDb>, referralIds: string[]) {
     if (!referralIds.length) return { fetched: new Set<string>(), customers: new Map<string, string>() };
-    const [records, customers] = await Promise.all([
-      trx.selectFrom('newcomer_record').select('referral_id').where('referral_id', 'in', referralIds).execute(),
+    const [fetched, customers] = await Promise.all([
+      referralsWithData(trx, referralIds),
       trx.selectFrom('customer').select(['referral_id', 'customer_id']).where('referral_id', 'in', referralIds).execute(),
     ]);
-    return { fetched: new Set(records.map((r) => r.referral_id)), customers: new Map(customers.map((c) => [c.referral_id, c.customer_id])) };
+    return { fetched, customers: new Map(customers.map((c) => [c.referral_id, c.customer_id])) };
   }
 
   async function intakeReferral(trx: Kysely<JobCentreDb>, row: Awaited<ReturnType<typeof intake.get>>) {
@@ -133,115 +112,26 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
       const v = new Violations();
       v.enumValue('status', req.status, IntakeStatus, { required: false });
       v.throwIfAny();
-      const limit = pageSize(req.pageSize);
-      let query = db.selectFrom('intake_referral').selectAll().orderBy('referral_id').limit(limit + 1);
-      if (req.status) query = query.where('status', '=', req.status);
-      if (req.pageToken) query = query.where('referral_id', '>', req.pageToken);
-      const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const { fetched, customers } = await referralExtras(db, page.map((r) => r.referral_id));
-      return {
-        referrals: page.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })),
-        nextPageToken: rows.length > limit ? page[page.length - 1]!.referral_id : '',
-      };
+      const { rows, nextPageToken } = await intake.page(db, req);
+      const { fetched, customers } = await referralExtras(db, rows.map((r) => r.referral_id));
+      return { referrals: rows.map((r) => toIntakeReferral(r, { dataFetched: fetched.has(r.referral_id), customerId: customers.get(r.referral_id) })), nextPageToken };
     },
 
-    async getReferral(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const v = new Violations();
-      const referralId = v.text('referral_id', req.referralId, { max: 64 });
-      v.throwIfAny();
-      const actor = actorOfCall(ctx);
-      // Reading the newcomer's data is on record, in the same transaction.
-      return rt.transact(async (trx) => {
-        const row = await intake.get(trx, referralId);
-        const record = await trx.selectFrom('newcomer_record').selectAll().where('referral_id', '=', row.referral_id).executeTakeFirst();
-        if (record) {
-          await appendAudit(trx, {
-            ...actor,
-            action: 'read',
-            subjectRef: record.case_ref,
-            categories: record.categories,
-            purpose: row.purpose,
-            legalBasis: record.legal_basis,
-            details: { referral_id: row.referral_id, owner_agency_id: record.owner_agency_id },
-            at: rt.now(),
-          });
-        }
-        return { referral: await intakeReferral(trx, row), newcomer: record ? toNewcomerData(record) : undefined };
-      });
-    },
+    getReferral: receivedReferralReader(rt, intake, async (trx, row, record) => ({
+      referral: await intakeReferral(trx, row),
+      newcomer: record ? toNewcomerData(record) : undefined,
+    })),
 
-    async fetchNewcomerData(req, ctx) {
-      requireOwnCaseworker(ctx);
-      const { v, requestId, referralId } = validateReferralCall(req);
-      v.throwIfAny();
-      const actor = actorOfCall(ctx);
-      const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: jc.FetchNewcomerDataRequest };
-      // A retry must not disclose again: answer it from the stored first result.
-      const previous = await previousResponse(db, key, jc.FetchNewcomerDataResponse);
-      if (previous) return previous;
-      const referral = await intake.get(db, referralId);
-      if (referral.status !== IntakeStatus.INTAKE_STATUS_ACCEPTED) {
-        throw new FailedPreconditionError(`referral ${referralId} is ${jc.intakeStatusToJSON(referral.status)}; accept it before fetching the newcomer's data`);
-      }
-      const ownerId = ownerOf(referral.referrer_agency_id, referral.owner_agency_id);
-      // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
-      let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
-      try {
-        disclosed = await ownerClient(ownerId).discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [], referralId: referral.referral_id }, { metadata: forwardCaseworker(ctx) });
-      } catch (error) {
-        if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
-          throw new UnavailableError(`${ownerId} cannot be reached: ${error.details}`);
-        }
-        throw error;
-      }
-      const has = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
-      return rt.transact((trx) =>
-        once(trx, key, jc.FetchNewcomerDataResponse, async () => {
-          const values = {
-            case_ref: referral.case_ref,
-            owner_agency_id: ownerId,
-            consent_id: disclosed.consentId,
-            legal_basis: disclosed.legalBasis,
-            categories: disclosed.grantedCategories,
-            given_names: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.givenNames : null,
-            family_name: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.familyName : null,
-            birth_date: has(common.DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.birthDate : null,
-            nationality: has(common.DataCategory.DATA_CATEGORY_NATIONALITY) ? disclosed.nationality : null,
-            languages: has(common.DataCategory.DATA_CATEGORY_LANGUAGES) ? disclosed.languages : null,
-            municipality: has(common.DataCategory.DATA_CATEGORY_MUNICIPALITY) ? disclosed.municipality : null,
-            residence_status: has(common.DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) ? foreignOffice.residenceStatusToJSON(disclosed.residenceStatus) : null,
-            fetched_at: rt.now(),
-          };
-          const record = await trx
-            .insertInto('newcomer_record')
-            .values({ referral_id: referralId, ...values })
-            .onConflict((oc) => oc.column('referral_id').doUpdateSet(values))
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await rt.publish(
-            trx,
-            events.NewcomerDataReceived,
-            'NewcomerDataReceived',
-            { referralId, caseRef: referral.case_ref, providerId: agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
-            referral.case_ref,
-          );
-          rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
-          await appendAudit(trx, {
-            ...actor,
-            action: 'fetch',
-            subjectRef: referral.case_ref,
-            categories: disclosed.grantedCategories,
-            purpose: referral.purpose,
-            legalBasis: disclosed.legalBasis,
-            details: { referral_id: referralId, owner_agency_id: ownerId },
-            at: rt.now(),
-          });
-          return { newcomer: toNewcomerData(record) };
-        }),
-      );
-    },
+    // The consented fetch from the owner the hub named, else the referrer or the configured owner.
+    fetchNewcomerData: consentedFetch(rt, {
+      inbox: intake,
+      owners,
+      accepted: IntakeStatus.INTAKE_STATUS_ACCEPTED,
+      statusName: jc.intakeStatusToJSON,
+      ownerOf: (referral) => ownerOf(referral.referrer_agency_id, referral.owner_agency_id),
+      codecs: [jc.FetchNewcomerDataRequest, jc.FetchNewcomerDataResponse],
+      response: (record) => ({ newcomer: toNewcomerData(record) }),
+    }),
 
     // --- the customer's case --------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 import { jobCentre as jc } from '@lotse/contracts';
+import { newcomerDataFields, receivedReferralFields, type NewcomerRecordRow } from '@lotse/referrals';
 import type { Selectable } from 'kysely';
 import type {
   CooperationPlanStepTable,
@@ -6,41 +7,20 @@ import type {
   CustomerTable,
   IntakeReferralTable,
   LanguageCourseFundingTable,
-  NewcomerRecordTable,
   PlacementTable,
 } from '../db/schema.js';
 
 export function toIntakeReferral(row: Selectable<IntakeReferralTable>, extra: { dataFetched: boolean; customerId: string | undefined }): jc.IntakeReferral {
   return jc.IntakeReferral.fromPartial({
-    referralId: row.referral_id,
-    caseRef: row.case_ref,
-    referrerAgencyId: row.referrer_agency_id,
-    purpose: row.purpose,
-    ageGroup: row.age_group,
-    status: row.status,
-    declineReason: row.decline_reason,
-    receivedAt: row.received_at,
-    decidedAt: row.decided_at ?? undefined,
+    ...receivedReferralFields(row),
     dataFetched: extra.dataFetched,
     customerId: extra.customerId ?? '',
-    outcome: row.outcome,
     ownerAgencyId: row.owner_agency_id,
   });
 }
 
-export function toNewcomerData(row: Selectable<NewcomerRecordTable>): jc.NewcomerData {
-  return jc.NewcomerData.fromPartial({
-    categories: row.categories,
-    givenNames: row.given_names ?? '',
-    familyName: row.family_name ?? '',
-    birthDate: row.birth_date ?? '',
-    nationality: row.nationality ?? '',
-    languages: row.languages ?? [],
-    municipality: row.municipality ?? '',
-    residenceStatus: row.residence_status ?? '',
-    legalBasis: row.legal_basis,
-    ownerAgencyId: row.owner_agency_id,
-  });
+export function toNewcomerData(row: NewcomerRecordRow): jc.NewcomerData {
+  return jc.NewcomerData.fromPartial({ ...newcomerDataFields(row), ownerAgencyId: row.owner_agency_id });
 }
 
 export function toCustomer(row: Selectable<CustomerTable>): jc.Customer {

@@ -1,4 +1,4 @@
-import type { OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
+import type { NewcomerRecordTable, OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
 import type { Generated } from 'kysely';
 
 /** Referrals the hub routed to this job centre: the shared workflow's columns. */
@@ -7,23 +7,6 @@ export interface IntakeReferralTable extends ReceivedReferralTable {
   status: number;
 }
 
-/** Personal data received from the owning agency under a consent; erased when the basis goes. */
-export interface NewcomerRecordTable {
-  referral_id: string;
-  case_ref: string;
-  owner_agency_id: string;
-  consent_id: string;
-  legal_basis: string;
-  categories: number[];
-  given_names: string | null;
-  family_name: string | null;
-  birth_date: string | null;
-  nationality: string | null;
-  languages: string[] | null;
-  municipality: string | null;
-  residence_status: string | null;
-  fetched_at: Generated<Date>;
-}
 
 /** A newcomer registered as the job centre's customer (SGB II). Dates are ISO strings (YYYY-MM-DD). */
 export interface CustomerTable {

@@ -1,7 +1,7 @@
 import { common, type events } from '@lotse/contracts';
 import { appendAudit, systemActor } from '@lotse/audit';
-
-import { sql, type Transaction } from '@lotse/db';
+import type { Transaction } from '@lotse/db';
+import { eraseSubject } from '../one-stop/index.js';
 import type { AgencyContext } from '@lotse/runtime';
 import type { HubDb } from '../db/schema.js';
 
@@ -47,27 +47,7 @@ export async function auditRoutingFactsErased(
 
 /**
  * The one-stop desk shares this deployment: its competence assessments recorded under a
- * withdrawn consent are erased with the hub's routing facts, in the same transaction, audited.
- * Returns how many were erased.
+ * withdrawn consent are erased with the hub's routing facts, in the same transaction, audited —
+ * through the desk's own erasure port, since its tables are its own.
  */
-export async function eraseAssessmentsUnderConsent(
-  rt: AgencyContext<HubDb>,
-  trx: Transaction<HubDb>,
-  erasure: { consentId: string; caseRef: string },
-): Promise<number> {
-  const result = await sql`delete from one_stop_assessment where consent_id = ${erasure.consentId}`.execute(trx);
-  const erased = Number(result.numAffectedRows ?? 0);
-  if (erased > 0) {
-    await appendAudit(trx, {
-      ...systemActor(rt.agencyId),
-      action: 'erase',
-      subjectRef: erasure.caseRef,
-      categories: [common.DataCategory.DATA_CATEGORY_LANGUAGES],
-      purpose: common.Purpose.PURPOSE_COMPETENCE_ASSESSMENT,
-      legalBasis: `Art. 17(1)(b) GDPR: consent:${erasure.consentId} withdrawn`,
-      details: { consent_id: erasure.consentId, competence_assessments: erased },
-      at: rt.now(),
-    });
-  }
-  return erased;
-}
+export const eraseAssessmentsUnderConsent: (rt: AgencyContext<HubDb>, trx: Transaction<HubDb>, erasure: { consentId: string; caseRef: string }) => Promise<number> = eraseSubject;

@@ -53,10 +53,8 @@ const defaultPurposes: Record<string, common.Purpose[]> = {
 /** Without an agreements section: the original one, foreign office → migration services. */
 const defaultAgreements: AgencyAgreement[] = [{ senderType: 'foreign-office', recipientType: 'migration-services', purposes: [Purpose.PURPOSE_MIGRATION_COUNSELLING] }];
 
-/** Whether an agreement lets senderType refer to recipientType for the purpose. */
-export function agreementAllows(agreements: readonly AgencyAgreement[], senderType: string, recipientType: string, purpose: common.Purpose): boolean {
-  return agreements.some((a) => a.senderType === senderType && a.recipientType === recipientType && a.purposes.includes(purpose));
-}
+// The rule is the referrals module's: the hub routes by the same one a sender checks before it refers on.
+export { agreementAllows } from '@lotse/referrals';
 
 /** Agency types senderType may refer to for the purpose, by agreement. */
 export function recipientTypesFor(agreements: readonly AgencyAgreement[], senderType: string, purpose: common.Purpose): string[] {

@@ -8,29 +8,20 @@ import type { caseFlow } from './case-flow.js';
 
 export type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
-/** Two handler sets for one subscription; an event type both handle would be applied only once, so it is refused. */
-export function joinHandlers(a: Handlers, b: Handlers): Handlers {
-  const both = Object.keys(a).filter((type) => type in b);
-  if (both.length) throw new Error(`two handlers of ${both.join(', ')} in one subscription`);
-  return { ...a, ...b };
-}
-
 /**
  * Every agency of the directory may refer (providers refer on); providers also report on the
  * referrals routed to them, and job centres their case steps. One subscription per agency stream
  * — the Lotsenhaus agency's included, which shares this deployment.
  *
- * The desk takes in what the hub routes to the Lotsenhaus. The inbox that drops redeliveries is
- * keyed by deployment and event id, so two subscriptions here that both receive an event would
- * apply it only in the one that runs first: where this deployment's own stream is followed
- * already (the Lotsenhaus is in the directory, as in the network), the desk's handlers join that
- * subscription; otherwise the desk has a subscription of its own.
+ * The one-stop desk is a module of its own: it takes in what the hub routes to the Lotsenhaus in
+ * its own subscription, with its own message inbox (module key `lotsenhaus:one-stop`), so the
+ * hub's subscription to the same stream and the desk's each apply an event once.
  */
 export function hubSubscriptions(
   ctx: AgencyContext<HubDb>,
   directory: Directory,
   f: ReturnType<typeof caseFlow>,
-  desk: { handlers: Handlers; subscription: () => Subscription<HubDb> },
+  desk: () => Subscription<HubDb>,
 ): Subscription<HubDb>[] {
   const referring = {
     ReferralRequested: on(events.ReferralRequested, f.ReferralRequested),
@@ -59,7 +50,5 @@ export function hubSubscriptions(
       .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
       .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
   ]);
-  const own = streams.get(ctx.agencyId);
-  if (own) streams.set(ctx.agencyId, joinHandlers(own, desk.handlers));
-  return [...(own ? [] : [desk.subscription()]), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
+  return [desk(), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
 }

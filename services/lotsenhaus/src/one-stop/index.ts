@@ -7,6 +7,7 @@ import { loadPartners, type Partners } from './partners.js';
 export { oneStopHandlers, oneStopSubscription, oneStopReferralInbox } from './referral-inbox.js';
 export { defaultPartnersFile, loadPartners, type OneStopPartner, type Partners } from './partners.js';
 export type { OneStopDb, OneStopTables } from './schema.js';
+export { eraseSubject } from './erasure.js';
 
 /** The Lotsenhaus's own agency API (lotse.lotsenhaus.v1.OneStopService), beside the hub's. */
 export function oneStopService(ctx: AgencyContext<HubDb>, partners: Partners = loadPartners()): GrpcService<HubDb> {

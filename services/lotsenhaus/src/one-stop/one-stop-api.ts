@@ -6,6 +6,7 @@ import {
   NotFoundError,
   once,
   PermissionDeniedError,
+  requireOwnCaseworker as requireOwn,
   setCaseRef,
   Violations,
   type AsyncHandlers,
@@ -17,7 +18,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { HubDb } from '../db/schema.js';
 import { toPartnerMessage, type Partners } from './partners.js';
 import type { OneStopAppointmentTable, OneStopAssessmentTable, OneStopDb, OneStopReferralTable } from './schema.js';
-import { recordDeskStep } from './timeline.js';
+import { consentWithdrawn, indexDeskCase, lockRoutedStatus, recordDeskStep, routingFacts } from '../desk-port.js';
 
 const S = oneStop.OneStopServiceService;
 const { OfferKind, AppointmentStatus, OneStopReferralStatus: RS, ReferOnPurpose, CefrLevel, RecognitionStatus, CancelReason } = oneStop;
@@ -77,9 +78,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
   const rt = hub as unknown as AgencyContext<OneStopDb>;
   const { db, agencyId } = rt;
 
-  function requireOwnCaseworker(ctx: CallContext): void {
-    if (ctx.caller.agencyId !== agencyId) throw new PermissionDeniedError(`only ${agencyId}'s own caseworkers may call ${ctx.method}`);
-  }
+  const requireOwnCaseworker = (ctx: CallContext) => requireOwn(ctx, agencyId);
 
   function caseRefOf(v: Violations, value: string): string {
     return v.pattern('case_ref', value, caseRefPattern, 'a case reference of 1 to 64 letters, digits or . _ : -');
@@ -94,26 +93,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
   }
 
   async function refuseWithdrawnConsent(trx: Trx, consentId: string) {
-    const withdrawn = await trx.selectFrom('consent_withdrawal').select('consent_id').where('consent_id', '=', consentId).executeTakeFirst();
-    if (withdrawn) throw new PermissionDeniedError(`consent ${consentId} was withdrawn; nothing may be recorded or referred under it`);
-  }
-
-  /** A case that starts at the desk (a walk-in) enters the hub's case index, so its timeline can be read. */
-  async function ensureIndexed(trx: Trx, caseRef: string, referralId: string, now: Date) {
-    await trx
-      .insertInto('case_index')
-      .values({
-        case_ref: caseRef,
-        status: common.ReferralStatus.REFERRAL_STATUS_ACCEPTED,
-        current_agency_id: agencyId,
-        referral_id: referralId,
-        municipality: '',
-        age_group: 0,
-        opened_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column('case_ref').doNothing())
-      .execute();
+    if (await consentWithdrawn(trx, consentId)) throw new PermissionDeniedError(`consent ${consentId} was withdrawn; nothing may be recorded or referred under it`);
   }
 
   async function step(trx: Trx, eventId: string, caseRef: string, eventType: string, summary: string, referralId = '') {
@@ -168,8 +148,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
             // its way). FOR UPDATE: a withdrawal the hub applies meanwhile locks the same row, so
             // it either commits first (refused here) or after this intake, and then closes a
             // referral that was taken in.
-            const routed = await trx.selectFrom('hub_referral').select('status').where('referral_id', '=', referralId).forUpdate().executeTakeFirst();
-            if (routed?.status === common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN) {
+            if ((await lockRoutedStatus(trx, referralId)) === common.ReferralStatus.REFERRAL_STATUS_WITHDRAWN) {
               throw new FailedPreconditionError(`referral ${referralId} was withdrawn by its referrer; it can no longer be taken in`);
             }
             await trx.updateTable('one_stop_referral').set({ status: RS.ONE_STOP_REFERRAL_STATUS_ACCEPTED, accepted_at: now }).where('referral_id', '=', referralId).execute();
@@ -185,7 +164,8 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
             recorded_at: now,
           };
           await trx.insertInto('one_stop_intake').values(intake).execute();
-          await ensureIndexed(trx, caseRef, referralId, now);
+          // A case that starts at the desk (a walk-in) enters the hub's case index, so its timeline can be read.
+          await indexDeskCase(trx, caseRef, agencyId, referralId, now);
           const eventId = await rt.publish(
             trx,
             oneStopEvents.IntakeRecorded,
@@ -434,7 +414,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
             ? await trx.selectFrom('one_stop_referral').selectAll().where('referral_id', '=', intake.referral_id).executeTakeFirst()
             : undefined;
           const routed = received
-            ? await trx.selectFrom('hub_referral').select(['municipality', 'consented_recipients']).where('referral_id', '=', received.referral_id).executeTakeFirst()
+            ? await routingFacts(trx, received.referral_id)
             : undefined;
           const consentId = consentIdIn || received?.consent_id || '';
           const municipality = municipalityIn || routed?.municipality || '';

@@ -5,7 +5,7 @@ import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/run
 import type { Transaction } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import type { OneStopDb } from './schema.js';
-import { recordDeskStep } from './timeline.js';
+import { recordDeskStep } from '../desk-port.js';
 
 type Trx = Transaction<OneStopDb>;
 
@@ -48,13 +48,17 @@ export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
   };
 }
 
+/** The desk's module name: its inbox (deployment:one-stop), beside the hub's in the same deployment. */
+export const ONE_STOP_MODULE = 'one-stop';
+
 /**
- * The desk's subscription where the hub does not follow its own stream already: the events the
- * hub addresses to the Lotsenhaus itself (routings, withdrawals). Its filter differs from any
- * subscription to the whole stream, so it gets a durable consumer of its own.
+ * The desk's subscription: the events the hub addresses to the Lotsenhaus itself (routings,
+ * withdrawals). Its filter differs from any subscription to the whole stream, so it gets a durable
+ * consumer of its own, and as a module of its own an inbox of its own: the hub following its own
+ * stream in the same deployment does not swallow the desk's events.
  */
 export function oneStopSubscription(rt: AgencyContext<HubDb>): Subscription<HubDb> {
-  return subscribe<HubDb>(rt.agencyId, subjectsAddressedTo(rt.agencyId, rt.agencyId), oneStopHandlers(rt));
+  return subscribe<HubDb>(rt.agencyId, subjectsAddressedTo(rt.agencyId, rt.agencyId), oneStopHandlers(rt), { module: ONE_STOP_MODULE });
 }
 
 /** The desk's handlers of what the hub addresses to the Lotsenhaus, for a subscription of the hub's. */

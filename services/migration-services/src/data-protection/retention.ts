@@ -1,5 +1,6 @@
 import { common } from '@lotse/contracts';
-import { sql } from '@lotse/db';
+import { forgetAnswersNaming } from '@lotse/grpc';
+import { expireReceivedData, receivedBefore } from '@lotse/referrals';
 import { appendAudit, expiryCutoff, retentionBasis, systemActor, type RetentionResult, type RetentionRule } from '@lotse/audit';
 import type { AgencyContext } from '@lotse/runtime';
 import type { MigrationServicesDb } from '../db/schema.js';
@@ -17,12 +18,12 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
 
   async function deleteRecord(referralId: string, cutoff: Date, now: Date): Promise<boolean> {
     return rt.transact(async (trx) => {
-      const record = await trx.deleteFrom('newcomer_record').where('referral_id', '=', referralId).where('fetched_at', '<', cutoff).returningAll().executeTakeFirst();
-      if (!record) return false;
+      const expired = await expireReceivedData(trx, referralId, cutoff);
+      if (!expired) return false;
+      const { record } = expired;
       // FetchNewcomerData's stored answer holds the data; it names the consent as its legal basis.
-      const sameBasis = await trx.selectFrom('newcomer_record').select('referral_id').where('legal_basis', '=', record.legal_basis).executeTakeFirst();
-      if (!sameBasis) {
-        await sql`delete from idempotency where method = 'FetchNewcomerData' and position(convert_to(${record.legal_basis}, 'UTF8') in response) > 0`.execute(trx);
+      if (!expired.basisStillUsed) {
+        await forgetAnswersNaming(trx, record.legal_basis, ['FetchNewcomerData']);
       }
       await appendAudit(trx, {
         ...systemActor(rt.agencyId),
@@ -50,7 +51,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
         .executeTakeFirst();
       if (!referral) return false;
       // Answers of AcceptReferral, DeclineReferral … carry the referral with its age group.
-      await sql`delete from idempotency where position(convert_to(${referralId}, 'UTF8') in response) > 0`.execute(trx);
+      await forgetAnswersNaming(trx, referralId);
       await appendAudit(trx, {
         ...systemActor(rt.agencyId),
         action: 'delete',
@@ -76,7 +77,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
         rt.logger.error({ err: error, referral_id: id, rule: rule.id }, `retention: deleting ${what} failed; tried again next run`);
       }
     };
-    for (const { referral_id } of await db.selectFrom('newcomer_record').select('referral_id').where('fetched_at', '<', cutoff).execute()) {
+    for (const referral_id of await receivedBefore(db, cutoff)) {
       await attempt('received data', referral_id, () => deleteRecord(referral_id, cutoff, now));
     }
     const old = await db.selectFrom('inbox_referral').select('referral_id').where('received_at', '<', cutoff).where('age_group', '!=', AgeGroup.AGE_GROUP_UNSPECIFIED).execute();

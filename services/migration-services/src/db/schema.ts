@@ -1,4 +1,4 @@
-import type { OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
+import type { NewcomerRecordTable, OutgoingReferralTable, ReceivedReferralTable } from '@lotse/referrals';
 import type { ColumnType, Generated } from 'kysely';
 
 /** A referral the hub routed to this provider: the shared workflow's columns, and the first contact. */
@@ -10,23 +10,6 @@ export interface InboxReferralTable extends ReceivedReferralTable {
   interpreter_used: Generated<boolean>;
 }
 
-/** Personal data received from the owning agency under a consent; erased when the basis goes. */
-export interface NewcomerRecordTable {
-  referral_id: string;
-  case_ref: string;
-  owner_agency_id: string;
-  consent_id: string;
-  legal_basis: string;
-  categories: number[];
-  given_names: string | null;
-  family_name: string | null;
-  birth_date: string | null;
-  nationality: string | null;
-  languages: string[] | null;
-  municipality: string | null;
-  residence_status: string | null;
-  fetched_at: Generated<Date>;
-}
 
 /** What a statute obliged this provider to keep after an erasure: { category, statute }. */
 export interface RetainedJson {

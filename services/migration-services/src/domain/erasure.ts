@@ -1,6 +1,8 @@
 import { common, migrationServices } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
-import type { Kysely, Transaction } from 'kysely';
+import { reviseStoredAnswers } from '@lotse/grpc';
+import { eraseReceivedData } from '@lotse/referrals';
+import type { Transaction } from 'kysely';
 import { auditErasure } from '../data-protection/audit-erasure.js';
 import type { MigrationServicesDb, RetainedJson } from '../db/schema.js';
 
@@ -14,15 +16,6 @@ const { InboxStatus } = migrationServices;
  * reported with its statute in the confirmation.
  */
 export const statutoryRetention: ReadonlyMap<common.DataCategory, string> = new Map();
-
-/** Columns of newcomer_record per category. */
-const columns: Record<number, ('given_names' | 'family_name' | 'birth_date' | 'nationality' | 'languages' | 'municipality' | 'residence_status')[]> = {
-  [DataCategory.DATA_CATEGORY_IDENTITY]: ['given_names', 'family_name', 'birth_date'],
-  [DataCategory.DATA_CATEGORY_NATIONALITY]: ['nationality'],
-  [DataCategory.DATA_CATEGORY_LANGUAGES]: ['languages'],
-  [DataCategory.DATA_CATEGORY_MUNICIPALITY]: ['municipality'],
-  [DataCategory.DATA_CATEGORY_RESIDENCE_STATUS]: ['residence_status'],
-};
 
 export interface ErasureOutcome {
   /** Everything erased under the consent so far (this and earlier runs). */
@@ -56,22 +49,10 @@ export async function eraseUnderConsent(
       .execute();
     await trx.updateTable('inbox_referral').set({ age_group: 0 }).where('referral_id', 'in', referralIds).execute();
   }
-  let records = trx.selectFrom('newcomer_record').selectAll().where('consent_id', '=', consent.consentId);
-  if (referralIds.length) records = trx.selectFrom('newcomer_record').selectAll().where((eb) => eb.or([eb('consent_id', '=', consent.consentId), eb('referral_id', 'in', referralIds)]));
-  const retained = new Map<number, string>();
-  const bases = new Set([`consent:${consent.consentId}`]);
-  for (const record of await records.execute()) {
-    bases.add(record.legal_basis);
-    const keep = record.categories.filter((c) => statutoryRetention.has(c));
-    record.categories.filter((c) => !statutoryRetention.has(c)).forEach((c) => erased.add(c));
-    if (keep.length === 0) {
-      await trx.deleteFrom('newcomer_record').where('referral_id', '=', record.referral_id).execute();
-      continue;
-    }
-    const cleared = Object.fromEntries(record.categories.filter((c) => !keep.includes(c)).flatMap((c) => columns[c] ?? []).map((col) => [col, null]));
-    await trx.updateTable('newcomer_record').set({ ...cleared, categories: keep }).where('referral_id', '=', record.referral_id).execute();
-    keep.forEach((c) => retained.set(c, statutoryRetention.get(c)!));
-  }
+  const copies = await eraseReceivedData(trx, { consentId: consent.consentId, referralIds }, (c) => statutoryRetention.has(c));
+  copies.erased.forEach((c) => erased.add(c));
+  const retained = new Map([...copies.kept].map((c) => [c as number, statutoryRetention.get(c)!]));
+  const bases = new Set([`consent:${consent.consentId}`, ...copies.legalBases]);
   // What this run erased goes into the audit log (a repeated request erases and writes nothing).
   await auditErasure(rt, trx, { ...consent, erased: [...erased], retained: [...retained].map(([category, statute]) => ({ category, statute })) });
   await scrubStoredResponses(trx, bases, new Set(referralIds));
@@ -114,30 +95,15 @@ const referralResponses: Record<string, { decode(b: Uint8Array): { referral?: mi
  * stored referrals.
  */
 async function scrubStoredResponses(trx: Transaction<MigrationServicesDb>, legalBases: Set<string>, referralIds: Set<string>) {
-  const db = trx as unknown as Kysely<any>;
-  const rows: { caller: string; method: string; request_id: string; response: Uint8Array }[] = await db
-    .selectFrom('idempotency')
-    .select(['caller', 'method', 'request_id', 'response'])
-    .where('method', 'in', ['FetchNewcomerData', ...Object.keys(referralResponses)])
-    .execute();
-  for (const row of rows) {
-    if (row.method === 'FetchNewcomerData') {
-      const { newcomer } = migrationServices.FetchNewcomerDataResponse.decode(row.response);
-      if (newcomer && legalBases.has(newcomer.legalBasis)) {
-        await db.deleteFrom('idempotency').where('caller', '=', row.caller).where('method', '=', row.method).where('request_id', '=', row.request_id).execute();
-      }
-      continue;
+  await reviseStoredAnswers(trx, ['FetchNewcomerData', ...Object.keys(referralResponses)], (method, bytes) => {
+    if (method === 'FetchNewcomerData') {
+      const { newcomer } = migrationServices.FetchNewcomerDataResponse.decode(bytes);
+      return newcomer && legalBases.has(newcomer.legalBasis) ? 'forget' : 'keep';
     }
-    const codec = referralResponses[row.method]!;
-    const response = codec.decode(row.response);
-    if (!response.referral || !referralIds.has(response.referral.referralId) || response.referral.ageGroup === 0) continue;
+    const codec = referralResponses[method]!;
+    const response = codec.decode(bytes);
+    if (!response.referral || !referralIds.has(response.referral.referralId) || response.referral.ageGroup === 0) return 'keep';
     response.referral.ageGroup = 0;
-    await db
-      .updateTable('idempotency')
-      .set({ response: Buffer.from(codec.encode(response).finish()) })
-      .where('caller', '=', row.caller)
-      .where('method', '=', row.method)
-      .where('request_id', '=', row.request_id)
-      .execute();
-  }
+    return codec.encode(response).finish();
+  });
 }

@@ -8,8 +8,7 @@ import * as caseLookups from './0005-case-lookups.js';
 import * as timelineCommitOrder from './0006-timeline-commit-order.js';
 import * as routingFollowUp from './0007-routing-follow-up.js';
 import * as timelineFacts from './0008-timeline-facts.js';
-import * as oneStop from './0101-one-stop.js';
-import * as oneStopConsentLookup from './0102-one-stop-consent-lookup.js';
+import { oneStopMigrations } from '../../one-stop/migrations/index.js';
 
 export const hubMigrations: Migrations = {
   '0001-initial': initial,
@@ -20,7 +19,6 @@ export const hubMigrations: Migrations = {
   '0006-timeline-commit-order': timelineCommitOrder,
   '0007-routing-follow-up': routingFollowUp,
   '0008-timeline-facts': timelineFacts,
-  '0101-one-stop': oneStop,
-  '0102-one-stop-consent-lookup': oneStopConsentLookup,
+  ...oneStopMigrations,
   ...auditMigrations,
 };

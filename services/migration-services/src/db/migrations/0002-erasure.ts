@@ -1,3 +1,4 @@
+import { indexReceivedDataByConsent } from '@lotse/referrals';
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -17,5 +18,5 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('confirmed_at', 'timestamptz')
     .execute();
   await db.schema.createIndex('inbox_referral_consent_idx').on('inbox_referral').column('consent_id').execute();
-  await db.schema.createIndex('newcomer_record_consent_idx').on('newcomer_record').column('consent_id').execute();
+  await indexReceivedDataByConsent(db);
 }

@@ -1,6 +1,5 @@
-import { status } from '@grpc/grpc-js';
 import { common, lotsenhaus } from '@lotse/contracts';
-import { createClient, isServiceError, UnavailableError, type PromiseClient, type TlsIdentity } from '@lotse/grpc';
+import { createClient, throwDownstream, UnavailableError, type PromiseClient, type TlsIdentity } from '@lotse/grpc';
 
 /** A cooperation agreement between agency types, as the hub's directory holds it. */
 export interface Agreement {
@@ -15,6 +14,11 @@ export interface AgreementSource {
   close?(): void;
 }
 
+/**
+ * The cooperation agreements rule: a sender may refer to a recipient type for a purpose only when
+ * an agreement between their agency types names that purpose. The hub routes by it and a sender
+ * refuses a referral on by it before writing anything.
+ */
 export function agreementAllows(agreements: readonly Agreement[], senderType: string, recipientType: string, purpose: common.Purpose): boolean {
   return agreements.some((a) => a.senderType === senderType && a.recipientType === recipientType && a.purposes.includes(purpose));
 }
@@ -45,10 +49,7 @@ export function hubAgreements(options: { hubAddress: string | undefined; hubAgen
         return cached.agreements;
       } catch (error) {
         if (cached && now() - cached.at < ttl * 10) return cached.agreements;
-        if (isServiceError(error) && (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)) {
-          throw new UnavailableError(`the hub ${options.hubAgencyId} cannot be reached to check the cooperation agreements: ${error.details}`);
-        }
-        throw error;
+        throwDownstream(error, `the hub ${options.hubAgencyId}`, 'to check the cooperation agreements');
       }
     },
     close() {
