@@ -14,6 +14,8 @@ import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
 import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
+import { defaultPartnerDirectoryConfig, directoryService, startPartnerDirectory } from './directory/index.js';
+import type { PeriodicJob } from '@lotse/runtime';
 
 type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
@@ -37,6 +39,10 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
   let expiryTimer: NodeJS.Timeout | undefined;
   let expiryRunning = false;
   let followUp: ReturnType<typeof routingFollowUp> | undefined;
+  let directoryJob: PeriodicJob | undefined;
+  // Without the setting (a hand-made config in tests): no demo seed, default periods.
+  const partnerDirectory = config.partnerDirectory ?? { seedFile: '', ...defaultPartnerDirectoryConfig };
+  const municipalityCodes = directory.municipalities.map((m) => m.code);
   return {
     directory,
     async start() {
@@ -49,7 +55,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
             followUp = routingFollowUp(ctx, config.routingFollowUp ?? defaultRoutingFollowUp);
             return () => followUp!.awaiting();
           },
-          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), ...hubDataProtection(ctx, config)],
+          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), directoryService(ctx, municipalityCodes, partnerDirectory), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
             const f = flow;
@@ -96,6 +102,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         overrides,
       );
       retention = startHubRetention(running.ctx, config);
+      directoryJob = await startPartnerDirectory(running.ctx, municipalityCodes, partnerDirectory);
       followUp!.start();
       const interval = config.referralExpiry?.checkIntervalMs ?? 60_000;
       const ctx = running.ctx;
@@ -118,6 +125,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
     async stop() {
       if (expiryTimer) clearInterval(expiryTimer);
       await followUp?.stop();
+      await directoryJob?.stop();
       await retention?.stop();
       await running?.stop();
     },

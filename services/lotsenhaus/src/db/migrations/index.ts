@@ -9,6 +9,7 @@ import * as timelineCommitOrder from './0006-timeline-commit-order.js';
 import * as routingFollowUp from './0007-routing-follow-up.js';
 import * as oneStop from './0101-one-stop.js';
 import * as oneStopConsentLookup from './0102-one-stop-consent-lookup.js';
+import * as directory from './0201-directory.js';
 
 export const hubMigrations: Migrations = {
   '0001-initial': initial,
@@ -20,5 +21,6 @@ export const hubMigrations: Migrations = {
   '0007-routing-follow-up': routingFollowUp,
   '0101-one-stop': oneStop,
   '0102-one-stop-consent-lookup': oneStopConsentLookup,
+  '0201-directory': directory,
   ...auditMigrations,
 };

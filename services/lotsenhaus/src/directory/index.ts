@@ -1,0 +1,40 @@
+import { directory as dir } from '@lotse/contracts';
+import { startPeriodic, type AgencyContext, type GrpcService, type PeriodicJob } from '@lotse/runtime';
+import type { HubDb } from '../db/schema.js';
+import { directoryApi } from './directory-api.js';
+import { remindStaleEntries } from './reminders.js';
+import { seedDirectory } from './seed.js';
+
+export { directoryApi, type DirectoryApiOptions } from './directory-api.js';
+export { remindStaleEntries } from './reminders.js';
+export { defaultDirectorySeedFile, seedDirectory, seedId } from './seed.js';
+export { readOrganizations } from './store.js';
+export type { DirectoryDb, DirectoryTables } from './schema.js';
+
+export interface PartnerDirectoryConfig {
+  /** DIRECTORY_SEED_FILE: demo data for an empty directory; empty string: none. */
+  seedFile: string;
+  /** DIRECTORY_STALE_MONTHS: an entry not confirmed for this long is stale (default 12). */
+  staleMonths: number;
+  /** DIRECTORY_REMINDER_INTERVAL_MS: how often owners of stale entries are reminded (0: never). */
+  reminderIntervalMs: number;
+}
+
+export const defaultPartnerDirectoryConfig = { staleMonths: 12, reminderIntervalMs: 6 * 60 * 60 * 1000 };
+
+/** lotse.lotsenhaus.v1.DirectoryService, beside the hub's own service. */
+export function directoryService(ctx: AgencyContext<HubDb>, municipalities: readonly string[], config: PartnerDirectoryConfig): GrpcService<HubDb> {
+  return { definition: dir.DirectoryServiceService, protoFile: 'lotse/lotsenhaus/v1/directory.proto', handlers: directoryApi(ctx, { municipalities, staleMonths: config.staleMonths }) };
+}
+
+/** After start-up: the demo seed for an empty directory, then the periodic reminders. */
+export async function startPartnerDirectory(ctx: AgencyContext<HubDb>, municipalities: readonly string[], config: PartnerDirectoryConfig): Promise<PeriodicJob> {
+  if (config.seedFile) {
+    const seeded = await seedDirectory(ctx, municipalities, config.seedFile);
+    if (seeded) ctx.logger.info({ organizations: seeded }, 'partner directory seeded with demo data');
+  }
+  return startPeriodic('reminding owners of stale directory entries', config.reminderIntervalMs, ctx.logger, async () => {
+    const sent = await remindStaleEntries(ctx, config.staleMonths);
+    if (sent) ctx.logger.info({ reminders: sent }, 'owners of stale directory entries reminded');
+  });
+}
