@@ -45,6 +45,9 @@ export function toConfig(env: Env): LotsenhausConfig {
       seedFile: optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile) === 'none' ? '' : optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile)!,
       staleMonths: integer(env, 'DIRECTORY_STALE_MONTHS', defaultPartnerDirectoryConfig.staleMonths, { min: 1, max: 120 }),
       reminderIntervalMs: integer(env, 'DIRECTORY_REMINDER_INTERVAL_MS', defaultPartnerDirectoryConfig.reminderIntervalMs, { min: 0 }),
+      hsdsHttp: optionalString(env, 'HSDS_HTTP_PORT')
+        ? { host: optionalString(env, 'HSDS_HTTP_HOST', '127.0.0.1')!, port: integer(env, 'HSDS_HTTP_PORT', 0, { min: 0, max: 65535 }) }
+        : undefined,
     },
   };
 }

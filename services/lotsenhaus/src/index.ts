@@ -14,8 +14,7 @@ import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
 import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
-import { defaultPartnerDirectoryConfig, directoryService, startPartnerDirectory } from './directory/index.js';
-import type { PeriodicJob } from '@lotse/runtime';
+import { defaultPartnerDirectoryConfig, directoryService, startPartnerDirectory, type RunningPartnerDirectory } from './directory/index.js';
 
 type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
@@ -29,6 +28,7 @@ function expiryOf(config: LotsenhausConfig): (routedAt: Date) => Date {
 export { defaultDirectoryFile, toConfig, type LotsenhausConfig } from './config.js';
 export { loadDirectory, type Directory } from './domain/directory.js';
 export type { HubDb } from './db/schema.js';
+export * as partnerDirectory from './directory/index.js';
 
 /** Composition root of the hub. It follows every referrer's and provider's stream in the directory. */
 export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}) {
@@ -39,7 +39,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
   let expiryTimer: NodeJS.Timeout | undefined;
   let expiryRunning = false;
   let followUp: ReturnType<typeof routingFollowUp> | undefined;
-  let directoryJob: PeriodicJob | undefined;
+  let partnerDirectoryRun: RunningPartnerDirectory | undefined;
   // Without the setting (a hand-made config in tests): no demo seed, default periods.
   const partnerDirectory = config.partnerDirectory ?? { seedFile: '', ...defaultPartnerDirectoryConfig };
   const municipalityCodes = directory.municipalities.map((m) => m.code);
@@ -102,7 +102,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         overrides,
       );
       retention = startHubRetention(running.ctx, config);
-      directoryJob = await startPartnerDirectory(running.ctx, municipalityCodes, partnerDirectory);
+      partnerDirectoryRun = await startPartnerDirectory(running.ctx, directory, partnerDirectory);
       followUp!.start();
       const interval = config.referralExpiry?.checkIntervalMs ?? 60_000;
       const ctx = running.ctx;
@@ -118,6 +118,10 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
       expiryTimer.unref();
       return running;
     },
+    /** The partner directory's HSDS API, when HSDS_HTTP_PORT is set. */
+    get hsdsHttp() {
+      return partnerDirectoryRun?.hsds;
+    },
     /** The reconciliation of routings with the recipients' receipts (for operators and tests). */
     get routingFollowUp() {
       return followUp;
@@ -125,7 +129,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
     async stop() {
       if (expiryTimer) clearInterval(expiryTimer);
       await followUp?.stop();
-      await directoryJob?.stop();
+      await partnerDirectoryRun?.stop();
       await retention?.stop();
       await running?.stop();
     },

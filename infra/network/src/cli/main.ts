@@ -1,5 +1,6 @@
 // The generic gRPC client of the Lotse network (`pnpm lotse --help`).
 import { isDataProtectionCommand, runDataProtectionCli } from './data-protection-commands.js';
+import { isDirectoryCommand, runDirectoryCli } from './directory-commands.js';
 import { runCli } from './run-cli.js';
 
 // grpc-js passes the host of an IP address as TLS ServerName, which Node flags as DEP0123. Named
@@ -15,4 +16,4 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 const io = { stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text) };
 const argv = process.argv.slice(2);
-process.exitCode = isDataProtectionCommand(argv) ? await runDataProtectionCli(argv, io) : await runCli(argv, io);
+process.exitCode = isDirectoryCommand(argv) ? await runDirectoryCli(argv, io) : isDataProtectionCommand(argv) ? await runDataProtectionCli(argv, io) : await runCli(argv, io);

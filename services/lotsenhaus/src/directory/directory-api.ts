@@ -76,7 +76,7 @@ export function validateOffer(req: dir.UpsertOfferRequest, municipalities: reado
     feesDescription: v.text(f('fees_description'), o.feesDescription, { max: 500, required: false }),
     eligibility: v.text(f('eligibility'), o.eligibility, { max: 1000, required: false }),
     applicationProcess: v.text(f('application_process'), o.applicationProcess, { max: 1000, required: false }),
-    requiredDocuments: list(v, f('required_documents'), o.requiredDocuments, (field, value) => v.text(field, value, { max: 200 })),
+    requiredDocuments: list(v, f('required_documents'), o.requiredDocuments, (field, value) => v.text(field, value, { max: 500 })),
     municipalitiesServed: list(v, f('municipalities_served'), o.municipalitiesServed, (field, value) => {
       if (!municipalities.includes(value)) v.add(field, `must be a municipality code of the region (${municipalities.join(', ')})`);
       return value;
