@@ -21,6 +21,8 @@ export interface LotsenhausConfig extends AgencyConfig {
   routingFollowUp?: RoutingFollowUpOptions;
   /** The partner directory (src/directory/): DIRECTORY_SEED_FILE, DIRECTORY_STALE_MONTHS, DIRECTORY_REMINDER_INTERVAL_MS. */
   partnerDirectory?: PartnerDirectoryConfig;
+  /** STATISTICS_MIN_COUNT: the smallest count the needs-assessment statistics publish (default 3). */
+  statisticsMinCount?: number;
 }
 
 export const defaultDirectoryFile = fileURLToPath(new URL('./directory/koblenz-region.json', import.meta.url));
@@ -40,6 +42,7 @@ export function toConfig(env: Env): LotsenhausConfig {
       afterMs: integer(env, 'ROUTING_FOLLOW_UP_AFTER_MS', defaultRoutingFollowUp.afterMs, { min: 0 }),
       maxAttempts: integer(env, 'ROUTING_FOLLOW_UP_ATTEMPTS', defaultRoutingFollowUp.maxAttempts, { min: 1, max: 100 }),
     },
+    statisticsMinCount: integer(env, 'STATISTICS_MIN_COUNT', 3, { min: 2, max: 1000 }),
     partnerDirectory: {
       // "none": start with an empty directory.
       seedFile: optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile) === 'none' ? '' : optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile)!,

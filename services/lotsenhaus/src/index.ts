@@ -14,6 +14,7 @@ import { defaultRoutingFollowUp, routingFollowUp } from './events/routing-follow
 import { addWorkingDays } from './domain/working-days.js';
 import type { Transaction } from 'kysely';
 import { oneStopHandlers, oneStopService, oneStopSubscription } from './one-stop/index.js';
+import { defaultMinCount, statisticsService } from './statistics/index.js';
 import { defaultPartnerDirectoryConfig, directoryService, startPartnerDirectory, type RunningPartnerDirectory } from './directory/index.js';
 
 type Handlers = Parameters<typeof subscribe<HubDb>>[2];
@@ -55,7 +56,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
             followUp = routingFollowUp(ctx, config.routingFollowUp ?? defaultRoutingFollowUp);
             return () => followUp!.awaiting();
           },
-          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), directoryService(ctx, municipalityCodes, partnerDirectory), ...hubDataProtection(ctx, config)],
+          services: (ctx) => [{ definition: lotsenhaus.LotsenhausServiceService, protoFile: 'lotse/lotsenhaus/v1/lotsenhaus.proto', handlers: lotsenhausApi(ctx, directory, new TimelineFeed(ctx.db, ctx.logger)) }, oneStopService(ctx), directoryService(ctx, municipalityCodes, partnerDirectory), statisticsService(ctx, directory, config.statisticsMinCount ?? defaultMinCount), ...hubDataProtection(ctx, config)],
           subscriptions: (ctx) => {
             flow = caseFlow(ctx, directory, { expiresAt: expiryOf(config) });
             const f = flow;
