@@ -147,7 +147,7 @@ describe('GetStatistics', () => {
     // An enum number the .proto does not define is refused at the edge, before the handler.
     const unknown = await grpcError(client.getStatistics({ ...period, dimensions: [9 as st.StatisticsDimension], minCount: 0 }));
     expect(fieldViolationsOf(unknown).map((v) => v.field)).toEqual(['dimensions[0]']);
-    const missing = await grpcError(client.getStatistics({ dimensions: [], minCount: 0 }));
+    const missing = await grpcError(client.getStatistics({ from: undefined, to: undefined, dimensions: [], minCount: 0 }));
     expect(fieldViolationsOf(missing).map((v) => v.field)).toEqual(['from', 'to']);
   });
 });
