@@ -116,6 +116,8 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     LOTSE_HOME: home,
     PEERS: peersFor(d, deployments),
     HUB_ADDRESS: hubAddressFor(deployments),
+    // The hub's read-only HSDS API of the partner directory, beside its gRPC port (the flyer's QR code).
+    ...(d.service === 'lotsenhaus' && { HSDS_HTTP_PORT: String(d.grpcPort + 1) }),
     OTEL_SERVICE_NAME: d.id,
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
     // its own token (the standard exporter variable; values are URL-encoded).

@@ -114,6 +114,31 @@ describe('pnpm lotse directory', () => {
     expect(cafe.service_areas[0].name).toBe('Stadt Andernach');
   });
 
+  it('flyer renders the offers serving a municipality as HTML and PDF, right to left in Arabic', async () => {
+    const base = join(dir, 'flyer-ar');
+    const ar = await cli('flyer', '--municipality', 'andernach', '--lang', 'ar', '--out', base, '--at', address, '--as', hubId, '--pki', pki, '--hsds-url', 'https://verzeichnis.example/hsds');
+    expect(ar.err).toBe('');
+    expect(ar.code).toBe(0);
+    const html = await readFile(`${base}.html`, 'utf8');
+    expect(html).toContain('<html lang="ar" dir="rtl">');
+    expect(html).toContain('الاستشارة والمساعدة في Stadt Andernach');
+    // Andernach is served by the Jobcenter Mayen-Koblenz and the region-wide offers, not the Jobcenter Koblenz.
+    expect(html).toContain('Jobcenter Landkreis Mayen-Koblenz');
+    expect(html).not.toContain('>Jobcenter Koblenz<');
+    expect(html).toContain('<svg');
+    expect(html).toContain('https://verzeichnis.example/hsds/services?municipality=andernach');
+    const pdf = await readFile(`${base}.pdf`);
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const uk = await cli('flyer', '--municipality', 'koblenz', '--lang', 'uk', '--out', join(dir, 'flyer-uk'), '--at', address, '--as', hubId, '--pki', pki);
+    expect(uk.code).toBe(0);
+    const ukHtml = await readFile(join(dir, 'flyer-uk.html'), 'utf8');
+    expect(ukHtml).toContain('<html lang="uk" dir="ltr">');
+    expect(ukHtml).toContain('Консультації та допомога в Stadt Koblenz');
+    expect(ukHtml).toContain('Jobcenter Koblenz');
+    expect((await cli('flyer', '--municipality', 'berlin', '--lang', 'ar', '--at', address)).err).toContain('--municipality: one of koblenz');
+    expect((await cli('flyer', '--municipality', 'koblenz', '--lang', 'xx', '--at', address)).err).toContain('--lang: one of de, en, ar, uk, fa, prs, tr, ru');
+  }, 60_000);
+
   it('refuses a bad format or a missing --out with the usage exit code', async () => {
     expect((await cli('directory', 'export', '--format', 'csv', '--out', dir, '--at', address)).err).toContain('--format: only "hsds"');
     expect((await cli('directory', 'export', '--at', address)).code).toBe(2);

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { directory as dir } from '@lotse/contracts';
 import { createClient, isServiceError, type PromiseClient } from '@lotse/grpc';
 import { defaultDirectoryFile, loadDirectory, partnerDirectory } from '@lotse/lotsenhaus';
+import { printToPdf } from './data-protection-commands.js';
 import type { CliIo } from './run-cli.js';
 import { errorReport, formatErrorReport } from './status-details.js';
 import { readClientIdentity, resolveTarget, UsageError } from './target.js';
@@ -19,7 +20,17 @@ export const directoryUsage = `Partner directory commands:
                                                an array of them, or a page of them); the entries
                                                become the importing agency's (--as)
 
+  flyer --municipality <code> --lang <l>       The newcomers' flyer: the offers and contacts serving
+                                               the municipality, as <out>.html and <out>.pdf, in de, en,
+                                               ar, uk, fa, prs (Dari), tr or ru, with a QR code to the
+                                               directory's HSDS service list
+
 Options:
+  --out <path>          flyer: file name without extension (default: flyer-<municipality>-<lang>)
+  --hsds-url <url>      flyer: the hub's public HSDS address for the QR code
+                        (default: http://127.0.0.1:50053/hsds, the demo hub's HSDS_HTTP_PORT)
+  --chromium <path>     flyer: the browser that prints the PDF (default: /usr/bin/chromium)
+  --no-pdf              flyer: write the HTML only
   --at <agency>         the hub (default: lotsenhaus)
   --routing <file>      the hub's routing directory, for municipality names (default: the hub's)
   --as, --pki, --network, --deadline as for the other commands
@@ -27,10 +38,12 @@ Options:
 Examples:
   pnpm lotse directory export --format hsds --out hsds-export
   pnpm lotse directory import --file other-directory.json --as caritas-koblenz
+  pnpm lotse flyer --municipality andernach --lang ar
 `;
 
 export function isDirectoryCommand(argv: readonly string[]): boolean {
-  return argv.find((a) => !a.startsWith('-')) === 'directory';
+  const first = argv.find((a) => !a.startsWith('-'));
+  return first === 'directory' || first === 'flyer';
 }
 
 export interface DirectoryCliOptions {
@@ -73,13 +86,52 @@ export async function runDirectoryCli(argv: readonly string[], io: CliIo): Promi
   try {
     const { values, positionals } = (() => {
       try {
-        return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { ...commonOptions, format: { type: 'string', default: 'hsds' }, out: { type: 'string' }, file: { type: 'string' } } });
+        return parseArgs({
+          args: [...argv],
+          allowPositionals: true,
+          strict: true,
+          options: {
+            ...commonOptions,
+            format: { type: 'string', default: 'hsds' },
+            out: { type: 'string' },
+            file: { type: 'string' },
+            municipality: { type: 'string' },
+            lang: { type: 'string' },
+            'hsds-url': { type: 'string', default: 'http://127.0.0.1:50053/hsds' },
+            chromium: { type: 'string', default: '/usr/bin/chromium' },
+            'no-pdf': { type: 'boolean', default: false },
+          },
+        });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
     })();
     if (values.help) {
       io.stdout(directoryUsage);
+      return 0;
+    }
+    if (positionals[0] === 'flyer') {
+      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+      const region = regionOf(values.routing);
+      const municipality = region.municipalities.find((m) => m.code === values.municipality);
+      if (!municipality) throw new UsageError(`--municipality: one of ${region.municipalities.map((m) => m.code).join(', ')}`);
+      if (!values.lang || !partnerDirectory.flyerLanguages[values.lang]) throw new UsageError(`--lang: one of ${Object.keys(partnerDirectory.flyerLanguages).join(', ')}`);
+      const client = await directoryClient(values);
+      let html: string;
+      try {
+        const { organizations } = await client.listOrganizations({ municipalityCode: municipality.code });
+        const qrUrl = `${values['hsds-url'].replace(/\/+$/, '')}/services?municipality=${encodeURIComponent(municipality.code)}`;
+        html = await partnerDirectory.renderFlyer({ organizations, municipality, language: values.lang, qrUrl, at: new Date() });
+      } finally {
+        client.close();
+      }
+      const base = resolve((values.out ?? `flyer-${municipality.code}-${values.lang}`).replace(/\.(html|pdf)$/i, ''));
+      await writeFile(`${base}.html`, html, 'utf8');
+      io.stdout(`${base}.html\n`);
+      if (!values['no-pdf']) {
+        await printToPdf(`${base}.html`, `${base}.pdf`, values.chromium);
+        io.stdout(`${base}.pdf\n`);
+      }
       return 0;
     }
     const [, sub, ...rest] = positionals;

@@ -50,7 +50,10 @@ export async function hsdsResponse(db: Kysely<DirectoryDb>, ctx: HsdsContext, me
     const pageNumber = positive(url, 'page', 1, 100000);
     const perPage = positive(url, 'per_page', 50, 500);
     const organizationId = url.searchParams.get('organization_id') ?? '';
-    const orgs = (await readOrganizations(db)).filter((o) => !organizationId || o.id === organizationId);
+    // Beside HSDS's parameters: the municipality (code) a service serves, for the flyer's QR code.
+    const municipality = url.searchParams.get('municipality') ?? '';
+    if (municipality && !ctx.municipalities.some((m) => m.code === municipality)) throw new HttpProblem(400, `municipality: no municipality "${municipality.slice(0, 64)}" in the region`);
+    const orgs = (await readOrganizations(db, { municipality: municipality || undefined })).filter((o) => !organizationId || o.id === organizationId);
     if (kind === 'services') {
       if (id) {
         for (const org of orgs) for (const offer of org.offers) if (offer.id === id) return { status: 200, body: serviceObject(org, offer, ctx) };

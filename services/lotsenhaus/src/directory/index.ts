@@ -16,6 +16,8 @@ export { readOrganizations } from './store.js';
 export { fromHsds, hsdsTables, HSDS_VERSION, type HsdsContext } from './hsds.js';
 export { hsdsResponse, type HsdsHttpServer } from './hsds-http.js';
 export { importHsds, writeHsdsExport, type ImportResult } from './hsds-files.js';
+export { renderFlyer, flyerLanguage, type FlyerInput } from './flyer.js';
+export { flyerLanguages } from './flyer-strings.js';
 export type { DirectoryDb, DirectoryTables } from './schema.js';
 
 export interface PartnerDirectoryConfig {
