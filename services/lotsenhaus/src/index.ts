@@ -1,4 +1,4 @@
-import type { RetentionJob } from '@lotse/audit';
+import { loadRetentionPolicy, retentionRule, type RetentionJob } from '@lotse/audit';
 import { events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import { agencySubjects } from '@lotse/messaging';
 import { on, startAgency, subscribe, type AgencyContext, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
@@ -44,6 +44,8 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
   // Without the setting (a hand-made config in tests): no demo seed, default periods.
   const partnerDirectory = config.partnerDirectory ?? { seedFile: '', ...defaultPartnerDirectoryConfig };
   const municipalityCodes = directory.municipalities.map((m) => m.code);
+  // Read once at start-up: a policy without the directory's rule stops the hub, as for the routing facts.
+  const contactRetention = retentionRule(loadRetentionPolicy(config.retention?.policyFile), config.agencyType, 'directory_contacts');
   return {
     directory,
     async start() {
@@ -103,7 +105,7 @@ export function create(config: LotsenhausConfig, overrides: AgencyOverrides = {}
         overrides,
       );
       retention = startHubRetention(running.ctx, config);
-      partnerDirectoryRun = await startPartnerDirectory(running.ctx, directory, partnerDirectory);
+      partnerDirectoryRun = await startPartnerDirectory(running.ctx, directory, partnerDirectory, contactRetention);
       followUp!.start();
       const interval = config.referralExpiry?.checkIntervalMs ?? 60_000;
       const ctx = running.ctx;

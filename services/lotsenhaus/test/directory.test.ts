@@ -13,7 +13,8 @@ import type { AgencyContext, RunningAgency } from '@lotse/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropWhenIdle, grpcError, natsUrl, randomId } from '@lotse/testing';
 import { create, defaultDirectoryFile, type HubDb } from '../src/index.js';
-import { defaultDirectorySeedFile, remindStaleEntries, seedId, type DirectoryDb } from '../src/directory/index.js';
+import { defaultDirectorySeedFile, expireDirectoryContacts, remindStaleEntries, seedId, type DirectoryDb } from '../src/directory/index.js';
+import { loadRetentionPolicy, retentionRule } from '@lotse/audit';
 
 const { EntryKind } = dir;
 // The demo seed names these deployments as owners; the test's certificates carry the same ids.
@@ -264,5 +265,25 @@ describe('capacity comes from the providers’ SetCapacity', () => {
     const { organization } = await asJobCentre.getOrganization({ id: caritasOrg });
     const offer = organization!.offers.find((o) => o.providerAgencyId === caritasId)!;
     expect(offer.capacity).toEqual([{ kind: common.CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 4, changedAt: new Date('2026-12-01T12:00:00Z') }]);
+  });
+});
+
+describe('retention of contacts (policy/retention.json, lotsenhaus.directory-contacts)', () => {
+  it('deletes a contact not confirmed for the period, with an audit entry that names the entry, not the person', async () => {
+    const rule = retentionRule(loadRetentionPolicy(), 'lotsenhaus', 'directory_contacts');
+    expect(rule.period.iso).toBe('P2Y');
+    const fresh = await asCaritas.upsertContact({ requestId: rid(), contact: dir.DirectoryContact.fromPartial({ organizationId: caritasOrg, role: 'Neu bestätigt', personName: 'Erika Beispiel', personConsented: true, email: 'neu@example.org' }) });
+    // Two years and a day after the seed's confirmation (2026-10-01), a day after the fresh one's.
+    clock = new Date('2028-10-02T10:00:00Z');
+    const before = await db().selectFrom('directory_contact').select('id').execute();
+    const deleted = await expireDirectoryContacts(running.ctx, rule);
+    const after = await db().selectFrom('directory_contact').select('id').execute();
+    expect(deleted).toBe(before.length - after.length);
+    expect(after.map((c) => c.id)).toContain(fresh.contact!.id);
+    expect(after.map((c) => c.id)).not.toContain(seedId('caritas-koblenz', 'caritas-mbe-team'));
+    const audit = await (db() as any).selectFrom('audit_log').selectAll().where('legal_basis', '=', 'retention: lotsenhaus.directory-contacts').execute();
+    expect(audit.length).toBe(deleted);
+    expect(JSON.stringify(audit)).not.toContain('Erika');
+    clock = new Date('2026-12-02T10:00:00Z');
   });
 });

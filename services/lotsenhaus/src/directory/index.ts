@@ -3,6 +3,8 @@ import { startPeriodic, type AgencyContext, type GrpcService, type PeriodicJob }
 import type { HubDb } from '../db/schema.js';
 import { directoryApi } from './directory-api.js';
 import { remindStaleEntries } from './reminders.js';
+import { expireDirectoryContacts } from './retention.js';
+import type { RetentionRule } from '@lotse/audit';
 import { seedDirectory } from './seed.js';
 import { startHsdsHttp, type HsdsHttpOptions, type HsdsHttpServer } from './hsds-http.js';
 import type { HsdsContext } from './hsds.js';
@@ -11,6 +13,7 @@ import type { Kysely } from 'kysely';
 
 export { directoryApi, type DirectoryApiOptions } from './directory-api.js';
 export { remindStaleEntries } from './reminders.js';
+export { expireDirectoryContacts } from './retention.js';
 export { defaultDirectorySeedFile, seedDirectory, seedId } from './seed.js';
 export { readOrganizations } from './store.js';
 export { fromHsds, hsdsTables, HSDS_VERSION, type HsdsContext } from './hsds.js';
@@ -44,8 +47,11 @@ export function directoryService(ctx: AgencyContext<HubDb>, municipalities: read
   return { definition: dir.DirectoryServiceService, protoFile: 'lotse/lotsenhaus/v1/directory.proto', handlers: directoryApi(ctx, { municipalities, staleMonths: config.staleMonths }) };
 }
 
-/** After start-up: the demo seed for an empty directory, the periodic reminders, the HSDS API. */
-export async function startPartnerDirectory(ctx: AgencyContext<HubDb>, region: HsdsContext, config: PartnerDirectoryConfig): Promise<RunningPartnerDirectory> {
+/**
+ * After start-up: the demo seed for an empty directory, the periodic job (reminders to owners of
+ * stale entries, then the contacts' retention rule), the HSDS API.
+ */
+export async function startPartnerDirectory(ctx: AgencyContext<HubDb>, region: HsdsContext, config: PartnerDirectoryConfig, contactRetention: RetentionRule): Promise<RunningPartnerDirectory> {
   const municipalities = region.municipalities.map((m) => m.code);
   if (config.seedFile) {
     const seeded = await seedDirectory(ctx, municipalities, config.seedFile);
@@ -54,6 +60,8 @@ export async function startPartnerDirectory(ctx: AgencyContext<HubDb>, region: H
   const reminders: PeriodicJob = startPeriodic('reminding owners of stale directory entries', config.reminderIntervalMs, ctx.logger, async () => {
     const sent = await remindStaleEntries(ctx, config.staleMonths);
     if (sent) ctx.logger.info({ reminders: sent }, 'owners of stale directory entries reminded');
+    const deleted = await expireDirectoryContacts(ctx, contactRetention);
+    if (deleted) ctx.logger.info({ deleted, rule: contactRetention.id }, 'unconfirmed directory contacts deleted');
   });
   const hsds = config.hsdsHttp ? await startHsdsHttp(ctx.db as unknown as Kysely<DirectoryDb>, region, config.hsdsHttp, ctx.logger) : undefined;
   return {
