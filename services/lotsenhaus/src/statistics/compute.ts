@@ -47,7 +47,8 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
+// Thousandths of a day (about 1.5 minutes): a demo network's steps are minutes apart, real ones days.
+const days = (ms: number) => Math.round((ms / 86_400_000) * 1000) / 1000;
 
 export function computeStatistics(cases: CaseSteps[], dimensions: st.StatisticsDimension[], minCount: number, labels: Labels): Pick<st.GetStatisticsResponse, 'tables' | 'durations'> {
   const kindsOf = new Map(cases.map((c) => [c.caseRef, new Set(c.steps.map((s) => s.kind))]));

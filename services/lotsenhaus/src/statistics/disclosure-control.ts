@@ -6,8 +6,8 @@
 //   Agency's rule, min 3 by default). Zero is published: an empty cell names nobody.
 // - Secondary suppression: the total would give away a single suppressed cell (total minus the
 //   rest); several suppressed cells that add up to exactly their number must each be 1
-//   (suppressed cells are never zero); and hidden cells are bounded above by the smallest
-//   published one. So the cells hidden are always all non-zero cells below a threshold, raised
+//   (suppressed cells are never zero); and hidden cells are bounded above by the threshold
+//   they were hidden below (min at first, which an observer knows). So the cells hidden are always all non-zero cells below a threshold, raised
 //   from min until at least two are hidden and their sum lies strictly between their number and
 //   their number times that upper bound.
 // - A table whose total is below min is not published at all, and neither is one whose
@@ -47,8 +47,9 @@ export function suppress(cells: readonly Cell[], minCount = defaultMinCount): Pu
   for (;;) {
     if (hidden.size === 0) break;
     const sum = [...hidden].reduce((s, i) => s + cells[i]!.count, 0);
-    const published = cells.filter((c, i) => !hidden.has(i) && c.count > 0).map((c) => c.count);
-    const upper = published.length ? Math.min(...published) - 1 : Infinity;
+    // Every hidden cell is below the threshold, and an observer who knows the rule knows that much
+    // (at the start, that all are below min); every published one is at or above it.
+    const upper = cells.some((c, i) => !hidden.has(i) && c.count > 0) ? threshold - 1 : Infinity;
     if (hidden.size >= 2 && sum > hidden.size && sum < hidden.size * upper) break;
     const next = values.find((v) => v >= threshold);
     if (next === undefined) return { withheld: 'no-safe-pattern' };

@@ -26,6 +26,8 @@ const durationNames = {
 };
 const both = ([de, en]) => `${esc(de)} <span class="en">/ ${esc(en)}</span>`;
 const iso = (d) => d.toISOString().slice(0, 10);
+/** Days as the circle reads them: days with one decimal, under a day in hours. */
+const fmtDays = (v) => (v == null ? '–' : v < 1 ? `${(v * 24).toFixed(1)} h` : `${v.toFixed(1)} d`);
 
 /** One table per dimension: rows are the dimension's values, columns the measures. */
 function countTable(dimension, tables) {
@@ -48,7 +50,7 @@ function durationChart(d) {
   const max = Math.max(1, ...rows.map((r) => r.p90Days ?? 0), d.overallP90Days ?? 0);
   const bar = (label, median, p90) => `<div class="bar-row"><div class="bar-label">${label}</div><div class="bar-track">
       <div class="bar p90" style="width:${(100 * (p90 ?? 0)) / max}%"></div><div class="bar median" style="width:${(100 * (median ?? 0)) / max}%"></div></div>
-      <div class="bar-value">${esc(median ?? 0)} / ${esc(p90 ?? 0)}</div></div>`;
+      <div class="bar-value">${esc(fmtDays(median ?? 0))} / ${esc(fmtDays(p90 ?? 0))}</div></div>`;
   const hidden = (d.rows ?? []).filter((r) => r.suppressed).length;
   return `<div class="chart">
     ${d.overallSuppressed ? '<p class="muted">Zu wenige Fälle / too few cases.</p>' : bar('<strong>Gesamt <span class="en">/ Overall</span></strong>', d.overallMedianDays, d.overallP90Days)}
