@@ -163,6 +163,8 @@ async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
     LOTSE_HOME: home,
     PEERS: peersFor(d, deployments),
     HUB_ADDRESS: hubAddressFor(deployments),
+    // The hub's read-only HSDS API of the partner directory, beside its gRPC port (the flyer's QR code).
+    ...(d.service === 'lotsenhaus' && { HSDS_HTTP_PORT: String(d.grpcPort + 1) }),
     OTEL_SERVICE_NAME: d.id,
     ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with

@@ -7,7 +7,7 @@
 // need-to-know.security.e2e.test.ts.
 import { join } from 'node:path';
 import { credentials, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { dataProtection, foreignOffice, jobCentre, lotsenhaus, migrationServices, oneStop, operator } from '@lotse/contracts';
+import { dataProtection, directory, foreignOffice, jobCentre, lotsenhaus, migrationServices, oneStop, operator, statistics } from '@lotse/contracts';
 import { loadAccessMatrix } from '@lotse/flows';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import pg from 'pg';
@@ -19,6 +19,8 @@ const services = [
   foreignOffice.ForeignOfficeServiceService,
   lotsenhaus.LotsenhausServiceService,
   oneStop.OneStopServiceService,
+  directory.DirectoryServiceService,
+  statistics.StatisticsServiceService,
   migrationServices.MigrationServicesServiceService,
   jobCentre.JobCentreServiceService,
   dataProtection.DataProtectionServiceService,

@@ -9,6 +9,9 @@ export * as foreignOffice from './gen/lotse/foreign_office/v1/foreign_office.js'
 export * as lotsenhaus from './gen/lotse/lotsenhaus/v1/lotsenhaus.js';
 export * as oneStop from './gen/lotse/lotsenhaus/v1/one_stop.js';
 export * as oneStopEvents from './gen/lotse/events/v1/one_stop_events.js';
+export * as directory from './gen/lotse/lotsenhaus/v1/directory.js';
+export * as directoryEvents from './gen/lotse/events/v1/directory_events.js';
+export * as statistics from './gen/lotse/lotsenhaus/v1/statistics.js';
 export * as migrationServices from './gen/lotse/migration_services/v1/migration_services.js';
 export * as jobCentre from './gen/lotse/job_centre/v1/job_centre.js';
 export * as jobCentreEvents from './gen/lotse/events/v1/job_centre_events.js';

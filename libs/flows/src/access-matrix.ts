@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 
 export const defaultAccessMatrixFile = fileURLToPath(new URL('../../../policy/access.yaml', import.meta.url));
 
-export const accessRelations = ['referral-with-caller', 'party-to-consent', 'party-to-case', 'owner-of-case', 'owner-of-withdrawal'] as const;
+export const accessRelations = ['referral-with-caller', 'party-to-consent', 'party-to-case', 'owner-of-case', 'owner-of-withdrawal', 'owner-of-entry'] as const;
 export type AccessRelation = (typeof accessRelations)[number];
 
 export interface AccessRule {
@@ -122,6 +122,7 @@ const relationWords: Record<AccessRelation, string> = {
   'party-to-case': 'the caller is or was a party to the case (the hub itself and operators see all)',
   'owner-of-case': "the caller owns the case's data",
   'owner-of-withdrawal': 'the erasures of withdrawals the caller recorded (operators and auditors: all)',
+  'owner-of-entry': "the directory entries of the caller's own organisations (the caller is their owner)",
 };
 
 /** docs/access-matrix.md: one row per RPC, one column per caller. */

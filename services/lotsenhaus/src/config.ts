@@ -3,6 +3,7 @@ import { retentionConfig, type RetentionConfig } from '@lotse/audit';
 import { integer, optionalString, type Env } from '@lotse/config';
 import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
 
+import { defaultPartnerDirectoryConfig, defaultDirectorySeedFile, type PartnerDirectoryConfig } from './directory/index.js';
 import { defaultRoutingFollowUp, type RoutingFollowUpOptions } from './events/routing-follow-up.js';
 
 export interface LotsenhausConfig extends AgencyConfig {
@@ -18,6 +19,10 @@ export interface LotsenhausConfig extends AgencyConfig {
   referralExpiry?: { workingDays: number; overrideMs?: number; checkIntervalMs: number };
   /** ROUTING_FOLLOW_UP_INTERVAL_MS, _AFTER_MS, _ATTEMPTS: sending again routings no recipient confirmed. */
   routingFollowUp?: RoutingFollowUpOptions;
+  /** The partner directory (src/directory/): DIRECTORY_SEED_FILE, DIRECTORY_STALE_MONTHS, DIRECTORY_REMINDER_INTERVAL_MS. */
+  partnerDirectory?: PartnerDirectoryConfig;
+  /** STATISTICS_MIN_COUNT: the smallest count the needs-assessment statistics publish (default 3). */
+  statisticsMinCount?: number;
 }
 
 export const defaultDirectoryFile = fileURLToPath(new URL('./directory/koblenz-region.json', import.meta.url));
@@ -36,6 +41,16 @@ export function toConfig(env: Env): LotsenhausConfig {
       intervalMs: integer(env, 'ROUTING_FOLLOW_UP_INTERVAL_MS', defaultRoutingFollowUp.intervalMs, { min: 0 }),
       afterMs: integer(env, 'ROUTING_FOLLOW_UP_AFTER_MS', defaultRoutingFollowUp.afterMs, { min: 0 }),
       maxAttempts: integer(env, 'ROUTING_FOLLOW_UP_ATTEMPTS', defaultRoutingFollowUp.maxAttempts, { min: 1, max: 100 }),
+    },
+    statisticsMinCount: integer(env, 'STATISTICS_MIN_COUNT', 3, { min: 2, max: 1000 }),
+    partnerDirectory: {
+      // "none": start with an empty directory.
+      seedFile: optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile) === 'none' ? '' : optionalString(env, 'DIRECTORY_SEED_FILE', defaultDirectorySeedFile)!,
+      staleMonths: integer(env, 'DIRECTORY_STALE_MONTHS', defaultPartnerDirectoryConfig.staleMonths, { min: 1, max: 120 }),
+      reminderIntervalMs: integer(env, 'DIRECTORY_REMINDER_INTERVAL_MS', defaultPartnerDirectoryConfig.reminderIntervalMs, { min: 0 }),
+      hsdsHttp: optionalString(env, 'HSDS_HTTP_PORT')
+        ? { host: optionalString(env, 'HSDS_HTTP_HOST', '127.0.0.1')!, port: integer(env, 'HSDS_HTTP_PORT', 0, { min: 0, max: 65535 }) }
+        : undefined,
     },
   };
 }

@@ -2,6 +2,7 @@
 import { isDataProtectionCommand, runDataProtectionCli } from './data-protection-commands.js';
 import { isLoginCommand, runLogin } from './login-command.js';
 import { isPkiCommand, runPkiCli } from './pki-commands.js';
+import { isDirectoryCommand, runDirectoryCli } from './directory-commands.js';
 import { runCli } from './run-cli.js';
 
 // grpc-js passes the host of an IP address as TLS ServerName, which Node flags as DEP0123. Named
@@ -21,6 +22,8 @@ process.exitCode = isLoginCommand(argv)
   ? await runLogin(argv, io)
   : isPkiCommand(argv)
     ? await runPkiCli(argv, io)
-    : isDataProtectionCommand(argv)
-      ? await runDataProtectionCli(argv, io)
-      : await runCli(argv, io);
+    : isDirectoryCommand(argv)
+      ? await runDirectoryCli(argv, io)
+      : isDataProtectionCommand(argv)
+        ? await runDataProtectionCli(argv, io)
+        : await runCli(argv, io);

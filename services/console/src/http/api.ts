@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { common, lotsenhaus } from '@lotse/contracts';
+import { common, lotsenhaus, statistics } from '@lotse/contracts';
 import type { Kysely } from '@lotse/db';
 import type { ConsoleDb } from '../db/schema.js';
 import { DeadLetterError, type DeadLetters } from '../operator/dead-letters.js';
@@ -320,5 +320,26 @@ export function registerApi(router: Router, deps: ApiDeps): void {
       }
     }
     return { source: 'traces', eventTypes: erasureEventTypes, spans: await store.eventSpans(erasureEventTypes) };
+  });
+
+  // --- the coordination circle's statistics ------------------------------------------------------
+  // Anonymous tables from the hub (StatisticsService); suppressed cells come marked, never filled in.
+  router.on('GET', '/api/statistics', async (req) => {
+    const client = watcher.statistics();
+    if (!client) throw new HttpError(503, 'no hub in this network', 'UNAVAILABLE');
+    const date = (name: string, fallback: Date) => {
+      const raw = req.query.get(name);
+      if (!raw) return fallback;
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) throw new HttpError(400, `${name}: must be a date as YYYY-MM-DD`, 'INVALID_ARGUMENT');
+      return new Date(`${raw}T00:00:00Z`);
+    };
+    const to = date('to', new Date(Date.now() + 86_400_000));
+    const from = date('from', new Date(to.getTime() - 365 * 86_400_000));
+    try {
+      const response = await client.getStatistics({ from, to, dimensions: [], minCount: num(req.query.get('min')) ?? 0 }, { metadata: watcher.quiet.metadata() });
+      return statistics.GetStatisticsResponse.toJSON(response);
+    } catch (error) {
+      throw fromGrpc(error, 'the hub could not compute the statistics');
+    }
   });
 }

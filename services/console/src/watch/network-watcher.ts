@@ -1,5 +1,5 @@
 import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
-import { lotsenhaus, operator } from '@lotse/contracts';
+import { lotsenhaus, operator, statistics } from '@lotse/contracts';
 import type { Kysely } from '@lotse/db';
 import { createClient, type PromiseClient, type TlsIdentity } from '@lotse/grpc';
 import type { Logger } from '@lotse/logger';
@@ -85,6 +85,7 @@ export class NetworkWatcher {
   private readonly health = new Map<string, HealthClient>();
   private readonly operators = new Map<string, PromiseClient<operator.OperatorServiceClient>>();
   private hubClient: PromiseClient<lotsenhaus.LotsenhausServiceClient> | undefined;
+  private statisticsClient: PromiseClient<statistics.StatisticsServiceClient> | undefined;
   private readonly state = new Map<string, DeploymentState>();
   private streamState: StreamState[] = [];
   natsProblem: string | null = null;
@@ -131,6 +132,14 @@ export class NetworkWatcher {
     return client;
   }
 
+  /** The hub's StatisticsService (the coordination circle's anonymous tables). */
+  statistics(): PromiseClient<statistics.StatisticsServiceClient> | undefined {
+    const { hubId, deployments } = this.options;
+    if (!hubId) return undefined;
+    this.statisticsClient ??= createClient(statistics.StatisticsServiceClient, deployments.get(hubId)!, this.options.identity, { deadlineMs: 30_000, serverAgencyId: hubId });
+    return this.statisticsClient;
+  }
+
   hub(): PromiseClient<lotsenhaus.LotsenhausServiceClient> | undefined {
     const { hubId, deployments } = this.options;
     if (!hubId) return undefined;
@@ -158,6 +167,7 @@ export class NetworkWatcher {
     for (const c of this.health.values()) c.close();
     for (const c of this.operators.values()) c.close();
     this.hubClient?.close();
+    this.statisticsClient?.close();
     if (this.nc && !this.nc.isClosed()) await this.nc.close();
   }
 

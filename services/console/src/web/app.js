@@ -8,6 +8,7 @@ import * as traceView from './views/trace.js';
 import * as healthView from './views/health.js';
 import * as deadLettersView from './views/dead-letters.js';
 import * as erasureView from './views/erasure.js';
+import * as statisticsView from './views/statistics.js';
 
 const routes = [
   [/^#\/map$/, mapView, 'map'],
@@ -18,6 +19,7 @@ const routes = [
   [/^#\/health$/, healthView, 'health'],
   [/^#\/dead-letters$/, deadLettersView, 'dead-letters'],
   [/^#\/erasure$/, erasureView, 'erasure'],
+  [/^#\/statistics(?:\?.*)?$/, statisticsView, 'statistics'],
 ];
 
 const main = document.getElementById('main');
