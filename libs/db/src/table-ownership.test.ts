@@ -22,6 +22,7 @@ const modules = [
   'services/job-centre',
   'services/migration-services',
   'services/lotsenhaus/src/one-stop',
+  'services/lotsenhaus/src/directory',
   'services/lotsenhaus',
 ];
 
@@ -59,6 +60,12 @@ const owners: Record<string, string[]> = {
   erasure_request: ['services/lotsenhaus'],
   provider_capacity: ['services/lotsenhaus'],
   routing_follow_up: ['services/lotsenhaus'],
+  // The partner directory, a module of its own in the hub's deployment (issue 16).
+  directory_organization: ['services/lotsenhaus/src/directory'],
+  directory_offer: ['services/lotsenhaus/src/directory'],
+  directory_location: ['services/lotsenhaus/src/directory'],
+  directory_contact: ['services/lotsenhaus/src/directory'],
+  directory_procedure: ['services/lotsenhaus/src/directory'],
   // The one-stop desk, a module of its own in the hub's deployment.
   one_stop_referral: ['services/lotsenhaus/src/one-stop'],
   one_stop_intake: ['services/lotsenhaus/src/one-stop'],

@@ -1,7 +1,7 @@
 // The queries of the hub's read side (the case list, a case's timeline, erasures, capacity),
 // beside hub-repository.ts which holds those of the event handlers.
 import { lotsenhaus } from '@lotse/contracts';
-import { sql, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { HubDb } from './schema.js';
 
 export interface CaseFilter {
@@ -62,7 +62,7 @@ export const hubReads = {
     return query.execute();
   },
 
-  capacity: (db: Kysely<HubDb>) => db.selectFrom('provider_capacity').selectAll().orderBy('provider_id').orderBy('kind').execute(),
+  capacity: (db: Kysely<HubDb> | Transaction<HubDb>) => db.selectFrom('provider_capacity').selectAll().orderBy('provider_id').orderBy('kind').execute(),
 
   /** The routing facts of the referrals these steps are about, and whether their consent was withdrawn since. */
   routingFactsOf: (db: Kysely<HubDb>, referralIds: readonly string[]) =>

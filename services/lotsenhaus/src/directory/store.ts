@@ -1,5 +1,6 @@
 import { directory as dir, lotsenhaus } from '@lotse/contracts';
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import { hubReads } from '../db/hub-reads.js';
 import type { DirectoryContactTable, DirectoryDb, DirectoryLocationTable, DirectoryOfferTable, DirectoryOrganizationTable, DirectoryProcedureTable } from './schema.js';
 
 // Reading and writing the directory's tables. The API validates and checks ownership before it
@@ -110,8 +111,8 @@ export async function readOrganizations(db: Db, filter: { id?: string; municipal
     db.selectFrom('directory_location').selectAll().where('organization_id', 'in', ids).orderBy('name').orderBy('id').execute(),
     db.selectFrom('directory_contact').selectAll().where('organization_id', 'in', ids).orderBy('role').orderBy('id').execute(),
     db.selectFrom('directory_procedure').selectAll().where('organization_id', 'in', ids).orderBy('title').orderBy('id').execute(),
-    // The hub's record of what providers published with SetCapacity (read only here).
-    db.selectFrom('provider_capacity').select(['provider_id', 'kind', 'free', 'changed_at']).execute(),
+    // The hub's record of what providers published with SetCapacity, through the hub's read port.
+    hubReads.capacity(db),
   ]);
   const capacityOf = (providerId: string) =>
     providerId ? capacity.filter((c) => c.provider_id === providerId).map((c) => lotsenhaus.Capacity.fromPartial({ kind: c.kind, free: c.free, changedAt: c.changed_at })) : [];

@@ -9,7 +9,7 @@ import * as timelineCommitOrder from './0006-timeline-commit-order.js';
 import * as routingFollowUp from './0007-routing-follow-up.js';
 import * as timelineFacts from './0008-timeline-facts.js';
 import { oneStopMigrations } from '../../one-stop/migrations/index.js';
-import * as directory from './0201-directory.js';
+import * as directory from '../../directory/migrations/0201-directory.js';
 
 export const hubMigrations: Migrations = {
   '0001-initial': initial,
