@@ -1,6 +1,7 @@
 import { directory as dir, lotsenhaus } from '@lotse/contracts';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { hubReads } from '../db/hub-reads.js';
+import type { HubDb } from '../db/schema.js';
 import type { DirectoryContactTable, DirectoryDb, DirectoryLocationTable, DirectoryOfferTable, DirectoryOrganizationTable, DirectoryProcedureTable } from './schema.js';
 
 // Reading and writing the directory's tables. The API validates and checks ownership before it
@@ -112,7 +113,8 @@ export async function readOrganizations(db: Db, filter: { id?: string; municipal
     db.selectFrom('directory_contact').selectAll().where('organization_id', 'in', ids).orderBy('role').orderBy('id').execute(),
     db.selectFrom('directory_procedure').selectAll().where('organization_id', 'in', ids).orderBy('title').orderBy('id').execute(),
     // The hub's record of what providers published with SetCapacity, through the hub's read port.
-    hubReads.capacity(db),
+    // (DirectoryDb is HubDb plus the directory's tables.)
+    hubReads.capacity(db as unknown as Kysely<HubDb>),
   ]);
   const capacityOf = (providerId: string) =>
     providerId ? capacity.filter((c) => c.provider_id === providerId).map((c) => lotsenhaus.Capacity.fromPartial({ kind: c.kind, free: c.free, changedAt: c.changed_at })) : [];
