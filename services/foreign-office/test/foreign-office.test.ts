@@ -574,6 +574,30 @@ describe('foreign office (integration: PostgreSQL, NATS, gRPC over mTLS)', () =>
       expect(log[2]!.legal_basis).toBeNull();
     });
 
+    it('a referral re-routed to the caller after a decline: UNAVAILABLE while the office still has it with the provider that declined, granted once the word arrives', async () => {
+      const newcomer = await register();
+      await fo.recordConsent(consentRequest(newcomer.newcomerId));
+      const declinedBy = `awo-test-${hex()}`;
+      const announce = (providerId: string, referralStatus: common.ReferralStatus, known?: typeof query.db) =>
+        announceReferralWith(nats, { hubId, ownerId: foId, caseRef: newcomer.caseRef, providerId, referralId, status: referralStatus }, known);
+      const referralId = uuidv7();
+      // The office knows the first routing only: the re-route to caritas (and caritas' acceptance)
+      // are still on their way, a hop behind the ReferralRouted that caritas already acted on.
+      await announce(declinedBy, ReferralStatus.REFERRAL_STATUS_PENDING, query.db);
+      const ask = () => caritas.discloseNewcomerData({ caseRef: newcomer.caseRef, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, categories: [], referralId });
+      const early = await failure(ask());
+      // Not refused for good (the owner clients retry UNAVAILABLE), and the other deployment is not named.
+      expect(early.code).toBe(status.UNAVAILABLE);
+      expect(early.details).not.toContain(declinedBy);
+      expect(early.details).not.toContain(newcomer.familyName);
+      const refusal = await query.db.selectFrom('data_access_log').select(['caller_agency_id', 'outcome']).where('case_ref', '=', newcomer.caseRef).execute();
+      expect(refusal).toEqual([{ caller_agency_id: caritasId, outcome: 'denied' }]);
+
+      await announce(caritasId, ReferralStatus.REFERRAL_STATUS_PENDING);
+      await announce(caritasId, ReferralStatus.REFERRAL_STATUS_ACCEPTED, query.db);
+      expect((await ask()).familyName).toBe(newcomer.familyName);
+    });
+
     it("refuses caseworker calls with another agency's certificate and writes nothing", async () => {
       const before = await count('newcomer');
       const error = await failure(caritas.registerNewcomer(newcomerRequest()));

@@ -16,7 +16,7 @@
 // On a machine shared with other work every figure is noisy; the ratios, measured minutes apart
 // in the same run, are the steadier ones.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts, newNetworkHome, removeHome, startNetwork, sleep, type RunningNetwork } from '../network-process.js';
@@ -254,6 +254,7 @@ async function main() {
   const network = await startNetwork(home, { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' });
   say(`network up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (first start, fresh data folders, embedded databases)`);
   let net: ScenarioNetwork | undefined;
+  let keepLogs = false;
   try {
     net = await connectNetwork(join(home, 'network.json'), undefined);
     const launcher = launcherPid(network);
@@ -365,6 +366,7 @@ async function main() {
       ),
     );
     process.exitCode = missing ? 1 : 0;
+    keepLogs = missing > 0;
   } finally {
     net?.close();
     // The launcher alone first: it stops each deployment with SIGTERM and waits for it, so every
@@ -377,6 +379,14 @@ async function main() {
       // gone already, or stuck: the interrupt below ends the group
     }
     await network.interrupt();
+    // A journey not accounted for is traced in the deployments' logs (its case ref and referral id
+    // are printed above): they outlive the temporary home, which goes as before.
+    if (keepLogs) {
+      const kept = join(repoRoot, 'test-artifacts', 'bench-logs');
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(join(home, 'logs'), kept, { recursive: true });
+      say(`logs of the network kept in ${kept}`);
+    }
     removeHome(home);
   }
 }

@@ -106,8 +106,10 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
 
   /**
    * A provider fetches right after it accepts, and the hub's word of the acceptance reaches this
-   * office a hop later. While a referral routed to the caller waits for it, wait a moment
-   * (outside any transaction) rather than refuse; the decision comes after. A referral not known
+   * office a hop later. While a referral routed to the caller waits for it, or one the caller names
+   * is still pending with another deployment here (a re-route after a decline follows the same
+   * way), wait a moment (outside any transaction) rather than refuse; the decision comes after.
+   * Both need a real pending referral and its id, not a made-up one. A referral not known
    * here at all is answered UNAVAILABLE at once (the owner clients retry): waiting for it would
    * let anyone hold the office's call slots by naming referrals that do not exist.
    */
@@ -115,7 +117,7 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
     const deadline = Date.now() + timeoutMs;
     for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
       const { kind } = await standingWith(db, q);
-      if (kind !== 'awaiting' || Date.now() + pause > deadline) return;
+      if ((kind !== 'awaiting' && kind !== 'rerouting') || Date.now() + pause > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
@@ -362,6 +364,15 @@ export function foreignOfficeApi(rt: AgencyContext<ForeignOfficeDb>): AsyncHandl
         rt.logger.info({ caller: caller.agencyId, case_ref: input.caseRef, referral_id: standing.referralId }, 'disclosure refused for now: the acceptance has not arrived');
         throw new UnavailableError(
           `referral ${standing.referralId} is routed to ${caller.agencyId}, but its acceptance has not reached ${agencyId} yet; try again shortly (the refusal was logged)`,
+        );
+      }
+      if (standing?.kind === 'rerouting') {
+        // Not PERMISSION_DENIED: a provider the hub re-routed the referral to after a decline
+        // fetches as soon as it accepted, and this office may not have the re-route yet. The other
+        // deployment is not named. Once it accepts (or the referral closes) the answer is `none`.
+        rt.logger.info({ caller: caller.agencyId, case_ref: input.caseRef, referral_id: standing.referralId }, 'disclosure refused for now: the referral is pending elsewhere; a re-route may be on its way');
+        throw new UnavailableError(
+          `referral ${standing.referralId} is not with ${caller.agencyId} as far as ${agencyId} knows; if the hub re-routed it there, its word has not arrived yet; try again shortly (the refusal was logged)`,
         );
       }
       if (standing?.kind === 'none') {

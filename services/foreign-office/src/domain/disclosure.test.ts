@@ -37,4 +37,14 @@ describe('standingOf: what a deployment may be told about a case', () => {
     expect(standingOfReferral({ ...r(S.REFERRAL_STATUS_ACCEPTED), recipient_agency_id: 'other' }, 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'none' });
     expect(standingOfReferral({ ...r(S.REFERRAL_STATUS_ACCEPTED), recipient_agency_id: 'mbe' }, 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'entitled', referralId: 'R-1' });
   });
+
+  it('for a named referral still pending with another deployment: rerouting (the hub may have re-routed it to the caller), not none', () => {
+    const elsewhere = (status: number, purpose: number = P.PURPOSE_MIGRATION_COUNSELLING) => ({ ...r(status, purpose), recipient_agency_id: 'declined-it' });
+    expect(standingOfReferral(elsewhere(S.REFERRAL_STATUS_PENDING), 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'rerouting', referralId: 'R-1' });
+    // Accepted or closed elsewhere, or for another purpose: refused for good.
+    for (const status of [S.REFERRAL_STATUS_COUNSELLING_STARTED, S.REFERRAL_STATUS_COMPLETED, S.REFERRAL_STATUS_WITHDRAWN, S.REFERRAL_STATUS_UNROUTABLE]) {
+      expect(standingOfReferral(elsewhere(status), 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'none' });
+    }
+    expect(standingOfReferral(elsewhere(S.REFERRAL_STATUS_PENDING, P.PURPOSE_LABOUR_MARKET_INTEGRATION), 'R-1', 'mbe', P.PURPOSE_MIGRATION_COUNSELLING)).toEqual({ kind: 'none' });
+  });
 });
