@@ -2,6 +2,7 @@
 // mTLS, and checks what must hold whatever a client sends: no INTERNAL, the server stays
 // SERVING, and a refused call writes nothing. Requests are built from the .proto descriptors
 // (so they reach the handlers, not only the decoder) and then sometimes broken on purpose.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
@@ -107,9 +108,8 @@ export async function isServing(address: string, identity: TlsIdentity): Promise
 
 /** Every proto of the network in one package definition: types by full name, services with their methods. */
 function loadAll(): PackageDefinition {
-  const files = ['foreign_office', 'lotsenhaus', 'migration_services', 'job_centre', 'operator', 'data_protection'].flatMap((p) =>
-    p === 'lotsenhaus' ? ['lotse/lotsenhaus/v1/lotsenhaus.proto', 'lotse/lotsenhaus/v1/one_stop.proto'] : [`lotse/${p}/v1/${p}.proto`],
-  );
+  // Every .proto under proto/lotse: a service added later is fuzzed without a change here.
+  const files = (readdirSync(join(protoRoot, 'lotse'), { recursive: true }) as string[]).filter((f) => f.endsWith('.proto')).map((f) => join('lotse', f)).sort();
   return loadSync(
     files.map((f) => join(protoRoot, f)),
     { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
