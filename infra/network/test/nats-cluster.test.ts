@@ -77,6 +77,13 @@ async function ensureStreamR3(nats: NatsClients, id: string) {
   );
 }
 
+/** The stream's info once it names a leader and both followers are current; otherwise undefined. */
+async function streamReady(nats: NatsClients, stream: string) {
+  const s = await nats.jsm.streams.info(stream).catch(() => undefined);
+  const replicas = s?.cluster?.replicas ?? [];
+  return s?.cluster?.leader && replicas.length === 2 && replicas.every((r) => r.current) ? s : undefined;
+}
+
 describe('the NATS cluster and leaf layout', () => {
   it('renders configurations that this nats-server loads: three nodes, a leaf for every agency of the demo network', () => {
     const demo = brokerNetwork(demoDeployments(50050), consoleDeployment(50050));
@@ -106,6 +113,9 @@ describe('the NATS cluster and leaf layout', () => {
       const stream = streamName(fo.id);
       const info = await ensureStreamR3(producer, fo.id);
       expect(info.config.num_replicas).toBe(3);
+      // Made is not ready: the stream's Raft group elects its leader and its followers catch up
+      // only afterwards; the consumer made at that moment waited for an answer that did not come.
+      await waitFor(() => streamReady(producer, stream), 'the stream led, with both followers current', 30_000);
 
       // The hub's durable on the foreign office's stream, the one its permissions name (durablesFor).
       const filter = agencySubjects(fo.id);
@@ -145,6 +155,13 @@ describe('the NATS cluster and leaf layout', () => {
       }, 'a new stream leader', 30_000);
       expect(after.state.messages).toBe(total);
 
+      // The consumer has a Raft group of its own: if it was led by the killed node, its info is
+      // answered only once the survivors elected its new leader.
+      await waitFor(async () => {
+        const c = await recipient.jsm.consumers.info(stream, durable).catch(() => undefined);
+        return c?.cluster?.leader && c.cluster.leader !== leader ? c : undefined;
+      }, 'a leader of the hub’s consumer on a surviving node', 30_000);
+
       // Read through the hub's leaf: every event exactly once, counted with the consumer.
       const seen = new Set<string>();
       const consumer = await recipient.js.consumers.get(stream, durable);
@@ -164,11 +181,7 @@ describe('the NATS cluster and leaf layout', () => {
 
       // The killed node comes back and catches up: all three replicas are current again.
       await victim!.restart();
-      const healed = await waitFor(async () => {
-        const s = await producer.jsm.streams.info(stream).catch(() => undefined);
-        const replicas = s?.cluster?.replicas ?? [];
-        return replicas.length === 2 && replicas.every((r) => r.current) ? s : undefined;
-      }, 'all three replicas current', 30_000);
+      const healed = await waitFor(() => streamReady(producer, stream), 'all three replicas current', 30_000);
       expect(healed.state.messages).toBe(total);
     } finally {
       await Promise.all(open.map((n) => n.close().catch(() => undefined)));

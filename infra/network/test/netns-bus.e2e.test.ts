@@ -202,6 +202,11 @@ describe('the bus across network namespaces', () => {
     // qdisc ("Specified qdisc kind is unknown").
     publisher.stdin!.end();
 
+    // A current stream is not a settled cluster: the node partitioned away may have led the meta
+    // group, whose leader is elected again after the heal. Every node healthy (current with the
+    // meta leader) before the hub connects.
+    for (const n of nodes) await waitFor(() => monitor(n.name, '/healthz')?.status === 'ok', `${n.name} healthy after the heal`, 30_000);
+
     // The hub reads the foreign office's stream: every event once.
     const filter = agencySubjects(fo.id);
     const reader = nodes.find((n) => n.name === majority)!;

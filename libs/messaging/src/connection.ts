@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { inboxPrefixFor } from './broker-config.js';
 
@@ -45,6 +45,37 @@ async function connectWithRetry(options: Parameters<typeof connect>[0], attempts
   }
 }
 
+/**
+ * Whether a JetStream API failure means "the cluster is electing its leaders", which passes: the
+ * 503 "JetStream system temporarily unavailable" (err_code 10008) a node gives while it has no
+ * meta leader, a request that timed out because the node that should answer is gone or still
+ * starting, and no responders while a leaf node is not yet connected to the cluster.
+ */
+export function isJetStreamElecting(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === 10008 || error.status === 503;
+  // Neither error class is exported by the client's public entry points: told apart by name.
+  return ['TimeoutError', 'JetStreamNotEnabled'].includes((error as Error)?.name);
+}
+
+/**
+ * Runs a JetStream API call again while it meets an election (isJetStreamElecting), with backoff,
+ * for up to `withinMs` (30 s: a meta-leader or stream-leader election under load takes a few
+ * seconds, noticing a lost node's missing heartbeats a few more). Anything else, or an election
+ * that outlasts the bound, is reported as it is.
+ */
+export async function retryWhileElecting<T>(call: () => Promise<T>, withinMs = 30_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const wait = Math.min(250 * 2 ** (attempt - 1), 2000);
+      if (!isJetStreamElecting(error) || Date.now() + wait > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
 export async function connectNats(config: NatsConfig): Promise<NatsClients> {
   const nc = await connectWithRetry({
     servers: config.servers,
@@ -59,7 +90,17 @@ export async function connectNats(config: NatsConfig): Promise<NatsClients> {
       : {}),
   });
   const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  let jsm: JetStreamManager;
+  try {
+    // jetstreamManager() asks for the account's JetStream info once; right after a cluster starts
+    // or loses a node that request meets an election, and the service died at start-up although
+    // the cluster answered seconds later.
+    jsm = await retryWhileElecting(() => jetstreamManager(nc));
+  } catch (error) {
+    // Not left open behind a failed start: the caller never sees this connection.
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
   return {
     nc,
     js,

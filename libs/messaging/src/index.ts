@@ -1,6 +1,6 @@
 export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
-export { connectNats, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
+export { connectNats, isJetStreamElecting, retryWhileElecting, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
 export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
 export {

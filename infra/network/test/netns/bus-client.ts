@@ -6,7 +6,7 @@
 //                                                      read and ack until <count> distinct events; print them
 import { createInterface } from 'node:readline';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { connectNats, ensureAgencyStream } from '@lotse/messaging';
+import { connectNats, ensureAgencyStream, retryWhileElecting } from '@lotse/messaging';
 import { loadIdentity } from '@lotse/pki';
 
 const [command, url, id, pki, ...rest] = process.argv.slice(2);
@@ -17,7 +17,8 @@ if (command === 'publish') {
   // Each line on stdin, "<from> <to>", publishes that range; a line on stdout reports each retry
   // and the end of the range, so the test acts on what happened, not on time.
   const [subject] = rest;
-  await ensureAgencyStream(nats.jsm, id!, 3);
+  // Right after a node loss the cluster may still be electing: asked again, as a service would.
+  await retryWhileElecting(() => ensureAgencyStream(nats.jsm, id!, 3));
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     const [from, to] = line.trim().split(/\s+/).map(Number);
@@ -44,8 +45,9 @@ if (command === 'publish') {
   }
 } else if (command === 'consume') {
   const [stream, durable, filter, count] = rest;
-  await nats.jsm.consumers.add(stream!, { durable_name: durable!, filter_subject: filter!, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
-  const consumer = await nats.js.consumers.get(stream!, durable!);
+  // After the partition healed, the stream's and the consumer's leaders may still be elected anew.
+  await retryWhileElecting(() => nats.jsm.consumers.add(stream!, { durable_name: durable!, filter_subject: filter!, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All }));
+  const consumer = await retryWhileElecting(() => nats.js.consumers.get(stream!, durable!));
   const seen = new Map<string, number>();
   while (seen.size < Number(count)) {
     for await (const m of await consumer.fetch({ max_messages: 100, expires: 2_000 })) {
@@ -54,7 +56,7 @@ if (command === 'publish') {
       await m.ackAck();
     }
   }
-  const info = await nats.jsm.consumers.info(stream!, durable!);
+  const info = await retryWhileElecting(() => nats.jsm.consumers.info(stream!, durable!));
   // The hub may not look at the producer's stream itself (its permissions): the consumer's view.
   out({ distinct: seen.size, deliveries: [...seen.values()].reduce((a, b) => a + b, 0), pending: info.num_pending, ackPending: info.num_ack_pending, ackFloor: info.ack_floor.stream_seq });
 } else {
