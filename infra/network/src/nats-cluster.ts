@@ -100,27 +100,6 @@ async function waitHealthy(name: string, host: string, port: number, timeoutMs =
   throw new Error(`${name} was not healthy within ${timeoutMs} ms: ${last}`);
 }
 
-/** Until every leaf of the layout is connected to one of the cluster's nodes (their /leafz). */
-async function waitLeavesConnected(layout: ReturnType<typeof loopbackLayout>, timeoutMs: number): Promise<void> {
-  const wanted = layout.leaves.map((l) => l.name);
-  const deadline = Date.now() + timeoutMs;
-  let connected = new Set<string>();
-  while (Date.now() < deadline) {
-    connected = new Set<string>();
-    for (const n of layout.cluster.nodes) {
-      try {
-        const leafz = (await (await fetch(`http://${n.client.host}:${n.httpPort}/leafz`)).json()) as { leafs?: { name: string }[] };
-        for (const l of leafz.leafs ?? []) connected.add(l.name);
-      } catch {
-        // A node not answering its monitoring port yet: the others may still list the leaf.
-      }
-    }
-    if (wanted.every((w) => connected.has(w))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`leaf nodes not connected to the cluster within ${timeoutMs} ms: ${wanted.filter((w) => !connected.has(w)).join(', ')}`);
-}
-
 export interface RunningNatsCluster {
   layout: ReturnType<typeof loopbackLayout>;
   /** The first port of the hundred the layout uses (base+90…99 are free for a test's own). */
@@ -154,10 +133,6 @@ export async function startLoopbackCluster(options: Parameters<typeof loopbackLa
       started.push(leaf);
       leaves.set(leaf.name.replace(/^leaf-/, ''), leaf);
     }
-    // A leaf that listens has not yet dialled the cluster: until its leaf connection is up (and
-    // carries the cluster's interest in $JS.API.>), a client's JetStream request through it meets
-    // no responders or times out. Ready when the cluster's nodes, between them, list every leaf.
-    await waitLeavesConnected(layout, 30_000);
     return { layout, basePort: options.basePort, nodes, leaves, clusterUrl: layout.clientUrls[0]!, urlFor: layout.leafUrlOf, stop: stopAll };
   } catch (error) {
     await stopAll();
