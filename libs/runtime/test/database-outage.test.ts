@@ -57,7 +57,7 @@ describe('a deployment when its PostgreSQL goes away and comes back', () => {
 
   beforeAll(async () => {
     await ensureDevPki(pkiDir, [
-      { id: agencyId, agencyType: 'test-agency' },
+      { id: agencyId, agencyType: 'foreign-office' },
       { id: 'console', agencyType: 'operator' },
     ]);
     broker = await startTestBroker();
@@ -121,12 +121,18 @@ describe('a deployment when its PostgreSQL goes away and comes back', () => {
       const { committed, failed } = (await waitFor(() => (alive(), lines.find((l) => l.stopped)), 'the traffic to stop', 30_000)) as { committed: number; failed: number };
 
       const count = async (query: string) => (await db.query<{ n: number }>(query)).rows[0]!.n;
+      // The last counts seen go into the timeout's message: which of the three did not settle.
+      let last = '';
       await waitFor(
-        async () =>
-          (alive(), true) &&
-          (await count('select count(*)::int as n from outbox where published_at is null')) === 0 &&
-          (await count('select count(distinct event_id)::int as n from effect')) === (await count('select count(*)::int as n from outbox')),
-        'every committed event to take effect',
+        async () => {
+          alive();
+          const unpublished = await count('select count(*)::int as n from outbox where published_at is null');
+          const appliedSoFar = await count('select count(distinct event_id)::int as n from effect');
+          const outboxSoFar = await count('select count(*)::int as n from outbox');
+          last = `unpublished ${unpublished}, applied ${appliedSoFar}, outbox ${outboxSoFar}, parked ${await count('select count(*)::int as n from parked_message')}`;
+          return unpublished === 0 && appliedSoFar === outboxSoFar;
+        },
+        () => `every committed event to take effect (last seen: ${last}); the deployment's stderr:\n${stderr.slice(-3000)}`,
         60_000,
       );
       polling = false;
