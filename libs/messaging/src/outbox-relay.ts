@@ -126,10 +126,11 @@ export class OutboxRelay {
    * Operator reconciliation: sends again what was published since `since`, or by default what the
    * stream's consumers have not confirmed. Copies are dropped by Nats-Msg-Id and the inboxes.
    */
-  async reconcile(since?: Date): Promise<number> {
-    const n = await this.reconciler.republishUnconfirmed(since);
+  async reconcile(since?: Date, trx?: Kysely<any>): Promise<number> {
+    const n = await this.reconciler.republishUnconfirmed(since, trx);
     this.logger.info({ republish: n, since: since?.toISOString() }, 'outbox relay: reconciling; re-publishing events');
-    this.notify();
+    // Inside a caller's transaction the rows are not visible yet: the caller notifies after its commit.
+    if (!trx) this.notify();
     return n;
   }
 

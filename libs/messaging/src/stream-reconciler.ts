@@ -99,9 +99,10 @@ export class StreamReconciler {
   }
 
   /** Marks events published since `since` (default: the known-safe point) unpublished; returns how many. */
-  async republishUnconfirmed(since?: Date): Promise<number> {
+  /** `db` may be a caller's transaction (an audited operator request), else the relay's pool. */
+  async republishUnconfirmed(since?: Date, db: Kysely<any> = this.db): Promise<number> {
     const from = since ?? (this.state ?? (await this.load()))?.safeBefore ?? new Date(0);
-    const result = await messagingDb(this.db).updateTable('outbox').set({ published_at: null }).where('published_at', '>=', from).executeTakeFirst();
+    const result = await messagingDb(db).updateTable('outbox').set({ published_at: null }).where('published_at', '>=', from).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

@@ -192,7 +192,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     server.add(
       operator.OperatorServiceService,
       OPERATOR_PROTO_FILE,
-      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, afterReplay: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
+      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());

@@ -243,6 +243,26 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
     expect((await console_.getOutboxStatus({})).parked).toBe(0);
   });
 
+  it('reconciles on request: the outbox sends again what was published since, audited, once per request_id', async () => {
+    const request = { requestId: 'rc-1', since: new Date(Date.now() - 3_600_000), operatorName: 'Ops Koblenz' };
+    expect((await grpcError(intruder.reconcile(request))).code).toBe(status.PERMISSION_DENIED);
+    const { republished } = await console_.reconcile(request);
+    expect(republished).toBe(1); // the replay's follow-up event
+    // A retried call gets the first answer and marks nothing again.
+    expect(await console_.reconcile(request)).toEqual({ republished: 1 });
+    expect((await actions()).filter((a) => a.action === 'reconcile')).toEqual([
+      {
+        action: 'reconcile',
+        parked_id: null,
+        operator_agency_id: 'console',
+        operator_name: 'Ops Koblenz',
+        reason: `since ${request.since.toISOString()}; 1 events re-published`,
+        request_id: 'rc-1',
+      },
+    ]);
+    await waitFor(async () => (await console_.getOutboxStatus({})).backlog === 0, 'the reconciled event published again');
+  });
+
   it('traces the replay in the message’s own trace, linked to the operator’s call that carries the case ref', async () => {
     const finished = spans.getFinishedSpans();
     const call = finished.filter((s) => s.name === 'lotse.operator.v1.OperatorService/ReplayParkedMessage' && s.attributes['rpc.grpc.status_code'] === 0 && s.attributes['lotse.caller_agency'] === 'console');

@@ -20,4 +20,10 @@ export const operatorMigrations: Migrations = {
       await db.schema.createIndex('operator_action_parked_idx').on('operator_action').columns(['parked_id', 'at']).execute();
     },
   },
+  // Reconciliations are audited too; they name no parked message.
+  operator_0002_reconcile_audited: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.alterTable('operator_action').alterColumn('parked_id', (c) => c.dropNotNull()).execute();
+    },
+  },
 };

@@ -39,10 +39,10 @@ export interface OperatorApiDeps {
   /** This deployment's consumers; a replay goes to the one that parked the message. */
   consumers: () => readonly ConsumerHandle[];
   logger: Logger;
-  /** After a replay committed: its handler may have enqueued events. */
-  afterReplay: () => void;
+  /** After a replay or reconciliation committed: events wait in the outbox. */
+  outboxChanged: () => void;
   /** The deployment's outbox relay: what it did when the broker lost the stream, and reconciling. */
-  relay: { streamStatus(): Promise<StreamReconcileStatus>; reconcile(since?: Date): Promise<number> };
+  relay: { streamStatus(): Promise<StreamReconcileStatus>; reconcile(since?: Date, trx?: Kysely<any>): Promise<number> };
   /** What the deployment sent and waits to hear back about (its own reconciliation), if anything. */
   awaiting?: () => Promise<operator.AwaitedAnswer[]>;
 }
@@ -61,7 +61,7 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
 
   async function record(
     trx: Kysely<any>,
-    entry: { action: OperatorActionKind; parkedId: number; call: CallContext; operatorName: string; reason: string; requestId: string },
+    entry: { action: OperatorActionKind; parkedId: number | null; call: CallContext; operatorName: string; reason: string; requestId: string },
   ): Promise<void> {
     await audit(trx)
       .insertInto('operator_action')
@@ -127,7 +127,7 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
             },
           ),
         );
-        deps.afterReplay();
+        deps.outboxChanged();
         return response;
       } catch (error) {
         if (!handlerFailure) throw error;
@@ -194,14 +194,22 @@ export function operatorApi(deps: OperatorApiDeps): Handlers {
       const operatorName = v.text('operator_name', request.operatorName, { required: false, max: 200 });
       if (request.since && request.since.getTime() > Date.now()) v.add('since', 'must not be in the future');
       v.throwIfAny();
-      // Not kept under request_id like replays: a second run only sends copies that Nats-Msg-Id and
-      // the inboxes drop, so a retried call is harmless.
-      const republished = await deps.relay.reconcile(request.since);
+      // Kept under request_id like replays: a retried call gets the first answer and sends nothing
+      // again. The rows to re-send are marked and audited in one transaction.
+      const response = await db.transaction().execute((trx) =>
+        once(trx, { method: call.method, requestId, request, requestCodec: operator.ReconcileRequest }, operator.ReconcileResponse, async () => {
+          const republished = await deps.relay.reconcile(request.since, trx);
+          const reason = `${request.since ? `since ${request.since.toISOString()}` : 'what the consumers had not confirmed'}; ${republished} events re-published`;
+          await record(trx, { action: 'reconcile', parkedId: null, call, operatorName, reason, requestId });
+          return { republished };
+        }),
+      );
+      deps.outboxChanged();
       logger.info(
-        { request_id: requestId, operator_agency_id: call.caller.agencyId, operator_name: operatorName, since: request.since?.toISOString(), republish: republished },
+        { request_id: requestId, operator_agency_id: call.caller.agencyId, operator_name: operatorName, since: request.since?.toISOString(), republish: response.republished },
         'reconciliation asked by an operator',
       );
-      return { republished };
+      return response;
     },
   };
 }

@@ -1,13 +1,14 @@
 import type { Generated } from 'kysely';
 
-export type OperatorActionKind = 'replay' | 'discard' | 'replay_failed';
+export type OperatorActionKind = 'replay' | 'discard' | 'replay_failed' | 'reconcile';
 
-/** One row per replay or discard an operator asked for (and per replay that failed again). */
+/** One row per replay, discard or reconciliation an operator asked for (and per replay that failed again). */
 export interface OperatorActionTable {
   id: Generated<number>;
   at: Generated<Date>;
   action: OperatorActionKind;
-  parked_id: number;
+  /** None for a reconciliation: it concerns the outbox, not a parked message. */
+  parked_id: number | null;
   operator_agency_id: string;
   operator_name: string;
   reason: string;
