@@ -3,6 +3,7 @@ export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, isJetStreamElecting, retryWhileElecting, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
 export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
+export { receivedEventIds } from './receipts.js';
 export {
   enqueueEvent,
   enqueue,

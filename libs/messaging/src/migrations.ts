@@ -103,4 +103,11 @@ export const inboxMigrations: Migrations = {
         .execute();
     },
   },
+  // A producer asks which of its events arrived by event id alone (ConfirmReceipts); the key
+  // starts with the consumer, so without this the answer scanned the whole inbox.
+  messaging_0003_inbox_event_id: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.createIndex('inbox_event_id_idx').on('inbox').column('event_id').execute();
+    },
+  },
 };
