@@ -4,6 +4,8 @@
 // The recipient side reads its inbox and parked messages; the producer side keeps, per recipient,
 // which of its events were confirmed and how often the others were sent again.
 import { sql, type Kysely } from 'kysely';
+import { republishEvents } from './outbox.js';
+import { messagingDb } from './tables.js';
 
 /**
  * Of `eventIds`, those this deployment holds — applied (inbox, any of its consumers) or parked
@@ -20,4 +22,85 @@ export async function receivedEventIds(db: Kysely<any>, producerAgencyId: string
     union
     select event_id from parked_message where event_id = any(${ids}) and split_part(subject, '.', 2) = ${producerAgencyId}`.execute(db);
   return rows.map((r) => r.event_id);
+}
+
+export interface DueReceipt {
+  eventId: string;
+  eventType: string;
+  /** Sends again so far. */
+  sends: number;
+}
+
+/**
+ * Events to ask a recipient about, oldest first: published before `publishedBefore` (a send again
+ * publishes anew, so this is also the wait after each send), of `eventTypes`, not confirmed, sent
+ * again fewer than `maxAttempts` times. Events never asked about are looked for only since `since`
+ * (the outbox keeps every event forever; this bounds the scan to the created_at index's recent end).
+ * One query; at rest it reads the recent outbox rows and the few open receipts.
+ */
+export async function dueReceipts(
+  db: Kysely<any>,
+  options: { recipient: string; eventTypes: readonly string[]; publishedBefore: Date; since: Date; maxAttempts: number; limit: number },
+): Promise<DueReceipt[]> {
+  if (options.eventTypes.length === 0) return [];
+  const types = [...options.eventTypes];
+  const { rows } = await sql<{ event_id: string; event_type: string; sends: number; created_at: Date }>`
+    select o.event_id, o.event_type, 0 as sends, o.created_at
+      from outbox o
+      left join outbox_receipt r on r.recipient = ${options.recipient} and r.event_id = o.event_id
+     where o.created_at >= ${options.since} and o.event_type = any(${types})
+       and o.published_at < ${options.publishedBefore} and r.event_id is null
+    union all
+    select o.event_id, o.event_type, r.sends, o.created_at
+      from outbox_receipt r
+      join outbox o on o.event_id = r.event_id
+     where r.recipient = ${options.recipient} and r.confirmed_at is null and r.sends < ${options.maxAttempts}
+       and o.published_at < ${options.publishedBefore}
+     order by created_at
+     limit ${options.limit}`.execute(db);
+  return rows.map((r) => ({ eventId: r.event_id, eventType: r.event_type, sends: Number(r.sends) }));
+}
+
+/**
+ * Records what the recipient answered, in the caller's transaction: `confirmed` are done; `missing`
+ * go out again from the outbox (under `<event id>~<n>`, see republishEvents) and count a send.
+ */
+export async function recordReceipts(trx: Kysely<any>, recipient: string, answer: { confirmed: readonly string[]; missing: readonly string[]; at: Date }): Promise<void> {
+  const db = messagingDb(trx);
+  if (answer.confirmed.length > 0) {
+    await db
+      .insertInto('outbox_receipt')
+      .values(answer.confirmed.map((event_id) => ({ recipient, event_id, asked_at: answer.at, confirmed_at: answer.at })))
+      .onConflict((oc) => oc.columns(['recipient', 'event_id']).doUpdateSet({ asked_at: answer.at, confirmed_at: answer.at }))
+      .execute();
+  }
+  if (answer.missing.length > 0) {
+    await republishEvents(trx, answer.missing);
+    await db
+      .insertInto('outbox_receipt')
+      .values(answer.missing.map((event_id) => ({ recipient, event_id, sends: 1, asked_at: answer.at })))
+      .onConflict((oc) => oc.columns(['recipient', 'event_id']).doUpdateSet((eb) => ({ asked_at: answer.at, sends: eb('outbox_receipt.sends', '+', 1) })))
+      .execute();
+  }
+}
+
+export interface OpenReceipts {
+  eventType: string;
+  /** Asked about and not confirmed (sent again at least once). */
+  waiting: number;
+  /** Of them, sent again `maxAttempts` times: no longer sent, for an operator to look at. */
+  stuck: number;
+  oldestAt: Date | null;
+}
+
+/** What a recipient has not confirmed, per event type (the operator's GetOutboxStatus). */
+export async function openReceipts(db: Kysely<any>, recipient: string, maxAttempts: number): Promise<OpenReceipts[]> {
+  const { rows } = await sql<{ event_type: string; waiting: number; stuck: number; oldest: Date | null }>`
+    select o.event_type, count(*)::int as waiting, count(*) filter (where r.sends >= ${maxAttempts})::int as stuck, min(o.created_at) as oldest
+      from outbox_receipt r
+      join outbox o on o.event_id = r.event_id
+     where r.recipient = ${recipient} and r.confirmed_at is null
+     group by o.event_type
+     order by o.event_type`.execute(db);
+  return rows.map((r) => ({ eventType: r.event_type, waiting: Number(r.waiting), stuck: Number(r.stuck), oldestAt: r.oldest ? new Date(r.oldest) : null }));
 }
