@@ -31,25 +31,37 @@ export interface DueReceipt {
   sends: number;
 }
 
+export interface DueReceipts {
+  /** Oldest first, at most `limit`. */
+  due: DueReceipt[];
+  /**
+   * The oldest creation time, since `since`, of an event of the types that is not due yet (not
+   * published, or published after `publishedBefore`); null when there is none. A caller that
+   * scans from `since` on may move `since` up to it (and to `publishedBefore`): nothing older is
+   * left to ask about for the first time.
+   */
+  notDueFrom: Date | null;
+}
+
 /**
  * Events to ask a recipient about, oldest first: published before `publishedBefore` (a send again
  * publishes anew, so this is also the wait after each send), of `eventTypes`, not confirmed, sent
- * again fewer than `maxAttempts` times. Events never asked about are looked for only since `since`
- * (the outbox keeps every event forever; this bounds the scan to the created_at index's recent end).
- * One query; at rest it reads the recent outbox rows and the few open receipts.
+ * again fewer than `maxAttempts` times. Events never asked about are looked for only since `since`:
+ * the outbox keeps every event, and the created_at index lets a caller that moves `since` forward
+ * (see notDueFrom) read only its recent end. Two queries over that range and the open receipts.
  */
 export async function dueReceipts(
   db: Kysely<any>,
   options: { recipient: string; eventTypes: readonly string[]; publishedBefore: Date; since: Date; maxAttempts: number; limit: number },
-): Promise<DueReceipt[]> {
-  if (options.eventTypes.length === 0) return [];
+): Promise<DueReceipts> {
+  if (options.eventTypes.length === 0) return { due: [], notDueFrom: null };
   const types = [...options.eventTypes];
   const { rows } = await sql<{ event_id: string; event_type: string; sends: number; created_at: Date }>`
     select o.event_id, o.event_type, 0 as sends, o.created_at
       from outbox o
-      left join outbox_receipt r on r.recipient = ${options.recipient} and r.event_id = o.event_id
      where o.created_at >= ${options.since} and o.event_type = any(${types})
-       and o.published_at < ${options.publishedBefore} and r.event_id is null
+       and o.published_at < ${options.publishedBefore}
+       and not exists (select 1 from outbox_receipt r where r.recipient = ${options.recipient} and r.event_id = o.event_id)
     union all
     select o.event_id, o.event_type, r.sends, o.created_at
       from outbox_receipt r
@@ -58,7 +70,15 @@ export async function dueReceipts(
        and o.published_at < ${options.publishedBefore}
      order by created_at
      limit ${options.limit}`.execute(db);
-  return rows.map((r) => ({ eventId: r.event_id, eventType: r.event_type, sends: Number(r.sends) }));
+  const pending = await sql<{ oldest: Date | null }>`
+    select min(created_at) as oldest from outbox
+     where created_at >= ${options.since} and event_type = any(${types})
+       and (published_at is null or published_at >= ${options.publishedBefore})`.execute(db);
+  const oldest = pending.rows[0]?.oldest;
+  return {
+    due: rows.map((r) => ({ eventId: r.event_id, eventType: r.event_type, sends: Number(r.sends) })),
+    notDueFrom: oldest ? new Date(oldest) : null,
+  };
 }
 
 /**

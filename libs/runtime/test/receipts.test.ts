@@ -6,10 +6,11 @@ import { events, receipts } from '@lotse/contracts';
 import { fieldViolationsOf } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { agencySubjects } from '@lotse/messaging';
-import { grpcError, publishEvent, randomId, startTestNetwork, waitFor, type TestAgency, type TestNetwork } from '@lotse/testing';
+import { grpcError, publishEvent, randomId, sleep, startTestNetwork, waitFor, type TestAgency, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { on, startAgency, subscribe, type AgencyConfig, type RunningAgency } from '../src/index.js';
+import { sql } from '@lotse/db';
+import { on, receiptFollowUp, startAgency, subscribe, type AgencyConfig, type RunningAgency } from '../src/index.js';
 
 const hubId = randomId('hub');
 const producerA = randomId('mbe-a');
@@ -90,5 +91,52 @@ describe('ConfirmReceipts', () => {
 
   it('is for deployments only: an operator certificate is refused', async () => {
     expect((await grpcError(ask(consoleId, [ids.appliedA]))).code).toBe(status.PERMISSION_DENIED);
+  });
+});
+
+describe('the receipt follow-up of a producer', () => {
+  // The deployment above as a producer; its recipient is played by `confirm`, which has everything.
+  const afterMs = 200;
+  const asked: string[][] = [];
+  const followUp = (batch: number) =>
+    receiptFollowUp(hub.running.ctx, { agencyId: 'recipient', address: 'unused' }, ['ReferralRouted'], { intervalMs: 0, afterMs, maxAttempts: 2, batch }, {
+      confirm: async (eventIds) => {
+        asked.push(eventIds);
+        return eventIds;
+      },
+    });
+  const publish = (n: number) =>
+    hub.running.ctx.transact(async (trx) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push(await hub.running.ctx.publish(trx, events.ReferralRouted, 'ReferralRouted', events.ReferralRouted.fromPartial({ referralId: uuidv7(), caseRef: 'C-F1' }), 'C-F1', 'recipient'));
+      return ids;
+    });
+  const published = (ids: string[]) =>
+    waitFor(async () => (await sql<{ n: number }>`select count(*)::int as n from outbox where event_id = any(${ids}) and published_at is not null`.execute(hub.running.ctx.db)).rows[0]!.n === ids.length, 'the events relayed');
+
+  it('asks in batches, oldest first, about each event once', async () => {
+    const f = followUp(2);
+    const ids = await publish(5);
+    await published(ids);
+    await sleep(afterMs + 50);
+    asked.length = 0;
+    for (const expected of [2, 2, 1, 0]) {
+      expect(await f.runOnce()).toBe(0);
+      expect(asked.length ? asked.pop()!.length : 0).toBe(expected);
+    }
+    expect(await f.awaiting()).toEqual([]);
+  });
+
+  it('still finds an event whose transaction began minutes before it committed', async () => {
+    const f = followUp(100);
+    await f.runOnce(); // the first run reads the whole look-back; later ones the recent end
+    const [late] = await publish(1);
+    // As if its transaction had begun 4 minutes ago: created_at is the start of the transaction.
+    await sql`update outbox set created_at = now() - interval '4 minutes' where event_id = ${late}`.execute(hub.running.ctx.db);
+    await published([late!]);
+    await sleep(afterMs + 50);
+    asked.length = 0;
+    await f.runOnce();
+    expect(asked).toEqual([[late]]);
   });
 });

@@ -42,6 +42,9 @@ export function receiptFollowUpConfig(env: Env): ReceiptFollowUpOptions {
   };
 }
 
+/** Transactions that commit this long after they began still have their events looked at. */
+const COMMIT_SLACK_MS = 5 * 60_000;
+
 export interface ReceiptRecipient {
   agencyId: string;
   /** Its gRPC address (host:port). */
@@ -68,18 +71,28 @@ export function receiptFollowUp(rt: AgencyContext<any>, recipient: ReceiptRecipi
       return (await client.confirmReceipts({ eventIds })).receivedEventIds;
     });
 
+  // Where the scan for events never asked about starts: the whole look-back on the first run, then
+  // only the recent end of the outbox. It moves up to the oldest event not due yet, less a slack
+  // for transactions that commit after others that started later (created_at is their start).
+  let scanFrom: Date | undefined;
+
   /** One pass over at most one batch. Returns how many events were sent again. */
   async function runOnce(): Promise<number> {
     const now = rt.now();
-    const due = await dueReceipts(rt.db, {
-      recipient: recipient.agencyId,
-      eventTypes,
-      publishedBefore: new Date(now.getTime() - opts.afterMs),
-      since: new Date(now.getTime() - opts.lookBackMs),
-      maxAttempts: opts.maxAttempts,
-      limit: opts.batch,
-    });
-    if (due.length === 0) return 0;
+    const publishedBefore = new Date(now.getTime() - opts.afterMs);
+    const lookBack = new Date(now.getTime() - opts.lookBackMs);
+    const since = scanFrom && scanFrom > lookBack ? scanFrom : lookBack;
+    const { due, notDueFrom } = await dueReceipts(rt.db, { recipient: recipient.agencyId, eventTypes, publishedBefore, since, maxAttempts: opts.maxAttempts, limit: opts.batch });
+    // Once this run's events are asked about (or there are none), nothing before this is new. A
+    // full batch may have left some: the next run starts where this one did.
+    const settled = new Date(Math.min(publishedBefore.getTime(), notDueFrom?.getTime() ?? Infinity) - COMMIT_SLACK_MS);
+    const advance = () => {
+      if (due.length < opts.batch) scanFrom = settled;
+    };
+    if (due.length === 0) {
+      advance();
+      return 0;
+    }
     let received: Set<string>;
     try {
       received = new Set(await confirm(due.map((d) => d.eventId)));
@@ -94,6 +107,7 @@ export function receiptFollowUp(rt: AgencyContext<any>, recipient: ReceiptRecipi
     const confirmed = due.filter((d) => received.has(d.eventId)).map((d) => d.eventId);
     const missing = due.filter((d) => !received.has(d.eventId)).map((d) => d.eventId);
     await rt.transact((trx) => recordReceipts(trx, recipient.agencyId, { confirmed, missing, at: now }));
+    advance();
     if (missing.length > 0) rt.logger.warn({ resent: missing.length, waits_on: recipient.agencyId }, 'events the recipient does not have were sent again');
     return missing.length;
   }
