@@ -18,9 +18,9 @@ export async function receivedEventIds(db: Kysely<any>, producerAgencyId: string
   const ids = [...new Set(eventIds)];
   // parked_message has no index on event_id: it holds what failed, a handful of rows.
   const { rows } = await sql<{ event_id: string }>`
-    select event_id from inbox where event_id = any(${ids}) and split_part(subject, '.', 2) = ${producerAgencyId}
+    select event_id from inbox where event_id = any(${ids}::text[]) and split_part(subject, '.', 2) = ${producerAgencyId}
     union
-    select event_id from parked_message where event_id = any(${ids}) and split_part(subject, '.', 2) = ${producerAgencyId}`.execute(db);
+    select event_id from parked_message where event_id = any(${ids}::text[]) and split_part(subject, '.', 2) = ${producerAgencyId}`.execute(db);
   return rows.map((r) => r.event_id);
 }
 
@@ -59,7 +59,7 @@ export async function dueReceipts(
   const { rows } = await sql<{ event_id: string; event_type: string; sends: number; created_at: Date }>`
     select o.event_id, o.event_type, 0 as sends, o.created_at
       from outbox o
-     where o.created_at >= ${options.since} and o.event_type = any(${types})
+     where o.created_at >= ${options.since} and o.event_type = any(${types}::text[])
        and o.published_at < ${options.publishedBefore}
        and not exists (select 1 from outbox_receipt r where r.recipient = ${options.recipient} and r.event_id = o.event_id)
     union all
@@ -72,7 +72,7 @@ export async function dueReceipts(
      limit ${options.limit}`.execute(db);
   const pending = await sql<{ oldest: Date | null }>`
     select min(created_at) as oldest from outbox
-     where created_at >= ${options.since} and event_type = any(${types})
+     where created_at >= ${options.since} and event_type = any(${types}::text[])
        and (published_at is null or published_at >= ${options.publishedBefore})`.execute(db);
   const oldest = pending.rows[0]?.oldest;
   return {
