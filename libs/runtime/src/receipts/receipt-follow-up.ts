@@ -62,7 +62,8 @@ export interface ReceiptFollowUpDeps {
 }
 
 export function receiptFollowUp(rt: AgencyContext<any>, recipient: ReceiptRecipient, eventTypes: readonly string[], options: ReceiptFollowUpOptions, deps: ReceiptFollowUpDeps = {}) {
-  const opts = { ...defaultReceiptFollowUp, ...options };
+  // Field by field: an option given as undefined (batch, lookBackMs) takes the default.
+  const opts: Required<ReceiptFollowUpOptions> = { ...options, batch: options.batch ?? defaultReceiptFollowUp.batch, lookBackMs: options.lookBackMs ?? defaultReceiptFollowUp.lookBackMs };
   let client: PromiseClient<receipts.ReceiptServiceClient> | undefined;
   const confirm =
     deps.confirm ??
