@@ -16,6 +16,7 @@ export * as migrationServices from './gen/lotse/migration_services/v1/migration_
 export * as jobCentre from './gen/lotse/job_centre/v1/job_centre.js';
 export * as jobCentreEvents from './gen/lotse/events/v1/job_centre_events.js';
 export * as operator from './gen/lotse/operator/v1/operator.js';
+export * as receipts from './gen/lotse/receipts/v1/receipts.js';
 export * as dataProtection from './gen/lotse/data_protection/v1/data_protection.js';
 export * as rpcStatus from './gen/google/rpc/status.js';
 export * as rpcErrorDetails from './gen/google/rpc/error_details.js';

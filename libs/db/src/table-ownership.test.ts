@@ -32,6 +32,7 @@ const owners: Record<string, string[]> = {
   idempotency: ['libs/grpc'],
   outbox: ['libs/messaging'],
   outbox_stream: ['libs/messaging'],
+  outbox_receipt: ['libs/messaging'],
   inbox: ['libs/messaging'],
   parked_message: ['libs/messaging'],
   newcomer_record: ['libs/referrals'],

@@ -2,7 +2,8 @@ export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCas
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, isJetStreamElecting, retryWhileElecting, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
 export { outboxMigrations, inboxMigrations } from './migrations.js';
-export type { MessagingTables, OutboxTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
+export type { MessagingTables, OutboxTable, OutboxReceiptTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
+export { receivedEventIds, dueReceipts, recordReceipts, openReceipts, type DueReceipt, type DueReceipts, type OpenReceipts } from './receipts.js';
 export {
   enqueueEvent,
   enqueue,

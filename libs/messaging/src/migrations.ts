@@ -59,6 +59,24 @@ export const outboxMigrations: Migrations = {
       await db.schema.alterTable('outbox').addColumn('resends', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  // Issue 17: events without a natural answer are confirmed by their recipient (ConfirmReceipts);
+  // one row per event and recipient once the producer asked, so the outbox itself stays as it is.
+  messaging_0005_outbox_receipt: {
+    up: async (db: Kysely<any>) => {
+      await db.schema
+        .createTable('outbox_receipt')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        // Times the event was sent again because the recipient did not have it.
+        .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('asked_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('confirmed_at', 'timestamptz')
+        .addPrimaryKeyConstraint('outbox_receipt_pk', ['recipient', 'event_id'])
+        .execute();
+      // What is still open is few; the confirmed rows (nearly all) stay out of this index.
+      await sql`create index outbox_receipt_open_idx on outbox_receipt (recipient, event_id) where confirmed_at is null`.execute(db);
+    },
+  },
 };
 
 export const inboxMigrations: Migrations = {
@@ -101,6 +119,13 @@ export const inboxMigrations: Migrations = {
         .addColumn('signer_certificate', 'text')
         .addColumn('envelope', 'bytea')
         .execute();
+    },
+  },
+  // A producer asks which of its events arrived by event id alone (ConfirmReceipts); the key
+  // starts with the consumer, so without this the answer scanned the whole inbox.
+  messaging_0003_inbox_event_id: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.createIndex('inbox_event_id_idx').on('inbox').column('event_id').execute();
     },
   },
 };

@@ -67,8 +67,19 @@ export interface OutboxStreamTable {
   republished: Generated<number>;
 }
 
+/** A recipient's confirmation of one event, as the producer's receipt follow-up keeps it. */
+export interface OutboxReceiptTable {
+  recipient: string;
+  event_id: string;
+  /** Sends again because the recipient did not have the event; `maxAttempts` of them: stuck. */
+  sends: Generated<number>;
+  asked_at: Generated<Date>;
+  confirmed_at: Date | null;
+}
+
 export interface MessagingTables {
   outbox: OutboxTable;
+  outbox_receipt: OutboxReceiptTable;
   outbox_stream: OutboxStreamTable;
   inbox: InboxTable;
   parked_message: ParkedMessageTable;

@@ -1,4 +1,4 @@
-import { operator } from '@lotse/contracts';
+import { operator, receipts } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { DatabaseWatch, migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
 import { accessMatrix, accessRefusal, eventFlows } from '@lotse/flows';
@@ -25,6 +25,7 @@ import type { AgencyConfig } from './agency-config.js';
 import type { Subscription } from './dispatch.js';
 import { operatorMigrations } from './operator/migrations.js';
 import { OPERATOR_PROTO_FILE, operatorApi } from './operator/operator-api.js';
+import { RECEIPTS_PROTO_FILE, receiptApi } from './receipts/receipt-api.js';
 
 /** What a service's handlers get: its own database, its identity, and the outbox. */
 export interface AgencyContext<DB> {
@@ -71,7 +72,7 @@ export interface AgencyOverrides {
 /**
  * Starts one agency deployment: database and migrations, NATS stream, outbox relay, consumers,
  * the deployment's metrics, gRPC server with the service's own services and the operator API
- * (lotse.operator.v1) — and stops them in reverse order. Each service's create() calls this with
+ * (lotse.operator.v1) and the receipt API (lotse.receipts.v1) — and stops them in reverse order. Each service's create() calls this with
  * its own parts; nothing here knows an agency's domain.
  */
 export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>, overrides: AgencyOverrides = {}): Promise<RunningAgency<DB>> {
@@ -194,6 +195,8 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
       OPERATOR_PROTO_FILE,
       operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
+    // Which of a caller's events this deployment took in: producers' receipt follow-ups ask it.
+    server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi({ db: database.db as Kysely<any> }));
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());
     reportServing = (serving) => server.setServing(serving);

@@ -6,3 +6,15 @@ export { operatorApi, OPERATOR_AGENCY_TYPE, OPERATOR_PROTO_FILE, type OperatorAp
 export { operatorMigrations } from './operator/migrations.js';
 export type { OperatorActionKind, OperatorActionTable, OperatorTables } from './operator/tables.js';
 export { startPeriodic, type PeriodicJob } from './periodic.js';
+export { receiptApi, RECEIPTS_PROTO_FILE } from './receipts/receipt-api.js';
+export {
+  receiptFollowUp,
+  receiptFollowUpConfig,
+  hubReceiptFollowUp,
+  eventTypesSent,
+  defaultReceiptFollowUp,
+  type ReceiptFollowUp,
+  type ReceiptFollowUpDeps,
+  type ReceiptFollowUpOptions,
+  type ReceiptRecipient,
+} from './receipts/receipt-follow-up.js';

@@ -1,5 +1,5 @@
 import { addressMap, agencyId, ConfigError, optionalString, type Env } from '@lotse/config';
-import { agencyConfig, type AgencyConfig } from '@lotse/runtime';
+import { agencyConfig, receiptFollowUpConfig, type AgencyConfig, type ReceiptFollowUpOptions } from '@lotse/runtime';
 
 export interface JobCentreConfig extends AgencyConfig {
   hubAgencyId: string;
@@ -12,6 +12,8 @@ export interface JobCentreConfig extends AgencyConfig {
   dataOwnerId: string | undefined;
   /** The hub's gRPC address (HUB_ADDRESS): the cooperation agreements are read from it. */
   hubAddress?: string;
+  /** RECEIPT_FOLLOW_UP_INTERVAL_MS, _AFTER_MS, _ATTEMPTS: asking the hub which of our events it has (needs hubAddress). */
+  receiptFollowUp?: ReceiptFollowUpOptions;
 }
 
 export function toConfig(env: Env): JobCentreConfig {
@@ -24,5 +26,6 @@ export function toConfig(env: Env): JobCentreConfig {
     peers,
     dataOwnerId: explicitOwner ?? (peers.size === 1 ? [...peers.keys()][0] : undefined),
     hubAddress: optionalString(env, 'HUB_ADDRESS'),
+    receiptFollowUp: receiptFollowUpConfig(env),
   };
 }

@@ -1,7 +1,7 @@
 import { jobCentre } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
 import { hubAgreements, referralEvents, type AgreementSource } from '@lotse/referrals';
-import { startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { hubReceiptFollowUp, startAgency, subscribe, type AgencyOverrides, type ReceiptFollowUp, type RunningAgency } from '@lotse/runtime';
 import { jobCentreApi } from './api/job-centre-api.js';
 import type { JobCentreConfig } from './config.js';
 import { jobCentreDataProtection } from './data-protection/index.js';
@@ -16,12 +16,18 @@ export type { JobCentreDb } from './db/schema.js';
 export function create(config: JobCentreConfig, overrides: AgencyOverrides & { agreements?: AgreementSource } = {}) {
   let agreements: AgreementSource | undefined;
   let running: RunningAgency<JobCentreDb> | undefined;
+  let receiptsFollowUp: ReceiptFollowUp | undefined;
   return {
     async start() {
       running = await startAgency<JobCentreDb>(
         config,
         {
           migrations: jobCentreMigrations,
+          // Our events to the hub that it has not confirmed, for the operator's status and the console.
+          awaiting: (ctx) => {
+            receiptsFollowUp = hubReceiptFollowUp(ctx, { agencyId: config.hubAgencyId, address: config.hubAddress }, config.receiptFollowUp);
+            return async () => (await receiptsFollowUp?.awaiting()) ?? [];
+          },
           services: (ctx) => [
             {
               definition: jobCentre.JobCentreServiceService,
@@ -41,9 +47,15 @@ export function create(config: JobCentreConfig, overrides: AgencyOverrides & { a
         },
         overrides,
       );
+      receiptsFollowUp?.start();
       return running;
     },
+    /** The reconciliation of our events with the hub's receipts (for operators and tests); undefined without HUB_ADDRESS. */
+    get receiptFollowUp() {
+      return receiptsFollowUp;
+    },
     async stop() {
+      await receiptsFollowUp?.stop();
       await running?.stop();
       agreements?.close?.();
     },

@@ -2,7 +2,7 @@ import type { RetentionJob } from '@lotse/audit';
 import { events, migrationServices } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
 import { hubAgreements, referralEvents, type AgreementSource } from '@lotse/referrals';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { hubReceiptFollowUp, on, startAgency, subscribe, type AgencyOverrides, type ReceiptFollowUp, type RunningAgency } from '@lotse/runtime';
 import { migrationServicesApi } from './api/migration-services-api.js';
 import type { MigrationServicesConfig } from './config.js';
 import { providerDataProtection, startProviderRetention } from './data-protection/index.js';
@@ -18,6 +18,7 @@ export type { MigrationServicesDb } from './db/schema.js';
 export function create(config: MigrationServicesConfig, overrides: AgencyOverrides & { agreements?: AgreementSource } = {}) {
   let agreements: AgreementSource | undefined;
   let running: RunningAgency<MigrationServicesDb> | undefined;
+  let receiptsFollowUp: ReceiptFollowUp | undefined;
   let retention: RetentionJob | undefined;
   return {
     async start() {
@@ -25,6 +26,11 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
         config,
         {
           migrations: migrationServicesMigrations,
+          // Our events to the hub that it has not confirmed, for the operator's status and the console.
+          awaiting: (ctx) => {
+            receiptsFollowUp = hubReceiptFollowUp(ctx, { agencyId: config.hubAgencyId, address: config.hubAddress }, config.receiptFollowUp);
+            return async () => (await receiptsFollowUp?.awaiting()) ?? [];
+          },
           services: (ctx) => [
             {
               definition: migrationServices.MigrationServicesServiceService,
@@ -46,10 +52,16 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
         },
         overrides,
       );
+      receiptsFollowUp?.start();
       retention = startProviderRetention(running.ctx, config);
       return running;
     },
+    /** The reconciliation of our events with the hub's receipts (for operators and tests); undefined without HUB_ADDRESS. */
+    get receiptFollowUp() {
+      return receiptsFollowUp;
+    },
     async stop() {
+      await receiptsFollowUp?.stop();
       await retention?.stop();
       await running?.stop();
       agreements?.close?.();
