@@ -31,10 +31,45 @@ let client: PromiseClient<st.StatisticsServiceClient>;
 const day = (d: number, h = 9) => new Date(Date.UTC(2026, 9, d, h));
 
 /** One case: requested on `d`, received by `provider`, then the named steps `after` days later. */
-async function seedCase(municipality: string, ageGroup: common.AgeGroup, provider: string, d: number, steps: [string, number][]) {
+async function seedCase(
+  municipality: string,
+  ageGroup: common.AgeGroup,
+  provider: string,
+  d: number,
+  steps: [string, number][],
+  referral: { purpose?: common.Purpose; languages?: string[] } = {},
+) {
   const caseRef = `C-${uuidv7().slice(-12)}`;
   const db = running.ctx.db;
   await db.insertInto('case_index').values({ case_ref: caseRef, status: 1, current_agency_id: provider, referral_id: 'r', municipality, age_group: ageGroup, opened_at: day(d), updated_at: day(d) }).execute();
+  // The case's first referral: purpose and languages; a later one must not count.
+  for (const [n, purpose, languages] of [
+    [0, referral.purpose ?? common.Purpose.PURPOSE_MIGRATION_COUNSELLING, referral.languages ?? []],
+    [1, common.Purpose.PURPOSE_JOB_PLACEMENT, ['tr']],
+  ] as const) {
+    await db
+      .insertInto('hub_referral')
+      .values({
+        referral_id: `${caseRef}-r${n}`,
+        case_ref: caseRef,
+        referrer_agency_id: 'fo',
+        provider_id: provider,
+        status: 1,
+        purpose,
+        consent_id: 'consent',
+        consented_recipients: [provider],
+        municipality,
+        age_group: ageGroup,
+        preferred_provider_id: null,
+        decline_reason: 0,
+        requested_at: day(d, 9 + n * 5),
+        updated_at: day(d, 9 + n * 5),
+        expires_at: null,
+        escalated_at: null,
+        languages: [...languages],
+      })
+      .execute();
+  }
   const all: [string, string, Date][] = [
     ['ReferralRequested', 'fo', day(d)],
     ['ReferralRouted', hubId, day(d, 10)],
@@ -71,9 +106,16 @@ beforeAll(async () => {
   const { AGE_GROUP_ADULT: adult, AGE_GROUP_YOUTH: youth } = common.AgeGroup;
   // Koblenz: 10 cases at provider A, 7 with a first contact after 2..8 days; Mayen: 6 at B;
   // Bendorf: 1 case (a cell that must not be published).
-  for (let i = 0; i < 10; i++) await seedCase('koblenz', i < 7 ? adult : youth, providerA, 1 + i, i < 7 ? [['FirstContactRecorded', 2 + i]] : [['ReferralDeclined', 1]]);
-  for (let i = 0; i < 6; i++) await seedCase('mayen', adult, providerB, 3 + i, i < 4 ? [['FirstContactRecorded', 10]] : [['ReferralEscalated', 7]]);
-  await seedCase('bendorf', adult, providerB, 5, [['FirstContactRecorded', 1]]);
+  // First referrals: Koblenz's for counselling, 5 speaking Arabic (and German) and 5 Ukrainian;
+  // Mayen's for the job centre, 4 Ukrainian and 2 without languages; Bendorf's in Persian.
+  const { PURPOSE_LABOUR_MARKET_INTEGRATION: labour } = common.Purpose;
+  for (let i = 0; i < 10; i++) {
+    await seedCase('koblenz', i < 7 ? adult : youth, providerA, 1 + i, i < 7 ? [['FirstContactRecorded', 2 + i]] : [['ReferralDeclined', 1]], { languages: i < 5 ? ['ar', 'de'] : ['uk'] });
+  }
+  for (let i = 0; i < 6; i++) {
+    await seedCase('mayen', adult, providerB, 3 + i, i < 4 ? [['FirstContactRecorded', 10]] : [['ReferralEscalated', 7]], { purpose: labour, languages: i < 4 ? ['uk'] : [] });
+  }
+  await seedCase('bendorf', adult, providerB, 5, [['FirstContactRecorded', 1]], { languages: ['fa'] });
   // Outside the period:
   await seedCase('koblenz', adult, providerA, 28, [['FirstContactRecorded', 1]]);
 });
@@ -132,6 +174,24 @@ describe('GetStatistics', () => {
     expect(r.csv).toContain('referred,municipality,bendorf,Stadt Bendorf,,yes,,');
     expect(r.csv).toContain('referred,municipality,koblenz,Stadt Koblenz,10,no,,');
     expect(r.csv).toContain('escalated,municipality,,,,withheld: total-below-minimum,,');
+  });
+
+  it('by the purpose and the first language of the case’s first referral, small cells hidden', async () => {
+    const r = await client.getStatistics({ ...period, dimensions: [D.STATISTICS_DIMENSION_PURPOSE, D.STATISTICS_DIMENSION_LANGUAGE], minCount: 0 });
+    const byPurpose = table(r, 'referred', D.STATISTICS_DIMENSION_PURPOSE);
+    expect(byPurpose.total).toBe(17);
+    // The second referral of every case (job placement) is not counted.
+    expect(byPurpose.cells.map((c) => [c.key, c.label, c.count])).toEqual([
+      ['labour_market_integration', 'Arbeitsmarktintegration', 6],
+      ['migration_counselling', 'Migrationsberatung', 11],
+    ]);
+    const byLanguage = table(r, 'referred', D.STATISTICS_DIMENSION_LANGUAGE);
+    expect(byLanguage.total).toBe(17);
+    const cells = Object.fromEntries(byLanguage.cells.map((c) => [c.key, c.suppressed ? '*' : c.count]));
+    // Persian (1) and no languages (2) are below 3: hidden; Arabic and Ukrainian published.
+    expect(cells).toMatchObject({ ar: 5, uk: 9, fa: '*', '(keine Angabe)': '*' });
+    expect(byLanguage.cells.find((c) => c.key === 'ar')!.label).toBe('Arabisch');
+    expect(r.csv).toContain('referred,purpose,migration_counselling,Migrationsberatung,11,no,,');
   });
 
   it('publishes nothing for a period with fewer cases than the minimum', async () => {

@@ -30,7 +30,22 @@ export interface Labels {
 
 const ageLabels: Record<number, string> = { [common.AgeGroup.AGE_GROUP_YOUTH]: '12–26', [common.AgeGroup.AGE_GROUP_ADULT]: '27+' };
 
+// The circle reads German; the English is beside it on the page (services/console).
+const purposeLabels: Record<number, string> = {
+  [common.Purpose.PURPOSE_MIGRATION_COUNSELLING]: 'Migrationsberatung',
+  [common.Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION]: 'Arbeitsmarktintegration',
+  [common.Purpose.PURPOSE_COMPETENCE_ASSESSMENT]: 'Kompetenzfeststellung',
+  [common.Purpose.PURPOSE_LANGUAGE_COURSE]: 'Sprachkurs',
+  [common.Purpose.PURPOSE_QUALIFICATION]: 'Qualifizierung',
+  [common.Purpose.PURPOSE_JOB_PLACEMENT]: 'Vermittlung in Arbeit',
+};
+const purposeKey = (p: number) => (p && common.purposeToJSON(p) !== 'UNRECOGNIZED' ? common.purposeToJSON(p).replace(/^PURPOSE_/, '').toLowerCase() : '(unbekannt)');
+const purposeByKey = new Map(Object.entries(purposeLabels).map(([p, label]) => [purposeKey(Number(p)), label]));
+const languageNames = new Intl.DisplayNames(['de'], { type: 'language', fallback: 'code' });
+
 function keyOf(c: CaseSteps, dimension: st.StatisticsDimension): string {
+  if (dimension === D.STATISTICS_DIMENSION_PURPOSE) return purposeKey(c.purpose);
+  if (dimension === D.STATISTICS_DIMENSION_LANGUAGE) return c.language || '(keine Angabe)';
   if (dimension === D.STATISTICS_DIMENSION_MUNICIPALITY) return c.municipality || '(unbekannt)';
   if (dimension === D.STATISTICS_DIMENSION_AGE_GROUP) return ageLabels[c.ageGroup] ?? '(unbekannt)';
   return c.steps.find((s) => s.kind === 'ReferralReceived' || s.kind === 'ReferralAccepted')?.agencyId ?? '(keiner)';
@@ -39,6 +54,8 @@ function keyOf(c: CaseSteps, dimension: st.StatisticsDimension): string {
 function labelOf(key: string, dimension: st.StatisticsDimension, labels: Labels): string {
   if (dimension === D.STATISTICS_DIMENSION_MUNICIPALITY) return labels.municipality(key);
   if (dimension === D.STATISTICS_DIMENSION_PROVIDER) return labels.provider(key);
+  if (dimension === D.STATISTICS_DIMENSION_PURPOSE) return purposeByKey.get(key) ?? key;
+  if (dimension === D.STATISTICS_DIMENSION_LANGUAGE && !key.startsWith('(')) return languageNames.of(key) ?? key;
   return key;
 }
 
@@ -104,7 +121,7 @@ export function computeStatistics(cases: CaseSteps[], dimensions: st.StatisticsD
   return { tables, durations };
 }
 
-const dimensionNames: Record<number, string> = { [D.STATISTICS_DIMENSION_MUNICIPALITY]: 'municipality', [D.STATISTICS_DIMENSION_AGE_GROUP]: 'age-group', [D.STATISTICS_DIMENSION_PROVIDER]: 'provider' };
+const dimensionNames: Record<number, string> = { [D.STATISTICS_DIMENSION_MUNICIPALITY]: 'municipality', [D.STATISTICS_DIMENSION_AGE_GROUP]: 'age-group', [D.STATISTICS_DIMENSION_PROVIDER]: 'provider', [D.STATISTICS_DIMENSION_PURPOSE]: 'purpose', [D.STATISTICS_DIMENSION_LANGUAGE]: 'language' };
 export const dimensionName = (d: st.StatisticsDimension) => dimensionNames[d] ?? 'unknown';
 
 /** CSV (RFC 4180): one line per cell and one per table total; a suppressed cell has an empty count. */

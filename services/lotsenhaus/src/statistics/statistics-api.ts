@@ -28,7 +28,7 @@ export function statisticsApi(hub: AgencyContext<HubDb>, directory: Directory, m
       if (req.minCount > 1000) v.add('min_count', 'must be at most 1000');
       v.throwIfAny();
       const min = req.minCount || minCount;
-      const dimensions = req.dimensions.length ? [...new Set(req.dimensions)] : [D.STATISTICS_DIMENSION_MUNICIPALITY, D.STATISTICS_DIMENSION_AGE_GROUP, D.STATISTICS_DIMENSION_PROVIDER];
+      const dimensions = req.dimensions.length ? [...new Set(req.dimensions)] : [D.STATISTICS_DIMENSION_PURPOSE, D.STATISTICS_DIMENSION_MUNICIPALITY, D.STATISTICS_DIMENSION_AGE_GROUP, D.STATISTICS_DIMENSION_LANGUAGE, D.STATISTICS_DIMENSION_PROVIDER];
       const cases = await cohortSteps(hub.db, req.from!, req.to!);
       const { tables, durations } = computeStatistics(cases, dimensions, min, labels);
       return { minCount: min, from: req.from, to: req.to, tables, durations, csv: toCsv(tables, durations) };

@@ -19,6 +19,8 @@ const dimensionNames = {
   STATISTICS_DIMENSION_MUNICIPALITY: ['Kommune', 'Municipality'],
   STATISTICS_DIMENSION_AGE_GROUP: ['Altersgruppe', 'Age group'],
   STATISTICS_DIMENSION_PROVIDER: ['Träger', 'Provider'],
+  STATISTICS_DIMENSION_PURPOSE: ['Zweck', 'Purpose'],
+  STATISTICS_DIMENSION_LANGUAGE: ['Sprache', 'Language'],
 };
 const durationNames = {
   'first-counselling-contact': ['Tage bis zum ersten Beratungskontakt', 'Days to the first counselling contact'],

@@ -30,6 +30,13 @@ export enum StatisticsDimension {
   STATISTICS_DIMENSION_AGE_GROUP = 2,
   /** STATISTICS_DIMENSION_PROVIDER - The provider that received the case's first referral. */
   STATISTICS_DIMENSION_PROVIDER = 3,
+  /** STATISTICS_DIMENSION_PURPOSE - The purpose of the case's first referral. */
+  STATISTICS_DIMENSION_PURPOSE = 4,
+  /**
+   * STATISTICS_DIMENSION_LANGUAGE - The first language the newcomer named (ISO 639), where the consent granted languages: one
+   * row per case, so the rows still add up to the total the suppression protects.
+   */
+  STATISTICS_DIMENSION_LANGUAGE = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -47,6 +54,12 @@ export function statisticsDimensionFromJSON(object: any): StatisticsDimension {
     case 3:
     case "STATISTICS_DIMENSION_PROVIDER":
       return StatisticsDimension.STATISTICS_DIMENSION_PROVIDER;
+    case 4:
+    case "STATISTICS_DIMENSION_PURPOSE":
+      return StatisticsDimension.STATISTICS_DIMENSION_PURPOSE;
+    case 5:
+    case "STATISTICS_DIMENSION_LANGUAGE":
+      return StatisticsDimension.STATISTICS_DIMENSION_LANGUAGE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -64,6 +77,10 @@ export function statisticsDimensionToJSON(object: StatisticsDimension): string {
       return "STATISTICS_DIMENSION_AGE_GROUP";
     case StatisticsDimension.STATISTICS_DIMENSION_PROVIDER:
       return "STATISTICS_DIMENSION_PROVIDER";
+    case StatisticsDimension.STATISTICS_DIMENSION_PURPOSE:
+      return "STATISTICS_DIMENSION_PURPOSE";
+    case StatisticsDimension.STATISTICS_DIMENSION_LANGUAGE:
+      return "STATISTICS_DIMENSION_LANGUAGE";
     case StatisticsDimension.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
