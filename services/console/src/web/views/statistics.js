@@ -28,8 +28,9 @@ const durationNames = {
 };
 const both = ([de, en]) => `${esc(de)} <span class="en">/ ${esc(en)}</span>`;
 const iso = (d) => d.toISOString().slice(0, 10);
-/** Days as the circle reads them: days with one decimal, under a day in hours. */
-const fmtDays = (v) => (v == null ? '–' : v < 1 ? `${(v * 24).toFixed(1)} h` : `${v.toFixed(1)} d`);
+/** Days as the circle reads them: days with one decimal, under a day in hours, under an hour in
+ * minutes (a demo network's steps are minutes apart; "0.0 h" would say nothing). */
+const fmtDays = (v) => (v == null ? '–' : v < 1 / 24 ? `${Math.round(v * 1440)} min` : v < 1 ? `${(v * 24).toFixed(1)} h` : `${v.toFixed(1)} d`);
 
 /** One table per dimension: rows are the dimension's values, columns the measures. */
 function countTable(dimension, tables) {
