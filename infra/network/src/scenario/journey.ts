@@ -486,6 +486,9 @@ export function accountFor(record: JourneyRecord, t: Timeline | undefined): { ok
   if (!exp) return { ok: false, why: record.error ?? 'journey did not finish' };
   if (!t) return { ok: false, why: 'case not found at the hub' };
   const summary = t.caseSummary!;
+  // A journey whose client gave up mid-way (its retry budget spent) is not accounted for; say why,
+  // rather than compare the hub with the expectation of its last finished step.
+  if (record.state === 'failed') return { ok: false, why: `the scenario gave up on it (${record.error}); the hub has it ${common.referralStatusToJSON(summary.status)}` };
   const statusOk = exp.statuses.includes(summary.status) || (exp.escalatedCounts === true && Boolean((summary as { escalated?: boolean }).escalated));
   let at = 0;
   for (const e of t.entries) if (at < exp.events.length && e.eventType === exp.events[at]) at++;
