@@ -7,7 +7,7 @@
 // need-to-know.security.e2e.test.ts.
 import { join } from 'node:path';
 import { credentials, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { dataProtection, directory, foreignOffice, jobCentre, lotsenhaus, migrationServices, oneStop, operator, statistics } from '@lotse/contracts';
+import { dataProtection, directory, foreignOffice, jobCentre, lotsenhaus, migrationServices, oneStop, operator, receipts, statistics } from '@lotse/contracts';
 import { loadAccessMatrix } from '@lotse/flows';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import pg from 'pg';
@@ -26,6 +26,7 @@ const services = [
   dataProtection.DataProtectionServiceService,
   dataProtection.TransparencyReportServiceService,
   operator.OperatorServiceService,
+  receipts.ReceiptServiceService,
 ] as const;
 
 /** One deployment of each kind, and a certificate for every agency type of the matrix. */
