@@ -18,3 +18,15 @@ export {
   type ReceiptFollowUpOptions,
   type ReceiptRecipient,
 } from './receipts/receipt-follow-up.js';
+export {
+  accessMismatch,
+  declaredService,
+  handlersFor,
+  streaming,
+  unary,
+  type Access,
+  type Declared,
+  type HandlerCall,
+  type HandlerRuntime,
+  type StreamHandlerCall,
+} from './declared-handlers.js';
