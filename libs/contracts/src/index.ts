@@ -26,3 +26,4 @@ export { Any } from './gen/google/protobuf/any.js';
 /** Folder of the .proto sources; server reflection loads them at run time. */
 export const protoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../proto');
 export { isAdvance as isReferralStatusAdvance } from './referral-status.js';
+export { eventTypeOf } from './event-names.js';

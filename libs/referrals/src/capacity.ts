@@ -13,5 +13,5 @@ export interface CapacityOptions<Req> {
 
 /** Tells the hub how much this agency can take now (no case, no personal data); routing weighs it. */
 export async function publishCapacity<DB>(rt: AgencyContext<DB>, trx: Transaction<DB>, kind: common.CapacityKind, free: number): Promise<void> {
-  await rt.publish(trx, events.CapacityChanged, 'CapacityChanged', { providerId: rt.agencyId, kind, free, changedAt: rt.now() }, '');
+  await rt.publish(trx, events.CapacityChanged, { providerId: rt.agencyId, kind, free, changedAt: rt.now() }, '');
 }

@@ -118,7 +118,6 @@ export function consentedFetch<DB, Row extends ReceivedReferralRow, Res>(rt: Age
         await rt.publish(
           trx,
           events.NewcomerDataReceived,
-          'NewcomerDataReceived',
           { referralId, caseRef: referral.case_ref, providerId: rt.agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
           referral.case_ref,
         );

@@ -57,14 +57,13 @@ async function takeIn<DB>(rt: AgencyContext<DB>, trx: Transaction<DB>, intake: R
     .returning('referral_id')
     .executeTakeFirst();
   if (!inserted || admission.closed) return;
-  const receivedId = await rt.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
+  const receivedId = await rt.publish(trx, events.ReferralReceived, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId }, msg.caseRef);
   if (declined) {
     // Routing a purpose this agency does not serve is the hub's mistake; declining lets it re-route.
     rt.logger.warn({ referral_id: msg.referralId, purpose: common.purposeToJSON(msg.purpose) }, 'referral for a purpose this agency does not serve; declined');
     await rt.publish(
       trx,
       events.ReferralDeclined,
-      'ReferralDeclined',
       { referralId: msg.referralId, caseRef: msg.caseRef, providerId: rt.agencyId, reason: admission.declineReason!, declinedAt: now },
       msg.caseRef,
     );
@@ -142,8 +141,8 @@ export function referralInbox<DB, Row extends ReceivedReferralRow>(rt: AgencyCon
       .returningAll()
       .executeTakeFirstOrThrow();
     const facts = { referralId, caseRef: row.case_ref, providerId: rt.agencyId };
-    if (accepted) await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { ...facts, acceptedAt: now }, row.case_ref);
-    else await rt.publish(trx, events.ReferralDeclined, 'ReferralDeclined', { ...facts, reason, declinedAt: now }, row.case_ref);
+    if (accepted) await rt.publish(trx, events.ReferralAccepted, { ...facts, acceptedAt: now }, row.case_ref);
+    else await rt.publish(trx, events.ReferralDeclined, { ...facts, reason, declinedAt: now }, row.case_ref);
     return updated as Row;
   }
 
@@ -193,7 +192,7 @@ export function referralInbox<DB, Row extends ReceivedReferralRow>(rt: AgencyCon
         .where('referral_id', '=', referralId)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await rt.publish(trx, events.ReferralCompleted, 'ReferralCompleted', { referralId, caseRef: row.case_ref, providerId: rt.agencyId, outcome, completedAt: now }, row.case_ref);
+      await rt.publish(trx, events.ReferralCompleted, { referralId, caseRef: row.case_ref, providerId: rt.agencyId, outcome, completedAt: now }, row.case_ref);
       return updated as Row;
     },
 

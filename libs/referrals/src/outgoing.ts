@@ -44,7 +44,6 @@ export function outgoingReferrals<DB>(rt: AgencyContext<DB>) {
       await rt.publish(
         trx,
         events.ReferralRequested,
-        'ReferralRequested',
         events.ReferralRequested.fromPartial({
           referralId,
           caseRef: source.case_ref,
@@ -77,7 +76,7 @@ export function outgoingReferrals<DB>(rt: AgencyContext<DB>) {
         .where('referral_id', '=', referralId)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await rt.publish(trx, events.ReferralWithdrawnByReferrer, 'ReferralWithdrawnByReferrer', { referralId, caseRef: row.case_ref, referrerAgencyId: rt.agencyId, withdrawnAt: now }, row.case_ref);
+      await rt.publish(trx, events.ReferralWithdrawnByReferrer, { referralId, caseRef: row.case_ref, referrerAgencyId: rt.agencyId, withdrawnAt: now }, row.case_ref);
       return updated;
     },
 

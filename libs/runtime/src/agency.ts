@@ -1,4 +1,4 @@
-import { operator, receipts } from '@lotse/contracts';
+import { eventTypeOf, operator, receipts } from '@lotse/contracts';
 import { createLogger, type Logger } from '@lotse/logger';
 import { DatabaseWatch, migrateToLatest, openDatabase, type Kysely, type Migrations, type Transaction } from '@lotse/db';
 import { accessMatrix, accessRefusal, eventFlows } from '@lotse/flows';
@@ -37,8 +37,11 @@ export interface AgencyContext<DB> {
   now(): Date;
   /** Runs fn in one transaction; events published inside it go out after it commits. */
   transact<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T>;
-  /** Puts an event into the outbox, inside the caller's transaction. Returns the event id. */
-  publish<T>(trx: Transaction<DB>, codec: MessageCodec<T>, eventType: string, message: T, caseRef: string, audience?: string): Promise<string>;
+  /**
+   * Puts an event into the outbox, inside the caller's transaction. Returns the event id. The
+   * event's type is its codec's message name (eventTypeOf), never a second string.
+   */
+  publish<T>(trx: Transaction<DB>, codec: MessageCodec<T>, message: T, caseRef: string, audience?: string): Promise<string>;
 }
 
 export interface GrpcService<DB> {
@@ -142,7 +145,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         relay.notify();
         return result;
       },
-      publish: (trx, codec, eventType, message, caseRef, audience) => enqueue(trx as Kysely<any>, config.agencyId, codec, eventType, message, caseRef, audience),
+      publish: (trx, codec, message, caseRef, audience) => enqueue(trx as Kysely<any>, config.agencyId, codec, eventTypeOf(codec), message, caseRef, audience),
     };
 
     const consumers: ConsumerHandle[] = [];

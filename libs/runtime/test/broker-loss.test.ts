@@ -86,7 +86,7 @@ describe('two deployments when the broker forgets everything', () => {
         ReferralRequested: on(events.ReferralRequested, async (trx, message, env) => {
           await trx.insertInto('effect').values({ event_id: env.eventId, kind: 'request' }).execute();
           // Addressed to the sender, as the hub's events are: the sender may read only those.
-          await ctx.publish(trx, events.ReferralStatusChanged, 'ReferralStatusChanged', events.ReferralStatusChanged.fromPartial({ referralId: message.referralId, caseRef: env.caseRef, providerId: hubId }), env.caseRef, senderId);
+          await ctx.publish(trx, events.ReferralStatusChanged, events.ReferralStatusChanged.fromPartial({ referralId: message.referralId, caseRef: env.caseRef, providerId: hubId }), env.caseRef, senderId);
         }),
       }),
     ]);
@@ -114,7 +114,7 @@ describe('two deployments when the broker forgets everything', () => {
   async function request(n: number, from: number): Promise<void> {
     for (let i = from; i < from + n; i++) {
       await sender.ctx.transact((trx) =>
-        sender.ctx.publish(trx, events.ReferralRequested, 'ReferralRequested', events.ReferralRequested.fromPartial({ referralId: `r-${i}`, caseRef: `c-${i}` }), `c-${i}`),
+        sender.ctx.publish(trx, events.ReferralRequested, events.ReferralRequested.fromPartial({ referralId: `r-${i}`, caseRef: `c-${i}` }), `c-${i}`),
       );
     }
   }

@@ -98,7 +98,7 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
               if (message.referralId === 'needs-directory' && !directoryLoaded) throw new Error('provider directory not loaded');
               await trx.insertInto('effect').values({ event_id: env.eventId }).execute();
               // A follow-up event: a replay goes out through the outbox like a normal delivery.
-              await ctx.publish(trx, events.ReferralReceived, 'ReferralReceived', { referralId: message.referralId, caseRef: env.caseRef, providerId: agencyId }, env.caseRef);
+              await ctx.publish(trx, events.ReferralReceived, { referralId: message.referralId, caseRef: env.caseRef, providerId: agencyId }, env.caseRef);
             }),
           }),
         ],

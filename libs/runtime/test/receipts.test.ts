@@ -108,7 +108,7 @@ describe('the receipt follow-up of a producer', () => {
   const publish = (n: number) =>
     hub.running.ctx.transact(async (trx) => {
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) ids.push(await hub.running.ctx.publish(trx, events.ReferralRouted, 'ReferralRouted', events.ReferralRouted.fromPartial({ referralId: uuidv7(), caseRef: 'C-F1' }), 'C-F1', 'recipient'));
+      for (let i = 0; i < n; i++) ids.push(await hub.running.ctx.publish(trx, events.ReferralRouted, events.ReferralRouted.fromPartial({ referralId: uuidv7(), caseRef: 'C-F1' }), 'C-F1', 'recipient'));
       return ids;
     });
   const published = (ids: string[]) =>

@@ -66,7 +66,6 @@ export async function withdrawConsents(
     await rt.publish(
       trx,
       events.ConsentWithdrawn,
-      'ConsentWithdrawn',
       {
         consentId: consent.consent_id,
         caseRef,

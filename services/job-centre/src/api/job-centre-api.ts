@@ -172,7 +172,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
           await rt.publish(
             trx,
             jobCentreEvents.CustomerRegistered,
-            'CustomerRegistered',
             { caseRef: row.case_ref, jobCentreId: agencyId, customerId: row.customer_id, referralId: row.referral_id, registeredAt: now },
             row.case_ref,
           );
@@ -246,7 +245,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
             await rt.publish(
               trx,
               jobCentreEvents.LanguageCourseFundingDecided,
-              'LanguageCourseFundingDecided',
               {
                 caseRef: customer.case_ref,
                 jobCentreId: agencyId,
@@ -305,7 +303,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
           await rt.publish(
             trx,
             jobCentreEvents.CooperationPlanAgreed,
-            'CooperationPlanAgreed',
             {
               caseRef: customer.case_ref,
               jobCentreId: agencyId,
@@ -346,7 +343,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
           await rt.publish(
             trx,
             jobCentreEvents.PlacementRecorded,
-            'PlacementRecorded',
             {
               caseRef: customer.case_ref,
               jobCentreId: agencyId,
@@ -385,7 +381,6 @@ export function jobCentreApi(rt: AgencyContext<JobCentreDb>, deps: JobCentreDeps
           await rt.publish(
             trx,
             jobCentreEvents.JobCentreCaseClosed,
-            'JobCentreCaseClosed',
             { caseRef: row.case_ref, jobCentreId: agencyId, customerId: row.customer_id, outcome: row.outcome, closedOn: input.closedOn, closedAt: now },
             row.case_ref,
           );

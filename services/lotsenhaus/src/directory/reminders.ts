@@ -19,7 +19,6 @@ export async function remindStaleEntries(hub: AgencyContext<HubDb>, staleMonths:
       await rt.publish(
         trx,
         directoryEvents.DirectoryEntryVerificationDue,
-        'DirectoryEntryVerificationDue',
         { kind: entry.kind, entryId: entry.id, organizationId: entry.organizationId, ownerAgencyId: entry.ownerAgencyId, lastVerifiedAt: entry.lastVerifiedAt, dueSince: addMonths(entry.lastVerifiedAt, staleMonths) },
         '',
         entry.ownerAgencyId,

@@ -39,7 +39,7 @@ export async function carryOut(
   for (const change of d.caseIndex) await repo.applyCaseIndex(trx, change);
   if (d.auditRouting) await auditRoutingDecision(rt, trx, d.auditRouting.request, d.auditRouting.routedTo);
   const published: string[] = [];
-  for (const o of d.publish) published.push(await rt.publish(trx, codecs[o.type] as MessageCodec<typeof o.message>, o.type, o.message, o.message.caseRef, o.audience));
+  for (const o of d.publish) published.push(await rt.publish(trx, codecs[o.type] as MessageCodec<typeof o.message>, o.message, o.message.caseRef, o.audience));
   for (const step of d.timeline) {
     await repo.recordStep(trx, { ...step, eventId: typeof step.eventId === 'string' ? step.eventId : published[step.eventId.published]! });
   }

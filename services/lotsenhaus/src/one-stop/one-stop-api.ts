@@ -152,7 +152,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
               throw new FailedPreconditionError(`referral ${referralId} was withdrawn by its referrer; it can no longer be taken in`);
             }
             await trx.updateTable('one_stop_referral').set({ status: RS.ONE_STOP_REFERRAL_STATUS_ACCEPTED, accepted_at: now }).where('referral_id', '=', referralId).execute();
-            const acceptedId = await rt.publish(trx, events.ReferralAccepted, 'ReferralAccepted', { referralId, caseRef, providerId: agencyId, acceptedAt: now }, caseRef);
+            const acceptedId = await rt.publish(trx, events.ReferralAccepted, { referralId, caseRef, providerId: agencyId, acceptedAt: now }, caseRef);
             await step(trx, acceptedId, caseRef, 'ReferralAccepted', 'Accepted at the Lotsenhaus one-stop desk', referralId);
           }
           const intake = {
@@ -169,7 +169,6 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
           const eventId = await rt.publish(
             trx,
             oneStopEvents.IntakeRecorded,
-            'IntakeRecorded',
             { caseRef, intakeId: intake.intake_id, referralId, needs: intake.needs, recordedAt: now },
             caseRef,
           );
@@ -216,7 +215,6 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
           const eventId = await rt.publish(
             trx,
             oneStopEvents.AppointmentBooked,
-            'AppointmentBooked',
             { caseRef, appointmentId: row.appointment_id, partnerId, offerCode, at, bookedAt: now },
             caseRef,
           );
@@ -249,7 +247,6 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
           const eventId = await rt.publish(
             trx,
             oneStopEvents.AppointmentCancelled,
-            'AppointmentCancelled',
             { caseRef: row.case_ref, appointmentId, partnerId: row.partner_id, reason: req.reason, cancelledAt: now },
             row.case_ref,
           );
@@ -335,7 +332,7 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
               .returningAll()
               .executeTakeFirstOrThrow();
             const counts = { qualificationCount: qualifications.length, workExperienceCount: workExperience.length, languageCount: languages.length };
-            const eventId = await rt.publish(trx, oneStopEvents.CompetenceAssessed, 'CompetenceAssessed', { caseRef, assessmentId: row.assessment_id, ...counts, assessedAt: now }, caseRef);
+            const eventId = await rt.publish(trx, oneStopEvents.CompetenceAssessed, { caseRef, assessmentId: row.assessment_id, ...counts, assessedAt: now }, caseRef);
             await step(
               trx,
               eventId,
@@ -439,7 +436,6 @@ export function oneStopApi(hub: AgencyContext<HubDb>, partners: Partners): Async
           const eventId = await rt.publish(
             trx,
             events.ReferralRequested,
-            'ReferralRequested',
             events.ReferralRequested.fromPartial({
               referralId,
               caseRef,

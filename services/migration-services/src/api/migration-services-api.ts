@@ -165,7 +165,6 @@ export function migrationServicesApi(rt: AgencyContext<MigrationServicesDb>, dep
           await rt.publish(
             trx,
             events.FirstContactRecorded,
-            'FirstContactRecorded',
             { referralId, caseRef: row.case_ref, providerId: agencyId, contactDate, channel: req.channel },
             row.case_ref,
           );

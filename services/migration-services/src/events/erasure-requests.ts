@@ -23,7 +23,6 @@ export function erasureRequests(rt: AgencyContext<MigrationServicesDb>) {
       await rt.publish(
         trx,
         events.ErasureConfirmed,
-        'ErasureConfirmed',
         { consentId: msg.consentId, caseRef: msg.caseRef, agency: rt.agencyId, erasedCategories: outcome.erasedCategories, retained: outcome.retained, confirmedAt: now },
         msg.caseRef,
       );

@@ -56,7 +56,7 @@ export const requestReferral = unary(foreignOffice.ForeignOfficeServiceService.r
       .returningAll()
       .executeTakeFirstOrThrow();
     // Thin event: the hub needs the case reference, the consent's recipients and the routing facts.
-    const requestEventId = await rt.publish(trx, events.ReferralRequested, 'ReferralRequested', {
+    const requestEventId = await rt.publish(trx, events.ReferralRequested, {
       referralId,
       caseRef: newcomer.case_ref,
       referrerAgencyId: rt.agencyId,
