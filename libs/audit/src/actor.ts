@@ -11,6 +11,8 @@ export interface CallActor {
   actorAgencyId: string;
   actor: AuditActor;
   caseworkerId: string | null;
+  /** The verified token's roles; null without a verified person. */
+  actorRoles: string[] | null;
 }
 
 /** The caseworker id a call carries, checked (bad input is refused before anything is written). */
@@ -30,13 +32,13 @@ export function caseworkerOf(call: Pick<CallContext, 'metadata'>): string | null
  * Without one, the caseworker header as sent (deployments that do not sign people in yet).
  */
 export function actorOfCall(call: Pick<CallContext, 'caller' | 'metadata' | 'person'>): CallActor {
-  if (call.person) return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: call.person.sub };
-  return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: caseworkerOf(call) };
+  if (call.person) return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: call.person.sub, actorRoles: [...call.person.roles] };
+  return { actorAgencyId: call.caller.agencyId, actor: 'caseworker', caseworkerId: caseworkerOf(call), actorRoles: null };
 }
 
 /** This agency's own software acting (consumers, scheduled jobs). */
 export function systemActor(agencyId: string): CallActor {
-  return { actorAgencyId: agencyId, actor: 'system', caseworkerId: null };
+  return { actorAgencyId: agencyId, actor: 'system', caseworkerId: null, actorRoles: null };
 }
 
 /** Metadata for a call to another agency that carries on the caseworker's request, so its audit log names them too. */

@@ -20,6 +20,8 @@ export interface AuditLogTable {
   actor_agency_id: string;
   actor: AuditActor;
   caseworker_id: string | null;
+  /** The roles of the verified access token the person acted with (never the caller's word); null without one. */
+  actor_roles: string[] | null;
   action: AuditAction;
   /** The pseudonymous case reference. */
   subject_ref: string;
@@ -42,6 +44,8 @@ export interface AuditEntryInput {
   actorAgencyId: string;
   actor: AuditActor;
   caseworkerId?: string | null;
+  /** From the verified token only (actorOfCall). */
+  actorRoles?: readonly string[] | null;
   action: AuditAction;
   subjectRef: string;
   categories: readonly number[];
@@ -88,6 +92,13 @@ export const auditMigrations: Migrations = {
         $$`.execute(db);
       await sql`create trigger audit_log_no_change before update or delete on audit_log for each row execute function audit_log_append_only()`.execute(db);
       await sql`create trigger audit_log_no_truncate before truncate on audit_log for each statement execute function audit_log_append_only()`.execute(db);
+    },
+  },
+  // Which role a signed-in person acted in, besides their pseudonymous staff id: § 35 SGB I asks
+  // who at an agency saw what, and the transparency report says which role saw the data.
+  audit_0002_actor_roles: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.alterTable('audit_log').addColumn('actor_roles', sql`text[]`).execute();
     },
   },
 };
@@ -141,6 +152,7 @@ export async function appendAudit(trx: Transaction<any>, entry: AuditEntryInput)
     actor_agency_id: entry.actorAgencyId,
     actor: entry.actor,
     caseworker_id: entry.caseworkerId || null,
+    actor_roles: entry.actorRoles?.length ? [...entry.actorRoles] : null,
     action: entry.action,
     subject_ref: entry.subjectRef,
     categories: [...entry.categories],

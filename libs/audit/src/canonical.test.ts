@@ -47,6 +47,14 @@ describe('canonical encoding of audit rows', () => {
     expect(canonicalRow(row)).toMatch(/^\["lotse\.audit\.v1",1,"2026-11-21T10:00:00\.123Z"/);
   });
 
+  it('hashes a row without roles exactly as before roles were kept (v1), and one with roles as v2 covering them', () => {
+    expect(rowHash({ ...row, actor_roles: null })).toBe(rowHash(row));
+    const withRoles = { ...row, actor_roles: ['caseworker'] };
+    expect(canonicalRow(withRoles)).toMatch(/^\["lotse\.audit\.v2",1,.*,\["caseworker"\]\]$/);
+    expect(rowHash(withRoles)).not.toBe(rowHash(row));
+    expect(rowHash({ ...withRoles, actor_roles: ['supervisor'] })).not.toBe(rowHash(withRoles));
+  });
+
   it('refuses fractions and non-JSON values', () => {
     expect(() => canonicalJson({ x: 0.5 })).toThrow(/whole numbers/);
     expect(() => canonicalJson({ x: () => 1 } as any)).toThrow(/cannot hold/);

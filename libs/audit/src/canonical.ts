@@ -35,6 +35,8 @@ export interface HashedFields {
   actor_agency_id: string;
   actor: string;
   caseworker_id: string | null;
+  /** The verified roles the person acted in; null where no token was verified (and on rows from before roles were kept). */
+  actor_roles?: string[] | null;
   action: string;
   subject_ref: string;
   categories: number[];
@@ -49,8 +51,9 @@ export interface HashedFields {
  * the encoding can change later without old rows verifying under the wrong rules.
  */
 export function canonicalRow(row: HashedFields): string {
-  return canonicalJson([
-    'lotse.audit.v1',
+  // v2 adds the verified roles at the end; a row without them keeps v1, so every row written
+  // before roles were recorded verifies exactly as it did.
+  const v1 = [
     row.seq,
     row.at.toISOString(),
     row.actor_agency_id,
@@ -62,7 +65,8 @@ export function canonicalRow(row: HashedFields): string {
     row.purpose,
     row.legal_basis,
     row.details,
-  ]);
+  ];
+  return canonicalJson(row.actor_roles ? ['lotse.audit.v2', ...v1, [...row.actor_roles]] : ['lotse.audit.v1', ...v1]);
 }
 
 /** sha256 over the previous row's hash and this row's canonical encoding, hex. */

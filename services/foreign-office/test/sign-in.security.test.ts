@@ -3,6 +3,7 @@
 // caseworker of that office, and its audit trail names the token's staff id, not the header.
 // Every refusal writes nothing.
 import { Metadata, status } from '@grpc/grpc-js';
+import { verifyAuditChain } from '@lotse/audit';
 import { sql } from '@lotse/db';
 import { signInWithPassword, type StaffAccount } from '@lotse/identity';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
@@ -63,9 +64,11 @@ describe('a foreign office that signs people in', () => {
 
   it('serves a signed-in caseworker and records the verified staff id in the audit trail, whatever the header says', async () => {
     const { newcomer } = await office.fo.registerNewcomer(newcomerRequest(), { metadata: bearer(await tokenOf('anna'), { 'x-lotse-caseworker': 'mallory' }) });
-    const { rows: entries } = await sql<{ actor_agency_id: string; caseworker_id: string | null }>`select actor_agency_id, caseworker_id from audit_log where subject_ref = ${newcomer!.caseRef}`.execute(office.query.db);
+    const { rows: entries } = await sql<{ actor_agency_id: string; caseworker_id: string | null; actor_roles: string[] | null }>`select actor_agency_id, caseworker_id, actor_roles from audit_log where subject_ref = ${newcomer!.caseRef}`.execute(office.query.db);
     expect(entries.length).toBeGreaterThan(0);
-    expect(entries.every((e) => e.caseworker_id === 'staff-anna' && e.actor_agency_id === office.foId)).toBe(true);
+    // The role comes from the verified token too, and the chain covers it.
+    expect(entries.every((e) => e.caseworker_id === 'staff-anna' && e.actor_agency_id === office.foId && JSON.stringify(e.actor_roles) === '["caseworker"]')).toBe(true);
+    expect(await verifyAuditChain(office.query.db)).toMatchObject({ ok: true });
   });
 
   it('lets other deployments call as software where the matrix says so', async () => {
