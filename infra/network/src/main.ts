@@ -308,7 +308,7 @@ if (signIn) {
   lines.push(
     `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
     `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it)`,
-    `  demo accounts: caseworker.<deployment>, supervisor.<deployment>, dpo.${fo.id}, operator, auditor`,
+    `  demo accounts: <role>.<deployment> for every deployment and the console, role caseworker, supervisor, operator, auditor or dpo; also operator and auditor (the console's)`,
     '',
   );
 }

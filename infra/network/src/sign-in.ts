@@ -23,15 +23,22 @@ export interface NetworkSignIn {
 /** Pseudonymous and stable across restarts: the audit trail keeps naming the same person. */
 const staffId = (username: string) => `staff-${createHash('sha256').update(username).digest('hex').slice(0, 12)}`;
 
-/** A caseworker and a supervisor per deployment, a data-protection officer at the foreign office, operators and an auditor at the console. */
+/**
+ * Every role at every deployment and at the console, as `<role>.<deployment>`: an agency has its
+ * own caseworkers, supervisors, IT operators, auditors and data-protection officer. A supervisor
+ * also holds the caseworker role (the matrix lets a supervisor do what a caseworker does). The
+ * console's operator and auditor are also `operator` and `auditor`, the names the README uses.
+ */
 export function demoStaff(deployments: Deployment[], operatorConsole: ConsoleDeployment): StaffAccount[] {
   const account = (username: string, agencyId: string, roles: Role[]): StaffAccount => ({ username, password: DEMO_PASSWORD, sub: staffId(username), displayName: username, agencyId, roles });
-  return [
-    ...deployments.flatMap((d) => [account(`caseworker.${d.id}`, d.id, ['caseworker']), account(`supervisor.${d.id}`, d.id, ['supervisor', 'caseworker'])]),
-    ...deployments.filter((d) => d.service === 'foreign-office').map((d) => account(`dpo.${d.id}`, d.id, ['dpo'])),
-    account('operator', operatorConsole.id, ['operator']),
-    account('auditor', operatorConsole.id, ['auditor']),
+  const everyRole = (id: string) => [
+    account(`caseworker.${id}`, id, ['caseworker']),
+    account(`supervisor.${id}`, id, ['supervisor', 'caseworker']),
+    account(`operator.${id}`, id, ['operator']),
+    account(`auditor.${id}`, id, ['auditor']),
+    account(`dpo.${id}`, id, ['dpo']),
   ];
+  return [...deployments.flatMap((d) => everyRole(d.id)), ...everyRole(operatorConsole.id), account('operator', operatorConsole.id, ['operator']), account('auditor', operatorConsole.id, ['auditor'])];
 }
 
 export async function startNetworkIssuer(port: number, staff: StaffAccount[]): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {

@@ -6,31 +6,15 @@
 // request). The relation variants (not party, party, party after closure) are in
 // need-to-know.security.e2e.test.ts.
 import { join } from 'node:path';
-import { credentials, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
-import { dataProtection, directory, foreignOffice, jobCentre, lotsenhaus, migrationServices, oneStop, operator, receipts, statistics } from '@lotse/contracts';
+import { status } from '@grpc/grpc-js';
 import { loadAccessMatrix } from '@lotse/flows';
-import { ensureDevPki, loadIdentity } from '@lotse/pki';
-import pg from 'pg';
+import { ensureDevPki } from '@lotse/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
+import { callEmpty as call, rawClients, rowCounts as countRows, services, targets, typeOf, type AnyService } from './support/raw-calls.js';
 
 const matrix = loadAccessMatrix();
-const services = [
-  foreignOffice.ForeignOfficeServiceService,
-  lotsenhaus.LotsenhausServiceService,
-  oneStop.OneStopServiceService,
-  directory.DirectoryServiceService,
-  statistics.StatisticsServiceService,
-  migrationServices.MigrationServicesServiceService,
-  jobCentre.JobCentreServiceService,
-  dataProtection.DataProtectionServiceService,
-  dataProtection.TransparencyReportServiceService,
-  operator.OperatorServiceService,
-  receipts.ReceiptServiceService,
-] as const;
-
-/** One deployment of each kind, and a certificate for every agency type of the matrix. */
-const targets = ['kv-mayen-koblenz', 'lotsenhaus', 'caritas-koblenz', 'jobcenter-koblenz'];
+/** A certificate for every agency type of the matrix. */
 const callersByType: Record<string, string> = {
   'foreign-office': 'kv-mayen-koblenz',
   lotsenhaus: 'lotsenhaus',
@@ -39,12 +23,11 @@ const callersByType: Record<string, string> = {
   operator: 'console',
   auditor: 'matrix-auditor',
 };
-const typeOf: Record<string, string> = { 'kv-mayen-koblenz': 'foreign-office', lotsenhaus: 'lotsenhaus', 'caritas-koblenz': 'migration-services', 'jobcenter-koblenz': 'job-centre' };
-/** Tables that record what a deployment did; a refused call must leave them as they were. */
-const written = ['outbox', 'idempotency', 'audit_log'];
 
 let setup: NetworkOnPostgres;
-const clients = new Map<string, Client & Record<string, any>>();
+const clients = rawClients(() => setup);
+const rawClient = clients.of;
+const rowCounts = () => countRows(setup);
 
 beforeAll(async () => {
   setup = await startNetworkOnPostgres();
@@ -53,73 +36,16 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) c.close();
+  clients.close();
   await setup?.remove();
 }, 60_000);
-
-/** A raw client of one service at one deployment, presenting `asAgency`'s certificate: bytes in, bytes out. */
-function rawClient(service: (typeof services)[number], target: string, asAgency: string) {
-  const name = Object.values(service)[0]!.path.split('/')[1]!;
-  const key = `${name}|${target}|${asAgency}`;
-  let client = clients.get(key);
-  if (!client) {
-    const definition = Object.fromEntries(
-      Object.entries(service).map(([k, m]) => [k, { ...m, requestSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b }]),
-    );
-    const Ctor = makeClientConstructor(definition as any, name);
-    const identity = loadIdentity(join(setup.home, 'pki'), asAgency);
-    client = new Ctor(setup.network.deployment(target).grpc, credentials.createSsl(identity.ca, identity.key, identity.cert), {
-      'grpc.ssl_target_name_override': target,
-      'grpc.default_authority': target,
-    }) as Client & Record<string, any>;
-    clients.set(key, client);
-  }
-  return client;
-}
-
-/** Calls one method with an empty request; resolves with the status and its message. */
-function call(client: Client & Record<string, any>, key: string, streaming: boolean): Promise<{ code: number; details: string }> {
-  const deadline = new Date(Date.now() + 10_000);
-  return new Promise((resolve) => {
-    if (!streaming) {
-      client[key](Buffer.alloc(0), new Metadata(), { deadline }, (error: ServiceError | null) => resolve(error ? { code: error.code, details: error.details } : { code: status.OK, details: '' }));
-      return;
-    }
-    // A stream the edge lets through stays open: that is the answer; then it is cancelled.
-    const stream = client[key](Buffer.alloc(0), new Metadata(), { deadline });
-    const timer = setTimeout(() => stream.cancel(), 1000);
-    stream.on('data', () => undefined);
-    stream.on('error', (e: ServiceError) => {
-      clearTimeout(timer);
-      resolve({ code: e.code, details: e.details });
-    });
-    stream.on('end', () => {
-      clearTimeout(timer);
-      resolve({ code: status.OK, details: '' });
-    });
-  });
-}
-
-async function rowCounts(): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const target of targets) {
-    const db = new pg.Client({ connectionString: setup.databaseUrl(target) });
-    await db.connect();
-    try {
-      for (const table of written) counts[`${target}.${table}`] = (await db.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;
-    } finally {
-      await db.end();
-    }
-  }
-  return counts;
-}
 
 interface Case {
   target: string;
   method: string;
   key: string;
   streaming: boolean;
-  service: (typeof services)[number];
+  service: AnyService;
   caller: string;
   allowed: boolean;
 }
