@@ -175,7 +175,10 @@ export interface AuditEntry {
   actorAgencyId: string;
   /** "caseworker" or "system". */
   actor: string;
-  /** From the x-lotse-caseworker header of the call, when there was one. */
+  /**
+   * The person behind the call: the pseudonymous staff id of the verified access token where the
+   * deployment signs people in, else the x-lotse-caseworker header of the call, when there was one.
+   */
   caseworkerId: string;
   action: AuditAction;
   categories: DataCategory[];
@@ -183,6 +186,11 @@ export interface AuditEntry {
   legalBasis: string;
   /** Ids and codes only (referral id, recipient agency …), never personal data. */
   details: { [key: string]: string };
+  /**
+   * The roles of the verified access token the person acted with (caseworker, supervisor …);
+   * empty where no token was verified.
+   */
+  actorRoles: string[];
 }
 
 export interface AuditEntry_DetailsEntry {
@@ -952,6 +960,7 @@ function createBaseAuditEntry(): AuditEntry {
     purpose: 0,
     legalBasis: "",
     details: {},
+    actorRoles: [],
   };
 }
 
@@ -991,6 +1000,9 @@ export const AuditEntry: MessageFns<AuditEntry> = {
     globalThis.Object.entries(message.details).forEach(([key, value]: [string, string]) => {
       AuditEntry_DetailsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
+    for (const v of message.actorRoles) {
+      writer.uint32(90).string(v!);
+    }
     return writer;
   },
 
@@ -1100,6 +1112,14 @@ export const AuditEntry: MessageFns<AuditEntry> = {
             }
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.actorRoles.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1151,6 +1171,11 @@ export const AuditEntry: MessageFns<AuditEntry> = {
           {},
         )
         : {},
+      actorRoles: globalThis.Array.isArray(object?.actorRoles)
+        ? object.actorRoles.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.actor_roles)
+        ? object.actor_roles.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1192,6 +1217,9 @@ export const AuditEntry: MessageFns<AuditEntry> = {
         });
       }
     }
+    if (message.actorRoles?.length) {
+      obj.actorRoles = message.actorRoles;
+    }
     return obj;
   },
 
@@ -1218,6 +1246,7 @@ export const AuditEntry: MessageFns<AuditEntry> = {
       },
       {},
     );
+    message.actorRoles = object.actorRoles?.map((e) => e) || [];
     return message;
   },
 };
