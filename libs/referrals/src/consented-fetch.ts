@@ -1,19 +1,14 @@
 import { common, events, foreignOffice } from '@lotse/contracts';
 import { actorOfCall, appendAudit, forwardCaseworker } from '@lotse/audit';
-import { createClient, FailedPreconditionError, once, previousResponse, requireOwnCaseworker, throwDownstream, UnavailableError, Violations, type CallContext, type PromiseClient } from '@lotse/grpc';
-import type { AgencyContext } from '@lotse/runtime';
+import { createClient, FailedPreconditionError, once, previousResponse, throwDownstream, UnavailableError, Violations, type PromiseClient } from '@lotse/grpc';
+import { unary, type AgencyContext, type Declared } from '@lotse/runtime';
 import type { Kysely, Transaction } from 'kysely';
-import type { ReferralInbox } from './inbox.js';
 import { readReceivedData } from './received-data.js';
+import { ownTransaction, type Codec, type ReceivingAgency, type UnaryMethod } from './receiving-agency.js';
 import { workflowDb, type NewcomerRecordRow, type ReceivedReferralRow } from './tables.js';
-import { validateReferralCall, type ReferralCall } from './validate.js';
+import { validatePlainReferralCall, type ReferralCall } from './validate.js';
 
 const { DataCategory } = common;
-
-interface Codec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(input: Uint8Array): T;
-}
 
 /**
  * Clients of the agencies that own newcomers' data (the foreign offices), by agency id, made on
@@ -41,14 +36,12 @@ export function ownerClients(rt: Pick<AgencyContext<unknown>, 'identity'>, peers
 
 export type OwnerClients = ReturnType<typeof ownerClients>;
 
-export interface ConsentedFetchOptions<DB, Row extends ReceivedReferralRow, Res> {
-  inbox: ReferralInbox<DB, Row>;
-  owners: OwnerClients;
+export interface ConsentedFetchOptions<R, Row extends ReceivedReferralRow, Res> {
   /** The service's status of an accepted referral, and how to name a status in an error. */
   accepted: number;
   statusName(status: number): string;
   /** The agency holding the newcomer's data. */
-  ownerOf(referral: Row): string;
+  ownerOf(referral: Row, rt: R): string;
   /**
    * Refuses the fetch (e.g. the consent was withdrawn here): checked before the owner is asked and
    * again, under the referral's lock, before anything is stored — an erasure under a withdrawn
@@ -60,101 +53,112 @@ export interface ConsentedFetchOptions<DB, Row extends ReceivedReferralRow, Res>
 }
 
 /**
- * The FetchNewcomerData handler of a recipient: the owner discloses what the consent grants for
- * the referral's purpose (it checks the consent and logs the disclosure), the copy is kept with
- * its legal basis, the hub hears that data was received, and the fetch is on record here.
+ * The declared FetchNewcomerData handler of a recipient: the owner discloses what the consent
+ * grants for the referral's purpose (it checks the consent and logs the disclosure), the copy is
+ * kept with its legal basis, the hub hears that data was received, and the fetch is on record here.
+ * Not in one declared transaction: the owner is asked first, outside any.
  */
-export function consentedFetch<DB, Row extends ReceivedReferralRow, Res>(rt: AgencyContext<DB>, options: ConsentedFetchOptions<DB, Row, Res>) {
-  const { inbox, codecs } = options;
-  return async (req: ReferralCall, ctx: CallContext): Promise<Res> => {
-    requireOwnCaseworker(ctx, rt.agencyId);
-    const { v, requestId, referralId } = validateReferralCall(req);
-    v.throwIfAny();
-    const actor = actorOfCall(ctx);
-    const key = { method: 'FetchNewcomerData', requestId, request: req, requestCodec: codecs[0] };
-    // A retry must not disclose again: answer it from the stored first result.
-    const previous = await previousResponse(rt.db as Kysely<any>, key, codecs[1]);
-    if (previous) return previous;
-    const referral = await inbox.get(rt.db, referralId);
-    options.refuse?.(referral);
-    if (referral.status !== options.accepted) {
-      throw new FailedPreconditionError(`referral ${referralId} is ${options.statusName(referral.status)}; accept it before fetching the newcomer's data`);
-    }
-    const ownerId = options.ownerOf(referral);
-    // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
-    let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
-    try {
-      disclosed = await options.owners
-        .of(ownerId)
-        .discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [], referralId: referral.referral_id }, { metadata: forwardCaseworker(ctx) });
-    } catch (error) {
-      throwDownstream(error, ownerId);
-    }
-    const granted = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
-    return rt.transact((trx) =>
-      once(trx, key, codecs[1], async () => {
-        if (options.refuse) options.refuse(await inbox.lock(trx, referralId));
-        const values = {
-          case_ref: referral.case_ref,
-          owner_agency_id: ownerId,
-          consent_id: disclosed.consentId,
-          legal_basis: disclosed.legalBasis,
-          categories: disclosed.grantedCategories,
-          given_names: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.givenNames : null,
-          family_name: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.familyName : null,
-          birth_date: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.birthDate : null,
-          nationality: granted(DataCategory.DATA_CATEGORY_NATIONALITY) ? disclosed.nationality : null,
-          languages: granted(DataCategory.DATA_CATEGORY_LANGUAGES) ? disclosed.languages : null,
-          municipality: granted(DataCategory.DATA_CATEGORY_MUNICIPALITY) ? disclosed.municipality : null,
-          residence_status: granted(DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) ? foreignOffice.residenceStatusToJSON(disclosed.residenceStatus) : null,
-          fetched_at: rt.now(),
-        };
-        const record = await workflowDb(trx)
-          .insertInto('newcomer_record')
-          .values({ referral_id: referralId, ...values })
-          .onConflict((oc) => oc.column('referral_id').doUpdateSet(values))
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await rt.publish(
-          trx,
-          events.NewcomerDataReceived,
-          { referralId, caseRef: referral.case_ref, providerId: rt.agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
-          referral.case_ref,
-        );
-        rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
-        await appendAudit(trx, {
-          ...actor,
-          action: 'fetch',
-          subjectRef: referral.case_ref,
-          categories: disclosed.grantedCategories,
-          purpose: referral.purpose,
-          legalBasis: disclosed.legalBasis,
-          details: { referral_id: referralId, owner_agency_id: ownerId },
-          at: rt.now(),
-        });
-        return options.response(record);
-      }),
-    );
+export function consentedFetch<R extends ReceivingAgency<DB, Row>, DB, Row extends ReceivedReferralRow, Res>(
+  method: UnaryMethod<ReferralCall, Res>,
+  options: ConsentedFetchOptions<R, Row, Res>,
+): Declared<R> {
+  const { codecs } = options;
+  return unary(method, {
+    access: 'self',
+    validate: validatePlainReferralCall,
+    async handle({ requestId, referralId }, { rt, ctx, request }) {
+      const actor = actorOfCall(ctx);
+      const key = { method: 'FetchNewcomerData', requestId, request, requestCodec: codecs[0] };
+      // A retry must not disclose again: answer it from the stored first result.
+      const previous = await previousResponse(rt.db as Kysely<any>, key, codecs[1]);
+      if (previous) return previous;
+      const referral = await rt.inbox.get(rt.db, referralId);
+      options.refuse?.(referral);
+      if (referral.status !== options.accepted) {
+        throw new FailedPreconditionError(`referral ${referralId} is ${options.statusName(referral.status)}; accept it before fetching the newcomer's data`);
+      }
+      const ownerId = options.ownerOf(referral, rt);
+      // The gRPC call runs outside any transaction: never hold the database while waiting on another agency.
+      let disclosed: foreignOffice.DiscloseNewcomerDataResponse;
+      try {
+        disclosed = await rt.owners
+          .of(ownerId)
+          .discloseNewcomerData({ caseRef: referral.case_ref, purpose: referral.purpose, categories: [], referralId: referral.referral_id }, { metadata: forwardCaseworker(ctx) });
+      } catch (error) {
+        throwDownstream(error, ownerId);
+      }
+      return rt.transact((trx) =>
+        once(trx, key, codecs[1], async () => {
+          if (options.refuse) options.refuse(await rt.inbox.lock(trx, referralId));
+          const values = { ...receivedCopy(disclosed), case_ref: referral.case_ref, owner_agency_id: ownerId, fetched_at: rt.now() };
+          const record = await workflowDb(trx)
+            .insertInto('newcomer_record')
+            .values({ referral_id: referralId, ...values })
+            .onConflict((oc) => oc.column('referral_id').doUpdateSet(values))
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await rt.publish(
+            trx,
+            events.NewcomerDataReceived,
+            { referralId, caseRef: referral.case_ref, providerId: rt.agencyId, ownerAgencyId: ownerId, categories: disclosed.grantedCategories },
+            referral.case_ref,
+          );
+          rt.logger.info({ referral_id: referralId, categories: disclosed.grantedCategories }, 'consented data received');
+          await appendAudit(trx, {
+            ...actor,
+            action: 'fetch',
+            subjectRef: referral.case_ref,
+            categories: disclosed.grantedCategories,
+            purpose: referral.purpose,
+            legalBasis: disclosed.legalBasis,
+            details: { referral_id: referralId, owner_agency_id: ownerId },
+            at: rt.now(),
+          });
+          return options.response(record);
+        }),
+      );
+    },
+  });
+}
+
+/** What the owner disclosed, as the columns of the copy kept here: only the granted categories. */
+function receivedCopy(disclosed: foreignOffice.DiscloseNewcomerDataResponse) {
+  const granted = (c: common.DataCategory) => disclosed.grantedCategories.includes(c);
+  return {
+    consent_id: disclosed.consentId,
+    legal_basis: disclosed.legalBasis,
+    categories: disclosed.grantedCategories,
+    given_names: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.givenNames : null,
+    family_name: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.familyName : null,
+    birth_date: granted(DataCategory.DATA_CATEGORY_IDENTITY) ? disclosed.birthDate : null,
+    nationality: granted(DataCategory.DATA_CATEGORY_NATIONALITY) ? disclosed.nationality : null,
+    languages: granted(DataCategory.DATA_CATEGORY_LANGUAGES) ? disclosed.languages : null,
+    municipality: granted(DataCategory.DATA_CATEGORY_MUNICIPALITY) ? disclosed.municipality : null,
+    residence_status: granted(DataCategory.DATA_CATEGORY_RESIDENCE_STATUS) ? foreignOffice.residenceStatusToJSON(disclosed.residenceStatus) : null,
   };
 }
 
 /**
- * The GetReferral handler of a recipient: the referral with the copy of the newcomer's data
- * received for it, if any; reading the copy is on record in the same transaction.
+ * The declared GetReferral handler of a recipient: the referral with the copy of the newcomer's
+ * data received for it, if any; reading the copy is on record in the same transaction.
  */
-export function receivedReferralReader<DB, Row extends ReceivedReferralRow, Res>(
-  rt: AgencyContext<DB>,
-  inbox: ReferralInbox<DB, Row>,
+export function receivedReferralReader<R extends ReceivingAgency<DB, Row>, DB, Row extends ReceivedReferralRow, Res>(
+  method: UnaryMethod<{ referralId: string }, Res>,
   respond: (trx: Transaction<DB>, referral: Row, record: NewcomerRecordRow | undefined) => Promise<Res> | Res,
-) {
-  return async (req: { referralId: string }, ctx: CallContext): Promise<Res> => {
-    requireOwnCaseworker(ctx, rt.agencyId);
-    const v = new Violations();
-    const referralId = v.text('referral_id', req.referralId, { max: 64 });
-    v.throwIfAny();
-    return rt.transact(async (trx) => {
-      const row = await inbox.get(trx, referralId);
-      return respond(trx, row, await readReceivedData(trx, row, ctx, rt.now()));
-    });
-  };
+): Declared<R> {
+  return unary(method, {
+    access: 'self',
+    validate: (req) => {
+      const v = new Violations();
+      const referralId = v.text('referral_id', req.referralId, { max: 64 });
+      v.throwIfAny();
+      return referralId;
+    },
+    transaction: true,
+    async handle(referralId, call) {
+      const trx = ownTransaction<DB>(call);
+      const row = await call.rt.inbox.get(trx, referralId);
+      return respond(trx, row, await readReceivedData(trx, row, call.ctx, call.rt.now()));
+    },
+  });
 }

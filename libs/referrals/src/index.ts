@@ -5,12 +5,12 @@
 // composes it with a small adapter: its inbox table, its status enum, its messages, the purposes
 // it serves and its own steps.
 export { agreementAllows, hubAgreements, staticAgreements, type Agreement, type AgreementSource } from './agreements.js';
-export { referralApi, type OutgoingReferralFields, type ReferralApiOptions, type ReferralContracts } from './api.js';
+export type { OutgoingReferralFields, ReferralContracts, ReferralHandlerOptions, ReferralMethods } from './api.js';
 export { maxFreeCapacity, publishCapacity, type CapacityOptions } from './capacity.js';
 export { referralInbox, routedReferrals, type InboxAdapter, type ReferralInbox, type RoutedIntake } from './inbox.js';
 export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent } from './migrations.js';
 export { outgoingReferrals, type ReferOn } from './outgoing.js';
-export { consentedFetch, ownerClients, receivedReferralReader, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
+export { ownerClients, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
 export {
   eraseSubject as eraseReceivedData,
   expire as expireReceivedData,
@@ -21,6 +21,8 @@ export {
   receivedReferralFields,
   referralsWithData,
 } from './received-data.js';
+export type { ReceivingAgency, UnaryMethod } from './receiving-agency.js';
+export { receivingHandlersFor } from './receiving-handlers.js';
 export { referralEvents } from './subscriptions.js';
 export type { NewcomerRecordRow, NewcomerRecordTable, OutgoingReferralRow, OutgoingReferralTable, ReceivedReferralRow, ReceivedReferralTable } from './tables.js';
 export { inboxActionProblem, takesReportedStatus, withdrawalProblem, type InboxAction, type InboxStatuses, type ReferralStanding } from './transitions.js';

@@ -18,6 +18,13 @@ export function validateReferralCall(req: ReferralCall) {
   return { v, requestId, referralId };
 }
 
+/** A call that names one referral and nothing more (accept, withdraw, fetch): checked and thrown whole. */
+export function validatePlainReferralCall(req: ReferralCall) {
+  const { v, requestId, referralId } = validateReferralCall(req);
+  v.throwIfAny();
+  return { requestId, referralId };
+}
+
 export function validateDecline(req: ReferralCall & { reason: common.DeclineReason }) {
   const input = validateReferralCall(req);
   input.v.enumValue('reason', req.reason, common.DeclineReason);
