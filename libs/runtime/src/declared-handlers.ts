@@ -53,8 +53,10 @@ export interface UnaryDeclaration<R, Req, Res, Input> {
   /**
    * At most once per (caller, method, client request id): the first response is stored in the
    * call's transaction and answers every retry. The id is the input's (or request's) `requestId`.
+   * `storedAs` keeps the key of answers stored before the handler was declared, where it was not
+   * the method's bare name (a retry across the upgrade is then still answered, not run again).
    */
-  idempotent?: boolean;
+  idempotent?: boolean | { storedAs: string };
   /** One transaction for the whole handler: its change, audit entries and outbox rows commit together. */
   transaction?: boolean;
   handle(input: Input, call: HandlerCall<R, Req>): Promise<Res>;
@@ -98,7 +100,8 @@ export function unary<R extends HandlerRuntime<any>, Req, Res, Input = Req>(meth
         if (!d.idempotent) return run();
         const requestId = (input as { requestId?: string }).requestId ?? (request as { requestId?: string }).requestId;
         if (!requestId) throw new Error(`${method.path} is declared idempotent but its input has no requestId`);
-        return once(trx, { method: name, requestId, request, requestCodec }, responseCodec, run);
+        const key = typeof d.idempotent === 'object' ? d.idempotent.storedAs : name;
+        return once(trx, { method: key, requestId, request, requestCodec }, responseCodec, run);
       });
     },
   };

@@ -11,10 +11,9 @@ import type { OneStopDb } from './schema.js';
 // What several of the desk's handlers share: its runtime, the rules for codes and case
 // references, and the reads and writes every step at the desk makes.
 //
-// Stored answers: the desk's mutating handlers declare `transaction: true` and claim their
-// request id with `once` themselves, under 'OneStop/<Method>'. That key has been the desk's since
-// it shares the hub's idempotency table; `idempotent: true` would key on the bare method name,
-// and the answers stored before would no longer answer their retries.
+// Stored answers: the desk's mutating handlers declare `idempotent: { storedAs: 'OneStop/<Method>' }`.
+// That key has been the desk's since it shares the hub's idempotency table; the bare method name
+// would leave the answers stored before unable to answer their retries.
 
 /** The hub's deployment as the desk sees it: its own tables beside the hub's, and its partners. */
 export interface OneStopDesk extends AgencyContext<OneStopDb> {

@@ -1,5 +1,5 @@
 import { oneStop, oneStopEvents } from '@lotse/contracts';
-import { NotFoundError, once, Violations } from '@lotse/grpc';
+import { NotFoundError, Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { caseRefOf, recordStep, requireIntake, unary, type OneStopDesk } from '../desk-records.js';
 import { toAppointment } from '../mappers.js';
@@ -10,21 +10,20 @@ const yearMs = 366 * 86_400_000;
 export const bookAppointment = unary(oneStop.OneStopServiceService.bookAppointment, {
   access: 'self',
   validate: (req, rt) => validateBooking(req, rt),
-  transaction: true,
-  handle: ({ requestId, caseRef, partnerId, offerCode, partner, offer, at }, { rt, request, trx }) =>
-    once(trx, { method: 'OneStop/BookAppointment', requestId, request, requestCodec: oneStop.BookAppointmentRequest }, oneStop.BookAppointmentResponse, async () => {
-      await requireIntake(trx, caseRef);
-      const now = rt.now();
-      const row = await trx
-        .insertInto('one_stop_appointment')
-        .values({ appointment_id: uuidv7(), case_ref: caseRef, partner_id: partnerId, offer_code: offerCode, at, status: oneStop.AppointmentStatus.APPOINTMENT_STATUS_BOOKED, booked_at: now, cancelled_at: null })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const eventId = await rt.publish(trx, oneStopEvents.AppointmentBooked, { caseRef, appointmentId: row.appointment_id, partnerId, offerCode, at, bookedAt: now }, caseRef);
-      const summary = `Appointment booked with ${partner.name}: ${offer.title} (${offerCode}) on ${at.toISOString()}`;
-      await recordStep(rt, trx, { eventId, caseRef, eventType: 'AppointmentBooked', summary });
-      return { appointment: toAppointment(row) };
-    }),
+  idempotent: { storedAs: 'OneStop/BookAppointment' },
+  async handle({ requestId, caseRef, partnerId, offerCode, partner, offer, at }, { rt, trx }) {
+    await requireIntake(trx, caseRef);
+    const now = rt.now();
+    const row = await trx
+      .insertInto('one_stop_appointment')
+      .values({ appointment_id: uuidv7(), case_ref: caseRef, partner_id: partnerId, offer_code: offerCode, at, status: oneStop.AppointmentStatus.APPOINTMENT_STATUS_BOOKED, booked_at: now, cancelled_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const eventId = await rt.publish(trx, oneStopEvents.AppointmentBooked, { caseRef, appointmentId: row.appointment_id, partnerId, offerCode, at, bookedAt: now }, caseRef);
+    const summary = `Appointment booked with ${partner.name}: ${offer.title} (${offerCode}) on ${at.toISOString()}`;
+    await recordStep(rt, trx, { eventId, caseRef, eventType: 'AppointmentBooked', summary });
+    return { appointment: toAppointment(row) };
+  },
 });
 
 /** The fields, then the partner and its offer (from the desk's partner list, so before any transaction). */

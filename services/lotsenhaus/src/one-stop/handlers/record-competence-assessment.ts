@@ -1,5 +1,5 @@
 import { oneStop, oneStopEvents } from '@lotse/contracts';
-import { once, Violations } from '@lotse/grpc';
+import { Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { auditAssessment, caseRefOf, codeExpected, codePattern, maxEntries, recordStep, refuseWithdrawnConsent, requireAssessmentFlow, requireIntake, unary } from '../desk-records.js';
 import { toAssessment } from '../mappers.js';
@@ -13,48 +13,41 @@ const { CefrLevel, RecognitionStatus } = oneStop;
 export const recordCompetenceAssessment = unary(oneStop.OneStopServiceService.recordCompetenceAssessment, {
   access: 'self',
   validate: (req) => validateAssessment(req),
-  transaction: true,
-  async handle({ requestId, caseRef, consentId }, { rt, ctx, request, trx }) {
+  idempotent: { storedAs: 'OneStop/RecordCompetenceAssessment' },
+  async handle({ requestId, caseRef, consentId }, { rt, ctx, trx, request }) {
     requireAssessmentFlow(rt, ctx);
-    return once(
-      trx,
-      { method: 'OneStop/RecordCompetenceAssessment', requestId, request, requestCodec: oneStop.RecordCompetenceAssessmentRequest },
-      oneStop.RecordCompetenceAssessmentResponse,
-      async () => {
-        await requireIntake(trx, caseRef);
-        await refuseWithdrawnConsent(trx, consentId);
-        const now = rt.now();
-        const qualifications = request.qualifications.map((q) => ({ titleCode: q.titleCode.trim(), country: q.country.trim(), recognition: q.recognition }));
-        const workExperience = request.workExperience.map((w) => ({ fieldCode: w.fieldCode.trim(), years: w.years }));
-        const languages = request.languages.map((l) => ({ code: l.code.trim(), level: l.level }));
-        const row = await trx
-          .insertInto('one_stop_assessment')
-          .values({
-            assessment_id: uuidv7(),
-            case_ref: caseRef,
-            consent_id: consentId,
-            qualifications: JSON.stringify(qualifications),
-            work_experience: JSON.stringify(workExperience),
-            languages: JSON.stringify(languages),
-            assessed_at: now,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        const counts = { qualificationCount: qualifications.length, workExperienceCount: workExperience.length, languageCount: languages.length };
-        const eventId = await rt.publish(trx, oneStopEvents.CompetenceAssessed, { caseRef, assessmentId: row.assessment_id, ...counts, assessedAt: now }, caseRef);
-        const summary = `Competence assessment recorded: ${counts.qualificationCount} qualification(s), ${counts.workExperienceCount} field(s) of work experience, ${counts.languageCount} language(s)`;
-        await recordStep(rt, trx, { eventId, caseRef, eventType: 'CompetenceAssessed', summary });
-        // Last, as appendAudit holds the chain's lock until commit.
-        await auditAssessment(trx, ctx, {
-          action: 'write',
-          caseRef,
-          consentId,
-          details: { assessment_id: row.assessment_id, qualifications: counts.qualificationCount, work_experience: counts.workExperienceCount, languages: counts.languageCount },
-          at: now,
-        });
-        return { assessment: toAssessment(row) };
-      },
-    );
+    await requireIntake(trx, caseRef);
+    await refuseWithdrawnConsent(trx, consentId);
+    const now = rt.now();
+    const qualifications = request.qualifications.map((q) => ({ titleCode: q.titleCode.trim(), country: q.country.trim(), recognition: q.recognition }));
+    const workExperience = request.workExperience.map((w) => ({ fieldCode: w.fieldCode.trim(), years: w.years }));
+    const languages = request.languages.map((l) => ({ code: l.code.trim(), level: l.level }));
+    const row = await trx
+      .insertInto('one_stop_assessment')
+      .values({
+        assessment_id: uuidv7(),
+        case_ref: caseRef,
+        consent_id: consentId,
+        qualifications: JSON.stringify(qualifications),
+        work_experience: JSON.stringify(workExperience),
+        languages: JSON.stringify(languages),
+        assessed_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const counts = { qualificationCount: qualifications.length, workExperienceCount: workExperience.length, languageCount: languages.length };
+    const eventId = await rt.publish(trx, oneStopEvents.CompetenceAssessed, { caseRef, assessmentId: row.assessment_id, ...counts, assessedAt: now }, caseRef);
+    const summary = `Competence assessment recorded: ${counts.qualificationCount} qualification(s), ${counts.workExperienceCount} field(s) of work experience, ${counts.languageCount} language(s)`;
+    await recordStep(rt, trx, { eventId, caseRef, eventType: 'CompetenceAssessed', summary });
+    // Last, as appendAudit holds the chain's lock until commit.
+    await auditAssessment(trx, ctx, {
+      action: 'write',
+      caseRef,
+      consentId,
+      details: { assessment_id: row.assessment_id, qualifications: counts.qualificationCount, work_experience: counts.workExperienceCount, languages: counts.languageCount },
+      at: now,
+    });
+    return { assessment: toAssessment(row) };
   },
 });
 

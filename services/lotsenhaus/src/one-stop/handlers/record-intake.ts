@@ -1,5 +1,5 @@
 import { common, events, oneStop, oneStopEvents } from '@lotse/contracts';
-import { FailedPreconditionError, NotFoundError, once, setCaseRef, Violations } from '@lotse/grpc';
+import { FailedPreconditionError, NotFoundError, setCaseRef, Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { indexDeskCase, lockRoutedStatus } from '../../desk-port.js';
 import { caseRefOf, codeExpected, codePattern, maxEntries, recordStep, refuseWithdrawnConsent, unary, type OneStopDesk, type Trx } from '../desk-records.js';
@@ -14,30 +14,29 @@ const kindName = (k: number) => oneStop.offerKindToJSON(k).replace('OFFER_KIND_'
 export const recordIntake = unary(oneStop.OneStopServiceService.recordIntake, {
   access: 'self',
   validate: (req) => validateRecordIntake(req),
-  transaction: true,
-  handle: ({ requestId, caseRef, referralId }, { rt, request, trx }) =>
-    once(trx, { method: 'OneStop/RecordIntake', requestId, request, requestCodec: oneStop.RecordIntakeRequest }, oneStop.RecordIntakeResponse, async () => {
-      setCaseRef(caseRef);
-      const now = rt.now();
-      if (referralId) await acceptAtDesk(rt, trx, referralId, caseRef, now);
-      const intake = {
-        intake_id: uuidv7(),
-        case_ref: caseRef,
-        referral_id: referralId || null,
-        needs: [...request.needs],
-        note_codes: request.noteCodes.map((c) => c.trim()),
-        recorded_at: now,
-      };
-      await trx.insertInto('one_stop_intake').values(intake).execute();
-      // A case that starts at the desk (a walk-in) enters the hub's case index, so its timeline can be read.
-      await indexDeskCase(trx, caseRef, rt.agencyId, referralId, now);
-      const eventId = await rt.publish(trx, oneStopEvents.IntakeRecorded, { caseRef, intakeId: intake.intake_id, referralId, needs: intake.needs, recordedAt: now }, caseRef);
-      const summary = `Intake at the one-stop desk (${referralId ? 'referred' : 'walk-in'}); needs: ${intake.needs.map(kindName).join(', ')}`;
-      await recordStep(rt, trx, { eventId, caseRef, eventType: 'IntakeRecorded', summary, referralId });
-      return {
-        intake: oneStop.Intake.fromPartial({ intakeId: intake.intake_id, caseRef, referralId, needs: intake.needs, noteCodes: intake.note_codes, recordedAt: now }),
-      };
-    }),
+  idempotent: { storedAs: 'OneStop/RecordIntake' },
+  async handle({ requestId, caseRef, referralId }, { rt, trx, request }) {
+    setCaseRef(caseRef);
+    const now = rt.now();
+    if (referralId) await acceptAtDesk(rt, trx, referralId, caseRef, now);
+    const intake = {
+      intake_id: uuidv7(),
+      case_ref: caseRef,
+      referral_id: referralId || null,
+      needs: [...request.needs],
+      note_codes: request.noteCodes.map((c) => c.trim()),
+      recorded_at: now,
+    };
+    await trx.insertInto('one_stop_intake').values(intake).execute();
+    // A case that starts at the desk (a walk-in) enters the hub's case index, so its timeline can be read.
+    await indexDeskCase(trx, caseRef, rt.agencyId, referralId, now);
+    const eventId = await rt.publish(trx, oneStopEvents.IntakeRecorded, { caseRef, intakeId: intake.intake_id, referralId, needs: intake.needs, recordedAt: now }, caseRef);
+    const summary = `Intake at the one-stop desk (${referralId ? 'referred' : 'walk-in'}); needs: ${intake.needs.map(kindName).join(', ')}`;
+    await recordStep(rt, trx, { eventId, caseRef, eventType: 'IntakeRecorded', summary, referralId });
+    return {
+      intake: oneStop.Intake.fromPartial({ intakeId: intake.intake_id, caseRef, referralId, needs: intake.needs, noteCodes: intake.note_codes, recordedAt: now }),
+    };
+  },
 });
 
 function validateRecordIntake(req: oneStop.RecordIntakeRequest) {

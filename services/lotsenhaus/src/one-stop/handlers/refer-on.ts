@@ -1,5 +1,5 @@
 import { common, events, oneStop } from '@lotse/contracts';
-import { NotFoundError, once, Violations } from '@lotse/grpc';
+import { NotFoundError, Violations } from '@lotse/grpc';
 import type { Selectable } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { routingFacts } from '../../desk-port.js';
@@ -19,40 +19,39 @@ const referOnPurposes: Record<number, { purpose: common.Purpose; kind: oneStop.O
 export const referOn = unary(oneStop.OneStopServiceService.referOn, {
   access: 'self',
   validate: (req, rt) => validateReferOn(req, rt),
-  transaction: true,
-  handle: (input, { rt, request, trx }) =>
-    once(trx, { method: 'OneStop/ReferOn', requestId: input.requestId, request, requestCodec: oneStop.ReferOnRequest }, oneStop.ReferOnResponse, async () => {
-      const { caseRef, partnerId, partner, target } = input;
-      const intake = await requireIntake(trx, caseRef);
-      const facts = await factsOfCase(trx, input, intake);
-      await refuseWithdrawnConsent(trx, facts.consentId);
-      const now = rt.now();
-      const referralId = uuidv7();
-      await trx
-        .insertInto('one_stop_referral_on')
-        .values({ referral_id: referralId, case_ref: caseRef, purpose: request.purpose, partner_id: partnerId || null, consent_id: facts.consentId, requested_at: now })
-        .execute();
-      const eventId = await rt.publish(
-        trx,
-        events.ReferralRequested,
-        events.ReferralRequested.fromPartial({
-          referralId,
-          caseRef,
-          referrerAgencyId: rt.agencyId,
-          purpose: target.purpose,
-          ...facts,
-          preferredProviderId: partner?.agencyId ?? '',
-          requestedAt: now,
-          type: common.ReferralType.REFERRAL_TYPE_REFERRAL,
-          recipientType: target.recipientType,
-          sourceReferralId: intake.referral_id ?? '',
-        }),
+  idempotent: { storedAs: 'OneStop/ReferOn' },
+  async handle(input, { rt, trx, request }) {
+    const { caseRef, partnerId, partner, target } = input;
+    const intake = await requireIntake(trx, caseRef);
+    const facts = await factsOfCase(trx, input, intake);
+    await refuseWithdrawnConsent(trx, facts.consentId);
+    const now = rt.now();
+    const referralId = uuidv7();
+    await trx
+      .insertInto('one_stop_referral_on')
+      .values({ referral_id: referralId, case_ref: caseRef, purpose: request.purpose, partner_id: partnerId || null, consent_id: facts.consentId, requested_at: now })
+      .execute();
+    const eventId = await rt.publish(
+      trx,
+      events.ReferralRequested,
+      events.ReferralRequested.fromPartial({
+        referralId,
         caseRef,
-      );
-      const to = partner ? ` (partner: ${partner.name})` : '';
-      await recordStep(rt, trx, { eventId, caseRef, eventType: 'ReferralRequested', summary: `Referred on from the Lotsenhaus for ${target.label}${to}`, referralId });
-      return { referral: oneStop.ReferralOn.fromPartial({ referralId, caseRef, purpose: request.purpose, partnerId, requestedAt: now }) };
-    }),
+        referrerAgencyId: rt.agencyId,
+        purpose: target.purpose,
+        ...facts,
+        preferredProviderId: partner?.agencyId ?? '',
+        requestedAt: now,
+        type: common.ReferralType.REFERRAL_TYPE_REFERRAL,
+        recipientType: target.recipientType,
+        sourceReferralId: intake.referral_id ?? '',
+      }),
+      caseRef,
+    );
+    const to = partner ? ` (partner: ${partner.name})` : '';
+    await recordStep(rt, trx, { eventId, caseRef, eventType: 'ReferralRequested', summary: `Referred on from the Lotsenhaus for ${target.label}${to}`, referralId });
+    return { referral: oneStop.ReferralOn.fromPartial({ referralId, caseRef, purpose: request.purpose, partnerId, requestedAt: now }) };
+  },
 });
 
 type ReferOnInput = ReturnType<typeof validateReferOn>;
