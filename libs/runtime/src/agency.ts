@@ -196,7 +196,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     server.add(
       operator.OperatorServiceService,
       OPERATOR_PROTO_FILE,
-      operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
+      operatorApi({ agencyId: config.agencyId, db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
     // Which of a caller's events this deployment took in: producers' receipt follow-ups ask it.
     server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi({ db: database.db as Kysely<any> }));
