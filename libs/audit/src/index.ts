@@ -17,16 +17,12 @@ export { CASEWORKER_HEADER, actorOfCall, caseworkerOf, forwardCaseworker, system
 export {
   ACCESS_REQUEST_BASIS,
   AUDITOR_AGENCY_TYPE,
-  DATA_PROTECTION_PROTO_FILE,
   OPERATOR_AGENCY_TYPE,
-  auditRowCount,
-  completedErasures,
-  dataProtectionApi,
-  dataProtectionService,
-  dataSubjectReport,
-  toAuditEntry,
   type DataProtectionDeps,
-} from './data-protection-api.js';
+  type DataProtectionRuntime,
+} from './data-protection/runtime.js';
+export { completedErasures, dataSubjectReport, toAuditEntry } from './data-protection/report.js';
+export { DATA_PROTECTION_PROTO_FILE, auditRowCount, dataProtectionApi, dataProtectionService } from './data-protection-api.js';
 export {
   RetentionPolicyError,
   defaultRetentionPolicyFile,
