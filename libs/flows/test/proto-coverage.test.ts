@@ -126,10 +126,11 @@ describe('the services publish only events the flow table lets them send', () =>
     .filter((service) => table.agencyTypes[service])
     .flatMap((service) =>
       sources(join(servicesDir, service, 'src')).flatMap((file) =>
-        // A direct publish in a handler, or an event a decider declares it publishes (its Outgoing
+        // A direct publish in a handler (the event's type is its codec's name: `rt.publish(trx,
+        // events.ReferralRequested, …)`), or an event a decider declares it publishes (its Outgoing
         // union: `{ type: 'ReferralRouted'; message: events.ReferralRouted; … }`, published by the hub's carry-out).
         [
-          ...readFileSync(file, 'utf8').matchAll(/\.publish\(\s*trx\s*,\s*[\w.]+\s*,\s*'(\w+)'/g),
+          ...readFileSync(file, 'utf8').matchAll(/\.publish\(\s*trx\s*,\s*\w+\.(\w+)\s*,/g),
           ...readFileSync(file, 'utf8').matchAll(/\{\s*type:\s*'(\w+)';\s*message:\s*\w+\.\1\b/g),
         ].map((m) => ({ service, file: relative(repoRoot, file), event: m[1]! })),
       ),
