@@ -14,7 +14,7 @@ import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
 import { isDatabaseUnavailable, type DatabaseAvailability } from '@lotse/db';
 import { waitingBatches } from './batches.js';
-import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
+import { applyAllInTransaction, applyOnce, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './apply-once.js';
 import { defaultLogger } from './logger.js';
 import { countConsumed } from './metrics.js';
 import { InvalidSubjectTokenError, streamName, subjectMatches } from './naming.js';
@@ -28,15 +28,16 @@ export interface ConsumerOptions<DB> {
   js: JetStreamClient;
   jsm: JetStreamManager;
   logger?: Logger;
-  /** Durable name and inbox key, e.g. the consuming agency ("caritas-koblenz"). */
+  /** Durable name and dedup key, e.g. the consuming agency ("caritas-koblenz"). */
   durableName: string;
   /**
-   * The inbox key and consumer name instead of the durable name: for a module of its own in a
-   * deployment (the one-stop desk in the hub's), whose events must apply in its inbox even when
+   * The dedup key and consumer name instead of the durable name (the `consumer` of its
+   * applied_event and parked_message rows): for a module of its own in a deployment (the
+   * one-stop desk in the hub's), whose events must apply under a key of its own even when
    * another subscription of the same deployment receives them too. The durables keep the
    * deployment's name, the one the broker lets it use.
    */
-  inboxKey?: string;
+  dedupKey?: string;
   /** Whose stream to read. */
   producerAgencyId: string;
   filterSubjects: string[];
@@ -72,7 +73,7 @@ export interface ConsumerOptions<DB> {
 }
 
 export interface ConsumerHandle {
-  /** The durable name given at start: the inbox key and what parked messages record as `consumer`. */
+  /** The dedup key (the durable name unless `dedupKey` was given): what applied_event and parked messages record as `consumer`. */
   readonly consumer: string;
   /** The producer's stream it reads. */
   readonly stream: string;
@@ -137,13 +138,13 @@ function eventIdOf(data: Uint8Array): string | null {
 }
 
 /**
- * Durable pull consumer with an inbox: per message, the inbox insert and the handler commit in
- * one transaction, then the message is acked. A failure is retried with nak(delay); after
+ * Durable pull consumer that applies each event once: per message, the applied_event insert and
+ * the handler commit in one transaction, then the message is acked. A failure is retried with nak(delay); after
  * maxDeliver deliveries the raw message is parked and terminated, and the next one is processed.
  */
 export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<EventConsumer> {
   const { db, js, jsm, durableName, producerAgencyId, handle } = options;
-  const consumerName = options.inboxKey ?? durableName;
+  const consumerName = options.dedupKey ?? durableName;
   const logger = (options.logger ?? defaultLogger).child({ consumer: consumerName });
   const maxDeliver = options.maxDeliver ?? 5;
   const maxMessages = options.maxMessages ?? 10;
@@ -188,7 +189,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
    * After the consume loop failed: if the broker no longer has the stream or the durable (a wiped
    * store, a fresh broker, a deleted stream), make them again with the same configuration, so the
    * consumer resumes without a restart. DeliverPolicy.All reads the new stream from its start; the
-   * inbox drops whatever the producer re-publishes that was applied before.
+   * applied_event table drops whatever the producer re-publishes that was applied before.
    */
   let healed = 0;
   async function heal(filter: string, name: string): Promise<boolean> {
@@ -263,7 +264,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   }
 
   function acknowledge(d: Delivery, event: ConsumedEvent, outcome: ApplyOutcome): void {
-    // Ack only after the commit: if we die in between, the redelivery meets the inbox row.
+    // Ack only after the commit: if we die in between, the redelivery meets the applied_event row.
     d.m.ack();
     const counted = outcome === 'handled' ? 'applied' : 'duplicate';
     d.span.setAttribute('lotse.outcome', counted);
@@ -273,10 +274,10 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   }
 
   /**
-   * Messages that waited while the consumer was busy: one transaction for all of them (one inbox
+   * Messages that waited while the consumer was busy: one transaction for all of them (one applied_event
    * insert, one commit), each handler in its own consume span. If anything fails, the transaction
    * rolls back and each message is processed on its own, so a failing one is retried or parked
-   * alone and the others still apply. Saves a begin, a commit and an inbox insert per message.
+   * alone and the others still apply. Saves a begin, a commit and an applied_event insert per message.
    */
   async function processBatch(batch: JsMsg[]): Promise<void> {
     if (options.database && !options.database.isUp()) return pauseWhileAway(batch.map(startDelivery));
