@@ -26,7 +26,8 @@ export {
   type Envelope,
   type EventHandler,
 } from './apply-once.js';
-export { startConsumer, durableNameFor, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
+export { startConsumer, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
+export { durableNameFor } from './durables.js';
 export {
   listParked,
   listParkedRecords,
