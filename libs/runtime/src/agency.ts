@@ -199,7 +199,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
       operatorApi({ db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
     // Which of a caller's events this deployment took in: producers' receipt follow-ups ask it.
-    server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi({ db: database.db as Kysely<any> }));
+    server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi(ctx));
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());
     reportServing = (serving) => server.setServing(serving);
