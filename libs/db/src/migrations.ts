@@ -4,7 +4,7 @@ export type Migrations = Record<string, Migration>;
 
 /**
  * Runs a service's migrations (kept in code, ordered by name) at start-up. Each lib that owns
- * tables (outbox, inbox, idempotency) contributes its own, prefixed so the names stay unique.
+ * tables (outbox, applied_event, idempotency) contributes its own, prefixed so the names stay unique.
  */
 export async function migrateToLatest(db: Kysely<any>, ...sets: Migrations[]): Promise<string[]> {
   const all: Migrations = Object.assign({}, ...sets);

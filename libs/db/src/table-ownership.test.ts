@@ -33,6 +33,8 @@ const owners: Record<string, string[]> = {
   outbox: ['libs/messaging'],
   outbox_stream: ['libs/messaging'],
   outbox_receipt: ['libs/messaging'],
+  applied_event: ['libs/messaging'],
+  // applied_event's first name, still in the migrations that made it before messaging_0004 renamed it.
   inbox: ['libs/messaging'],
   parked_message: ['libs/messaging'],
   newcomer_record: ['libs/referrals'],
@@ -88,7 +90,7 @@ const owners: Record<string, string[]> = {
 const allowed = new Set<string>();
 
 /** Catalogue names a raw query reads that no module owns, and SQL words after a keyword (`before update or delete`). */
-const systemNames = new Set(['pg_class', 'information_schema', 'lateral', 'or']);
+const systemNames = new Set(['pg_class', 'pg_constraint', 'pg_indexes', 'information_schema', 'lateral', 'or']);
 const cteName = /\b(?:with(?:\s+recursive)?|,)\s+([a-z_][a-z0-9_]*)\s+as\s*\(/gi;
 
 const kyselyCall = /\b(?:selectFrom|insertInto|updateTable|deleteFrom|mergeInto|innerJoin|leftJoin|rightJoin|fullJoin|createTable|alterTable|dropTable|createIndex\([^)]*\)\s*(?:\.\w+\(\))*\s*\.on)\(\s*'([a-z_][a-z0-9_]*)(?:\s+as\s+\w+)?'/g;

@@ -1,5 +1,5 @@
 import { agencySubjects, eventSubject, streamName, subjectsAddressedTo } from './naming.js';
-import { durableNameFor } from './consumer.js';
+import { durableNameFor } from './durables.js';
 
 /**
  * The nats-server configuration of a Lotse network: who may connect and what each may do,

@@ -1,8 +1,8 @@
 export { streamName, agencySubjects, subjectsAddressedTo, eventSubject, kebabCase, subjectMatches, InvalidSubjectTokenError } from './naming.js';
 export { ensureAgencyStream, duplicateWindowMs } from './agency-stream.js';
 export { connectNats, isJetStreamElecting, retryWhileElecting, wantsTls, type NatsConfig, type NatsClients } from './connection.js';
-export { outboxMigrations, inboxMigrations } from './migrations.js';
-export type { MessagingTables, OutboxTable, OutboxReceiptTable, OutboxStreamTable, InboxTable, ParkedMessageTable } from './tables.js';
+export { outboxMigrations, consumerMigrations } from './migrations.js';
+export type { MessagingTables, OutboxTable, OutboxReceiptTable, OutboxStreamTable, AppliedEventTable, ParkedMessageTable } from './tables.js';
 export { receivedEventIds, dueReceipts, recordReceipts, openReceipts, type DueReceipt, type DueReceipts, type OpenReceipts } from './receipts.js';
 export {
   enqueueEvent,
@@ -25,8 +25,9 @@ export {
   type ConsumedEvent,
   type Envelope,
   type EventHandler,
-} from './inbox.js';
-export { startConsumer, durableNameFor, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
+} from './apply-once.js';
+export { startConsumer, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
+export { durableNameFor } from './durables.js';
 export {
   listParked,
   listParkedRecords,

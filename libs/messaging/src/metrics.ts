@@ -30,7 +30,7 @@ function current(): Instruments {
         unit: '{event}',
       }),
       consumed: meter.createCounter('lotse.events.consumed', {
-        description: 'Deliveries a consumer processed, by outcome: applied, duplicate (inbox hit), retried (nak) or parked',
+        description: 'Deliveries a consumer processed, by outcome: applied, duplicate (already applied), retried (nak) or parked',
         unit: '{event}',
       }),
     };

@@ -79,7 +79,12 @@ export const outboxMigrations: Migrations = {
   },
 };
 
-export const inboxMigrations: Migrations = {
+/**
+ * The consuming side's tables: the applied events (the dedup record, first made as `inbox`) and
+ * the parked messages. The first three keep their names and the old table name: they ran as they
+ * are on existing databases; 0004 renames.
+ */
+export const consumerMigrations: Migrations = {
   messaging_0001_inbox: {
     up: async (db: Kysely<any>) => {
       // Keyed by consumer too: two consumers in one service may each need to apply the same event.
@@ -126,6 +131,22 @@ export const inboxMigrations: Migrations = {
   messaging_0003_inbox_event_id: {
     up: async (db: Kysely<any>) => {
       await db.schema.createIndex('inbox_event_id_idx').on('inbox').column('event_id').execute();
+    },
+  },
+  // "inbox" also meant the referral inbox (inbox_referral, the recipient's list of referrals); the
+  // table is the record of events each consumer applied, so it says so. Constraint and index names
+  // follow, found in the catalogue: PostgreSQL 18 (PGlite) also names the not-null constraints
+  // (inbox_<column>_not_null), older servers do not. Renaming the key renames its index too.
+  messaging_0004_inbox_to_applied_event: {
+    up: async (db: Kysely<any>) => {
+      await sql`alter table inbox rename to applied_event`.execute(db);
+      const renamed = (name: string) => sql.id(`applied_event_${name.slice('inbox_'.length)}`);
+      const constraints = await sql<{ name: string }>`
+        select conname as name from pg_constraint where conrelid = 'applied_event'::regclass and starts_with(conname, 'inbox_')`.execute(db);
+      for (const { name } of constraints.rows) await sql`alter table applied_event rename constraint ${sql.id(name)} to ${renamed(name)}`.execute(db);
+      const indexes = await sql<{ name: string }>`
+        select indexname as name from pg_indexes where schemaname = current_schema() and tablename = 'applied_event' and starts_with(indexname, 'inbox_')`.execute(db);
+      for (const { name } of indexes.rows) await sql`alter index ${sql.id(name)} rename to ${renamed(name)}`.execute(db);
     },
   },
 };

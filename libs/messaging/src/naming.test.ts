@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durableNameFor } from './consumer.js';
+import { durableNameFor } from './durables.js';
 import { eventSubject, InvalidSubjectTokenError, kebabCase, streamName, subjectMatches, subjectsAddressedTo } from './naming.js';
 
 describe('naming', () => {

@@ -46,7 +46,7 @@ const tracer = trace.getTracer('@lotse/messaging');
  * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order (a failed row
  * stops the batch, so later events never overtake it). Rows are marked only
  * after the broker's ack, once per batch; if the process dies in between, they go out again and
- * the stream's duplicate window (or the consumer's inbox) absorbs the copies. Rows are never deleted.
+ * the stream's duplicate window (or the consumer's applied_event table) absorbs the copies. Rows are never deleted.
  * A StreamReconciler checks the stream every few seconds: if the broker lost it, the relay makes it
  * again and sends once more what the stream's consumers had not confirmed.
  */
@@ -124,7 +124,7 @@ export class OutboxRelay {
 
   /**
    * Operator reconciliation: sends again what was published since `since`, or by default what the
-   * stream's consumers have not confirmed. Copies are dropped by Nats-Msg-Id and the inboxes.
+   * stream's consumers have not confirmed. Copies are dropped by Nats-Msg-Id and the consumers' applied_event tables.
    */
   async reconcile(since?: Date, trx?: Kysely<any>): Promise<number> {
     const n = await this.reconciler.republishUnconfirmed(since, trx);
@@ -246,7 +246,7 @@ export class OutboxRelay {
     }
     // One statement (one commit) marks what the broker acknowledged, instead of one per event:
     // on an embedded database each commit costs a WAL write. Dying before it only means these
-    // go out again, and the stream's duplicate window (or the consumer's inbox) drops the copies.
+    // go out again, and the stream's duplicate window (or the consumer's applied_event table) drops the copies.
     // `= any(array)`: one statement text whatever the batch size, so it is prepared once.
     if (acked.length > 0) {
       await messagingDb(this.db)

@@ -27,7 +27,7 @@ export interface MessageCodec<T> {
  * Writes the event into the outbox within the caller's transaction, so it exists exactly when the
  * state change does. Pass the transaction (`trx`), never the database: with the embedded
  * single-connection database a second handle waits for the open transaction forever.
- * Returns the event id (UUIDv7, also the Nats-Msg-Id and every consumer's inbox key).
+ * Returns the event id (UUIDv7, also the Nats-Msg-Id and what every consumer's applied_event row is keyed by).
  */
 export async function enqueueEvent(trx: Kysely<any>, event: NewEvent): Promise<string> {
   const eventId = uuidv7();
@@ -74,7 +74,7 @@ export function enqueue<T>(
 /**
  * Reconciliation: marks events created since `since` as unpublished, so the relay sends them
  * again. Within the stream's duplicate window JetStream drops the copies; after it, consumers'
- * inboxes do. Returns how many rows were reset.
+ * applied_event tables do. Returns how many rows were reset.
  */
 export async function republishSince(db: Kysely<any>, since: Date): Promise<number> {
   const result = await messagingDb(db)

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Link } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { applyInTransaction, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './inbox.js';
+import { applyInTransaction, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './apply-once.js';
 import { defaultLogger } from './logger.js';
 import type { EventVerifier } from './signing.js';
 import { eventAttributes } from './span-attributes.js';
@@ -113,7 +113,7 @@ export interface ReplayOptions {
 
 /**
  * Runs the handler again for a parked message (after the cause was fixed), in one transaction
- * with the inbox insert and the replayed_at mark, so a replay also happens at most once. If it
+ * with the applied_event insert and the replayed_at mark, so a replay also happens at most once. If it
  * fails again the message stays parked with the new error, and the error is rethrown. The replay
  * span continues the trace the message arrived with.
  */

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import type { Envelope } from './inbox.js';
+import type { Envelope } from './apply-once.js';
 
 /**
  * Events are signed by the deployment that produced them, with the key of its certificate from the

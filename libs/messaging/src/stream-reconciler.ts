@@ -38,7 +38,7 @@ export interface StreamReconcileStatus {
  * - It remembers, in the producer's own database (`outbox_stream`), the stream's creation time. A
  *   stream that is missing, or was created again, is a reset: the stream is made again and every
  *   event published since the last known-safe point is marked unpublished, so the relay sends it
- *   again (Nats-Msg-Id and the consumers' inboxes drop what had arrived before).
+ *   again (Nats-Msg-Id and the consumers' applied_event tables drop what had arrived before).
  * - The known-safe point is what the stream's durable consumers confirmed: each check samples the
  *   stream's last sequence; once every durable has acknowledged up to a sample (its ack floor, or
  *   nothing pending at all), the events published before that sample were applied by every

@@ -20,8 +20,8 @@ export interface OutboxTable {
   last_error: string | null;
 }
 
-/** Events a consumer has applied; the key makes a second delivery a no-op. */
-export interface InboxTable {
+/** Events a consumer has applied (the dedup record); the key makes a second delivery a no-op. */
+export interface AppliedEventTable {
   consumer: string;
   event_id: string;
   subject: string;
@@ -81,7 +81,7 @@ export interface MessagingTables {
   outbox: OutboxTable;
   outbox_receipt: OutboxReceiptTable;
   outbox_stream: OutboxStreamTable;
-  inbox: InboxTable;
+  applied_event: AppliedEventTable;
   parked_message: ParkedMessageTable;
 }
 

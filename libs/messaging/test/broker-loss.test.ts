@@ -90,13 +90,13 @@ async function request(w: World, n: number): Promise<string[]> {
 }
 
 /** Direct SQL on the consumer's tables: how many events took effect, none lost, none twice. */
-async function accounting(db: Kysely<any>): Promise<{ events: number; applied: number; lost: number; doubled: number; inbox: number }> {
-  const { rows } = await sql<{ events: number; applied: number; lost: number; doubled: number; inbox: number }>`
+async function accounting(db: Kysely<any>): Promise<{ events: number; applied: number; lost: number; doubled: number; recorded: number }> {
+  const { rows } = await sql<{ events: number; applied: number; lost: number; doubled: number; recorded: number }>`
     select (select count(*)::int from outbox) as events,
            (select count(distinct event_id)::int from effect) as applied,
            (select count(*)::int from outbox o where not exists (select 1 from effect e where e.event_id = o.event_id)) as lost,
            (select count(*)::int from (select event_id from effect group by event_id having count(*) > 1) d) as doubled,
-           (select count(*)::int from inbox where consumer = 'recipient') as inbox`.execute(db);
+           (select count(*)::int from applied_event where consumer = 'recipient') as recorded`.execute(db);
   return rows[0]!;
 }
 
@@ -113,7 +113,7 @@ async function recovered(w: World, expected: number, since: number, what: string
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const result = await accounting(w.suite.db);
   console.log(`[broker-loss] ${what}: all ${expected} events applied ${ms} ms after the broker lost them`, result);
-  expect(result).toEqual({ events: expected, applied: expected, lost: 0, doubled: 0, inbox: expected });
+  expect(result).toEqual({ events: expected, applied: expected, lost: 0, doubled: 0, recorded: expected });
   expect(await w.relay.backlog()).toBe(0);
   return ms;
 }

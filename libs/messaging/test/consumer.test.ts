@@ -28,7 +28,7 @@ function encodedEnvelope(producer: string, eventType: string, eventId = uuidv7()
   return { eventId, bytes };
 }
 
-describe('consumer with inbox', () => {
+describe('consumer with applied_event dedup', () => {
   let suite: Suite;
   const producer = randomAgencyId();
   const consumers: ConsumerHandle[] = [];
@@ -63,7 +63,7 @@ describe('consumer with inbox', () => {
   }
 
   const effects = (eventId: string) => count(suite.db, 'effect', sql`event_id = ${eventId}`);
-  const inboxRows = (eventId: string) => count(suite.db, 'inbox', sql`event_id = ${eventId}`);
+  const appliedRows = (eventId: string) => count(suite.db, 'applied_event', sql`event_id = ${eventId}`);
 
   it('applies an event once when the same message is delivered twice', async () => {
     const committed: string[] = [];
@@ -75,7 +75,7 @@ describe('consumer with inbox', () => {
       { afterCommit: (e) => committed.push(e.envelope.eventId) },
     );
     const { eventId, bytes } = encodedEnvelope(producer, 'Duplicated');
-    // Two different Nats-Msg-Ids get past the broker's dedup; the inbox must catch the copy.
+    // Two different Nats-Msg-Ids get past the broker's dedup; applied_event must catch the copy.
     await suite.nats.js.publish(eventSubject(producer, 'Duplicated'), bytes, { msgID: `${eventId}-a` });
     await suite.nats.js.publish(eventSubject(producer, 'Duplicated'), bytes, { msgID: `${eventId}-b` });
     const marker = encodedEnvelope(producer, 'Duplicated');
@@ -83,7 +83,7 @@ describe('consumer with inbox', () => {
     // The marker comes after both copies, so once it is applied both copies have been seen.
     await waitFor(async () => (await effects(marker.eventId)) === 1, 10_000, 'marker effect');
     expect(await effects(eventId)).toBe(1);
-    expect(await inboxRows(eventId)).toBe(1);
+    expect(await appliedRows(eventId)).toBe(1);
     expect(committed).toEqual([eventId, marker.eventId]);
   });
 
@@ -114,7 +114,7 @@ describe('consumer with inbox', () => {
     // Every event applied exactly once (the copy too, and the rolled-back batch left nothing)…
     for (const e of events) {
       expect(await effects(e.eventId)).toBe(1);
-      expect(await inboxRows(e.eventId)).toBe(1);
+      expect(await appliedRows(e.eventId)).toBe(1);
     }
     // …in stream order for the first commit of each, and in fewer transactions than events.
     expect(new Set(committed)).toEqual(new Set(events.map((e) => e.eventId)));
@@ -136,7 +136,7 @@ describe('consumer with inbox', () => {
     await suite.nats.js.publish(eventSubject(producer, 'Flaky'), bytes, { msgID: eventId });
     await waitFor(async () => (await effects(eventId)) === 1, 10_000, 'effect after retries');
     expect(deliveries).toEqual([1, 2, 3]);
-    expect(await inboxRows(eventId)).toBe(1);
+    expect(await appliedRows(eventId)).toBe(1);
     expect(await listParked(suite.db, 'Flaky')).toEqual([]);
   });
 
@@ -166,7 +166,7 @@ describe('consumer with inbox', () => {
     expect((await listParked(suite.db, 'Malformed', { includeResolved: true }))[0]!.discardedAt).toBeInstanceOf(Date);
   });
 
-  it('leaves no inbox row when the handler rolls back, and a replay applies the parked event once', async () => {
+  it('leaves no applied_event row when the handler rolls back, and a replay applies the parked event once', async () => {
     let broken = true;
     const consumer = await consume('RolledBack', async (trx, event) => {
       await trx.insertInto('effect').values({ event_id: event.envelope.eventId, note: 'written before the failure' }).execute();
@@ -176,7 +176,7 @@ describe('consumer with inbox', () => {
     await suite.nats.js.publish(eventSubject(producer, 'RolledBack'), bytes, { msgID: eventId });
     await waitFor(async () => (await listParked(suite.db, 'RolledBack')).length === 1, 10_000, 'parked message');
     expect(await effects(eventId)).toBe(0);
-    expect(await inboxRows(eventId)).toBe(0);
+    expect(await appliedRows(eventId)).toBe(0);
 
     const [parked] = await listParked(suite.db, 'RolledBack');
     expect(parked).toMatchObject({ eventId, deliveries: 2 });
@@ -186,7 +186,7 @@ describe('consumer with inbox', () => {
     broken = false;
     expect(await consumer.replayParked(parked!.id)).toBe('handled');
     expect(await effects(eventId)).toBe(1);
-    expect(await inboxRows(eventId)).toBe(1);
+    expect(await appliedRows(eventId)).toBe(1);
     await expect(consumer.replayParked(parked!.id)).rejects.toThrow(ParkedMessageNotFoundError);
     expect(await listParked(suite.db, 'RolledBack')).toEqual([]);
   });

@@ -85,7 +85,7 @@ describe('messaging metrics', () => {
       await suite.db.transaction().execute((trx) => enqueueEvent(trx, { producerAgencyId: producer, eventType: 'ReferralRouted', caseRef, payload: new Uint8Array() }));
     }
     expect(await relay.flush()).toBe(3);
-    // A copy under another Nats-Msg-Id gets past the broker; the inbox catches it.
+    // A copy under another Nats-Msg-Id gets past the broker; applied_event catches it.
     const fine = await suite.db.selectFrom('outbox').select(['event_id', 'payload']).where('case_ref', '=', 'fine').executeTakeFirstOrThrow();
     await suite.nats.js.publish(subject, fine.payload, { msgID: `${fine.event_id}-copy` });
 

@@ -124,18 +124,18 @@ describe('signed events', () => {
     // Refused at once, not retried: a signature does not get better with another delivery.
     expect(parked.deliveries).toBe(1);
     expect(await effects(eventId)).toBe(0);
-    expect(await count(suite.db, 'inbox', sql`event_id = ${eventId}`)).toBe(0);
+    expect(await count(suite.db, 'applied_event', sql`event_id = ${eventId}`)).toBe(0);
   }
 
-  it('applies what the relay signed, keeps the signature in the inbox, and a resend under <id>~1 still verifies', async () => {
+  it('applies what the relay signed, keeps the signature in applied_event, and a resend under <id>~1 still verifies', async () => {
     const relay = new OutboxRelay({ db: suite.db, js: suite.nats.js, logger, producerAgencyId: producer, signer });
     const eventId = await suite.db.transaction().execute((trx) => enqueueEvent(trx, { producerAgencyId: producer, eventType: 'Signed', caseRef: 'C-1', payload: Buffer.from('x') }));
     await relay.flush();
     const first = await consume('first', 'Signed');
     await waitFor(async () => (await effects(eventId)) === 1, 10_000, 'the signed event to apply');
     // What the recipient keeps to prove later who told it what: the bytes, the signature, the certificate.
-    const inbox = await sql<{ signature: string | null; signer_certificate: string | null; envelope: Buffer | null }>`select signature, signer_certificate, envelope from inbox where event_id = ${eventId}`.execute(suite.db);
-    const kept = inbox.rows[0]!;
+    const stored = await sql<{ signature: string | null; signer_certificate: string | null; envelope: Buffer | null }>`select signature, signer_certificate, envelope from applied_event where event_id = ${eventId}`.execute(suite.db);
+    const kept = stored.rows[0]!;
     const certificate = new X509Certificate(Buffer.from(kept.signer_certificate ?? '', 'base64'));
     expect(certificate.subject).toContain(`CN=${producer}`);
     expect(verify('sha256', signedBytes(eventSubject(producer, 'Signed'), kept.envelope!), certificate.publicKey, Buffer.from(kept.signature!, 'base64'))).toBe(true);
@@ -146,7 +146,7 @@ describe('signed events', () => {
     const info = await suite.nats.jsm.streams.getMessage(streamName(producer), { last_by_subj: eventSubject(producer, 'Signed') });
     expect(info?.header.get('Nats-Msg-Id')).toBe(`${eventId}~1`);
     const second = await consume('second', 'Signed');
-    await waitFor(async () => (await count(suite.db, 'inbox', sql`event_id = ${eventId} and consumer = 'second'`)) === 1, 10_000, 'the resend to be consumed');
+    await waitFor(async () => (await count(suite.db, 'applied_event', sql`event_id = ${eventId} and consumer = 'second'`)) === 1, 10_000, 'the resend to be consumed');
     expect(await effects(eventId)).toBe(2); // one per consumer
     expect(await listParked(suite.db, 'first')).toEqual([]);
     expect(await listParked(suite.db, 'second')).toEqual([]);

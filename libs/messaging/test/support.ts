@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, migrateToLatest, openDatabase, sql, testServerUrl, type Kysely, type Migrations } from '@lotse/db';
 import { createLogger } from '@lotse/logger';
-import { connectNats, inboxMigrations, outboxMigrations, streamName, type NatsClients } from '../src/index.js';
+import { connectNats, consumerMigrations, outboxMigrations, streamName, type NatsClients } from '../src/index.js';
 
 export const natsUrl = '127.0.0.1:4222';
 export const logger = createLogger('messaging-test', { level: process.env.LOG_LEVEL ?? 'silent' });
@@ -36,7 +36,7 @@ export interface Suite {
 export async function setupSuite(options: { servers?: string } = {}): Promise<Suite> {
   const testDb = await createTestDatabase('lotse_messaging');
   const database = await openDatabase<any>({ url: testDb.url, dataDir: 'unused', poolSize: 5, traceStatements: 'all' });
-  await migrateToLatest(database.db, outboxMigrations, inboxMigrations, effectMigrations);
+  await migrateToLatest(database.db, outboxMigrations, consumerMigrations, effectMigrations);
   const nats = await connectNats({ servers: options.servers ?? natsUrl, name: 'messaging-test' });
   const agencies: string[] = [];
   return {

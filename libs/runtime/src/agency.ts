@@ -9,7 +9,7 @@ import {
   wantsTls,
   enqueue,
   ensureAgencyStream,
-  inboxMigrations,
+  consumerMigrations,
   OutboxRelay,
   outboxMigrations,
   registerMessagingGauges,
@@ -101,7 +101,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     }
   };
   try {
-    const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, inboxMigrations, operatorMigrations, spec.migrations);
+    const applied = await migrateToLatest(database.db, idempotencyMigrations, outboxMigrations, consumerMigrations, operatorMigrations, spec.migrations);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
     // The network's revocation list (signed by the CA), looked at every 5 s: a revoked deployment's
@@ -156,7 +156,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         jsm: nats.jsm,
         logger,
         durableName: config.agencyId,
-        ...(subscription.module && { inboxKey: `${config.agencyId}:${subscription.module}` }),
+        ...(subscription.module && { dedupKey: `${config.agencyId}:${subscription.module}` }),
         producerAgencyId: subscription.producerAgencyId,
         filterSubjects: [subscription.filterSubject],
         handle: async (trx, event) => {
@@ -199,7 +199,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
       operatorApi({ agencyId: config.agencyId, db: database.db as Kysely<any>, consumers: () => consumers, logger, outboxChanged: () => relay.notify(), relay, awaiting: spec.awaiting?.(ctx) }),
     );
     // Which of a caller's events this deployment took in: producers' receipt follow-ups ask it.
-    server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi({ db: database.db as Kysely<any> }));
+    server.add(receipts.ReceiptServiceService, RECEIPTS_PROTO_FILE, receiptApi(ctx));
     const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
     stops.push(() => server.stop());
     reportServing = (serving) => server.setServing(serving);

@@ -17,8 +17,8 @@ export interface Subscription<DB> {
   producerAgencyId: string;
   filterSubject: string;
   /**
-   * A module of its own in the deployment (the hub's one-stop desk): its events apply in an inbox
-   * of its own (deployment:module), so another subscription of the deployment that receives the
+   * A module of its own in the deployment (the hub's one-stop desk): its events apply under a dedup
+   * key of its own (deployment:module), so another subscription of the deployment that receives the
    * same event does not make this one drop it as already applied.
    */
   module?: string;

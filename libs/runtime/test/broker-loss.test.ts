@@ -162,7 +162,7 @@ describe('two deployments when the broker forgets everything', () => {
     expect(status.durablesRecreated).toBeGreaterThanOrEqual(1);
     expect(status.backlog).toBe(0);
 
-    // An operator's reconciliation sends everything again; the inboxes drop every copy.
+    // An operator's reconciliation sends everything again; the consumers' applied_event tables drop every copy.
     const { republished } = await hubOperator.reconcile({ requestId: 'reconcile-1', since: new Date(back - 60_000), operatorName: 'test' });
     expect(republished).toBe(120);
     await waitFor(async () => (await hubOperator.getOutboxStatus({})).backlog === 0, 'the reconciliation published', 15_000);

@@ -61,9 +61,9 @@ beforeAll(async () => {
   ids.appliedB = await accepted(producerB, 'ok');
   const db = hub.running.ctx.db;
   await waitFor(async () => {
-    const inbox = await db.selectFrom('inbox').select('event_id').execute();
+    const applied = await db.selectFrom('applied_event').select('event_id').execute();
     const parked = await db.selectFrom('parked_message').select('event_id').execute();
-    return inbox.length + parked.length === 3 && parked.length === 1;
+    return applied.length + parked.length === 3 && parked.length === 1;
   }, 'two events applied and one parked');
 });
 

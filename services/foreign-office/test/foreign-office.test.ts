@@ -468,16 +468,16 @@ describe('foreign office (integration: PostgreSQL, NATS, gRPC over mTLS)', () =>
       const afterAccept = await referralRow(referral.referralId);
       expect(afterAccept.provider_id).toBe(caritasId);
 
-      // The same event again under another Nats-Msg-Id gets past the broker; the inbox drops it.
+      // The same event again under another Nats-Msg-Id gets past the broker; applied_event drops it.
       const seq = await publishFromHub(accepted.bytes, `${accepted.eventId}-again`);
       await consumerCaughtUp(seq);
-      expect(await count('inbox', sql`event_id = ${accepted.eventId}`)).toBe(1);
+      expect(await count('applied_event', sql`event_id = ${accepted.eventId}`)).toBe(1);
       expect(await referralRow(referral.referralId)).toEqual(afterAccept);
 
       // A late PENDING (overtaken by the acceptance) never moves the referral back.
       const stale = statusChangedEnvelope(referral, { status: ReferralStatus.REFERRAL_STATUS_PENDING, providerId: 'someone-else' });
       await consumerCaughtUp(await publishFromHub(stale.bytes, stale.eventId));
-      expect(await count('inbox', sql`event_id = ${stale.eventId}`)).toBe(1);
+      expect(await count('applied_event', sql`event_id = ${stale.eventId}`)).toBe(1);
       expect(await referralRow(referral.referralId)).toEqual(afterAccept);
       const { referrals } = await fo.listReferrals({ newcomerId: newcomer.newcomerId, status: 0, pageSize: 0, pageToken: '' });
       expect(referrals.map((r) => r.status)).toEqual([ReferralStatus.REFERRAL_STATUS_ACCEPTED]);

@@ -292,7 +292,7 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     });
     for (const id of [foreignEventId, foreignDataEventId]) {
       await waitFor(
-        async () => (await running.ctx.db.selectFrom('inbox' as any).select('event_id').where('event_id', '=', id).executeTakeFirst()) !== undefined,
+        async () => (await running.ctx.db.selectFrom('applied_event' as any).select('event_id').where('event_id', '=', id).executeTakeFirst()) !== undefined,
         'the hub to consume the foreign provider event',
       );
     }

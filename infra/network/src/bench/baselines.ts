@@ -4,7 +4,7 @@
 //
 //   node --import tsx baselines.ts hop  <seconds> <rate>   PGlite txn (business + outbox row) → relay
 //                                                           publishes with msgID → JetStream → consumer
-//                                                           inserts its inbox row + effect in one txn
+//                                                           inserts its applied_event row + effect in one txn
 //   node --import tsx baselines.ts grpc <seconds> <rate> <pki dir>   one mTLS unary call, server and
 //                                                           client in this process
 import { spawn } from 'node:child_process';
@@ -60,7 +60,7 @@ async function hop(): Promise<void> {
     const consumerDb = await PGlite.create(join(dir, 'consumer'));
     await producerDb.exec(`create table business (id bigserial primary key, payload text not null);
       create table outbox (seq bigserial primary key, event_id text not null unique, subject text not null, payload bytea not null, published_at timestamptz)`);
-    await consumerDb.exec(`create table inbox (event_id text primary key, received_at timestamptz not null default now());
+    await consumerDb.exec(`create table applied_event (event_id text primary key, received_at timestamptz not null default now());
       create table effect (id bigserial primary key, event_id text not null)`);
     let nc;
     for (let i = 0; ; i++) {
@@ -105,7 +105,7 @@ async function hop(): Promise<void> {
       wake = undefined;
     };
 
-    // The consumer: inbox row and effect in one transaction, then ack.
+    // The consumer: applied_event row and effect in one transaction, then ack.
     const latencies: number[] = [];
     const total = Math.round(seconds * rate);
     const warmup = Math.min(50, Math.floor(total / 5));
@@ -119,7 +119,7 @@ async function hop(): Promise<void> {
         const { i, t } = JSON.parse(new TextDecoder().decode(m.data)) as { i: number; t: number };
         const eventId = m.headers?.get('Nats-Msg-Id') ?? String(i);
         await consumerDb.transaction(async (tx) => {
-          const { rows } = await tx.query('insert into inbox (event_id) values ($1) on conflict do nothing returning event_id', [eventId]);
+          const { rows } = await tx.query('insert into applied_event (event_id) values ($1) on conflict do nothing returning event_id', [eventId]);
           if (rows.length) await tx.query('insert into effect (event_id) values ($1)', [eventId]);
         });
         m.ack();

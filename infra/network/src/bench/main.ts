@@ -10,7 +10,7 @@
 //   - the knee: the highest rate (10, 20, 30, …) at which referral → hub p99 stays under 1 s;
 //   - resident memory (sum of VmRSS) idle after start-up and the peak under load;
 // and, in the same run, two raw baselines written without Lotse code (baselines.ts): a bare
-// PGlite + outbox + JetStream + inbox hop at 100 events/s, and one mTLS gRPC unary call. It
+// PGlite + outbox + JetStream + applied-event hop at 100 events/s, and one mTLS gRPC unary call. It
 // prints each figure beside them with the ratios, and writes test-artifacts/bench.json.
 //
 // On a machine shared with other work every figure is noisy; the ratios, measured minutes apart
@@ -314,7 +314,7 @@ async function main() {
         [...at10.perProcess].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${f1(ms / at10.result.journeys)}`).join(', '),
     );
     say(`${'  of which background (idle network CPU per s ÷ 10/s)'.padEnd(58)}${f1(idleCpuMsPerSecond / 10).padStart(9)}`);
-    say(`${'baseline: bare hop (PGlite+outbox → JetStream → inbox)'.padEnd(58)}${f2(hop.cpuMsPerEvent).padStart(9)}`);
+    say(`${'baseline: bare hop (PGlite+outbox → JetStream → dedup)'.padEnd(58)}${f2(hop.cpuMsPerEvent).padStart(9)}`);
     say(`${'baseline: one mTLS gRPC unary call (client + server)'.padEnd(58)}${f2(grpc.cpuMsPerCall).padStart(9)}`);
     say('');
     say(`${'latency (ms)'.padEnd(44)}${'n'.padStart(6)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'p50÷hop'.padStart(9)}${'p99÷hop'.padStart(9)}`);

@@ -1,7 +1,7 @@
 import { receipts } from '@lotse/contracts';
-import type { Kysely } from '@lotse/db';
-import { Violations, type AsyncHandlers } from '@lotse/grpc';
+import { Violations } from '@lotse/grpc';
 import { receivedEventIds } from '@lotse/messaging';
+import { declaredService, handlersFor, type HandlerRuntime } from '../declared-handlers.js';
 
 /** Relative to proto/, for server reflection. */
 export const RECEIPTS_PROTO_FILE = 'lotse/receipts/v1/receipts.proto';
@@ -12,19 +12,32 @@ export const MAX_EVENT_IDS = 500;
 // Event ids are UUIDv7 (enqueueEvent); tests and older producers use other UUIDs, so any UUID-like token.
 const eventIdPattern = /^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/;
 
+/** The receipt API needs only the deployment's id and database. */
+const { unary } = handlersFor<HandlerRuntime<any>>();
+
+function validateConfirmReceipts(request: receipts.ConfirmReceiptsRequest): receipts.ConfirmReceiptsRequest {
+  const v = new Violations();
+  if (request.eventIds.length > MAX_EVENT_IDS) v.add('event_ids', `must name at most ${MAX_EVENT_IDS} event ids`);
+  const bad = request.eventIds.findIndex((id) => !eventIdPattern.test(id));
+  if (bad >= 0) v.add('event_ids', `must be event ids (letters, digits and -, at most 64); entry ${bad} is not`);
+  v.throwIfAny();
+  return request;
+}
+
 /**
- * The receipt API every deployment serves (registered by startAgency): which of the caller's events
- * it took in. The caller is its certificate's deployment id, never a field of the request.
+ * Which of the caller's events this deployment took in. The caller is its certificate's
+ * deployment id, never a field of the request; software of the network only (no relation: the
+ * answer covers only events under the caller's own subjects).
  */
-export function receiptApi(deps: { db: Kysely<any> }): AsyncHandlers<typeof receipts.ReceiptServiceService> {
-  return {
-    async confirmReceipts(request, call) {
-      const v = new Violations();
-      if (request.eventIds.length > MAX_EVENT_IDS) v.add('event_ids', `must name at most ${MAX_EVENT_IDS} event ids`);
-      const bad = request.eventIds.findIndex((id) => !eventIdPattern.test(id));
-      if (bad >= 0) v.add('event_ids', `must be event ids (letters, digits and -, at most 64); entry ${bad} is not`);
-      v.throwIfAny();
-      return { receivedEventIds: await receivedEventIds(deps.db, call.caller.agencyId, request.eventIds) };
-    },
-  };
+const confirmReceipts = unary(receipts.ReceiptServiceService.confirmReceipts, {
+  access: 'network',
+  validate: (req) => validateConfirmReceipts(req),
+  async handle(input, { rt, ctx }) {
+    return { receivedEventIds: await receivedEventIds(rt.db, ctx.caller.agencyId, input.eventIds) };
+  },
+});
+
+/** The receipt API every deployment serves (registered by startAgency), checked against the matrix at start. */
+export function receiptApi(rt: HandlerRuntime<any>) {
+  return declaredService(rt, receipts.ReceiptServiceService, { confirmReceipts });
 }

@@ -4,7 +4,7 @@
 // wait in it unconsumed — and then only the recipient knows. So: events of the given types published
 // more than `afterMs` ago are asked about (ConfirmReceipts, in batches); confirmed ones are done,
 // the rest go out again from the outbox (under `<event id>~<n>`, so a purged stream's duplicate
-// window does not drop them; the recipient's inbox drops copies it had). After `maxAttempts` sends
+// window does not drop them; the recipient's applied_event table drops copies it had). After `maxAttempts` sends
 // an event is stuck, shown to operators in GetOutboxStatus `awaiting`. Domain-free: the service
 // names the recipient and the event types (from the flow table, see eventTypesSent).
 import { integer, type Env } from '@lotse/config';

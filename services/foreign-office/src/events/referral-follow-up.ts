@@ -2,7 +2,7 @@
 // every ReferralRequested with a ReferralStatusChanged (routed, unroutable, withdrawn); a request
 // still unanswered after `afterMs` was lost somewhere (the broker forgot it, or the hub took it
 // and the broker forgot its answer), and is sent again from the outbox under its own event id —
-// the hub's inbox drops it if it had it. After `maxAttempts` the office stops and reports the
+// the hub's applied_event table drops it if it had it. After `maxAttempts` the office stops and reports the
 // referral as stuck, waiting on the hub, for an operator to look at.
 import { common } from '@lotse/contracts';
 import { republishEvents } from '@lotse/messaging';

@@ -12,11 +12,11 @@ export interface ConsumedEvent {
   headers: Record<string, string[]>;
   /** 1 on the first delivery; a handler may log it, never branch its effect on it. */
   deliveryCount: number;
-  /** The producer's verified signature and the bytes it covers; the inbox keeps both. */
+  /** The producer's verified signature and the bytes it covers; applied_event keeps both. */
   signed?: { signature: EventSignature; data: Uint8Array };
 }
 
-/** Runs inside the inbox transaction: write the effect with `trx` only; throw to roll back and retry. */
+/** Runs inside the transaction that records the event as applied: write the effect with `trx` only; throw to roll back and retry. */
 export type EventHandler<DB = any> = (trx: Transaction<DB>, event: ConsumedEvent) => Promise<void>;
 
 export type ApplyOutcome = 'handled' | 'duplicate';
@@ -42,7 +42,7 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
 }
 
 /**
- * Records the event in the inbox and runs the handler in the same transaction; an event already
+ * Records the event in applied_event and runs the handler in the same transaction; an event already
  * there is skipped. A concurrent second delivery waits on the first one's uncommitted key, then
  * finds it and skips, so the effect happens once even when deliveries overlap.
  */
@@ -57,9 +57,9 @@ export async function applyInTransaction<DB>(
 }
 
 /**
- * Events in one transaction (several when a consumer fell behind): one inbox insert for all of
+ * Events in one transaction (several when a consumer fell behind): one applied_event insert for all of
  * them, then the handler of each new one, in order, each inside `within(i, …)` (e.g. its own span
- * context). An event id that is already in the inbox, or twice in the batch, is a duplicate.
+ * context). An event id that is already in applied_event, or twice in the batch, is a duplicate.
  */
 export async function applyAllInTransaction<DB>(
   trx: Transaction<DB>,
@@ -69,7 +69,7 @@ export async function applyAllInTransaction<DB>(
   within: (index: number, run: () => Promise<void>) => Promise<void> = (_, run) => run(),
 ): Promise<ApplyOutcome[]> {
   const inserted = await messagingDb(trx as Kysely<any>)
-    .insertInto('inbox')
+    .insertInto('applied_event')
     .values(
       events.map((event) => ({
         consumer,
