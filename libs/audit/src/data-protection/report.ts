@@ -24,6 +24,7 @@ export function toAuditEntry(row: AuditLogTable): dataProtection.AuditEntry {
     actorAgencyId: row.actor_agency_id,
     actor: row.actor,
     caseworkerId: row.caseworker_id ?? '',
+    actorRoles: row.actor_roles ?? [],
     action: actionToProto[row.action] ?? dataProtection.AuditAction.AUDIT_ACTION_UNSPECIFIED,
     categories: row.categories,
     purpose: row.purpose,
