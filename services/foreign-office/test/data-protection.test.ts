@@ -310,6 +310,10 @@ describe('transparency report', () => {
     expect(de.html).toMatch(/<html lang="de" dir="ltr">/);
     expect(de.html).toContain('<h1>Auskunft über Ihre personenbezogenen Daten</h1>');
     expect(de.html).toContain('Wer auf Ihre Daten zugegriffen hat');
+    // Registered with a self-declared caseworker header and no token: a member of staff, no id.
+    expect(de.html).toContain('<td>ein/e Mitarbeiter/in</td>');
+    expect(ar.html).toContain('<td>أحد الموظفين</td>');
+    for (const html of [ar.html, uk.html, de.html]) expect(html).not.toContain('cw-anna');
 
     // Compiling the report is itself an access on record (one per report).
     const reads = (await auditRows(newcomer.caseRef)).filter((r) => r.details?.report === 'transparency_report');

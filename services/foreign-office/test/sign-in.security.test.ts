@@ -39,7 +39,7 @@ beforeAll(async () => {
   issuer = await startEmbeddedIssuer({ staff, audience, clients: [{ clientId: 'lotse-cli', redirectUris: [redirectUri] }], accessTokenTtlSeconds: 120 });
   office = await startForeignOffice({ env: { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: audience } });
   const member = (username: string, agencyId: string, roles: StaffAccount['roles']): StaffAccount => ({ username, password: `pw-${username}`, sub: `staff-${username}`, displayName: username, agencyId, roles });
-  staff.push(member('anna', office.foId, ['caseworker']), member('olaf', office.foId, ['operator']), member('carla', office.caritasId, ['caseworker']));
+  staff.push(member('anna', office.foId, ['caseworker']), member('olaf', office.foId, ['operator']), member('carla', office.caritasId, ['caseworker']), member('abc123', office.foId, ['caseworker']));
 });
 
 afterAll(async () => {
@@ -69,6 +69,19 @@ describe('a foreign office that signs people in', () => {
     // The role comes from the verified token too, and the chain covers it.
     expect(entries.every((e) => e.caseworker_id === 'staff-anna' && e.actor_agency_id === office.foId && JSON.stringify(e.actor_roles) === '["caseworker"]')).toBe(true);
     expect(await verifyAuditChain(office.query.db)).toMatchObject({ ok: true });
+  });
+
+  it('the newcomer’s transparency report names the signed-in person’s role, never the staff id', async () => {
+    const token = await tokenOf('abc123');
+    const { newcomer } = await office.fo.registerNewcomer(newcomerRequest(), { metadata: bearer(token) });
+    const de = await office.report.getTransparencyReport({ newcomerId: newcomer!.newcomerId, language: 'de' }, { metadata: bearer(token) });
+    const en = await office.report.getTransparencyReport({ newcomerId: newcomer!.newcomerId, language: 'en' }, { metadata: bearer(token) });
+    expect(de.html).toContain('<td>Sachbearbeitung</td>');
+    expect(en.html).toContain('<td>caseworker</td>');
+    expect(de.html).not.toContain('staff-abc123');
+    expect(en.html).not.toContain('staff-abc123');
+    // The audit entries as collected still carry it: the office's staff see them, not the newcomer.
+    expect(de.agencies[0]!.report!.auditEntries.map((e) => [e.caseworkerId, e.actorRoles])).toContainEqual(['staff-abc123', ['caseworker']]);
   });
 
   it('lets other deployments call as software where the matrix says so', async () => {

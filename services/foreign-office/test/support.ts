@@ -1,6 +1,6 @@
 // A foreign office booted in-process on the real PostgreSQL (pooled) and NATS, with clients that
 // present its own certificate and those of a provider and a job centre.
-import { common, foreignOffice } from '@lotse/contracts';
+import { common, dataProtection, foreignOffice } from '@lotse/contracts';
 import { sql, type Database } from '@lotse/db';
 import type { PromiseClient } from '@lotse/grpc';
 import type { NatsClients } from '@lotse/messaging';
@@ -28,6 +28,8 @@ export interface ForeignOfficeUnderTest {
   fo: FoClient;
   caritas: FoClient;
   jobCentre: FoClient;
+  /** The office's transparency report, asked with its own certificate. */
+  report: PromiseClient<dataProtection.TransparencyReportServiceClient>;
   count(table: string, where?: ReturnType<typeof sql>): Promise<number>;
   register(overrides?: Partial<foreignOffice.RegisterNewcomerRequest>): Promise<foreignOffice.Newcomer>;
   consent(newcomerId: string, overrides?: Partial<foreignOffice.RecordConsentRequest>): Promise<foreignOffice.Consent>;
@@ -115,6 +117,7 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
       fo,
       caritas: clientAs(caritasId),
       jobCentre: clientAs(jobCentreId),
+      report: net.client(dataProtection.TransparencyReportServiceClient, `127.0.0.1:${running.grpcPort}`, foId, { deadlineMs: 20_000 }),
       async count(table, where = sql`true`) {
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where ${where}`.execute(query.db);
         return rows[0]!.n;

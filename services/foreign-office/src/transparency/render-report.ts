@@ -1,5 +1,5 @@
 import { dataProtection, foreignOffice } from '@lotse/contracts';
-import type { ReportLanguage, ReportStrings } from './report-strings.js';
+import type { ReportLanguage, ReportStrings, StaffRole } from './report-strings.js';
 
 // The transparency report as one self-contained HTML document: no scripts, no external
 // resources, readable on screen and printable to PDF as it is (the CLI prints it with Chromium).
@@ -32,6 +32,24 @@ const actionKeys: Record<number, keyof ReportStrings['actions']> = {
   [dataProtection.AuditAction.AUDIT_ACTION_DELETE]: 'delete',
   [dataProtection.AuditAction.AUDIT_ACTION_REFUSE]: 'refuse',
 };
+
+/**
+ * One person, one label: a supervisor also holds caseworker, so the report names the role with
+ * the widest say over the data. Operators hold no right to personal data and come last.
+ */
+const rolesBySeniority: readonly StaffRole[] = ['dpo', 'auditor', 'supervisor', 'caseworker', 'operator'];
+
+/**
+ * Who acted, as the newcomer reads it: the system, or a person by role. Never the staff id: that
+ * is for the data-protection officer (GetDataSubjectReport), not for the newcomer. A person
+ * without a verified role (a self-declared header) is a member of staff, no more.
+ */
+export function actedBy(entry: dataProtection.AuditEntry, s: ReportStrings): string {
+  if (entry.actor === 'system') return s.system;
+  const role = rolesBySeniority.find((r) => entry.actorRoles.includes(r));
+  if (role) return s.roles[role];
+  return entry.caseworkerId ? s.staff : '—';
+}
 
 export function renderReport(model: ReportModel): string {
   const { language } = model;
@@ -109,7 +127,7 @@ export function renderReport(model: ReportModel): string {
     .map(({ a, e }) => [
       dateTime(e.at),
       agencyLabel(e.actorAgencyId) + (e.actorAgencyId !== a.agencyId ? ` <span class="muted">→ ${code(a.agencyId)}</span>` : ''),
-      e.actor === 'system' ? escapeHtml(s.system) : e.caseworkerId ? fill(escapeHtml(s.caseworker), { id: code(e.caseworkerId) }) : '—',
+      escapeHtml(actedBy(e, s)),
       escapeHtml(s.actions[actionKeys[e.action] ?? 'read']),
       categories(e.categories),
       purpose(e.purpose),

@@ -1,6 +1,11 @@
 // The UI strings of the transparency report (Art. 15 GDPR) in the languages newcomers in the
 // district read most. Plain words, short sentences; legal references stay as written in German
-// law. Placeholders: {agency}, {date}, {id}.
+// law. Placeholders: {agency}, {date}. Staff are named by role, never by id: the newcomer sees
+// which agency and which role saw the data; the data-protection officer resolves staff ids
+// through GetDataSubjectReport.
+
+/** The network's roles of a signed-in person (libs/identity ROLES). */
+export type StaffRole = 'caseworker' | 'supervisor' | 'operator' | 'auditor' | 'dpo';
 
 export interface ReportStrings {
   title: string;
@@ -44,7 +49,10 @@ export interface ReportStrings {
   when: string;
   who: string;
   action: string;
-  caseworker: string;
+  /** A person acted, but no verified token says in which role (a self-declared header only). */
+  staff: string;
+  /** A verified role, as the newcomer reads it. */
+  roles: Record<StaffRole, string>;
   system: string;
   erasures: string;
   status: string;
@@ -117,7 +125,8 @@ const de: ReportStrings = {
   when: 'Wann',
   who: 'Wer',
   action: 'Vorgang',
-  caseworker: 'Mitarbeiter/in {id}',
+  staff: 'ein/e Mitarbeiter/in',
+  roles: { caseworker: 'Sachbearbeitung', supervisor: 'Teamleitung', operator: 'technischer Betrieb', auditor: 'Prüfer/in', dpo: 'Datenschutzbeauftragte/r' },
   system: 'automatisch (System)',
   erasures: 'Löschungen',
   status: 'Stand',
@@ -206,7 +215,8 @@ const en: ReportStrings = {
   when: 'When',
   who: 'Who',
   action: 'What',
-  caseworker: 'caseworker {id}',
+  staff: 'a member of staff',
+  roles: { caseworker: 'caseworker', supervisor: 'supervisor', operator: 'technical operator', auditor: 'auditor', dpo: 'data protection officer' },
   system: 'automatically (system)',
   erasures: 'Erasures',
   status: 'Status',
@@ -294,7 +304,8 @@ const ar: ReportStrings = {
   when: 'متى',
   who: 'من',
   action: 'الإجراء',
-  caseworker: 'الموظف/ة {id}',
+  staff: 'أحد الموظفين',
+  roles: { caseworker: 'الموظف/ة المسؤول/ة عن الملف', supervisor: 'المشرف/ة', operator: 'فريق التشغيل التقني', auditor: 'المدقق/ة', dpo: 'مسؤول/ة حماية البيانات' },
   system: 'تلقائيًا (النظام)',
   erasures: 'عمليات الحذف',
   status: 'الحالة',
@@ -382,7 +393,8 @@ const uk: ReportStrings = {
   when: 'Коли',
   who: 'Хто',
   action: 'Дія',
-  caseworker: 'працівник {id}',
+  staff: 'працівник установи',
+  roles: { caseworker: 'працівник, що веде справу', supervisor: 'керівник', operator: 'технічна служба', auditor: 'аудитор', dpo: 'уповноважений із захисту даних' },
   system: 'автоматично (система)',
   erasures: 'Видалення',
   status: 'Стан',
@@ -470,7 +482,8 @@ const fa: ReportStrings = {
   when: 'زمان',
   who: 'چه کسی',
   action: 'اقدام',
-  caseworker: 'کارمند {id}',
+  staff: 'یکی از کارمندان',
+  roles: { caseworker: 'کارشناس پرونده', supervisor: 'سرپرست', operator: 'بخش فنی', auditor: 'بازرس', dpo: 'مسئول حفاظت از داده‌ها' },
   system: 'خودکار (سیستم)',
   erasures: 'حذف‌ها',
   status: 'وضعیت',
@@ -558,7 +571,8 @@ const tr: ReportStrings = {
   when: 'Ne zaman',
   who: 'Kim',
   action: 'İşlem',
-  caseworker: 'görevli {id}',
+  staff: 'bir görevli',
+  roles: { caseworker: 'dosya sorumlusu', supervisor: 'yönetici', operator: 'teknik ekip', auditor: 'denetçi', dpo: 'veri koruma görevlisi' },
   system: 'otomatik (sistem)',
   erasures: 'Silme işlemleri',
   status: 'Durum',
@@ -646,7 +660,8 @@ const ru: ReportStrings = {
   when: 'Когда',
   who: 'Кто',
   action: 'Действие',
-  caseworker: 'сотрудник {id}',
+  staff: 'сотрудник учреждения',
+  roles: { caseworker: 'сотрудник, ведущий дело', supervisor: 'руководитель', operator: 'техническая служба', auditor: 'аудитор', dpo: 'уполномоченный по защите данных' },
   system: 'автоматически (система)',
   erasures: 'Удаления',
   status: 'Статус',
