@@ -31,11 +31,11 @@ beforeAll(async () => {
       { id: consoleId, agencyType: 'operator' },
     ],
   });
-  const handlers = {
-    ReferralAccepted: on(events.ReferralAccepted, async (_trx, message) => {
+  const handlers = [
+    on(events.ReferralAccepted, async (_trx, message) => {
       if (message.referralId === 'fails') throw new Error('this one always fails');
     }),
-  };
+  ];
   hub = await net.agency({
     id: hubId,
     database: 'lotse_receipts_test',

@@ -1,7 +1,6 @@
 import type { RetentionJob } from '@lotse/audit';
 import { events, foreignOffice } from '@lotse/contracts';
-import { eventSubject } from '@lotse/messaging';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { on, startAgency, subjectOf, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { foreignOfficeApi } from './api/foreign-office-api.js';
 import type { ForeignOfficeConfig } from './config.js';
 import { foreignOfficeDataProtection, startForeignOfficeRetention } from './data-protection/index.js';
@@ -34,9 +33,9 @@ export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides =
             };
           },
           subscriptions: () => [
-            subscribe<ForeignOfficeDb>(config.hubAgencyId, eventSubject(config.hubAgencyId, 'ReferralStatusChanged', config.agencyId), {
-              ReferralStatusChanged: on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
-            }),
+            subscribe<ForeignOfficeDb>(config.hubAgencyId, subjectOf(config.hubAgencyId, events.ReferralStatusChanged, config.agencyId), [
+              on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
+            ]),
           ],
         },
         overrides,
