@@ -1,5 +1,5 @@
 import type { RetentionJob } from '@lotse/audit';
-import { events, foreignOffice } from '@lotse/contracts';
+import { events, eventTypeOf, foreignOffice } from '@lotse/contracts';
 import { on, startAgency, subjectOf, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { foreignOfficeApi } from './api/foreign-office-api.js';
 import type { ForeignOfficeConfig } from './config.js';
@@ -29,7 +29,7 @@ export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides =
             followUp = referralFollowUp(ctx, config.hubAgencyId, config.referralFollowUp ?? defaultFollowUp);
             return async () => {
               const s = await followUp!.status();
-              return [{ eventType: 'ReferralRequested', waitsOn: config.hubAgencyId, waiting: s.waiting, stuck: s.stuck, oldestAt: s.oldestRequestedAt }];
+              return [{ eventType: eventTypeOf(events.ReferralRequested), waitsOn: config.hubAgencyId, waiting: s.waiting, stuck: s.stuck, oldestAt: s.oldestRequestedAt }];
             };
           },
           subscriptions: () => [
