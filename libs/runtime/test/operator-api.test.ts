@@ -116,7 +116,6 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
     await nats.js.publish(subject, new TextEncoder().encode('not an envelope'), { msgID: uuidv7() });
     failingEventId = await publishEvent(nats, {
       producer,
-      eventType: 'ReferralRouted',
       codec: events.ReferralRouted,
       message: events.ReferralRouted.fromPartial({ referralId: 'needs-directory', caseRef: 'case-42' }),
       caseRef: 'case-42',

@@ -55,7 +55,7 @@ beforeAll(async () => {
     },
   });
   const accepted = (producer: string, referralId: string) =>
-    publishEvent(net.nats, { producer, eventType: 'ReferralAccepted', codec: events.ReferralAccepted, message: events.ReferralAccepted.fromPartial({ referralId, caseRef: 'C-R1', providerId: producer }), caseRef: 'C-R1' });
+    publishEvent(net.nats, { producer, codec: events.ReferralAccepted, message: events.ReferralAccepted.fromPartial({ referralId, caseRef: 'C-R1', providerId: producer }), caseRef: 'C-R1' });
   ids.appliedA = await accepted(producerA, 'ok');
   ids.parkedA = await accepted(producerA, 'fails');
   ids.appliedB = await accepted(producerB, 'ok');

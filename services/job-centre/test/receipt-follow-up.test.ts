@@ -98,7 +98,6 @@ describe("the job centre's events the hub never received", () => {
     const caseRef = `C-${referralId.slice(-12).toUpperCase()}`;
     await publishEvent(net.nats, {
       producer: hubId,
-      eventType: 'ReferralRouted',
       audience: jobCentreId,
       codec: events.ReferralRouted,
       message: events.ReferralRouted.fromPartial({
