@@ -1,5 +1,6 @@
 import type { Transaction } from '@lotse/db';
-import type { envelope } from '@lotse/contracts';
+import { eventTypeOf, type envelope } from '@lotse/contracts';
+import { eventSubject } from '@lotse/messaging';
 
 interface Decoder<T> {
   decode(input: Uint8Array): T;
@@ -11,6 +12,13 @@ export interface ReceivedEvent {
 }
 
 type Handler<DB, T> = (trx: Transaction<DB>, message: T, env: envelope.Envelope) => Promise<void>;
+
+/** One event type a subscription handles: the type (its codec's message name), how to decode it, what to do. */
+export interface EventHandler<DB> {
+  eventType: string;
+  codec: Decoder<unknown>;
+  handle: Handler<DB, any>;
+}
 
 /** Events of one producer's stream that a service consumes, and how it handles each type. */
 export interface Subscription<DB> {
@@ -26,29 +34,40 @@ export interface Subscription<DB> {
 }
 
 /**
- * Builds a subscription from pairs of codec and handler, keyed by event type. Types the service
- * has no handler for are acknowledged and skipped: a newer producer may add events.
+ * Builds a subscription from a list of handlers (`on(codec, fn)`), keyed by their codecs' event
+ * types. Types the service has no handler for are acknowledged and skipped: a newer producer may
+ * add events. Two handlers for one type are refused here, when the deployment is put together:
+ * one of them would never run.
  */
 export function subscribe<DB>(
   producerAgencyId: string,
   filterSubject: string,
-  handlers: { [eventType: string]: [Decoder<any>, Handler<DB, any>] },
+  handlers: readonly EventHandler<DB>[],
   options: { module?: string } = {},
 ): Subscription<DB> {
+  const byType = new Map<string, EventHandler<DB>>();
+  for (const h of handlers) {
+    if (byType.has(h.eventType)) throw new Error(`two handlers for ${h.eventType} in the subscription to ${filterSubject} of ${producerAgencyId}'s stream`);
+    byType.set(h.eventType, h);
+  }
   return {
     producerAgencyId,
     filterSubject,
     ...(options.module && { module: options.module }),
     async handle(trx, event) {
-      const entry = handlers[event.envelope.eventType];
+      const entry = byType.get(event.envelope.eventType);
       if (!entry) return;
-      const [codec, handler] = entry;
-      await handler(trx, codec.decode(event.envelope.payload), event.envelope);
+      await entry.handle(trx, entry.codec.decode(event.envelope.payload), event.envelope);
     },
   };
 }
 
-/** Pairs a codec with a handler while keeping the message type checked. */
-export function on<DB, T>(codec: Decoder<T>, handler: Handler<DB, T>): [Decoder<T>, Handler<DB, T>] {
-  return [codec, handler];
+/** A handler of the event its generated codec decodes, with the message type checked; the type name comes from the codec. */
+export function on<DB, T>(codec: Decoder<T>, handler: Handler<DB, T>): EventHandler<DB> {
+  return { eventType: eventTypeOf(codec), codec, handle: handler };
+}
+
+/** The subject of one event type (its generated codec): `lotse.<producer>.<event-type>[.<audience>]`, the name taken from the codec. */
+export function subjectOf(producerAgencyId: string, codec: object, audience?: string): string {
+  return eventSubject(producerAgencyId, eventTypeOf(codec), audience);
 }

@@ -82,21 +82,21 @@ describe('two deployments when the broker forgets everything', () => {
       },
     });
     hub = await deployment(hubId, 'lotsenhaus', (ctx) => [
-      subscribe<TestDb>(senderId, agencySubjects(senderId), {
-        ReferralRequested: on(events.ReferralRequested, async (trx, message, env) => {
+      subscribe<TestDb>(senderId, agencySubjects(senderId), [
+        on(events.ReferralRequested, async (trx, message, env) => {
           await trx.insertInto('effect').values({ event_id: env.eventId, kind: 'request' }).execute();
           // Addressed to the sender, as the hub's events are: the sender may read only those.
           await ctx.publish(trx, events.ReferralStatusChanged, events.ReferralStatusChanged.fromPartial({ referralId: message.referralId, caseRef: env.caseRef, providerId: hubId }), env.caseRef, senderId);
         }),
-      }),
+      ]),
     ]);
     sender = await deployment(senderId, 'migration-services', () => [
-      subscribe<TestDb>(hubId, subjectsAddressedTo(hubId, senderId), {
-        ReferralStatusChanged: on(events.ReferralStatusChanged, async (trx, _message, env) => {
+      subscribe<TestDb>(hubId, subjectsAddressedTo(hubId, senderId), [
+        on(events.ReferralStatusChanged, async (trx, _message, env) => {
           await gate;
           await trx.insertInto('effect').values({ event_id: env.eventId, kind: 'answer' }).execute();
         }),
-      }),
+      ]),
     ]);
     hubOperator = createClient(operator.OperatorServiceClient, `127.0.0.1:${hub.grpcPort}`, broker.identity('console'));
   });

@@ -2,19 +2,19 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { envelope, events, operator } from '@lotse/contracts';
+import { envelope, events, eventTypeOf, operator } from '@lotse/contracts';
 import { sql, type Kysely, type Migrations } from '@lotse/db';
 import { eventFlows } from '@lotse/flows';
 import { createClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, ensureAgencyStream, eventSubject, EventSigner, type NatsClients } from '@lotse/messaging';
+import { connectNats, ensureAgencyStream, EventSigner, type NatsClients } from '@lotse/messaging';
 import { installCertificate, loadIdentity, requestCertificate, revoke, signCertificateRequest, type TlsIdentity } from '@lotse/pki';
 import { grpcError, natsHeaders, randomId, startTestBroker, waitFor, type TestBroker } from '@lotse/testing';
 import { connect } from '@nats-io/transport-node';
 import type { Generated } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { on, startAgency, subscribe, type RunningAgency } from '../src/index.js';
+import { on, startAgency, subjectOf, subscribe, type RunningAgency } from '../src/index.js';
 
 interface TestDb {
   effect: { id: Generated<number>; event_id: string };
@@ -73,11 +73,11 @@ describe('enrol, rotate, revoke', () => {
         migrations: effectMigrations,
         services: () => [],
         subscriptions: () => [
-          subscribe<TestDb>(newcomer, `lotse.${newcomer}.>`, {
-            ReferralReceived: on(events.ReferralReceived, async (trx, _message, env) => {
+          subscribe<TestDb>(newcomer, `lotse.${newcomer}.>`, [
+            on(events.ReferralReceived, async (trx, _message, env) => {
               await trx.insertInto('effect').values({ event_id: env.eventId }).execute();
             }),
-          }),
+          ]),
         ],
       },
       { logger: createLogger(hubId, { level: 'silent' }) },
@@ -97,10 +97,10 @@ describe('enrol, rotate, revoke', () => {
 
   async function publish(nats: NatsClients, signer: EventSigner | undefined, claimed = newcomer): Promise<string> {
     const eventId = uuidv7();
-    const subject = eventSubject(newcomer, 'ReferralReceived', hubId);
+    const subject = subjectOf(newcomer, events.ReferralReceived, hubId);
     const data = envelope.Envelope.encode({
       eventId,
-      eventType: 'ReferralReceived',
+      eventType: eventTypeOf(events.ReferralReceived),
       occurredAt: new Date(),
       producerAgencyId: claimed,
       caseRef: 'C-1',

@@ -6,7 +6,7 @@ import { events, operator } from '@lotse/contracts';
 import { sql, type Kysely, type Migrations, type TestDatabase } from '@lotse/db';
 import { createClient, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { connectNats, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
+import { connectNats, ensureAgencyStream, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
 import { createTestDatabase, grpcError, natsUrl, publishEvent, randomId, waitFor } from '@lotse/testing';
@@ -15,7 +15,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Generated } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { on, startAgency, subscribe, type AgencyConfig, type RunningAgency } from '../src/index.js';
+import { on, startAgency, subjectOf, subscribe, type AgencyConfig, type RunningAgency } from '../src/index.js';
 
 class TestMetricReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -57,7 +57,7 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
   const agencyId = randomId('agency');
   const producer = randomId('producer');
   const intruderId = randomId('intruder');
-  const subject = eventSubject(producer, 'ReferralRouted');
+  const subject = subjectOf(producer, events.ReferralRouted);
   let database: TestDatabase | undefined;
   let running: RunningAgency<TestDb>;
   let nats: NatsClients;
@@ -93,14 +93,14 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
         migrations: effectMigrations,
         services: () => [],
         subscriptions: (ctx) => [
-          subscribe<TestDb>(producer, subject, {
-            ReferralRouted: on(events.ReferralRouted, async (trx, message, env) => {
+          subscribe<TestDb>(producer, subject, [
+            on(events.ReferralRouted, async (trx, message, env) => {
               if (message.referralId === 'needs-directory' && !directoryLoaded) throw new Error('provider directory not loaded');
               await trx.insertInto('effect').values({ event_id: env.eventId }).execute();
               // A follow-up event: a replay goes out through the outbox like a normal delivery.
               await ctx.publish(trx, events.ReferralReceived, { referralId: message.referralId, caseRef: env.caseRef, providerId: agencyId }, env.caseRef);
             }),
-          }),
+          ]),
         ],
       },
       { logger: createLogger(agencyId, { level: 'silent' }), consumer: { maxDeliver: 2, retryDelaysMs: [50] } },
@@ -116,7 +116,6 @@ describe.each(['postgres', 'pglite'] as const)('operator API of a deployment (%s
     await nats.js.publish(subject, new TextEncoder().encode('not an envelope'), { msgID: uuidv7() });
     failingEventId = await publishEvent(nats, {
       producer,
-      eventType: 'ReferralRouted',
       codec: events.ReferralRouted,
       message: events.ReferralRouted.fromPartial({ referralId: 'needs-directory', caseRef: 'case-42' }),
       caseRef: 'case-42',

@@ -31,11 +31,11 @@ beforeAll(async () => {
       { id: consoleId, agencyType: 'operator' },
     ],
   });
-  const handlers = {
-    ReferralAccepted: on(events.ReferralAccepted, async (_trx, message) => {
+  const handlers = [
+    on(events.ReferralAccepted, async (_trx, message) => {
       if (message.referralId === 'fails') throw new Error('this one always fails');
     }),
-  };
+  ];
   hub = await net.agency({
     id: hubId,
     database: 'lotse_receipts_test',
@@ -55,7 +55,7 @@ beforeAll(async () => {
     },
   });
   const accepted = (producer: string, referralId: string) =>
-    publishEvent(net.nats, { producer, eventType: 'ReferralAccepted', codec: events.ReferralAccepted, message: events.ReferralAccepted.fromPartial({ referralId, caseRef: 'C-R1', providerId: producer }), caseRef: 'C-R1' });
+    publishEvent(net.nats, { producer, codec: events.ReferralAccepted, message: events.ReferralAccepted.fromPartial({ referralId, caseRef: 'C-R1', providerId: producer }), caseRef: 'C-R1' });
   ids.appliedA = await accepted(producerA, 'ok');
   ids.parkedA = await accepted(producerA, 'fails');
   ids.appliedB = await accepted(producerB, 'ok');

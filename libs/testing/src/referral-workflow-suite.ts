@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { common, envelope, events } from '@lotse/contracts';
+import { common, envelope, events, eventTypeOf } from '@lotse/contracts';
 import { createTestDatabase, type Kysely, type TestDatabase } from '@lotse/db';
 import { fieldViolationsOf, type TlsIdentity } from '@lotse/grpc';
 import { connectNats, durableNameFor, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
@@ -155,8 +155,8 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
   const durable = () => durableNameFor(agencyId, `lotse.${hubId}.*.${agencyId}`);
 
   /** Plays the hub: an event addressed to this agency. */
-  const fromHub = <T>(eventType: string, codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>
-    publishEvent(nats, { producer: hubId, eventType, audience: agencyId, codec, message, caseRef });
+  const fromHub = <T>(codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>
+    publishEvent(nats, { producer: hubId, audience: agencyId, codec, message, caseRef });
 
   /** A referral routed here for a case of its own; waits until it is in the inbox. */
   async function routed(options: { ownerAgencyId?: string } = {}) {
@@ -165,7 +165,6 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
     const consentId = uuidv7();
     const referrerAgencyId = randomId('referrer');
     await fromHub(
-      'ReferralRouted',
       events.ReferralRouted,
       events.ReferralRouted.fromPartial({
         referralId,
@@ -210,18 +209,19 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
   const outgoingRow = (referralId: string) => db().selectFrom('outgoing_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 
   /** Events of a type in the agency's outbox (committed with the change), decoded. */
-  async function outbox<T>(eventType: string, codec: { decode(b: Uint8Array): T }, filter: (m: T) => boolean = () => true) {
+  async function outbox<T>(codec: { decode(b: Uint8Array): T }, filter: (m: T) => boolean = () => true) {
     const rows: { event_id: string; case_ref: string; payload: Buffer }[] = await db()
       .selectFrom('outbox')
       .select(['event_id', 'case_ref', 'payload'])
-      .where('event_type', '=', eventType)
+      .where('event_type', '=', eventTypeOf(codec))
       .orderBy('seq')
       .execute();
     return rows.map((r) => ({ eventId: r.event_id, caseRef: r.case_ref, message: codec.decode(envelope.Envelope.decode(r.payload).payload) })).filter((e) => filter(e.message));
   }
 
   /** Events of a type the relay published to the agency's stream, decoded. */
-  async function published<T>(eventType: string, codec: { decode(b: Uint8Array): T }, filter: (m: T) => boolean) {
+  async function published<T>(codec: { decode(b: Uint8Array): T }, filter: (m: T) => boolean) {
+    const eventType = eventTypeOf(codec);
     return waitFor(async () => {
       const found = (await streamEvents(nats, agencyId))
         .filter((e) => e.subject === eventSubject(agencyId, eventType))
@@ -272,7 +272,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       expect(first.referral).toMatchObject({ referralId, caseRef, status: statuses.declined, declineReason: DeclineReason.DECLINE_REASON_NO_CAPACITY });
       expect(first.referral!.decidedAt).toBeInstanceOf(Date);
       expect(await inboxRow(referralId)).toMatchObject({ status: statuses.declined, decline_reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, decided_at: expect.any(Date) });
-      const declined = await outbox('ReferralDeclined', events.ReferralDeclined, (m) => m.referralId === referralId);
+      const declined = await outbox(events.ReferralDeclined, (m) => m.referralId === referralId);
       expect(declined.map((e) => e.message)).toEqual([{ referralId, caseRef, providerId: agencyId, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: expect.any(Date) }]);
 
       // Same id, same request: the first answer, nothing written twice. Same id, other request: refused.
@@ -281,8 +281,8 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       await expectCode(client.declineReferral({ ...request, requestId: 'decline-again' }), status.FAILED_PRECONDITION, /only a pending referral can be declined/);
       await expectCode(client.acceptReferral({ requestId: 'accept-declined', referralId }), status.FAILED_PRECONDITION, /only a pending referral can be accepted/);
       expect(await inboxRow(referralId)).toMatchObject({ status: statuses.declined, decline_reason: DeclineReason.DECLINE_REASON_NO_CAPACITY });
-      expect(await outbox('ReferralDeclined', events.ReferralDeclined, (m) => m.referralId === referralId)).toHaveLength(1);
-      const relayed = await published('ReferralDeclined', events.ReferralDeclined, (m) => m.referralId === referralId);
+      expect(await outbox(events.ReferralDeclined, (m) => m.referralId === referralId)).toHaveLength(1);
+      const relayed = await published(events.ReferralDeclined, (m) => m.referralId === referralId);
       expect(relayed.map((e) => e.eventId)).toEqual(declined.map((e) => e.eventId));
     });
 
@@ -294,7 +294,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       const error = await expectInvalid(client.acceptReferral({ requestId: `accept-once-${one.referralId}`, referralId: other.referralId }), ['request_id']);
       expect(error.details).toMatch(reused);
       expect(await inboxRow(other.referralId)).toMatchObject({ status: statuses.pending, decided_at: null });
-      expect(await outbox('ReferralAccepted', events.ReferralAccepted, (m) => m.referralId === other.referralId)).toEqual([]);
+      expect(await outbox(events.ReferralAccepted, (m) => m.referralId === other.referralId)).toEqual([]);
     });
 
     it('completes only with an outcome code: without one INVALID_ARGUMENT names outcome and nothing is written', async () => {
@@ -316,7 +316,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       const first = await client.completeReferral(request);
       expect(first.referral).toMatchObject({ referralId, caseRef, status: statuses.completed, outcome: ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED });
       expect(await inboxRow(referralId)).toMatchObject({ status: statuses.completed, outcome: ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED });
-      const completed = await outbox('ReferralCompleted', events.ReferralCompleted, (m) => m.referralId === referralId);
+      const completed = await outbox(events.ReferralCompleted, (m) => m.referralId === referralId);
       expect(completed.map((e) => e.message)).toEqual([
         { referralId, caseRef, providerId: agencyId, outcome: ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED, completedAt: expect.any(Date) },
       ]);
@@ -325,8 +325,8 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       await expectInvalid(client.completeReferral({ ...request, outcome: ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED }), ['request_id']);
       await expectCode(client.completeReferral({ ...request, requestId: 'complete-again' }), status.FAILED_PRECONDITION, /only an accepted referral can be completed/);
       expect(await inboxRow(referralId)).toMatchObject({ outcome: ReferralOutcome.REFERRAL_OUTCOME_PARTLY_ACHIEVED });
-      expect(await outbox('ReferralCompleted', events.ReferralCompleted, (m) => m.referralId === referralId)).toHaveLength(1);
-      await published('ReferralCompleted', events.ReferralCompleted, (m) => m.referralId === referralId);
+      expect(await outbox(events.ReferralCompleted, (m) => m.referralId === referralId)).toHaveLength(1);
+      await published(events.ReferralCompleted, (m) => m.referralId === referralId);
     });
 
     it('refers an accepted case on: bad input, no agreement and an undecided source write nothing; the hub gets references only, once', async () => {
@@ -358,7 +358,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
         status: ReferralStatus.REFERRAL_STATUS_REQUESTED,
       });
       expect(await outgoingRow(referralId)).toMatchObject({ case_ref: source.caseRef, source_referral_id: source.referralId, consent_id: source.consentId, status: ReferralStatus.REFERRAL_STATUS_REQUESTED, provider_id: null });
-      const requested = await outbox('ReferralRequested', events.ReferralRequested, (m) => m.referralId === referralId);
+      const requested = await outbox(events.ReferralRequested, (m) => m.referralId === referralId);
       expect(requested).toHaveLength(1);
       expect(requested[0]!.message).toMatchObject({
         referralId,
@@ -380,7 +380,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       expect(await client.requestReferral(request)).toEqual(first);
       await expectInvalid(client.requestReferral({ ...request, type: ReferralType.REFERRAL_TYPE_TRANSFER }), ['request_id']);
       expect(await snapshot()).toEqual(afterFirst);
-      await published('ReferralRequested', events.ReferralRequested, (m) => m.referralId === referralId);
+      await published(events.ReferralRequested, (m) => m.referralId === referralId);
 
       // By case reference: from the case's newest referral.
       const byCase = await client.requestReferral({ ...referOnRequest('refer-by-case', ''), caseRef: source.caseRef });
@@ -391,14 +391,14 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
     it(`names ${target.unnamedOwner === 'referrer' ? 'the referrer' : 'its configured data owner'} to the hub when the routing named no owner`, async () => {
       const source = await accepted({ ownerAgencyId: '' });
       const { referral } = await client.requestReferral(referOnRequest(`refer-unnamed-${source.referralId}`, source.referralId));
-      const [requested] = await outbox('ReferralRequested', events.ReferralRequested, (m) => m.referralId === referral!.referralId);
+      const [requested] = await outbox(events.ReferralRequested, (m) => m.referralId === referral!.referralId);
       expect(requested!.message.ownerAgencyId).toBe(target.unnamedOwner === 'referrer' ? source.referrerAgencyId : ownerId);
     });
 
     it('follows where the hub reports its referral stands, only forward', async () => {
       const { source, referralId } = await referredOn();
       const report = (s: common.ReferralStatus, providerId: string) =>
-        fromHub('ReferralStatusChanged', events.ReferralStatusChanged, events.ReferralStatusChanged.fromPartial({ referralId, caseRef: source.caseRef, status: s, providerId, changedAt: new Date() }), source.caseRef);
+        fromHub(events.ReferralStatusChanged, events.ReferralStatusChanged.fromPartial({ referralId, caseRef: source.caseRef, status: s, providerId, changedAt: new Date() }), source.caseRef);
       await report(ReferralStatus.REFERRAL_STATUS_PENDING, 'provider-1');
       await waitFor(async () => (await outgoingRow(referralId))?.status === ReferralStatus.REFERRAL_STATUS_PENDING, 'the referral pending');
       await report(ReferralStatus.REFERRAL_STATUS_ACCEPTED, 'provider-1');
@@ -420,18 +420,17 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       const first = await client.withdrawReferral(request);
       expect(first.referral).toMatchObject({ referralId, caseRef: source.caseRef, status: ReferralStatus.REFERRAL_STATUS_WITHDRAWN });
       expect(await outgoingRow(referralId)).toMatchObject({ status: ReferralStatus.REFERRAL_STATUS_WITHDRAWN });
-      const withdrawn = await outbox('ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId);
+      const withdrawn = await outbox(events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId);
       expect(withdrawn.map((e) => e.message)).toEqual([{ referralId, caseRef: source.caseRef, referrerAgencyId: agencyId, withdrawnAt: expect.any(Date) }]);
 
       expect(await client.withdrawReferral(request)).toEqual(first);
       await expectInvalid(client.withdrawReferral({ ...request, referralId: source.referralId }), ['request_id']);
       await expectCode(client.withdrawReferral({ ...request, requestId: 'withdraw-again' }), status.FAILED_PRECONDITION, /is REFERRAL_STATUS_WITHDRAWN; it can no longer be withdrawn/);
-      expect(await outbox('ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId)).toHaveLength(1);
-      await published('ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId);
+      expect(await outbox(events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId)).toHaveLength(1);
+      await published(events.ReferralWithdrawnByReferrer, (m) => m.referralId === referralId);
 
       // A late report from the hub does not reopen it.
       await fromHub(
-        'ReferralStatusChanged',
         events.ReferralStatusChanged,
         events.ReferralStatusChanged.fromPartial({ referralId, caseRef: source.caseRef, status: ReferralStatus.REFERRAL_STATUS_ACCEPTED, providerId: 'provider-1' }),
         source.caseRef,
@@ -446,7 +445,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       await client.declineReferral({ requestId: `decline-${decided.referralId}`, referralId: decided.referralId, reason: DeclineReason.DECLINE_REASON_OTHER });
       const withdrawnAt = new Date('2026-01-15T10:00:00Z');
       for (const r of [open, decided]) {
-        await fromHub('ReferralWithdrawn', events.ReferralWithdrawn, { referralId: r.referralId, caseRef: r.caseRef, providerId: agencyId, consentId: '', withdrawnAt }, r.caseRef);
+        await fromHub(events.ReferralWithdrawn, { referralId: r.referralId, caseRef: r.caseRef, providerId: agencyId, consentId: '', withdrawnAt }, r.caseRef);
       }
       await waitConsumed(nats, hubId, durable());
       expect(await inboxRow(open.referralId)).toMatchObject({ status: statuses.withdrawn, decided_at: withdrawnAt });
@@ -470,7 +469,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       // None free is a value too: the hub then routes elsewhere.
       expect(await client.setCapacity({ requestId: 'capacity-0', [field]: 0 })).toEqual({ [field]: 0 });
 
-      const changed = await outbox('CapacityChanged', events.CapacityChanged, isCapacity);
+      const changed = await outbox(events.CapacityChanged, isCapacity);
       expect(changed.map((e) => e.message)).toEqual([
         { providerId: agencyId, kind, free: 7, changedAt: expect.any(Date) },
         { providerId: agencyId, kind, free: 0, changedAt: expect.any(Date) },
@@ -478,7 +477,7 @@ export function referralWorkflowSuite(name: string, target: ReferralWorkflowTarg
       // No case: the event carries no case reference.
       expect(changed.map((e) => e.caseRef)).toEqual(['', '']);
       const relayed = await waitFor(async () => {
-        const found = await published('CapacityChanged', events.CapacityChanged, isCapacity);
+        const found = await published(events.CapacityChanged, isCapacity);
         return found.length === 2 ? found : undefined;
       }, 'both capacity events relayed');
       expect(relayed.map((e) => e.message.free)).toEqual([7, 0]);

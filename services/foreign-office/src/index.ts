@@ -1,7 +1,6 @@
 import type { RetentionJob } from '@lotse/audit';
-import { events, foreignOffice } from '@lotse/contracts';
-import { eventSubject } from '@lotse/messaging';
-import { on, startAgency, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
+import { events, eventTypeOf, foreignOffice } from '@lotse/contracts';
+import { on, startAgency, subjectOf, subscribe, type AgencyOverrides, type RunningAgency } from '@lotse/runtime';
 import { foreignOfficeApi } from './api/foreign-office-api.js';
 import type { ForeignOfficeConfig } from './config.js';
 import { foreignOfficeDataProtection, startForeignOfficeRetention } from './data-protection/index.js';
@@ -30,13 +29,13 @@ export function create(config: ForeignOfficeConfig, overrides: AgencyOverrides =
             followUp = referralFollowUp(ctx, config.hubAgencyId, config.referralFollowUp ?? defaultFollowUp);
             return async () => {
               const s = await followUp!.status();
-              return [{ eventType: 'ReferralRequested', waitsOn: config.hubAgencyId, waiting: s.waiting, stuck: s.stuck, oldestAt: s.oldestRequestedAt }];
+              return [{ eventType: eventTypeOf(events.ReferralRequested), waitsOn: config.hubAgencyId, waiting: s.waiting, stuck: s.stuck, oldestAt: s.oldestRequestedAt }];
             };
           },
           subscriptions: () => [
-            subscribe<ForeignOfficeDb>(config.hubAgencyId, eventSubject(config.hubAgencyId, 'ReferralStatusChanged', config.agencyId), {
-              ReferralStatusChanged: on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
-            }),
+            subscribe<ForeignOfficeDb>(config.hubAgencyId, subjectOf(config.hubAgencyId, events.ReferralStatusChanged, config.agencyId), [
+              on(events.ReferralStatusChanged, (trx, msg) => applyStatusChange(trx, msg)),
+            ]),
           ],
         },
         overrides,

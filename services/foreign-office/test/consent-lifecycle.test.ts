@@ -1,7 +1,7 @@
 // Integration tier: consent texts, bad consent input, withdrawal at the foreign office, and the
 // flow table checked at disclosure — on the real PostgreSQL and NATS, over gRPC with mTLS.
 import { status } from '@grpc/grpc-js';
-import { common, events, foreignOffice } from '@lotse/contracts';
+import { common, events, eventTypeOf, foreignOffice } from '@lotse/contracts';
 import { sql } from '@lotse/db';
 import { fieldViolationsOf } from '@lotse/grpc';
 import { grpcError, sleep, streamEvents, waitFor } from '@lotse/testing';
@@ -26,7 +26,7 @@ const referral = (newcomerId: string, requestId = `ref-${uuidv7()}`) =>
 const disclose = (client = t.caritas, caseRef: string, categories: common.DataCategory[] = [], purpose = Purpose.PURPOSE_MIGRATION_COUNSELLING) =>
   client.discloseNewcomerData({ caseRef, purpose, categories, referralId: '' });
 const withdrawnEvents = async () =>
-  (await streamEvents(t.nats, t.foId)).filter((e) => e.envelope.eventType === 'ConsentWithdrawn').map((e) => events.ConsentWithdrawn.decode(e.envelope.payload));
+  (await streamEvents(t.nats, t.foId)).filter((e) => e.envelope.eventType === eventTypeOf(events.ConsentWithdrawn)).map((e) => events.ConsentWithdrawn.decode(e.envelope.payload));
 
 describe('consent texts', () => {
   it('are served in every supported language, right to left for Arabic, Farsi and Dari', async () => {

@@ -3,7 +3,7 @@
 // its stream is purged, as a restored old store or an operator's purge would leave it; the
 // stream itself stays, so nothing looks reset); the office sends it again from its outbox under
 // the same event id until the hub answers, and reports what stays unanswered as stuck.
-import { common, events } from '@lotse/contracts';
+import { common, events, eventTypeOf } from '@lotse/contracts';
 import { streamName } from '@lotse/messaging';
 import { sleep, streamEvents, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
@@ -33,7 +33,7 @@ async function requested() {
 
 /** The request events of a referral in the office's stream, as the hub would read them. */
 async function inStream(referralId: string) {
-  return (await streamEvents(t.nats, t.foId)).filter((e) => e.envelope.eventType === 'ReferralRequested' && events.ReferralRequested.decode(e.envelope.payload).referralId === referralId);
+  return (await streamEvents(t.nats, t.foId)).filter((e) => e.envelope.eventType === eventTypeOf(events.ReferralRequested) && events.ReferralRequested.decode(e.envelope.payload).referralId === referralId);
 }
 
 describe('referral requests the hub never answered', () => {

@@ -1,9 +1,9 @@
 import { status } from '@grpc/grpc-js';
-import { common, envelope, events, foreignOffice, jobCentre as jc, jobCentreEvents as jce } from '@lotse/contracts';
+import { common, envelope, events, eventTypeOf, foreignOffice, jobCentre as jc, jobCentreEvents as jce } from '@lotse/contracts';
 import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
-import type { RunningAgency } from '@lotse/runtime';
+import { durableNameFor, type NatsClients } from '@lotse/messaging';
+import { subjectOf, type RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
@@ -114,7 +114,6 @@ async function route(
   const referralId = ids.referralId ?? uuidv7();
   const eventId = await publishEvent(nats, {
     producer: hubId,
-    eventType: 'ReferralRouted',
     audience: jobCentreId,
     codec: events.ReferralRouted,
     message: events.ReferralRouted.fromPartial({
@@ -176,18 +175,18 @@ async function snapshot() {
 }
 
 /** Events of one type in the job centre's stream, decoded, for one case. */
-async function streamed<T>(eventType: string, codec: { decode(b: Uint8Array): T }, caseRef: string) {
+async function streamed<T>(codec: { decode(b: Uint8Array): T }, caseRef: string) {
   const stored = await streamEvents(nats, jobCentreId);
   return stored
-    .filter((e) => e.subject === eventSubject(jobCentreId, eventType) && e.envelope.caseRef === caseRef)
+    .filter((e) => e.subject === subjectOf(jobCentreId, codec) && e.envelope.caseRef === caseRef)
     .map((e) => ({ envelope: e.envelope, message: codec.decode(e.envelope.payload), raw: Buffer.from(e.envelope.payload) }));
 }
 
-async function waitForStreamed<T>(eventType: string, codec: { decode(b: Uint8Array): T }, caseRef: string, filter: (m: T) => boolean = () => true) {
+async function waitForStreamed<T>(codec: { decode(b: Uint8Array): T }, caseRef: string, filter: (m: T) => boolean = () => true) {
   return waitFor(async () => {
-    const found = (await streamed(eventType, codec, caseRef)).filter((e) => filter(e.message));
+    const found = (await streamed(codec, caseRef)).filter((e) => filter(e.message));
     return found.length ? found : undefined;
-  }, `${eventType} for ${caseRef} in the job centre's stream`);
+  }, `${eventTypeOf(codec)} for ${caseRef} in the job centre's stream`);
 }
 
 async function outboxCount(eventType: string) {
@@ -228,7 +227,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
       customerId: '',
     });
 
-    const received = await waitForStreamed('ReferralReceived', events.ReferralReceived, covered.caseRef);
+    const received = await waitForStreamed(events.ReferralReceived, covered.caseRef);
     expect(received.map((e) => e.message)).toEqual([{ referralId, caseRef: covered.caseRef, providerId: jobCentreId }]);
     expect(received[0]!.envelope).toMatchObject({ producerAgencyId: jobCentreId, eventType: 'ReferralReceived' });
 
@@ -238,7 +237,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     await waitConsumed(nats, hubId, jcDurable());
     const all = await client.listReferrals({ status: 0, pageSize: 0, pageToken: '' });
     expect(all.referrals.filter((r) => r.referralId === referralId)).toHaveLength(1);
-    expect(await streamed('ReferralReceived', events.ReferralReceived, covered.caseRef)).toHaveLength(1);
+    expect(await streamed(events.ReferralReceived, covered.caseRef)).toHaveLength(1);
   });
 
   it('accepts the referral once: a retry returns the first result, a second acceptance is refused', async () => {
@@ -252,7 +251,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     expect(await client.acceptReferral({ requestId: 'accept-1', referralId })).toEqual(first);
     expect((await grpcError(client.acceptReferral({ requestId: 'accept-2', referralId }))).code).toBe(status.FAILED_PRECONDITION);
 
-    const accepted = await waitForStreamed('ReferralAccepted', events.ReferralAccepted, covered.caseRef);
+    const accepted = await waitForStreamed(events.ReferralAccepted, covered.caseRef);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.message).toMatchObject({ referralId, caseRef: covered.caseRef, providerId: jobCentreId });
   });
@@ -276,7 +275,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ caller_agency_id: jobCentreId, purpose: Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION, outcome: 'granted' });
 
-    const received = await waitForStreamed('NewcomerDataReceived', events.NewcomerDataReceived, covered.caseRef);
+    const received = await waitForStreamed(events.NewcomerDataReceived, covered.caseRef);
     expect(received.map((e) => e.message)).toEqual([
       { referralId, caseRef: covered.caseRef, providerId: jobCentreId, ownerAgencyId: foId, categories: newcomer!.categories },
     ]);
@@ -315,7 +314,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     // The same id for a different request is refused rather than answered with the first result.
     await expectInvalid(client.registerCustomer({ ...request, customerNumber: '999Z999999' }), ['request_id']);
 
-    const registered = await waitForStreamed('CustomerRegistered', jce.CustomerRegistered, covered.caseRef);
+    const registered = await waitForStreamed(jce.CustomerRegistered, covered.caseRef);
     expect(registered).toHaveLength(1);
     expect(registered[0]!.message).toEqual({ caseRef: covered.caseRef, jobCentreId, customerId, referralId, registeredAt: expect.any(Date) });
     // Thin: neither the customer number nor the BG number travels.
@@ -380,7 +379,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     });
     expect(await decide({ requestId: 'fund-1' })).toEqual(approved);
 
-    const decided = await waitForStreamed('LanguageCourseFundingDecided', jce.LanguageCourseFundingDecided, covered.caseRef, (m) => m.decisionId === approved.funding!.decisionId);
+    const decided = await waitForStreamed(jce.LanguageCourseFundingDecided, covered.caseRef, (m) => m.decisionId === approved.funding!.decisionId);
     expect(decided).toHaveLength(1);
     expect(decided[0]!.message).toEqual({
       caseRef: covered.caseRef,
@@ -425,7 +424,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     const { plan } = await client.agreeCooperationPlan({ requestId: 'plan-1', customerId, planDate: today(), goals, steps });
     expect(plan).toMatchObject({ customerId, version: 1, planDate: today(), goals, steps });
 
-    const agreed = await waitForStreamed('CooperationPlanAgreed', jce.CooperationPlanAgreed, covered.caseRef);
+    const agreed = await waitForStreamed(jce.CooperationPlanAgreed, covered.caseRef);
     expect(agreed).toHaveLength(1);
     expect(agreed[0]!.message).toEqual({
       caseRef: covered.caseRef,
@@ -466,7 +465,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     });
     expect(placement).toMatchObject({ customerId, type: PlacementType.PLACEMENT_TYPE_JOB, reference: 'BNR-48213377', startDate: today(), endDate: '' });
 
-    const recorded = await waitForStreamed('PlacementRecorded', jce.PlacementRecorded, covered.caseRef);
+    const recorded = await waitForStreamed(jce.PlacementRecorded, covered.caseRef);
     expect(recorded).toHaveLength(1);
     expect(recorded[0]!.message).toEqual({
       caseRef: covered.caseRef,
@@ -500,7 +499,7 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
     );
     expect(late.code).toBe(status.FAILED_PRECONDITION);
 
-    const closed = await waitForStreamed('JobCentreCaseClosed', jce.JobCentreCaseClosed, covered.caseRef);
+    const closed = await waitForStreamed(jce.JobCentreCaseClosed, covered.caseRef);
     expect(closed.map((e) => e.message)).toEqual([
       { caseRef: covered.caseRef, jobCentreId, customerId, outcome: CaseOutcome.CASE_OUTCOME_EMPLOYED, closedOn: today(), closedAt: expect.any(Date) },
     ]);
@@ -544,14 +543,14 @@ describe('job centre (real PostgreSQL, NATS JetStream and foreign office)', () =
 
     const { referral } = await client.declineReferral({ requestId: 'decline-1', referralId: other, reason: DeclineReason.DECLINE_REASON_AREA_NOT_COVERED });
     expect(referral).toMatchObject({ status: IntakeStatus.INTAKE_STATUS_DECLINED, declineReason: DeclineReason.DECLINE_REASON_AREA_NOT_COVERED });
-    await waitForStreamed('ReferralDeclined', events.ReferralDeclined, covered.caseRef, (m) => m.referralId === other);
+    await waitForStreamed(events.ReferralDeclined, covered.caseRef, (m) => m.referralId === other);
     expect((await grpcError(client.registerCustomer({ requestId: 'reg-declined', referralId: other, customerNumber: '123A456789', bgNumber: '', benefitsStart: today() }))).code).toBe(
       status.FAILED_PRECONDITION,
     );
 
     const { referralId: misrouted } = await routeAndWait(covered, Purpose.PURPOSE_MIGRATION_COUNSELLING);
     expect(await intakeRow(misrouted)).toMatchObject({ status: IntakeStatus.INTAKE_STATUS_DECLINED, decline_reason: DeclineReason.DECLINE_REASON_TARGET_GROUP_NOT_COVERED });
-    const declined = await waitForStreamed('ReferralDeclined', events.ReferralDeclined, covered.caseRef, (m) => m.referralId === misrouted);
+    const declined = await waitForStreamed(events.ReferralDeclined, covered.caseRef, (m) => m.referralId === misrouted);
     expect(declined[0]!.message.reason).toBe(DeclineReason.DECLINE_REASON_TARGET_GROUP_NOT_COVERED);
   });
 

@@ -75,11 +75,11 @@ async function startHub() {
           migrations: {},
           services: () => [],
           subscriptions: () => [
-            subscribe(jobCentreId, agencySubjects(jobCentreId), {
-              ReferralReceived: on(events.ReferralReceived, async (_trx, _message, env) => {
+            subscribe(jobCentreId, agencySubjects(jobCentreId), [
+              on(events.ReferralReceived, async (_trx, _message, env) => {
                 applied.set(env.eventId, (applied.get(env.eventId) ?? 0) + 1);
               }),
-            }),
+            ]),
           ],
         },
         { logger: createLogger(hubId, { level: logLevel }) },
@@ -98,7 +98,6 @@ describe("the job centre's events the hub never received", () => {
     const caseRef = `C-${referralId.slice(-12).toUpperCase()}`;
     await publishEvent(net.nats, {
       producer: hubId,
-      eventType: 'ReferralRouted',
       audience: jobCentreId,
       codec: events.ReferralRouted,
       message: events.ReferralRouted.fromPartial({

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { common, events, lotsenhaus } from '@lotse/contracts';
+import { common, events, eventTypeOf, lotsenhaus } from '@lotse/contracts';
 import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { durableNameFor, agencySubjects, ensureAgencyStream, eventSubject, streamName, type NatsClients } from '@lotse/messaging';
-import type { RunningAgency } from '@lotse/runtime';
+import { subjectOf, type RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Telemetry is switched on from outside the service (`node --import`); the test registers it
@@ -135,7 +135,6 @@ async function requestReferral(overrides: Partial<events.ReferralRequested> = {}
   });
   const eventId = await publishEvent(nats, {
     producer: referrerId,
-    eventType: 'ReferralRequested',
     codec: events.ReferralRequested,
     message,
     caseRef,
@@ -160,7 +159,7 @@ const ofType = (stored: StoredEvent[], subject: string, referralId: string, deco
 
 async function statusChanges(referralId: string) {
   const stored = await streamEvents(nats, hubId);
-  return ofType(stored, eventSubject(hubId, 'ReferralStatusChanged', referrerId), referralId, events.ReferralStatusChanged.decode).map((e) =>
+  return ofType(stored, subjectOf(hubId, events.ReferralStatusChanged, referrerId), referralId, events.ReferralStatusChanged.decode).map((e) =>
     events.ReferralStatusChanged.decode(e.envelope.payload),
   );
 }
@@ -168,7 +167,7 @@ async function statusChanges(referralId: string) {
 async function routedEvents(referralId: string) {
   const stored = await streamEvents(nats, hubId);
   return stored
-    .filter((e) => e.envelope.eventType === 'ReferralRouted')
+    .filter((e) => e.envelope.eventType === eventTypeOf(events.ReferralRouted))
     .filter((e) => events.ReferralRouted.decode(e.envelope.payload).referralId === referralId);
 }
 
@@ -279,7 +278,6 @@ describe('lotsenhaus hub (real PostgreSQL and NATS JetStream)', () => {
     // … nor may it put its own steps on the case's timeline.
     const foreignDataEventId = await publishEvent(nats, {
       producer: youthProviderId,
-      eventType: 'NewcomerDataReceived',
       codec: events.NewcomerDataReceived,
       message: events.NewcomerDataReceived.fromPartial({
         referralId,
@@ -499,7 +497,7 @@ describe('WatchTimeline: the timeline as it grows', () => {
 // Last in the file: it purges the hub's stream, as a broker that forgot would leave it.
 describe('routings no recipient confirmed', () => {
   const routedIds = async (referralId: string) =>
-    (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === referralId).map((e) => e.envelope.eventId);
+    (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === eventTypeOf(events.ReferralRouted) && events.ReferralRouted.decode(e.envelope.payload).referralId === referralId).map((e) => e.envelope.eventId);
   const followUpRow = (referralId: string) => running.ctx.db.selectFrom('routing_follow_up').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 
   it('are sent again under their event id until the recipient reports receipt; after the configured sends they count as stuck, waiting on it', async () => {

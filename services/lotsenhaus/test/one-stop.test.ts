@@ -257,7 +257,6 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
   const routeToDesk = (referralId: string, caseRef: string, consentId: string) =>
     publishEvent(nats, {
       producer: hubId,
-      eventType: 'ReferralRouted',
       audience: hubId,
       codec: events.ReferralRouted,
       caseRef,
@@ -279,7 +278,6 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
     const withdraw = async (referralId: string, caseRef: string) =>
       publishEvent(nats, {
         producer: hubId,
-        eventType: 'ReferralWithdrawn',
         audience: hubId,
         codec: events.ReferralWithdrawn,
         caseRef,
@@ -358,7 +356,6 @@ describe('the Lotsenhaus one-stop desk (real PostgreSQL and NATS JetStream)', ()
     expect(await held()).toHaveLength(1);
     await publishEvent(nats, {
       producer: referrerId,
-      eventType: 'ConsentWithdrawn',
       codec: events.ConsentWithdrawn,
       message: events.ConsentWithdrawn.fromPartial({ consentId, caseRef, withdrawnAt: new Date(), receivedByAgencyId: referrerId, recipientsKnown: [] }),
       caseRef,

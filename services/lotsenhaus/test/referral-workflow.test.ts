@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { common, dataProtection, events, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
+import { common, dataProtection, events, eventTypeOf, jobCentreEvents, lotsenhaus } from '@lotse/contracts';
 import type { PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { eventSubject, type NatsClients } from '@lotse/messaging';
@@ -96,8 +96,8 @@ beforeAll(async () => {
 afterAll(() => net?.close());
 
 const newCaseRef = () => `C-${randomBytes(6).toString('hex').toUpperCase()}`;
-const publish = <T>(producer: string, eventType: string, codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>
-  publishEvent(nats, { producer, eventType, codec, message, caseRef });
+const publish = <T>(producer: string, codec: { encode(m: T): { finish(): Uint8Array } }, message: T, caseRef: string) =>
+  publishEvent(nats, { producer, codec, message, caseRef });
 
 async function request(municipality: string, overrides: Partial<events.ReferralRequested> = {}) {
   const caseRef = overrides.caseRef ?? newCaseRef();
@@ -113,7 +113,7 @@ async function request(municipality: string, overrides: Partial<events.ReferralR
     requestedAt: new Date(),
     ...overrides,
   });
-  await publish(message.referrerAgencyId, 'ReferralRequested', events.ReferralRequested, message, caseRef);
+  await publish(message.referrerAgencyId, events.ReferralRequested, message, caseRef);
   return message;
 }
 
@@ -136,26 +136,26 @@ describe('the referral workflow at the hub', () => {
     const first = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
     const firstProvider = first.caseSummary!.currentAgencyId;
     const other = firstProvider === mbeA ? mbeB : mbeA;
-    await publish(firstProvider, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: firstProvider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
+    await publish(firstProvider, events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: firstProvider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
     const rerouted = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.currentAgencyId === other, 're-routing');
     expect(rerouted.caseSummary!.status).toBe(S.REFERRAL_STATUS_PENDING);
     expect(rerouted.entries.map((e) => e.eventType)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralDeclined', 'ReferralRouted']);
     expect(rerouted.entries[3]!.summary).toMatch(/^Decline confirmed; re-routed to MBE/);
     // The re-route commits with its outbox row; the relay publishes it a moment later.
-    const routedOf = async () => (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === 'ReferralRouted' && events.ReferralRouted.decode(e.envelope.payload).referralId === msg.referralId);
+    const routedOf = async () => (await streamEvents(nats, hubId)).filter((e) => e.envelope.eventType === eventTypeOf(events.ReferralRouted) && events.ReferralRouted.decode(e.envelope.payload).referralId === msg.referralId);
     const routed = await waitFor(async () => {
       const found = await routedOf();
       return found.length >= 2 ? found : undefined;
     }, 'both ReferralRouted on the stream');
     expect(routed.map((e) => e.subject)).toEqual([eventSubject(hubId, 'ReferralRouted', firstProvider), eventSubject(hubId, 'ReferralRouted', other)]);
     // A late decline from the first provider changes nothing; the second declines too → unroutable.
-    await publish(other, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: other, reason: DeclineReason.DECLINE_REASON_OTHER, declinedAt: new Date() }, msg.caseRef);
+    await publish(other, events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: other, reason: DeclineReason.DECLINE_REASON_OTHER, declinedAt: new Date() }, msg.caseRef);
     const done = await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_UNROUTABLE, 'unroutable');
     expect(done.entries.at(-1)!.summary).toMatch(/every provider .* has declined/);
   });
 
   it('skips a provider without free counselling slots, and the timeline says so', async () => {
-    await publish(mbeA, 'CapacityChanged', events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 0, changedAt: new Date() }, '');
+    await publish(mbeA, events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 0, changedAt: new Date() }, '');
     await waitFor(async () => (await client.listProviders({})).providers.find((p) => p.providerId === mbeA)?.capacity[0]?.free === 0, 'capacity to arrive');
     for (let i = 0; i < 2; i++) {
       const msg = await request('mayen');
@@ -163,7 +163,7 @@ describe('the referral workflow at the hub', () => {
       expect(t.caseSummary!.currentAgencyId).toBe(mbeB);
       expect(t.entries.map((e) => e.summary)).toContain(`Skipped ${mbeA}: no free counselling slots`);
     }
-    await publish(mbeA, 'CapacityChanged', events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 3, changedAt: new Date() }, '');
+    await publish(mbeA, events.CapacityChanged, { providerId: mbeA, kind: CapacityKind.CAPACITY_KIND_COUNSELLING_SLOTS, free: 3, changedAt: new Date() }, '');
     await waitFor(async () => (await client.listProviders({})).providers.find((p) => p.providerId === mbeA)?.capacity[0]?.free === 3, 'capacity to return');
   });
 
@@ -171,7 +171,7 @@ describe('the referral workflow at the hub', () => {
     const msg = await request('mendig');
     const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
     const provider = t.caseSummary!.currentAgencyId;
-    await publish(foId, 'ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
+    await publish(foId, events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
     const closed = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_WITHDRAWN, 'withdrawal');
     expect(closed.entries.at(-1)!.summary).toBe('Referral withdrawn by Test-ABH');
     const withdrawn = await waitFor(async () => {
@@ -185,7 +185,7 @@ describe('the referral workflow at the hub', () => {
     const msg = await request('andernach');
     const t = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_PENDING, 'routing');
     const provider = t.caseSummary!.currentAgencyId;
-    await publish(provider, 'ReferralAccepted', events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
+    await publish(provider, events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
     const onward = events.ReferralRequested.fromPartial({
       referralId: uuidv7(),
       caseRef: msg.caseRef,
@@ -198,7 +198,7 @@ describe('the referral workflow at the hub', () => {
       ownerAgencyId: foId,
       sourceReferralId: msg.referralId,
     });
-    await publish(provider, 'ReferralRequested', events.ReferralRequested, onward, msg.caseRef);
+    await publish(provider, events.ReferralRequested, onward, msg.caseRef);
     const atJc = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.currentAgencyId === jcId, 'routing to the job centre');
     expect(atJc.caseSummary).toMatchObject({ referralId: onward.referralId, municipality: 'andernach', status: S.REFERRAL_STATUS_PENDING });
     const routed = await waitFor(async () => {
@@ -207,17 +207,17 @@ describe('the referral workflow at the hub', () => {
     }, 'ReferralRouted to the job centre');
     expect(routed).toMatchObject({ ownerAgencyId: foId, referrerAgencyId: provider, ageGroup: AgeGroup.AGE_GROUP_ADULT });
 
-    await publish(jcId, 'ReferralAccepted', events.ReferralAccepted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, acceptedAt: new Date() }, msg.caseRef);
-    await publish(jcId, 'CustomerRegistered', jobCentreEvents.CustomerRegistered, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', referralId: onward.referralId, registeredAt: new Date() }, msg.caseRef);
-    await publish(jcId, 'PlacementRecorded', jobCentreEvents.PlacementRecorded, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', placementId: 'p-1', type: 3, startDate: '2026-12-01', endDate: '', recordedAt: new Date() }, msg.caseRef);
-    await publish(jcId, 'ReferralCompleted', events.ReferralCompleted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, outcome: common.ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED, completedAt: new Date() }, msg.caseRef);
+    await publish(jcId, events.ReferralAccepted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, acceptedAt: new Date() }, msg.caseRef);
+    await publish(jcId, jobCentreEvents.CustomerRegistered, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', referralId: onward.referralId, registeredAt: new Date() }, msg.caseRef);
+    await publish(jcId, jobCentreEvents.PlacementRecorded, { caseRef: msg.caseRef, jobCentreId: jcId, customerId: 'cu-1', placementId: 'p-1', type: 3, startDate: '2026-12-01', endDate: '', recordedAt: new Date() }, msg.caseRef);
+    await publish(jcId, events.ReferralCompleted, { referralId: onward.referralId, caseRef: msg.caseRef, providerId: jcId, outcome: common.ReferralOutcome.REFERRAL_OUTCOME_ACHIEVED, completedAt: new Date() }, msg.caseRef);
     const done = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.status === S.REFERRAL_STATUS_COMPLETED, 'completion');
     expect(done.entries.map((e) => e.eventType).slice(-6)).toEqual(['ReferralRequested', 'ReferralRouted', 'ReferralAccepted', 'CustomerRegistered', 'PlacementRecorded', 'ReferralCompleted']);
     expect(done.entries.at(-2)!.summary).toBe('Placement recorded: job from 2026-12-01');
 
     // The job centre may not refer to migration services: no agreement connects them.
     const refused = events.ReferralRequested.fromPartial({ ...onward, referralId: uuidv7(), referrerAgencyId: jcId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, recipientType: 'migration-services' });
-    await publish(jcId, 'ReferralRequested', events.ReferralRequested, refused, msg.caseRef);
+    await publish(jcId, events.ReferralRequested, refused, msg.caseRef);
     const unroutable = await waitTimeline(msg.caseRef, (x) => x.caseSummary!.referralId === refused.referralId && x.caseSummary!.status === S.REFERRAL_STATUS_UNROUTABLE, 'refusal');
     expect(unroutable.entries.at(-1)!.summary).toMatch(/no cooperation agreement lets job-centre refer to migration-services/);
   });
@@ -255,10 +255,10 @@ describe('routing by the languages the newcomer speaks', () => {
   const pendingAt = (caseRef: string, referralId: string, what: string) =>
     waitTimeline(caseRef, (t) => t.caseSummary!.referralId === referralId && t.caseSummary!.status === S.REFERRAL_STATUS_PENDING, what);
   const decline = (provider: string, msg: events.ReferralRequested) =>
-    publish(provider, 'ReferralDeclined', events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
+    publish(provider, events.ReferralDeclined, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY, declinedAt: new Date() }, msg.caseRef);
 
   const withdrawByReferrer = async (msg: events.ReferralRequested) => {
-    await publish(foId, 'ReferralWithdrawnByReferrer', events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
+    await publish(foId, events.ReferralWithdrawnByReferrer, { referralId: msg.referralId, caseRef: msg.caseRef, referrerAgencyId: foId, withdrawnAt: new Date() }, msg.caseRef);
     await waitTimeline(msg.caseRef, (t) => t.caseSummary!.status === S.REFERRAL_STATUS_WITHDRAWN, 'the referral closed');
   };
 
@@ -293,7 +293,7 @@ describe('routing by the languages the newcomer speaks', () => {
     const t = await pendingAt(msg.caseRef, msg.referralId, 'routing');
     const provider = t.caseSummary!.currentAgencyId;
     expect([kUkrainian, kUkrainian2]).toContain(provider);
-    await publish(provider, 'ReferralAccepted', events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
+    await publish(provider, events.ReferralAccepted, { referralId: msg.referralId, caseRef: msg.caseRef, providerId: provider, acceptedAt: new Date() }, msg.caseRef);
 
     // Refer-on: the provider sends the case reference and the consent, no routing facts, no languages.
     const onward = events.ReferralRequested.fromPartial({
@@ -308,7 +308,7 @@ describe('routing by the languages the newcomer speaks', () => {
       sourceReferralId: msg.referralId,
     });
     expect(onward.languages).toEqual([]);
-    await publish(provider, 'ReferralRequested', events.ReferralRequested, onward, msg.caseRef);
+    await publish(provider, events.ReferralRequested, onward, msg.caseRef);
     const atJc = await pendingAt(msg.caseRef, onward.referralId, 'routing to a job centre');
     // By id alone the Arabic-speaking job centre would get it; the languages held for the case decide.
     expect(atJc.caseSummary!.currentAgencyId).toBe(kJcUkrainian);
@@ -323,7 +323,7 @@ describe('routing by the languages the newcomer speaks', () => {
     ]);
 
     // The owner records the withdrawal of the consent: the hub erases the languages with the other routing facts.
-    await publish(foId, 'ConsentWithdrawn', events.ConsentWithdrawn, { consentId: msg.consentId, caseRef: msg.caseRef, withdrawnAt: new Date(), recipientsKnown: [], receivedByAgencyId: foId, withdrawnReferralIds: [] }, msg.caseRef);
+    await publish(foId, events.ConsentWithdrawn, { consentId: msg.consentId, caseRef: msg.caseRef, withdrawnAt: new Date(), recipientsKnown: [], receivedByAgencyId: foId, withdrawnReferralIds: [] }, msg.caseRef);
     await waitTimeline(msg.caseRef, (x) => x.entries.some((e) => e.eventType === 'ConsentWithdrawn'), 'the withdrawal');
     const rows = await running.ctx.db.selectFrom('hub_referral').select(['referral_id', 'languages', 'municipality', 'age_group']).where('case_ref', '=', msg.caseRef).orderBy('referral_id').execute();
     expect(rows).toEqual(
@@ -337,7 +337,7 @@ describe('routing by the languages the newcomer speaks', () => {
     expect(erased.map((r: any) => r.categories)).toEqual([routingFacts]);
     // A later onward referral under the withdrawn consent is closed on arrival and finds nothing to reuse.
     const late = events.ReferralRequested.fromPartial({ ...onward, referralId: uuidv7(), requestedAt: new Date() });
-    await publish(provider, 'ReferralRequested', events.ReferralRequested, late, msg.caseRef);
+    await publish(provider, events.ReferralRequested, late, msg.caseRef);
     await waitFor(async () => (await running.ctx.db.selectFrom('hub_referral').select('referral_id').where('referral_id', '=', late.referralId).executeTakeFirst()) !== undefined, 'the late referral');
     expect(await languagesOf(late.referralId)).toEqual([]);
   });

@@ -78,14 +78,13 @@ async function requestReferral(overrides: Partial<events.ReferralRequested> = {}
     requestedAt: new Date(),
     ...overrides,
   });
-  await publishEvent(nats, { producer: referrerId, eventType: 'ReferralRequested', codec: events.ReferralRequested, message, caseRef: message.caseRef });
+  await publishEvent(nats, { producer: referrerId, codec: events.ReferralRequested, message, caseRef: message.caseRef });
   return message;
 }
 
 async function withdraw(referral: { consentId: string; caseRef: string }, recipientsKnown: string[] = []) {
   await publishEvent(nats, {
     producer: referrerId,
-    eventType: 'ConsentWithdrawn',
     codec: events.ConsentWithdrawn,
     message: events.ConsentWithdrawn.fromPartial({ consentId: referral.consentId, caseRef: referral.caseRef, withdrawnAt: new Date(), recipientsKnown, receivedByAgencyId: providerId }),
     caseRef: referral.caseRef,
@@ -132,7 +131,6 @@ describe('a consent withdrawal at the hub', () => {
     // The provider confirms; the hub records it, and its timeline shows it.
     await publishEvent(nats, {
       producer: providerId,
-      eventType: 'ErasureConfirmed',
       codec: events.ErasureConfirmed,
       message: events.ErasureConfirmed.fromPartial({
         consentId: referral.consentId,

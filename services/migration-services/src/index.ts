@@ -44,10 +44,10 @@ export function create(config: MigrationServicesConfig, overrides: AgencyOverrid
           ],
           subscriptions: (ctx) => [
             // Only what the hub addresses to this provider: lotse.<hub>.<event>.<provider-id>
-            subscribe<MigrationServicesDb>(config.hubAgencyId, subjectsAddressedTo(config.hubAgencyId, config.agencyId), {
+            subscribe<MigrationServicesDb>(config.hubAgencyId, subjectsAddressedTo(config.hubAgencyId, config.agencyId), [
               ...referralEvents(ctx, providerInbox(ctx)),
-              ErasureRequested: on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
-            }),
+              on(events.ErasureRequested, erasureRequests(ctx).ErasureRequested),
+            ]),
           ],
         },
         overrides,

@@ -1,9 +1,9 @@
 import { status } from '@grpc/grpc-js';
-import { common, envelope, events, foreignOffice, migrationServices as ms } from '@lotse/contracts';
+import { common, envelope, events, eventTypeOf, foreignOffice, migrationServices as ms } from '@lotse/contracts';
 import { berlinDate, fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
-import { durableNameFor, eventSubject, type NatsClients } from '@lotse/messaging';
-import type { RunningAgency } from '@lotse/runtime';
+import { durableNameFor, type NatsClients } from '@lotse/messaging';
+import { subjectOf, type RunningAgency } from '@lotse/runtime';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The real foreign office, the owner of the newcomer's data (not a dependency of this package).
@@ -99,7 +99,6 @@ async function route(newcomer: { caseRef: string; consentId: string }, ids: { re
   const referralId = ids.referralId ?? uuidv7();
   const eventId = await publishEvent(nats, {
     producer: hubId,
-    eventType: 'ReferralRouted',
     audience: providerId,
     codec: events.ReferralRouted,
     message: events.ReferralRouted.fromPartial({
@@ -144,19 +143,19 @@ async function outboxEvents(eventType: string, referralId: string) {
   return (rows as { event_id: string; payload: Buffer }[]).filter((r) => codec.decode(envelope.Envelope.decode(r.payload).payload).referralId === referralId);
 }
 
-async function streamedEvents<T extends { referralId: string }>(eventType: string, codec: { decode(b: Uint8Array): T }, referralId: string) {
+async function streamedEvents<T extends { referralId: string }>(codec: { decode(b: Uint8Array): T }, referralId: string) {
   const stored = await streamEvents(nats, providerId);
   return stored
-    .filter((e) => e.subject === eventSubject(providerId, eventType))
+    .filter((e) => e.subject === subjectOf(providerId, codec))
     .map((e) => ({ envelope: e.envelope, message: codec.decode(e.envelope.payload) }))
     .filter((e) => e.message.referralId === referralId);
 }
 
-async function waitForStreamed<T extends { referralId: string }>(eventType: string, codec: { decode(b: Uint8Array): T }, referralId: string) {
+async function waitForStreamed<T extends { referralId: string }>(codec: { decode(b: Uint8Array): T }, referralId: string) {
   return waitFor(async () => {
-    const found = await streamedEvents(eventType, codec, referralId);
+    const found = await streamedEvents(codec, referralId);
     return found.length ? found : undefined;
-  }, `${eventType} for ${referralId} in the provider's stream`);
+  }, `${eventTypeOf(codec)} for ${referralId} in the provider's stream`);
 }
 
 // Dates as the services judge them: the calendar in Germany (berlinDate), not UTC's.
@@ -189,7 +188,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     const pending = await client.listReferrals({ status: InboxStatus.INBOX_STATUS_PENDING, pageSize: 0, pageToken: '' });
     expect(pending.referrals.map((r) => r.referralId)).toContain(referralId);
 
-    const received = await waitForStreamed('ReferralReceived', events.ReferralReceived, referralId);
+    const received = await waitForStreamed(events.ReferralReceived, referralId);
     expect(received).toHaveLength(1);
     expect(received[0]!.message).toEqual({ referralId, caseRef: covered.caseRef, providerId });
     expect(received[0]!.envelope).toMatchObject({ producerAgencyId: providerId, caseRef: covered.caseRef, eventType: 'ReferralReceived' });
@@ -202,7 +201,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     const all = await client.listReferrals({ status: 0, pageSize: 0, pageToken: '' });
     expect(all.referrals.filter((r) => r.referralId === referralId)).toHaveLength(1);
     expect(await outboxEvents('ReferralReceived', referralId)).toHaveLength(1);
-    expect(await streamedEvents('ReferralReceived', events.ReferralReceived, referralId)).toHaveLength(1);
+    expect(await streamedEvents(events.ReferralReceived, referralId)).toHaveLength(1);
   });
 
   it('accepts a pending referral once: data before acceptance is refused, a retry returns the first result, a second acceptance is refused', async () => {
@@ -214,7 +213,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     expect(first.referral).toMatchObject({ referralId, status: InboxStatus.INBOX_STATUS_ACCEPTED });
     expect(first.referral!.decidedAt).toBeInstanceOf(Date);
 
-    const accepted = await waitForStreamed('ReferralAccepted', events.ReferralAccepted, referralId);
+    const accepted = await waitForStreamed(events.ReferralAccepted, referralId);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.message).toMatchObject({ referralId, caseRef: covered.caseRef, providerId });
 
@@ -258,7 +257,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
       residence_status: null,
     });
 
-    const received = await waitForStreamed('NewcomerDataReceived', events.NewcomerDataReceived, referralId);
+    const received = await waitForStreamed(events.NewcomerDataReceived, referralId);
     expect(received).toHaveLength(1);
     expect(received[0]!.message).toEqual({
       referralId,
@@ -314,7 +313,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     });
     expect(referral).toMatchObject({ referralId, firstContactDate: today(), status: InboxStatus.INBOX_STATUS_ACCEPTED, dataFetched: true });
 
-    const recorded = await waitForStreamed('FirstContactRecorded', events.FirstContactRecorded, referralId);
+    const recorded = await waitForStreamed(events.FirstContactRecorded, referralId);
     expect(recorded).toHaveLength(1);
     expect(recorded[0]!.message).toEqual({ referralId, caseRef: covered.caseRef, providerId, contactDate: today(), channel: ContactChannel.CONTACT_CHANNEL_VIDEO });
     expect((await inboxRow(referralId))!).toMatchObject({ first_contact_date: today(), contact_channel: ContactChannel.CONTACT_CHANNEL_VIDEO, interpreter_used: true });
@@ -332,7 +331,7 @@ describe('migration services provider (real PostgreSQL, NATS JetStream and forei
     const { referral } = await client.declineReferral({ requestId: 'decline-1', referralId: other, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY });
     expect(referral).toMatchObject({ referralId: other, status: InboxStatus.INBOX_STATUS_DECLINED, declineReason: DeclineReason.DECLINE_REASON_NO_CAPACITY });
 
-    const declined = await waitForStreamed('ReferralDeclined', events.ReferralDeclined, other);
+    const declined = await waitForStreamed(events.ReferralDeclined, other);
     expect(declined).toHaveLength(1);
     expect(declined[0]!.message).toMatchObject({ referralId: other, caseRef: covered.caseRef, providerId, reason: DeclineReason.DECLINE_REASON_NO_CAPACITY });
 

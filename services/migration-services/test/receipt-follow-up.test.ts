@@ -89,7 +89,6 @@ async function requestReferral() {
   const referralId = uuidv7();
   await publishEvent(net.nats, {
     producer: foId,
-    eventType: 'ReferralRequested',
     codec: events.ReferralRequested,
     message: events.ReferralRequested.fromPartial({
       referralId,

@@ -90,7 +90,6 @@ async function acceptedReferral(newcomer: { caseRef: string; consentId: string }
   const referralId = uuidv7();
   await publishEvent(nats, {
     producer: hubId,
-    eventType: 'ReferralRouted',
     audience: providerId,
     codec: events.ReferralRouted,
     message: events.ReferralRouted.fromPartial({
@@ -116,7 +115,6 @@ async function acceptedReferral(newcomer: { caseRef: string; consentId: string }
 async function requestErasure(newcomer: { caseRef: string; consentId: string }) {
   await publishEvent(nats, {
     producer: hubId,
-    eventType: 'ErasureRequested',
     audience: providerId,
     codec: events.ErasureRequested,
     message: events.ErasureRequested.fromPartial({ consentId: newcomer.consentId, caseRef: newcomer.caseRef, recipient: providerId, ownerAgencyId: foId, withdrawnAt: new Date(), requestedAt: new Date() }),
@@ -196,7 +194,6 @@ describe('withdrawal at the provider', () => {
     const late = uuidv7();
     await publishEvent(nats, {
       producer: hubId,
-      eventType: 'ReferralRouted',
       audience: providerId,
       codec: events.ReferralRouted,
       message: events.ReferralRouted.fromPartial({ referralId: late, caseRef: newcomer.caseRef, referrerAgencyId: foId, providerId, purpose: Purpose.PURPOSE_MIGRATION_COUNSELLING, consentId: newcomer.consentId, ageGroup: AgeGroup.AGE_GROUP_ADULT }),

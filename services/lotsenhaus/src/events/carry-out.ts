@@ -11,7 +11,12 @@ import { evolveAll, UnknownReferralError, type Decision, type Outgoing, type Ref
 
 export type Trx = Transaction<HubDb>;
 
-const codecs: { [T in Outgoing['type']]: MessageCodec<Extract<Outgoing, { type: T }>['message']> } = {
+/**
+ * The codec of each message type a decider publishes. The deciders are pure and name the type;
+ * a unit test keeps each name equal to its codec's event type (eventTypeOf), which rt.publish puts
+ * on the envelope.
+ */
+export const outgoingCodecs: { [T in Outgoing['type']]: MessageCodec<Extract<Outgoing, { type: T }>['message']> } = {
   ReferralRouted: events.ReferralRouted,
   ReferralStatusChanged: events.ReferralStatusChanged,
   ReferralWithdrawn: events.ReferralWithdrawn,
@@ -39,7 +44,7 @@ export async function carryOut(
   for (const change of d.caseIndex) await repo.applyCaseIndex(trx, change);
   if (d.auditRouting) await auditRoutingDecision(rt, trx, d.auditRouting.request, d.auditRouting.routedTo);
   const published: string[] = [];
-  for (const o of d.publish) published.push(await rt.publish(trx, codecs[o.type] as MessageCodec<typeof o.message>, o.message, o.message.caseRef, o.audience));
+  for (const o of d.publish) published.push(await rt.publish(trx, outgoingCodecs[o.type] as MessageCodec<typeof o.message>, o.message, o.message.caseRef, o.audience));
   for (const step of d.timeline) {
     await repo.recordStep(trx, { ...step, eventId: typeof step.eventId === 'string' ? step.eventId : published[step.eventId.published]! });
   }

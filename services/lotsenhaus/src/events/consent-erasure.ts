@@ -1,7 +1,7 @@
 // A consent withdrawn at its owner, and the recipients' confirmations that they erased what they
 // received under it (Art. 17, 19 GDPR).
 import { lockAuditChain } from '@lotse/audit';
-import { events, type envelope } from '@lotse/contracts';
+import { events, eventTypeOf, type envelope } from '@lotse/contracts';
 import { rewriteOutboxPayloads } from '@lotse/messaging';
 import type { AgencyContext } from '@lotse/runtime';
 import { auditRoutingFactsErased, eraseAssessmentsUnderConsent } from '../data-protection/audit-routing.js';
@@ -15,7 +15,7 @@ import { carryOut, type Trx } from './carry-out.js';
  * them; after a withdrawal those of the consent's referrals keep the event, not the age group.
  */
 function dropAgeGroupFromRoutings(trx: Trx, caseRef: string, referralIds: ReadonlySet<string>) {
-  return rewriteOutboxPayloads(trx, { caseRef, eventType: 'ReferralRouted' }, (payload) => {
+  return rewriteOutboxPayloads(trx, { caseRef, eventType: eventTypeOf(events.ReferralRouted) }, (payload) => {
     const routed = events.ReferralRouted.decode(payload);
     if (!referralIds.has(routed.referralId) || routed.ageGroup === 0) return undefined;
     return events.ReferralRouted.encode({ ...routed, ageGroup: 0 }).finish();

@@ -4,7 +4,7 @@
 // (the broker forgot the routing, or the recipient's receipt), and the routing is sent again from
 // the outbox under its own event id — the recipient's inbox drops it if it had it. After
 // `maxAttempts` the hub stops and reports it as stuck, waiting on that recipient.
-import { operator } from '@lotse/contracts';
+import { events, eventTypeOf, operator } from '@lotse/contracts';
 import { republishEvents } from '@lotse/messaging';
 import { startPeriodic, type AgencyContext, type PeriodicJob } from '@lotse/runtime';
 import { hubRepository } from '../db/hub-repository.js';
@@ -50,7 +50,7 @@ export function routingFollowUp(rt: AgencyContext<HubDb>, options: RoutingFollow
     const cutoff = new Date(rt.now().getTime() - options.afterMs);
     const rows = await hubRepository.unconfirmedPerRecipient(rt.db, cutoff, options.maxAttempts);
     return rows.map((r) =>
-      operator.AwaitedAnswer.fromPartial({ eventType: 'ReferralRouted', waitsOn: r.provider_id ?? '', waiting: Number(r.waiting), stuck: Number(r.stuck), oldestAt: r.oldest ? new Date(r.oldest as Date) : undefined }),
+      operator.AwaitedAnswer.fromPartial({ eventType: eventTypeOf(events.ReferralRouted), waitsOn: r.provider_id ?? '', waiting: Number(r.waiting), stuck: Number(r.stuck), oldestAt: r.oldest ? new Date(r.oldest as Date) : undefined }),
     );
   }
 

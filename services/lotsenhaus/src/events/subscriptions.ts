@@ -1,12 +1,11 @@
 // Which events the hub follows from which agency's stream, declared once.
 import { events, jobCentreEvents } from '@lotse/contracts';
 import { agencySubjects } from '@lotse/messaging';
-import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/runtime';
+import { on, subscribe, type AgencyContext, type EventHandler, type Subscription } from '@lotse/runtime';
 import type { HubDb } from '../db/schema.js';
 import type { Directory } from '../domain/directory.js';
 import type { caseFlow } from './case-flow.js';
 
-export type Handlers = Parameters<typeof subscribe<HubDb>>[2];
 
 /**
  * Every agency of the directory may refer (providers refer on); providers also report on the
@@ -23,32 +22,32 @@ export function hubSubscriptions(
   f: ReturnType<typeof caseFlow>,
   desk: () => Subscription<HubDb>,
 ): Subscription<HubDb>[] {
-  const referring = {
-    ReferralRequested: on(events.ReferralRequested, f.ReferralRequested),
-    ReferralWithdrawnByReferrer: on(events.ReferralWithdrawnByReferrer, f.ReferralWithdrawnByReferrer),
-  };
-  const providing = {
-    ReferralReceived: on(events.ReferralReceived, f.ReferralReceived),
-    ReferralAccepted: on(events.ReferralAccepted, f.ReferralAccepted),
-    ReferralDeclined: on(events.ReferralDeclined, f.ReferralDeclined),
-    ReferralCompleted: on(events.ReferralCompleted, f.ReferralCompleted),
-    NewcomerDataReceived: on(events.NewcomerDataReceived, f.NewcomerDataReceived),
-    FirstContactRecorded: on(events.FirstContactRecorded, f.FirstContactRecorded),
-    ErasureConfirmed: on(events.ErasureConfirmed, f.ErasureConfirmed),
-    CapacityChanged: on(events.CapacityChanged, f.CapacityChanged),
-  };
-  const jobCentreSteps = {
-    CustomerRegistered: on(jobCentreEvents.CustomerRegistered, f.CustomerRegistered),
-    LanguageCourseFundingDecided: on(jobCentreEvents.LanguageCourseFundingDecided, f.LanguageCourseFundingDecided),
-    CooperationPlanAgreed: on(jobCentreEvents.CooperationPlanAgreed, f.CooperationPlanAgreed),
-    PlacementRecorded: on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
-    JobCentreCaseClosed: on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
-  };
-  const streams = new Map<string, Handlers>([
-    ...directory.referrers.map((r) => [r.agencyId, { ...referring, ConsentWithdrawn: on(events.ConsentWithdrawn, f.ConsentWithdrawn) }] as const),
+  const referring = [
+    on(events.ReferralRequested, f.ReferralRequested),
+    on(events.ReferralWithdrawnByReferrer, f.ReferralWithdrawnByReferrer),
+  ];
+  const providing = [
+    on(events.ReferralReceived, f.ReferralReceived),
+    on(events.ReferralAccepted, f.ReferralAccepted),
+    on(events.ReferralDeclined, f.ReferralDeclined),
+    on(events.ReferralCompleted, f.ReferralCompleted),
+    on(events.NewcomerDataReceived, f.NewcomerDataReceived),
+    on(events.FirstContactRecorded, f.FirstContactRecorded),
+    on(events.ErasureConfirmed, f.ErasureConfirmed),
+    on(events.CapacityChanged, f.CapacityChanged),
+  ];
+  const jobCentreSteps = [
+    on(jobCentreEvents.CustomerRegistered, f.CustomerRegistered),
+    on(jobCentreEvents.LanguageCourseFundingDecided, f.LanguageCourseFundingDecided),
+    on(jobCentreEvents.CooperationPlanAgreed, f.CooperationPlanAgreed),
+    on(jobCentreEvents.PlacementRecorded, f.PlacementRecorded),
+    on(jobCentreEvents.JobCentreCaseClosed, f.JobCentreCaseClosed),
+  ];
+  const streams = new Map<string, readonly EventHandler<HubDb>[]>([
+    ...directory.referrers.map((r) => [r.agencyId, [...referring, on(events.ConsentWithdrawn, f.ConsentWithdrawn)]] as const),
     ...directory.providers
       .filter((p) => !directory.referrers.some((r) => r.agencyId === p.providerId))
-      .map((p) => [p.providerId, { ...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : {}) }] as const),
+      .map((p) => [p.providerId, [...referring, ...providing, ...(p.agencyType === 'job-centre' ? jobCentreSteps : [])]] as const),
   ]);
   return [desk(), ...[...streams].map(([id, handlers]) => subscribe<HubDb>(id, agencySubjects(id), handlers))];
 }

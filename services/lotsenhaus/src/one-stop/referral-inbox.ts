@@ -1,7 +1,7 @@
 import { common, events, oneStop, type envelope } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
 import { routedReferrals } from '@lotse/referrals';
-import { on, subscribe, type AgencyContext, type Subscription } from '@lotse/runtime';
+import { on, subscribe, type AgencyContext, type EventHandler, type Subscription } from '@lotse/runtime';
 import type { Transaction } from 'kysely';
 import type { HubDb } from '../db/schema.js';
 import type { OneStopDb } from './schema.js';
@@ -62,10 +62,10 @@ export function oneStopSubscription(rt: AgencyContext<HubDb>): Subscription<HubD
 }
 
 /** The desk's handlers of what the hub addresses to the Lotsenhaus, for a subscription of the hub's. */
-export function oneStopHandlers(rt: AgencyContext<HubDb>) {
+export function oneStopHandlers(rt: AgencyContext<HubDb>): EventHandler<HubDb>[] {
   const inbox = oneStopReferralInbox(rt as unknown as AgencyContext<OneStopDb>);
-  return {
-    ReferralRouted: on<HubDb, events.ReferralRouted>(events.ReferralRouted, (trx, msg, env) => inbox.ReferralRouted(trx as unknown as Trx, msg, env)),
-    ReferralWithdrawn: on<HubDb, events.ReferralWithdrawn>(events.ReferralWithdrawn, (trx, msg, env) => inbox.ReferralWithdrawn(trx as unknown as Trx, msg, env)),
-  };
+  return [
+    on<HubDb, events.ReferralRouted>(events.ReferralRouted, (trx, msg, env) => inbox.ReferralRouted(trx as unknown as Trx, msg, env)),
+    on<HubDb, events.ReferralWithdrawn>(events.ReferralWithdrawn, (trx, msg, env) => inbox.ReferralWithdrawn(trx as unknown as Trx, msg, env)),
+  ];
 }
