@@ -4,7 +4,7 @@ import { directory as dir } from '@lotse/contracts';
 import type { AgencyContext } from '@lotse/runtime';
 import { v5 as uuidv5 } from 'uuid';
 import type { HubDb } from '../db/schema.js';
-import { validateContact, validateLocation, validateOffer, validateOrganization, validateProcedure } from './directory-api.js';
+import { validateContact, validateLocation, validateOffer, validateOrganization, validateProcedure } from './validate.js';
 import type { DirectoryDb } from './schema.js';
 
 /** Demo data of the Koblenz region (placeholders for addresses, e-mail and telephone). */
