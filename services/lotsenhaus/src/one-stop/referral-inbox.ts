@@ -1,4 +1,4 @@
-import { common, events, oneStop, type envelope } from '@lotse/contracts';
+import { common, eventTypeOf, events, oneStop, type envelope } from '@lotse/contracts';
 import { subjectsAddressedTo } from '@lotse/messaging';
 import { routedReferrals } from '@lotse/referrals';
 import { on, subscribe, type AgencyContext, type EventHandler, type Subscription } from '@lotse/runtime';
@@ -27,7 +27,7 @@ export function oneStopReferralInbox(rt: AgencyContext<OneStopDb>) {
         eventId,
         caseRef: msg.caseRef,
         referralId: msg.referralId,
-        eventType: 'ReferralReceived',
+        eventType: eventTypeOf(events.ReferralReceived),
         agencyId: rt.agencyId,
         occurredAt: now,
         summary: `Waiting at the Lotsenhaus one-stop desk (${common.purposeToJSON(msg.purpose).replace('PURPOSE_', '').toLowerCase()})`,

@@ -1,4 +1,4 @@
-import { oneStop, oneStopEvents } from '@lotse/contracts';
+import { eventTypeOf, oneStop, oneStopEvents } from '@lotse/contracts';
 import { NotFoundError, Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { caseRefOf, recordStep, requireIntake, unary, type OneStopDesk } from '../desk-records.js';
@@ -21,7 +21,7 @@ export const bookAppointment = unary(oneStop.OneStopServiceService.bookAppointme
       .executeTakeFirstOrThrow();
     const eventId = await rt.publish(trx, oneStopEvents.AppointmentBooked, { caseRef, appointmentId: row.appointment_id, partnerId, offerCode, at, bookedAt: now }, caseRef);
     const summary = `Appointment booked with ${partner.name}: ${offer.title} (${offerCode}) on ${at.toISOString()}`;
-    await recordStep(rt, trx, { eventId, caseRef, eventType: 'AppointmentBooked', summary });
+    await recordStep(rt, trx, { eventId, caseRef, eventType: eventTypeOf(oneStopEvents.AppointmentBooked), summary });
     return { appointment: toAppointment(row) };
   },
 });

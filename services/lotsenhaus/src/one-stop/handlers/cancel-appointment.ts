@@ -1,4 +1,4 @@
-import { oneStop, oneStopEvents } from '@lotse/contracts';
+import { eventTypeOf, oneStop, oneStopEvents } from '@lotse/contracts';
 import { FailedPreconditionError, NotFoundError, setCaseRef, Violations } from '@lotse/grpc';
 import { recordStep, unary } from '../desk-records.js';
 import { toAppointment } from '../mappers.js';
@@ -32,7 +32,7 @@ export const cancelAppointment = unary(oneStop.OneStopServiceService.cancelAppoi
     const eventId = await rt.publish(trx, oneStopEvents.AppointmentCancelled, { caseRef: row.case_ref, appointmentId, partnerId: row.partner_id, reason, cancelledAt: now }, row.case_ref);
     const partnerName = rt.partners.byId.get(row.partner_id)?.name ?? row.partner_id;
     const summary = `Appointment with ${partnerName} (${row.offer_code}) cancelled: ${oneStop.cancelReasonToJSON(reason).replace('CANCEL_REASON_', '').toLowerCase()}`;
-    await recordStep(rt, trx, { eventId, caseRef: row.case_ref, eventType: 'AppointmentCancelled', summary });
+    await recordStep(rt, trx, { eventId, caseRef: row.case_ref, eventType: eventTypeOf(oneStopEvents.AppointmentCancelled), summary });
     return { appointment: toAppointment(updated) };
   },
 });

@@ -1,4 +1,4 @@
-import { oneStop, oneStopEvents } from '@lotse/contracts';
+import { eventTypeOf, oneStop, oneStopEvents } from '@lotse/contracts';
 import { Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { auditAssessment, caseRefOf, codeExpected, codePattern, maxEntries, recordStep, refuseWithdrawnConsent, requireAssessmentFlow, requireIntake, unary } from '../desk-records.js';
@@ -38,7 +38,7 @@ export const recordCompetenceAssessment = unary(oneStop.OneStopServiceService.re
     const counts = { qualificationCount: qualifications.length, workExperienceCount: workExperience.length, languageCount: languages.length };
     const eventId = await rt.publish(trx, oneStopEvents.CompetenceAssessed, { caseRef, assessmentId: row.assessment_id, ...counts, assessedAt: now }, caseRef);
     const summary = `Competence assessment recorded: ${counts.qualificationCount} qualification(s), ${counts.workExperienceCount} field(s) of work experience, ${counts.languageCount} language(s)`;
-    await recordStep(rt, trx, { eventId, caseRef, eventType: 'CompetenceAssessed', summary });
+    await recordStep(rt, trx, { eventId, caseRef, eventType: eventTypeOf(oneStopEvents.CompetenceAssessed), summary });
     // Last, as appendAudit holds the chain's lock until commit.
     await auditAssessment(trx, ctx, {
       action: 'write',

@@ -1,4 +1,4 @@
-import { common, events, oneStop, oneStopEvents } from '@lotse/contracts';
+import { common, eventTypeOf, events, oneStop, oneStopEvents } from '@lotse/contracts';
 import { FailedPreconditionError, NotFoundError, setCaseRef, Violations } from '@lotse/grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { indexDeskCase, lockRoutedStatus } from '../../desk-port.js';
@@ -32,7 +32,7 @@ export const recordIntake = unary(oneStop.OneStopServiceService.recordIntake, {
     await indexDeskCase(trx, caseRef, rt.agencyId, referralId, now);
     const eventId = await rt.publish(trx, oneStopEvents.IntakeRecorded, { caseRef, intakeId: intake.intake_id, referralId, needs: intake.needs, recordedAt: now }, caseRef);
     const summary = `Intake at the one-stop desk (${referralId ? 'referred' : 'walk-in'}); needs: ${intake.needs.map(kindName).join(', ')}`;
-    await recordStep(rt, trx, { eventId, caseRef, eventType: 'IntakeRecorded', summary, referralId });
+    await recordStep(rt, trx, { eventId, caseRef, eventType: eventTypeOf(oneStopEvents.IntakeRecorded), summary, referralId });
     return {
       intake: oneStop.Intake.fromPartial({ intakeId: intake.intake_id, caseRef, referralId, needs: intake.needs, noteCodes: intake.note_codes, recordedAt: now }),
     };
@@ -71,5 +71,5 @@ async function acceptAtDesk(rt: OneStopDesk, trx: Trx, referralId: string, caseR
   }
   await trx.updateTable('one_stop_referral').set({ status: RS.ONE_STOP_REFERRAL_STATUS_ACCEPTED, accepted_at: now }).where('referral_id', '=', referralId).execute();
   const acceptedId = await rt.publish(trx, events.ReferralAccepted, { referralId, caseRef, providerId: rt.agencyId, acceptedAt: now }, caseRef);
-  await recordStep(rt, trx, { eventId: acceptedId, caseRef, eventType: 'ReferralAccepted', summary: 'Accepted at the Lotsenhaus one-stop desk', referralId });
+  await recordStep(rt, trx, { eventId: acceptedId, caseRef, eventType: eventTypeOf(events.ReferralAccepted), summary: 'Accepted at the Lotsenhaus one-stop desk', referralId });
 }

@@ -1,4 +1,4 @@
-import { common, events, oneStop } from '@lotse/contracts';
+import { common, eventTypeOf, events, oneStop } from '@lotse/contracts';
 import { NotFoundError, Violations } from '@lotse/grpc';
 import type { Selectable } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
@@ -49,7 +49,7 @@ export const referOn = unary(oneStop.OneStopServiceService.referOn, {
       caseRef,
     );
     const to = partner ? ` (partner: ${partner.name})` : '';
-    await recordStep(rt, trx, { eventId, caseRef, eventType: 'ReferralRequested', summary: `Referred on from the Lotsenhaus for ${target.label}${to}`, referralId });
+    await recordStep(rt, trx, { eventId, caseRef, eventType: eventTypeOf(events.ReferralRequested), summary: `Referred on from the Lotsenhaus for ${target.label}${to}`, referralId });
     return { referral: oneStop.ReferralOn.fromPartial({ referralId, caseRef, purpose: request.purpose, partnerId, requestedAt: now }) };
   },
 });
