@@ -23,12 +23,14 @@ const referrerId = randomId('fo');
 const providerId = randomId('mbe');
 const jobCentreId = randomId('jobcenter');
 const strangerId = randomId('stranger');
+const otherOfficeId = randomId('fo-other');
 
 let net: TestNetwork;
 let running: RunningAgency<HubDb>;
 let nats: NatsClients;
 let client: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
 let stranger: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
+let otherOffice: PromiseClient<lotsenhaus.LotsenhausServiceClient>;
 
 beforeAll(async () => {
   net = await startTestNetwork({
@@ -37,6 +39,7 @@ beforeAll(async () => {
       { id: hubId, agencyType: 'lotsenhaus' },
       { id: referrerId, agencyType: 'foreign-office' },
       { id: strangerId, agencyType: 'marketing-agency' },
+      { id: otherOfficeId, agencyType: 'foreign-office' },
     ],
     streams: [providerId],
   });
@@ -58,6 +61,7 @@ beforeAll(async () => {
   });
   running = started.running;
   client = started.client(lotsenhaus.LotsenhausServiceClient, referrerId);
+  otherOffice = started.client(lotsenhaus.LotsenhausServiceClient, otherOfficeId);
   stranger = started.client(lotsenhaus.LotsenhausServiceClient, strangerId);
 });
 
@@ -119,6 +123,9 @@ describe('a consent withdrawal at the hub', () => {
     expect(requested.map((e) => e.subject).sort()).toEqual([eventSubject(hubId, 'ErasureRequested', jobCentreId), eventSubject(hubId, 'ErasureRequested', providerId)].sort());
 
     const listed = await client.listErasures({ status: 0, caseRef: referral.caseRef, pageSize: 0, pageToken: '' });
+    // Need to know: another foreign office sees none of the erasures of this office's case.
+    expect((await otherOffice.listErasures({ status: 0, caseRef: referral.caseRef, pageSize: 0, pageToken: '' })).erasures).toEqual([]);
+    expect((await otherOffice.listErasures({ status: 0, caseRef: '', pageSize: 0, pageToken: '' })).erasures).toEqual([]);
     expect(listed.erasures.map((e) => [e.recipientAgencyId, e.status])).toEqual(
       [
         [hubId, ErasureStatus.ERASURE_STATUS_CONFIRMED],

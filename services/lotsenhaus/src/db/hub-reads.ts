@@ -20,6 +20,8 @@ export interface CaseFilter {
 export interface ErasureFilter {
   status: lotsenhaus.ErasureStatus;
   caseRef?: string;
+  /** Only withdrawals of cases this foreign office owns. */
+  ownerAgencyId?: string;
   after?: { consentId: string; recipient: string };
   limit: number;
 }
@@ -58,6 +60,7 @@ export const hubReads = {
     if (f.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_OPEN) query = query.where('e.confirmed_at', 'is', null);
     if (f.status === lotsenhaus.ErasureStatus.ERASURE_STATUS_CONFIRMED) query = query.where('e.confirmed_at', 'is not', null);
     if (f.caseRef) query = query.where('e.case_ref', '=', f.caseRef);
+    if (f.ownerAgencyId) query = query.where('w.owner_agency_id', '=', f.ownerAgencyId);
     if (f.after) query = query.where(sql<boolean>`(e.consent_id, e.recipient_agency_id) > (${f.after.consentId}, ${f.after.recipient})`);
     return query.execute();
   },

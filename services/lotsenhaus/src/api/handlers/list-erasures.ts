@@ -18,9 +18,12 @@ export const listErasures = unary(lotsenhaus.LotsenhausServiceService.listErasur
     v.throwIfAny();
     return { status: req.status, caseRef: caseRef || undefined, after: token ? { consentId: afterConsent!, recipient: afterRecipient! } : undefined, pageSize: req.pageSize };
   },
-  async handle(input, { rt }) {
+  async handle(input, { rt, ctx }) {
     const limit = pageSize(input.pageSize);
-    const rows = await hubReads.listErasures(rt.db, { status: input.status, caseRef: input.caseRef, after: input.after, limit: limit + 1 });
+    // owner-of-withdrawal: a foreign office sees the erasures of the withdrawals of its own cases;
+    // the hub itself, operators and auditors see all (the rows hold case references, no personal data).
+    const ownerAgencyId = ctx.caller.agencyId !== rt.agencyId && ctx.caller.agencyType === 'foreign-office' ? ctx.caller.agencyId : undefined;
+    const rows = await hubReads.listErasures(rt.db, { status: input.status, caseRef: input.caseRef, ownerAgencyId, after: input.after, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
