@@ -6,15 +6,16 @@ import { join, resolve } from 'node:path';
 import { loadConfigOrExit, readEnv } from '@lotse/config';
 import { createEmbeddedDatabases } from '@lotse/db/embedded';
 import { ensureDevPki, loadIdentity, RevocationWatch } from '@lotse/pki';
-import { consoleDeployment, demoDeployments, hubAddressFor, peersFor, watchedDeployments, type Deployment } from './deployments.js';
+import { consoleDeployment, demoDeployments } from './deployments.js';
 import { seedDemoData } from './demo-data.js';
 import { BROKER_CERTIFICATE, writeLauncherBrokerConfig } from './broker.js';
+import { networkUpBanner } from './launcher-banner.js';
+import { consoleEnv, deploymentEnv, type Launch } from './launcher-environments.js';
 import { startLauncherCluster } from './nats-cluster.js';
 import { toNetworkConfig } from './network-config.js';
 import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { buildEntries, stopBuilding } from './build.js';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
-import { ensureDeploymentDatabase } from './postgres-databases.js';
 import { Supervisor } from './supervisor.js';
 import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
 import { signInWithPassword } from '@lotse/identity';
@@ -100,6 +101,24 @@ const adminTokenFile = join(home, 'console-admin-token');
 writeFileSync(adminTokenFile, adminToken + '\n', { mode: 0o600 });
 const otlpTokens = new Map(deployments.map((d) => [d.id, randomBytes(24).toString('base64url')]));
 
+// What the processes' environments and the banner below are made from.
+const launch: Launch = {
+  launcherEnv: process.env,
+  config,
+  home,
+  dirs,
+  deployments,
+  operatorConsole,
+  consoleUrl,
+  natsUrl,
+  natsUrlFor,
+  streamReplicas,
+  signIn,
+  adminToken,
+  otlpTokens,
+  databases,
+};
+
 const supervisor = new Supervisor({ onChange: () => writeNetworkFile(), say });
 const networkFile = join(home, 'network.json');
 
@@ -136,67 +155,6 @@ function writeNetworkFile(): void {
   writeFileSync(networkFile + '.tmp', JSON.stringify(body, null, 2));
   // Rename is atomic: a reader (the CLI, a test) never sees half a file.
   renameSync(networkFile + '.tmp', networkFile);
-}
-
-async function envFor(d: Deployment): Promise<NodeJS.ProcessEnv> {
-  // The launcher's environment passes through (a service's own settings, e.g. the hub's
-  // REFERRAL_EXPIRY_MS); what names one deployment is set here for each.
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  delete childEnv.DATABASE_URL;
-  delete childEnv.AGENCY_ID;
-  delete childEnv.PROVIDER_ID;
-  delete childEnv.JOB_CENTRE_ID;
-  if (config.databaseUrl) {
-    const url = await ensureDeploymentDatabase(config.databaseUrl, d.id);
-    databases.set(d.id, url);
-    childEnv.DATABASE_URL = url;
-  }
-  return {
-    ...childEnv,
-    [d.idVariable]: d.id,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: String(d.grpcPort),
-    DATA_DIR: join(dirs.data, d.id),
-    NATS_URL: natsUrlFor(d.id),
-    NATS_STREAM_REPLICAS: String(streamReplicas),
-    PKI_DIR: dirs.pki,
-    LOTSE_HOME: home,
-    PEERS: peersFor(d, deployments),
-    HUB_ADDRESS: hubAddressFor(deployments),
-    // The hub's read-only HSDS API of the partner directory, beside its gRPC port (the flyer's QR code).
-    ...(d.service === 'lotsenhaus' && { HSDS_HTTP_PORT: String(d.grpcPort + 1) }),
-    OTEL_SERVICE_NAME: d.id,
-    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
-    // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
-    // its own token (the standard exporter variable; values are URL-encoded).
-    OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
-    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${otlpTokens.get(d.id)}`,
-  };
-}
-
-async function consoleEnv(): Promise<NodeJS.ProcessEnv> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'JOB_CENTRE_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS']) delete childEnv[name];
-  if (config.databaseUrl) {
-    const url = await ensureDeploymentDatabase(config.databaseUrl, operatorConsole.id);
-    databases.set(operatorConsole.id, url);
-    childEnv.DATABASE_URL = url;
-  }
-  const hub = deployments.find((d) => d.service === 'lotsenhaus')!;
-  return {
-    ...childEnv,
-    CONSOLE_ID: operatorConsole.id,
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(operatorConsole.httpPort),
-    DATA_DIR: join(dirs.data, operatorConsole.id),
-    NATS_URL: natsUrl,
-    PKI_DIR: dirs.pki,
-    LOTSE_HOME: home,
-    DEPLOYMENTS: watchedDeployments(deployments),
-    HUB_ID: hub.id,
-    ADMIN_TOKEN: adminToken,
-    OTLP_TOKENS: [...otlpTokens].map(([id, token]) => `${id}=${token}`).join(','),
-  };
 }
 
 let shuttingDown = false;
@@ -256,7 +214,7 @@ try {
   await supervisor.start({
     id: operatorConsole.id,
     args: [...nodeArgs, ...run.console],
-    env: await consoleEnv(),
+    env: await consoleEnv(launch),
     cwd: repoRoot,
     logFile: join(dirs.logs, `${operatorConsole.id}.log`),
   });
@@ -265,7 +223,7 @@ try {
       supervisor.start({
         id: d.id,
         args: [...nodeArgs, ...run.service(d.service)],
-        env: await envFor(d),
+        env: await deploymentEnv(launch, d),
         cwd: repoRoot,
         logFile: join(dirs.logs, `${d.id}.log`),
       }),
@@ -290,43 +248,5 @@ if (signIn && config.demoData) {
 const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];
 writeNetworkFile();
 
-const pad = (s: string, n: number) => s.padEnd(n);
-const lines = [
-  '',
-  `Lotse network is up (${seconds} s). NATS: ${natsUrl}. Data, certificates and logs: ${home}`,
-  '',
-  `  ${pad('deployment', 26)}${pad('gRPC (mTLS)', 18)}${pad('database', 10)}log`,
-  ...deployments.map(
-    (d) => `  ${pad(d.id, 26)}${pad(`127.0.0.1:${d.grpcPort}`, 18)}${pad(config.databaseUrl ? 'postgres' : 'pglite', 10)}${join(config.home, 'logs', `${d.id}.log`)}`,
-  ),
-  '',
-  `Operator console: ${consoleUrl}  (map, cases, traces, health and lag, dead letters; log ${join(config.home, 'logs', `${operatorConsole.id}.log`)})`,
-  `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
-  '',
-];
-if (signIn) {
-  lines.push(
-    `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
-    `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it)`,
-    `  demo accounts: <role>.<deployment> for every deployment and the console, role caseworker, supervisor, operator, auditor or dpo; also operator and auditor (the console's)`,
-    '',
-  );
-}
-if (seeded.length) {
-  const first = seeded[0]!;
-  lines.push(
-    'Demo newcomers (with consent for migration counselling) at the foreign office:',
-    ...seeded.map((s) => `  ${s.newcomerId}  case ${s.caseRef}  (${s.label})`),
-    '',
-    'Try a referral (any gRPC client works: reflection is on; use the certificates in ' + join(config.home, 'pki') + '):',
-    `  pnpm lotse call kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService/RequestReferral '{"requestId":"try-1","newcomerId":"${first.newcomerId}","purpose":"PURPOSE_MIGRATION_COUNSELLING"}'`,
-    `  pnpm lotse call lotsenhaus lotse.lotsenhaus.v1.LotsenhausService/GetCaseTimeline '{"caseRef":"${first.caseRef}"}'`,
-    `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/ListReferrals '{}'`,
-    `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/AcceptReferral '{"requestId":"try-2","referralId":"<referral id>"}'`,
-    '',
-    `With grpcurl: grpcurl -cacert ${config.home}/pki/ca.crt -cert ${config.home}/pki/kv-mayen-koblenz.crt -key ${config.home}/pki/kv-mayen-koblenz.key 127.0.0.1:${fo.grpcPort} list`,
-    '',
-  );
-}
-lines.push('Ctrl-C stops everything; the data stays for the next start.', '');
-process.stdout.write(lines.join('\n'));
+
+process.stdout.write(networkUpBanner(launch, { seconds, adminTokenFile, seeded, fo }));

@@ -10,7 +10,8 @@ import { NatsServerMissingError, natsServerBinary } from '@lotse/messaging';
 import { readRevocations } from '@lotse/pki';
 import { BROKER_CERTIFICATE, brokerNetwork } from './broker.js';
 import type { ConsoleDeployment, Deployment } from './deployments.js';
-import { clusterNodeConfig, leafNodeConfig, loopbackLayout, type ClusterLayout, type HostPort, type LeafNode } from './nats-layout.js';
+import { clusterNodeConfig, leafNodeConfig, type ClusterLayout, type HostPort, type LeafNode } from './nats-layout.js';
+import { loopbackLayout } from './nats-layout-placement.js';
 
 export interface NatsNodeProcess {
   name: string;

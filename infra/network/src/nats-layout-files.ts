@@ -3,7 +3,8 @@
 // checked-in file is stale (as with `pnpm nats-config`).
 import { BROKER_CERTIFICATE, brokerNetwork } from './broker.js';
 import { consoleDeployment, demoDeployments } from './deployments.js';
-import { clusterNodeConfig, containerLayout, leafNodeConfig } from './nats-layout.js';
+import { clusterNodeConfig, leafNodeConfig } from './nats-layout.js';
+import { containerLayout } from './nats-layout-placement.js';
 
 /** The broker certificate's host names in compose (each node's) and in Kubernetes (the services'). */
 export const COMPOSE_BROKER_HOSTNAMES = ['nats-1', 'nats-2', 'nats-3'];

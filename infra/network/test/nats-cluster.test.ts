@@ -16,7 +16,8 @@ import { waitFor } from '@lotse/testing';
 import { BROKER_CERTIFICATE, brokerNetwork } from '../src/broker.js';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
 import { startLoopbackCluster, startNatsNode, type NatsNodeProcess, type RunningNatsCluster } from '../src/nats-cluster.js';
-import { clusterNodeConfig, leafNodeConfig, loopbackLayout } from '../src/nats-layout.js';
+import { clusterNodeConfig, leafNodeConfig } from '../src/nats-layout.js';
+import { loopbackLayout } from '../src/nats-layout-placement.js';
 
 const fo = { id: 'kv-mayen-koblenz', agencyType: 'foreign-office' };
 const hub = { id: 'lotsenhaus', agencyType: 'lotsenhaus' };

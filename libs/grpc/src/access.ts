@@ -1,5 +1,5 @@
 import { PermissionDeniedError } from './errors.js';
-import type { CallContext } from './server.js';
+import type { CallContext } from './call-context.js';
 
 /**
  * Caseworker calls come from the agency's own deployment certificate: any other agency, even

@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isServiceError, UnavailableError } from './errors.js';
-import type { TlsIdentity } from './server.js';
+import type { TlsIdentity } from './tls-identity.js';
 import { metadataSetter } from './trace-metadata.js';
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;

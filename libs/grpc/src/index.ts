@@ -1,6 +1,8 @@
 export * from './errors.js';
 export { Violations, pageSize, berlinDate } from './validation.js';
-export { GrpcServer, readTlsIdentity, type AgencyIdentity, type AsyncHandlers, type CallContext, type CallPerson, type StreamCallContext, type TlsIdentity } from './server.js';
+export { GrpcServer } from './server.js';
+export type { AgencyIdentity, AsyncHandlers, CallContext, CallPerson, StreamCallContext } from './call-context.js';
+export { readTlsIdentity, type TlsIdentity } from './tls-identity.js';
 export { createClient, isUnreachable, throwDownstream, type ClientOptions, type PromiseClient } from './client.js';
 export { requireOwnCaseworker } from './access.js';
 export { forgetAnswersNaming, idempotencyMigrations, once, previousResponse, reviseStoredAnswers, type StoredAnswerFate } from './idempotency.js';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, ServerCredentials, status, type Metadata, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -11,64 +10,12 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import { runAsCaller } from './call-scope.js';
 import { recordServerDuration, withServerSpan } from './call-telemetry.js';
 import { Admission, defaultAdmissionLimits, methodClass, type AdmissionLimits } from './admission.js';
-import { PermissionDeniedError, ResourceExhaustedError, statusOf, toServiceError, UnauthenticatedError, ValidationError, MAX_FIELD_VIOLATIONS } from './errors.js';
+import type { AgencyIdentity, AsyncHandlers, CallPerson, Method } from './call-context.js';
+import { PermissionDeniedError, ResourceExhaustedError, statusOf, toServiceError, UnauthenticatedError } from './errors.js';
+import { accepted, checkedDeserializer } from './refused-request.js';
 import { RequestShapes } from './request-checks.js';
+import type { TlsIdentity } from './tls-identity.js';
 import { metadataGetter } from './trace-metadata.js';
-
-export interface AgencyIdentity {
-  agencyId: string;
-  agencyType: string;
-}
-
-export interface TlsIdentity {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-/** The person a call acts for, from a verified access token (see the `authenticate` option). */
-export interface CallPerson {
-  /** Pseudonymous staff id (the token's `sub`), never a name. */
-  sub: string;
-  roles: string[];
-}
-
-/** What a handler knows about a call besides the request: who calls, verified by mTLS. */
-export interface CallContext {
-  caller: AgencyIdentity;
-  /** The signed-in person behind the call, when the call carried a verified token. */
-  person?: CallPerson;
-  metadata: Metadata;
-  method: string;
-}
-
-/** What a handler of a server-streaming call has besides the request. */
-export interface StreamCallContext<Res> extends CallContext {
-  /** Sends one message; waits while the client is not reading (flow control). */
-  send(response: Res): Promise<void>;
-  /** Aborted when the client cancels or goes away; the handler should then return. */
-  signal: AbortSignal;
-}
-
-type Method<Req, Res, Streaming extends boolean> = {
-  path: string;
-  requestStream: false;
-  responseStream: Streaming;
-  requestDeserialize: (value: Buffer) => Req;
-  responseSerialize: (value: Res) => Buffer;
-};
-
-/**
- * Unary: the handler resolves with the response. Server-streaming: the handler sends through
- * `call.send` and resolves to end the stream with OK. Either way a thrown error becomes the status.
- */
-export type AsyncHandlers<D> = {
-  [K in keyof D]: D[K] extends Method<infer Req, infer Res, false>
-    ? (request: Req, call: CallContext) => Promise<Res>
-    : D[K] extends Method<infer Req, infer Res, true>
-      ? (request: Req, call: StreamCallContext<Res>) => Promise<void>
-      : never;
-};
 
 type AnyHandler = (request: unknown, call: any) => Promise<unknown>;
 
@@ -92,14 +39,6 @@ export interface GrpcServerOptions {
 
 const tracer = trace.getTracer('@lotse/grpc');
 
-/**
- * What the deserializer hands on instead of a request it refused. grpc-js answers a throwing
- * deserializer with INTERNAL before any handler runs; this way the refusal goes through the
- * same path as every other error (traced, caller checked, INVALID_ARGUMENT with the fields).
- */
-class RefusedRequest {
-  constructor(readonly error: ValidationError) {}
-}
 
 const protoLoaderOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -303,33 +242,4 @@ export class GrpcServer {
       });
     });
   }
-}
-
-/**
- * Checks the bytes (UTF-8, enum values, timestamp ranges) before decoding; a request that fails,
- * or does not decode at all, becomes a RefusedRequest — a client's bad bytes are its error.
- */
-function checkedDeserializer(method: Method<unknown, unknown, boolean>, shapes: RequestShapes): (value: Buffer) => unknown {
-  const typeName = shapes.requestTypeOf(method.path);
-  if (!typeName) throw new Error(`no request type for ${method.path} in the service's .proto`);
-  return (value: Buffer) => {
-    try {
-      const { violations, total } = shapes.check(typeName, value, MAX_FIELD_VIOLATIONS);
-      if (violations.length > 0) return new RefusedRequest(new ValidationError(violations, total));
-      return method.requestDeserialize(value);
-    } catch {
-      return new RefusedRequest(ValidationError.field('', `the request is not an encoded ${typeName}`));
-    }
-  };
-}
-
-/** The decoded request, or the refusal of its bytes thrown inside the traced call. */
-function accepted(request: unknown): unknown {
-  if (request instanceof RefusedRequest) throw request.error;
-  return request;
-}
-
-/** Reads the PEM files of one identity; used by services' composition roots. */
-export function readTlsIdentity(files: { ca: string; cert: string; key: string }): TlsIdentity {
-  return { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) };
 }

@@ -1,17 +1,14 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
 import { isDatabaseUnavailable, type DatabaseAvailability } from '@lotse/db';
 import { defaultLogger } from './logger.js';
-import { countPublished } from './metrics.js';
 import { msgIdOf, outboxBacklog } from './outbox.js';
-import { eventAttributes } from './span-attributes.js';
-import { StreamReconciler, type StreamCheck, type StreamReconcileStatus } from './stream-reconciler.js';
+import { publishRow, type PublishTo } from './outbox-publish.js';
+import { OutboxStream } from './outbox-stream.js';
+import type { StreamReconcileStatus } from './stream-reconciler.js';
 import type { EventSigner } from './signing.js';
 import { messagingDb } from './tables.js';
-import { msgHdrsSetter } from './trace-headers.js';
 
 export interface OutboxRelayOptions {
   db: Kysely<any>;
@@ -40,7 +37,6 @@ export interface OutboxRelayOptions {
   signer?: EventSigner;
 }
 
-const tracer = trace.getTracer('@lotse/messaging');
 
 /**
  * Publishes outbox rows to JetStream with Nats-Msg-Id = event id, in insertion order (a failed row
@@ -52,9 +48,7 @@ const tracer = trace.getTracer('@lotse/messaging');
  */
 export class OutboxRelay {
   private readonly db: Kysely<any>;
-  private readonly js: JetStreamClient;
   private readonly logger: Logger;
-  private readonly producerAgencyId: string;
   private readonly pollIntervalMs: number;
   private readonly batch: number;
   private readonly maxBackoffMs: number;
@@ -64,38 +58,22 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private notified = false;
   private failures = 0;
-  private streamReady = false;
-  private readonly streamCheckIntervalMs: number;
-  private nextStreamCheck = 0;
-  private jsm: Promise<JetStreamManager> | undefined;
-  private readonly reconciler: StreamReconciler;
+  private readonly stream: OutboxStream;
+  private readonly publishing: PublishTo;
   private readonly database: DatabaseAvailability | undefined;
   private databaseAwaySince = 0;
-  private readonly signer: EventSigner | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.db = options.db;
-    this.js = options.js;
     this.logger = options.logger ?? defaultLogger;
-    this.producerAgencyId = options.producerAgencyId;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.batch = options.batch ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
-    this.streamCheckIntervalMs = options.streamCheckIntervalMs ?? 2_000;
     this.database = options.database;
-    this.signer = options.signer;
-    this.reconciler = new StreamReconciler(
-      this.db,
-      // No API check per call: the manager is made once and reused for every stream check.
-      () => (this.jsm ??= this.js.jetstreamManager(false).catch((err) => {
-        this.jsm = undefined;
-        throw err;
-      })),
-      this.producerAgencyId,
-      this.logger,
-      options.streamReplicas ?? 1,
-    );
+    this.stream = new OutboxStream(this.db, options.js, options.producerAgencyId, this.logger, options.streamReplicas ?? 1, options.streamCheckIntervalMs ?? 2_000);
+    this.publishing = { db: this.db, js: options.js, logger: this.logger, signer: options.signer, stream: this.stream };
   }
+
 
   start(): void {
     if (this.running) return;
@@ -127,7 +105,7 @@ export class OutboxRelay {
    * stream's consumers have not confirmed. Copies are dropped by Nats-Msg-Id and the consumers' applied_event tables.
    */
   async reconcile(since?: Date, trx?: Kysely<any>): Promise<number> {
-    const n = await this.reconciler.republishUnconfirmed(since, trx);
+    const n = await this.stream.reconciler.republishUnconfirmed(since, trx);
     this.logger.info({ republish: n, since: since?.toISOString() }, 'outbox relay: reconciling; re-publishing events');
     // Inside a caller's transaction the rows are not visible yet: the caller notifies after its commit.
     if (!trx) this.notify();
@@ -136,7 +114,7 @@ export class OutboxRelay {
 
   /** Resets of the stream seen so far and how far the consumers confirmed (the operator view). */
   streamStatus(): Promise<StreamReconcileStatus> {
-    return this.reconciler.status();
+    return this.stream.reconciler.status();
   }
 
   /** Publishes until the outbox is empty or a publish fails; for tests and one-off scripts. */
@@ -157,7 +135,7 @@ export class OutboxRelay {
       try {
         if (this.database && !this.database.isUp()) throw new DatabaseAwayError();
         // Between batches, in this loop: a rewind never races a batch that is marking rows.
-        if (Date.now() >= this.nextStreamCheck) await this.checkStream();
+        if (this.stream.checkDue()) await this.stream.check();
         result = await this.publishBatch(() => !this.running);
         if (this.databaseAwaySince) {
           this.logger.info({ away_ms: Date.now() - this.databaseAwaySince }, 'outbox relay: database back; publishing again');
@@ -226,14 +204,14 @@ export class OutboxRelay {
     // outbox fell ~700 events behind under the scenario; in flight together, the round trips overlap.
     let next = 0;
     // A stream that cannot be made leaves the rows to the one-at-a-time path, which records the failure.
-    if (rows.length > 1 && (await this.ensureStream().then(() => true, () => false))) {
-      const results = await Promise.all(rows.map((row, i) => this.publishOne(row, { expectAfter: i > 0 ? msgIdOf(rows[i - 1]!) : undefined, recordFailure: false })));
+    if (rows.length > 1 && (await this.stream.ensure().then(() => true, () => false))) {
+      const results = await Promise.all(rows.map((row, i) => publishRow(this.publishing, row, { expectAfter: i > 0 ? msgIdOf(rows[i - 1]!) : undefined, recordFailure: false })));
       while (next < rows.length && results[next]) acked.push(rows[next++]!.event_id);
     }
     // The rest one after another, as before: after a refusal, and when a row the broker already had
     // (a copy after a crash) is not the stream's last message, so the next one's expectation failed.
     for (const row of rows.slice(next)) {
-      if (!(await this.publishOne(row))) {
+      if (!(await publishRow(this.publishing, row))) {
         failed = true;
         break;
       }
@@ -257,88 +235,6 @@ export class OutboxRelay {
     }
     return { published: acked.length, failed, full: !failed && !stopped && rows.length === this.batch };
   }
-
-  /** Checks the stream once (again after a failed publish: the broker may have lost it). */
-  private async ensureStream(): Promise<void> {
-    if (this.streamReady) return;
-    await this.checkStream();
-  }
-
-  private async checkStream(): Promise<StreamCheck> {
-    this.nextStreamCheck = Date.now() + this.streamCheckIntervalMs;
-    try {
-      const check = await this.reconciler.check();
-      this.streamReady = true;
-      return check;
-    } catch (err) {
-      this.streamReady = false;
-      throw err;
-    }
-  }
-
-  /**
-   * `expectAfter`: the broker stores the message only if that event is the stream's last message.
-   * `recordFailure: false` for a pipelined attempt, whose failure is retried one at a time at once.
-   */
-  private async publishOne(row: OutboxRow, how: { expectAfter?: string; recordFailure?: boolean } = {}): Promise<boolean> {
-    const parent = propagation.extract(ROOT_CONTEXT, row.headers ?? {});
-    const span = tracer.startSpan(
-      `publish ${row.subject}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'publish',
-          'messaging.destination.name': row.subject,
-          ...eventAttributes({ eventId: row.event_id, eventType: row.event_type, caseRef: row.case_ref }),
-        },
-      },
-      parent,
-    );
-    // Consumers become children of this publish span, not of the original request span.
-    const hdrs = natsHeaders();
-    propagation.inject(trace.setSpan(parent, span), hdrs, msgHdrsSetter);
-    this.signer?.sign(row.subject, row.payload, hdrs);
-    try {
-      await this.ensureStream();
-      const ack = await this.js.publish(row.subject, row.payload, {
-        msgID: msgIdOf(row),
-        headers: hdrs,
-        ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
-      });
-      span.setAttribute('messaging.nats.duplicate', ack.duplicate);
-      this.reconciler.noteAcked(ack.seq);
-      if (ack.duplicate) this.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
-      else countPublished(row.subject, row.event_type);
-      return true;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      span.recordException(err instanceof Error ? err : new Error(message));
-      span.setStatus({ code: SpanStatusCode.ERROR, message });
-      if (how.recordFailure === false) {
-        span.setAttribute('lotse.publish.retried_alone', true);
-        return false;
-      }
-      // The stream may have been deleted or never created; look again on the next attempt.
-      this.streamReady = false;
-      this.logger.error(
-        { event_id: row.event_id, subject: row.subject, attempts: row.attempts + 1, err: message },
-        'outbox relay: publish failed; will retry',
-      );
-      try {
-        await messagingDb(this.db)
-          .updateTable('outbox')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: message.slice(0, 2000) }))
-          .where('event_id', '=', row.event_id)
-          .execute();
-      } catch (dbErr) {
-        this.logger.error({ err: dbErr, event_id: row.event_id }, 'outbox relay: recording the failure failed');
-      }
-      return false;
-    } finally {
-      span.end();
-    }
-  }
 }
 
 class DatabaseAwayError extends Error {
@@ -353,15 +249,4 @@ interface BatchResult {
   failed: boolean;
   /** The batch was full, so more rows may be waiting. */
   full: boolean;
-}
-
-interface OutboxRow {
-  event_id: string;
-  subject: string;
-  event_type: string;
-  case_ref: string;
-  payload: Buffer;
-  headers: Record<string, string>;
-  attempts: number;
-  resends: number;
 }

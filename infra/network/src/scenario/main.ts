@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { repoRoot } from '../paths.js';
-import type { Mix } from './journey.js';
+import type { Mix } from './journey-plan.js';
 import { connectNetwork } from './network.js';
 import { runScenario } from './run.js';
 

@@ -2,7 +2,10 @@
 // progress line, the accounting at the hub and the summary. `pnpm scenario` prints it; `pnpm
 // bench` runs it several times and takes the latencies from the result instead of the text.
 import { summarise } from '../bench/stats.js';
-import { accountFor, JourneyRunner, planJourney, type JourneyRecord, type Mix } from './journey.js';
+import { accountFor } from './journey-accounting.js';
+import { planJourney, type Mix } from './journey-plan.js';
+import type { JourneyRecord } from './journey-record.js';
+import { JourneyRunner } from './journey-runner.js';
 import { HubWatcher } from './hub-watcher.js';
 import { retries, type ScenarioNetwork } from './network.js';
 import { directoryMunicipalities } from './people.js';

@@ -1,103 +1,9 @@
 import { sql, type Kysely } from '@lotse/db';
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { ConsoleDb, LogTable, MetricPointTable, SpanTable } from '../db/schema.js';
-import { buildWaterfall, type Waterfall } from '../traces/waterfall.js';
+import { buildWaterfall } from '../traces/waterfall.js';
 import { BatchWriter } from './batch-writer.js';
-
-export interface SpanView {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  service: string;
-  name: string;
-  kind: number;
-  startUs: number;
-  durationUs: number;
-  error: boolean;
-  statusMessage: string | null;
-  caseRef: string | null;
-  eventType: string | null;
-  attributes: Record<string, unknown>;
-  events: { timeUs: number; name: string; attributes: Record<string, unknown> }[];
-  links: { traceId: string | null; spanId: string | null }[];
-}
-
-export interface LogView {
-  timeUs: number;
-  service: string;
-  severity: string;
-  body: string;
-  spanId: string | null;
-  attributes: Record<string, unknown>;
-}
-
-export interface TraceDetail extends Waterfall<SpanView> {
-  traceId: string;
-  logs: LogView[];
-  caseRefs: string[];
-}
-
-export interface TraceQuery {
-  service?: string;
-  operation?: string;
-  minDurationMs?: number;
-  errorsOnly?: boolean;
-  caseRef?: string;
-  eventType?: string;
-  /** Only spans that started before this (µs), to page back in time. */
-  beforeUs?: number;
-  limit?: number;
-}
-
-export interface TraceSummary {
-  traceId: string;
-  rootService: string;
-  rootName: string;
-  startUs: number;
-  durationUs: number;
-  spans: number;
-  errors: number;
-  services: string[];
-  caseRefs: string[];
-}
-
-export interface FlowEdge {
-  source: string;
-  target: string;
-  /** event: consume spans (producer → consumer); grpc: server spans (caller → callee). */
-  kind: 'event' | 'grpc';
-  count: number;
-  errors: number;
-  perMinute: number;
-  errorRate: number;
-}
-
-const severityNames = ['UNSPECIFIED', 'TRACE', 'TRACE', 'TRACE', 'TRACE', 'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG', 'INFO', 'INFO', 'INFO', 'INFO', 'WARN', 'WARN', 'WARN', 'WARN', 'ERROR', 'ERROR', 'ERROR', 'ERROR', 'FATAL'];
-
-const json = <T>(value: unknown, fallback: T): T => {
-  if (value === null || value === undefined) return fallback;
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-};
-
-function toSpanView(r: Selectable<SpanTable>): SpanView {
-  return {
-    traceId: r.trace_id,
-    spanId: r.span_id,
-    parentSpanId: r.parent_span_id,
-    service: r.service,
-    name: r.name,
-    kind: r.kind,
-    startUs: Number(r.start_us),
-    durationUs: Number(r.duration_us),
-    error: r.error,
-    statusMessage: r.status_message,
-    caseRef: r.case_ref,
-    eventType: r.event_type,
-    attributes: json(r.attributes, {}),
-    events: json(r.events, []),
-    links: json(r.links, []),
-  };
-}
+import { toLogView, toSpanView, type FlowEdge, type SpanView, type TraceDetail, type TraceQuery, type TraceSummary } from './telemetry-views.js';
 
 /** Everything the console keeps of the network's telemetry, and the queries its views make. */
 export class TelemetryStore {
@@ -181,14 +87,7 @@ export class TelemetryStore {
       traceId,
       ...buildWaterfall(spans),
       caseRefs: [...new Set(spans.map((s) => s.caseRef).filter((c): c is string => !!c))],
-      logs: logs.map((l) => ({
-        timeUs: Number(l.time_us),
-        service: l.service,
-        severity: l.severity_text ?? severityNames[l.severity_number] ?? String(l.severity_number),
-        body: l.body,
-        spanId: l.span_id,
-        attributes: json(l.attributes, {}),
-      })),
+      logs: logs.map(toLogView),
     };
   }
 

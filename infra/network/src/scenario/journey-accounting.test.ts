@@ -1,6 +1,7 @@
 import { common } from '@lotse/contracts';
 import { describe, expect, it } from 'vitest';
-import { accountFor, type JourneyRecord } from './journey.js';
+import { accountFor } from './journey-accounting.js';
+import type { JourneyRecord } from './journey-record.js';
 
 const S = common.ReferralStatus;
 const timeline = (status: common.ReferralStatus, events: string[]) =>
