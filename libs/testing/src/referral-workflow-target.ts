@@ -3,6 +3,7 @@
 import type { common } from '@lotse/contracts';
 import type { Kysely } from '@lotse/db';
 import type { TlsIdentity } from '@lotse/grpc';
+import type { TestAgencyConfig } from './network.js';
 
 type Call<Req, Res> = (request: Req) => Promise<Res>;
 type ReferralCall = { requestId: string; referralId: string };
@@ -37,13 +38,7 @@ export interface ReferralWorkflowClient {
 }
 
 /** What the suite gives the service to start with: its config apart from what the service adds. */
-export interface SuiteAgencyConfig {
-  agencyId: string;
-  agencyType: string;
-  grpc: { host: string; port: number };
-  database: { url: string; dataDir: string };
-  natsUrl: string;
-  pkiDir: string;
+export interface SuiteAgencyConfig extends Omit<TestAgencyConfig, 'logLevel'> {
   logLevel: 'silent';
   hubAgencyId: string;
   /** The agency holding the newcomers' data, for a service that is configured with it. */
