@@ -141,7 +141,7 @@ describe('consent withdrawn in the middle of a running journey', () => {
     // The provider: no newcomer data under the consent, no routing fact, not in any table at all.
     await inDatabase(providerId, async (db) => {
       expect((await db.query('select * from newcomer_record where consent_id = $1 or referral_id = $2', [consentId, referral!.referralId])).rows).toEqual([]);
-      const inbox = (await db.query('select status, age_group from inbox_referral where referral_id = $1', [referral!.referralId])).rows;
+      const inbox = (await db.query('select status, age_group from received_referral where referral_id = $1', [referral!.referralId])).rows;
       expect(inbox).toEqual([{ status: ms.InboxStatus.INBOX_STATUS_WITHDRAWN, age_group: 0 }]);
       const stored = (await db.query<{ response: Buffer }>("select response from idempotency where method = 'AcceptReferral'")).rows.map((r) => ms.AcceptReferralResponse.decode(r.response).referral!);
       expect(stored.find((r) => r.referralId === referral!.referralId)!.ageGroup).toBe(0);

@@ -48,9 +48,11 @@ const owners: Record<string, string[]> = {
   referral_recipient: ['services/foreign-office'],
   data_access_log: ['services/foreign-office'],
   // The receiving agencies' inboxes: built by the referrals module, named and extended by the service.
+  received_referral: ['services/migration-services', 'services/job-centre'],
+  // Its first names, still in the migrations that made them before 0004-received-referral renamed them.
   inbox_referral: ['services/migration-services'],
-  erasure: ['services/migration-services'],
   intake_referral: ['services/job-centre'],
+  erasure: ['services/migration-services'],
   customer: ['services/job-centre'],
   language_course_funding: ['services/job-centre'],
   cooperation_plan: ['services/job-centre'],

@@ -8,7 +8,7 @@ export { agreementAllows, hubAgreements, staticAgreements, type Agreement, type 
 export type { OutgoingReferralFields, ReferralContracts, ReferralHandlerOptions, ReferralMethods } from './api.js';
 export { maxFreeCapacity, publishCapacity, type CapacityOptions } from './capacity.js';
 export { referralInbox, routedReferrals, type InboxAdapter, type ReferralInbox, type RoutedIntake } from './inbox.js';
-export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent } from './migrations.js';
+export { addReferralWorkflow, createNewcomerRecordTable, createReceivedReferralTable, indexReceivedDataByConsent, nameReceivedReferralTable, RECEIVED_REFERRAL_TABLE } from './migrations.js';
 export { outgoingReferrals, type ReferOn } from './outgoing.js';
 export { ownerClients, type ConsentedFetchOptions, type OwnerClients } from './consented-fetch.js';
 export {

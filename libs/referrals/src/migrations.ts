@@ -2,8 +2,9 @@ import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 
 // The receiving and referring side's tables, built by this module. A service runs these steps in
 // its own migrations, under the ids it has always had: databases made before this module owned
-// the tables keep their applied ids and get the very same schema. The inbox keeps the service's
-// table name (inbox_referral, intake_referral), so nothing is renamed in a running database.
+// the tables keep their applied ids and get the very same schema. The inbox was first made under
+// the service's own name (inbox_referral, intake_referral); `nameReceivedReferralTable` gives it the
+// one name every recipient uses, `received_referral`, in a migration of its own.
 
 /**
  * A service's inbox of the referrals the hub routes to it, with the columns of the first
@@ -77,4 +78,16 @@ export async function addReferralWorkflow(db: Kysely<any>, inboxTable: string): 
 /** Erasure finds the copies received under a withdrawn consent by the consent. */
 export async function indexReceivedDataByConsent(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('newcomer_record_consent_idx').on('newcomer_record').column('consent_id').execute();
+}
+
+/** The name every recipient's inbox has: what a referral is as the agency it was routed to sees it. */
+export const RECEIVED_REFERRAL_TABLE = 'received_referral';
+
+/**
+ * Renames a service's inbox (created as `inbox_referral` or `intake_referral`) and its indexes to
+ * `received_referral…`. A rename keeps rows, keys and the foreign key of `newcomer_record`.
+ */
+export async function nameReceivedReferralTable(db: Kysely<any>, from: string, indexSuffixes: string[]): Promise<void> {
+  await db.schema.alterTable(from).renameTo(RECEIVED_REFERRAL_TABLE).execute();
+  for (const suffix of indexSuffixes) await sql`ALTER INDEX ${sql.id(`${from}_${suffix}`)} RENAME TO ${sql.id(`${RECEIVED_REFERRAL_TABLE}_${suffix}`)}`.execute(db);
 }

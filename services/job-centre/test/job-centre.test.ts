@@ -142,7 +142,7 @@ async function route(
 }
 
 async function intakeRow(referralId: string) {
-  return jcRunning.ctx.db.selectFrom('intake_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+  return jcRunning.ctx.db.selectFrom('received_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 }
 
 async function routeAndWait(newcomer: { caseRef: string; consentId: string }, purpose?: common.Purpose) {

@@ -13,7 +13,7 @@ referralWorkflowSuite('job centre', {
   // The owner of the newcomers' data is configured: a migration service that refers on holds none.
   create: (config, overrides) => create({ ...config, peers: new Map([[config.dataOwnerId, '127.0.0.1:1']]) }, overrides),
   client: (address, identity) => createClient(jc.JobCentreServiceClient, address, identity),
-  inboxTable: 'intake_referral',
+  inboxTable: 'received_referral',
   statuses: { pending: S.INTAKE_STATUS_PENDING, accepted: S.INTAKE_STATUS_ACCEPTED, declined: S.INTAKE_STATUS_DECLINED, withdrawn: S.INTAKE_STATUS_WITHDRAWN, completed: S.INTAKE_STATUS_COMPLETED },
   routedPurpose: common.Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION,
   referOn: { recipientType: 'lotsenhaus', purpose: common.Purpose.PURPOSE_JOB_PLACEMENT },

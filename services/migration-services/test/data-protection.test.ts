@@ -280,7 +280,7 @@ describe('data protection across the foreign office, the hub and a provider', ()
       expect(mbeRun.deletions[0]).toMatchObject({ rule: 'migration-services.received-data' });
       expect(mbeRun.deletions[0]!.deleted).toBeGreaterThanOrEqual(2);
       expect(await dbs[providerId].selectFrom('newcomer_record').selectAll().where('case_ref', '=', newcomer.caseRef).execute()).toEqual([]);
-      const referral = await dbs[providerId].selectFrom('inbox_referral').select('age_group').where('referral_id', '=', referralId).executeTakeFirstOrThrow();
+      const referral = await dbs[providerId].selectFrom('received_referral').select('age_group').where('referral_id', '=', referralId).executeTakeFirstOrThrow();
       expect(referral.age_group).toBe(0);
       const stored = await sql<{ n: number }>`select count(*)::int as n from idempotency where method = 'FetchNewcomerData'`.execute(dbs[providerId]);
       expect(stored.rows[0]!.n).toBe(0);

@@ -123,7 +123,7 @@ async function route(newcomer: { caseRef: string; consentId: string }, ids: { re
 }
 
 async function inboxRow(referralId: string) {
-  return providerRunning.ctx.db.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+  return providerRunning.ctx.db.selectFrom('received_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 }
 
 async function routeAndWait(newcomer: { caseRef: string; consentId: string }) {

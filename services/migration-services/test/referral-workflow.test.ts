@@ -13,7 +13,7 @@ referralWorkflowSuite('migration services', {
   // No data owner is reached in the workflow's calls.
   create: (config, overrides) => create({ ...config, peers: new Map() }, overrides),
   client: (address, identity) => createClient(ms.MigrationServicesServiceClient, address, identity),
-  inboxTable: 'inbox_referral',
+  inboxTable: 'received_referral',
   statuses: { pending: S.INBOX_STATUS_PENDING, accepted: S.INBOX_STATUS_ACCEPTED, declined: S.INBOX_STATUS_DECLINED, withdrawn: S.INBOX_STATUS_WITHDRAWN, completed: S.INBOX_STATUS_COMPLETED },
   routedPurpose: common.Purpose.PURPOSE_MIGRATION_COUNSELLING,
   referOn: { recipientType: 'job-centre', purpose: common.Purpose.PURPOSE_LABOUR_MARKET_INTEGRATION },

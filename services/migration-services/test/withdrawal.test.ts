@@ -82,7 +82,7 @@ async function registerWithConsent(names = { givenNames: 'ليلى', familyName:
   return { caseRef: newcomer!.caseRef, consentId: consent!.consentId, newcomerId: newcomer!.newcomerId };
 }
 
-const inboxRow = (referralId: string) => providerRunning.ctx.db.selectFrom('inbox_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
+const inboxRow = (referralId: string) => providerRunning.ctx.db.selectFrom('received_referral').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 const recordOf = (referralId: string) => providerRunning.ctx.db.selectFrom('newcomer_record').selectAll().where('referral_id', '=', referralId).executeTakeFirst();
 
 /** Plays the hub: routes a referral here and waits for it in the inbox; accepts it. */

@@ -16,7 +16,7 @@ export function jobCentreDataProtection(ctx: AgencyContext<JobCentreDb>): GrpcSe
       agencyType: ctx.agencyType,
       db: ctx.db,
       now: ctx.now,
-      ...receivedHoldings('intake_referral'),
+      ...receivedHoldings('received_referral'),
     }),
   ];
 }

@@ -67,7 +67,7 @@ export interface PlacementTable {
 }
 
 export interface JobCentreDb {
-  intake_referral: IntakeReferralTable;
+  received_referral: IntakeReferralTable;
   newcomer_record: NewcomerRecordTable;
   customer: CustomerTable;
   language_course_funding: LanguageCourseFundingTable;

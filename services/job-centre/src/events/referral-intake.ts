@@ -17,12 +17,12 @@ export const servedPurposes: readonly common.Purpose[] = [
 ];
 
 /**
- * The job centre's referral intake: the shared workflow on its table intake_referral. A withdrawn
+ * The job centre's referral intake: the shared workflow on its table received_referral. A withdrawn
  * referral is closed here whether the referrer or the newcomer withdrew.
  */
 export function referralIntake(rt: AgencyContext<JobCentreDb>) {
   return referralInbox<JobCentreDb, Selectable<IntakeReferralTable>>(rt, {
-    table: 'intake_referral',
+    table: 'received_referral',
     statuses: { pending: S.INTAKE_STATUS_PENDING, accepted: S.INTAKE_STATUS_ACCEPTED, declined: S.INTAKE_STATUS_DECLINED, withdrawn: S.INTAKE_STATUS_WITHDRAWN, completed: S.INTAKE_STATUS_COMPLETED, name: jobCentre.intakeStatusToJSON },
     servedPurposes,
   });

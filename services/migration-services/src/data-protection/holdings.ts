@@ -3,5 +3,5 @@ import { receivedHoldings } from '@lotse/referrals';
 
 /** What a provider tells the DataProtectionService about its tables: copies received, referrals with their routing fact. */
 export function providerHoldings(rule: RetentionRule) {
-  return receivedHoldings('inbox_referral', rule);
+  return receivedHoldings('received_referral', rule);
 }

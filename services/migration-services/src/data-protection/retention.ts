@@ -42,7 +42,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
   async function clearRoutingFact(referralId: string, cutoff: Date, now: Date): Promise<boolean> {
     return rt.transact(async (trx) => {
       const referral = await trx
-        .updateTable('inbox_referral')
+        .updateTable('received_referral')
         .set({ age_group: AgeGroup.AGE_GROUP_UNSPECIFIED })
         .where('referral_id', '=', referralId)
         .where('received_at', '<', cutoff)
@@ -80,7 +80,7 @@ export function providerRetention(rt: AgencyContext<MigrationServicesDb>, rule: 
     for (const referral_id of await receivedBefore(db, cutoff)) {
       await attempt('received data', referral_id, () => deleteRecord(referral_id, cutoff, now));
     }
-    const old = await db.selectFrom('inbox_referral').select('referral_id').where('received_at', '<', cutoff).where('age_group', '!=', AgeGroup.AGE_GROUP_UNSPECIFIED).execute();
+    const old = await db.selectFrom('received_referral').select('referral_id').where('received_at', '<', cutoff).where('age_group', '!=', AgeGroup.AGE_GROUP_UNSPECIFIED).execute();
     for (const { referral_id } of old) {
       await attempt('a routing fact', referral_id, () => clearRoutingFact(referral_id, cutoff, now));
     }

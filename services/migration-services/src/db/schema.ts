@@ -31,7 +31,7 @@ export interface ErasureTable {
 }
 
 export interface MigrationServicesDb {
-  inbox_referral: InboxReferralTable;
+  received_referral: InboxReferralTable;
   newcomer_record: NewcomerRecordTable;
   erasure: ErasureTable;
   outgoing_referral: OutgoingReferralTable;

@@ -36,18 +36,18 @@ export async function eraseUnderConsent(
   consent: { consentId: string; caseRef: string; ownerAgencyId: string; takenHere?: boolean },
 ): Promise<ErasureOutcome> {
   const now = rt.now();
-  const referrals = await trx.selectFrom('inbox_referral').selectAll().where('consent_id', '=', consent.consentId).orderBy('referral_id').forUpdate().execute();
+  const referrals = await trx.selectFrom('received_referral').selectAll().where('consent_id', '=', consent.consentId).orderBy('referral_id').forUpdate().execute();
   const referralIds = referrals.map((r) => r.referral_id);
   const erased = new Set<number>();
   if (referrals.some((r) => r.age_group !== 0)) erased.add(DataCategory.DATA_CATEGORY_AGE_GROUP);
   if (referralIds.length) {
     await trx
-      .updateTable('inbox_referral')
+      .updateTable('received_referral')
       .set({ status: InboxStatus.INBOX_STATUS_WITHDRAWN })
       .where('referral_id', 'in', referralIds)
       .where('status', 'in', [InboxStatus.INBOX_STATUS_PENDING, InboxStatus.INBOX_STATUS_ACCEPTED])
       .execute();
-    await trx.updateTable('inbox_referral').set({ age_group: 0 }).where('referral_id', 'in', referralIds).execute();
+    await trx.updateTable('received_referral').set({ age_group: 0 }).where('referral_id', 'in', referralIds).execute();
   }
   const copies = await eraseReceivedData(trx, { consentId: consent.consentId, referralIds }, (c) => statutoryRetention.has(c));
   copies.erased.forEach((c) => erased.add(c));

@@ -24,7 +24,7 @@ export const recordFirstContact = unary(ms.MigrationServicesServiceService.recor
       throw ValidationError.field('contact_date', 'must not be before the referral was received');
     }
     const updated = await trx
-      .updateTable('inbox_referral')
+      .updateTable('received_referral')
       .set({ first_contact_date: contactDate, contact_channel: req.channel, interpreter_used: req.interpreterUsed })
       .where('referral_id', '=', referralId)
       .returningAll()
