@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { AGENCY_CLAIM, ROLES_CLAIM, type StaffAccount } from './staff.js';
-import { loginPage } from './login-page.js';
+import { loginPage, logoutPage } from './login-page.js';
 
 /**
  * The OpenID provider `pnpm start` runs when no OIDC_ISSUER is configured: oidc-provider (a
@@ -81,6 +81,13 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.audience,

@@ -261,6 +261,16 @@ describe('the console with sign-in', () => {
     const { location } = (await out.json()) as { location: string };
     expect(location.startsWith(`${issuer.issuer}/`)).toBe(true); // on to end the issuer's session too
     expect(leaving.cookies.has('lotse_session')).toBe(false);
+    // The issuer asks, and once the person says yes it sends them back to the console.
+    const question = await leaving.follow(location);
+    const form = await question.response!.text();
+    expect(form).toContain('Abmelden / Sign out');
+    const confirm = /<form id="op.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"/.exec(form)!;
+    const back = await leaving.follow(confirm[1]!, `${base}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ xsrf: confirm[2]!, logout: 'yes' }).toString() });
+    expect(back.url).toBe(`${base}/auth/signed-out`);
+    // Signing in again asks for the password again: the issuer's session ended too.
+    const again = await leaving.follow(`${base}/auth/login`);
+    expect(await again.response!.text()).toContain('name="password"');
     const replayed = new BrowserSession();
     replayed.cookies.set('lotse_session', id);
     expect((await replayed.get(`${base}/api/me`)).status).toBe(401);
