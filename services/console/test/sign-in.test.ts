@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { envelope, events, operator } from '@lotse/contracts';
+import { operator } from '@lotse/contracts';
 import type { TestDatabase } from '@lotse/db';
 import { accessMatrix } from '@lotse/flows';
-import { createClient, GrpcServer, NotFoundError, type CallContext } from '@lotse/grpc';
+import { createClient, type GrpcServer } from '@lotse/grpc';
 import type { StaffAccount } from '@lotse/identity';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
 import { createLogger } from '@lotse/logger';
@@ -20,6 +20,7 @@ import { createTestDatabase, dropWhenIdle, grpcError } from '@lotse/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, toConfig, type RunningConsole } from '../src/index.js';
 import { BrowserSession } from './support/browser-session.js';
+import { parked, standInDeployment, type StandInCall } from './support/stand-in-deployment.js';
 
 const logger = createLogger('console-sign-in-test', { level: 'silent' });
 const audience = 'urn:lotse:network';
@@ -38,14 +39,8 @@ let running: RunningConsole;
 let base: string;
 /** The console's clock runs this far ahead: sessions end without waiting for real tokens to expire. */
 let clockAheadMs = 0;
-const calls: { method: string; operatorName: string; person?: { sub: string; roles: string[] } }[] = [];
+const calls: StandInCall[] = [];
 const messages = new Map<string, operator.ParkedMessage>();
-
-function parked(id: string): operator.ParkedMessage {
-  const payload = events.ReferralAccepted.encode(events.ReferralAccepted.fromPartial({ referralId: 'r-1', caseRef: 'C-SIGN1', providerId: 'caritas-koblenz' })).finish();
-  const data = envelope.Envelope.encode({ eventId: `e-${id}`, eventType: 'ReferralAccepted', occurredAt: new Date(), producerAgencyId: 'caritas-koblenz', caseRef: 'C-SIGN1', schemaVersion: 1, payload: Buffer.from(payload) }).finish();
-  return operator.ParkedMessage.fromPartial({ parkedId: id, consumer: 'hub', stream: 'LOTSE_CARITAS_KOBLENZ', subject: 'lotse.caritas-koblenz.referral-accepted', eventId: `e-${id}`, eventType: 'ReferralAccepted', caseRef: 'C-SIGN1', data: Buffer.from(data), error: 'unknown referral', deliveries: 5, parkedAt: new Date() });
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,31 +70,7 @@ beforeAll(async () => {
   });
 
   for (const id of ['1', '2', '3']) messages.set(id, parked(id));
-  fake = new GrpcServer({ identity: loadIdentity(pki, 'hub'), logger, authenticate: personAuthentication({ issuer: issuer.issuer, audience }, { agencyId: 'hub', agencyType: 'lotsenhaus' }, accessMatrix()) });
-  fake.add(operator.OperatorServiceService, 'lotse/operator/v1/operator.proto', {
-    async listParkedMessages(req) {
-      return { messages: [...messages.values()].filter((m) => req.includeResolved || (!m.replayedAt && !m.discardedAt)) };
-    },
-    async replayParkedMessage(req, call: CallContext) {
-      calls.push({ method: 'replay', operatorName: req.operatorName, ...(call.person && { person: { sub: call.person.sub, roles: [...call.person.roles] } }) });
-      const m = messages.get(req.parkedId);
-      if (!m) throw new NotFoundError('parked_id', req.parkedId, 'parked message');
-      m.replayedAt = new Date();
-      return { message: m };
-    },
-    async discardParkedMessage(req, call: CallContext) {
-      calls.push({ method: 'discard', operatorName: req.operatorName, ...(call.person && { person: { sub: call.person.sub, roles: [...call.person.roles] } }) });
-      const m = messages.get(req.parkedId)!;
-      m.discardedAt = new Date();
-      return { message: m };
-    },
-    async getOutboxStatus() {
-      return { backlog: 0, parked: 0, oldestUnpublishedAt: undefined, streamResets: 0, lastStreamResetAt: undefined, republishedAtLastReset: 0, confirmedBefore: undefined, durablesRecreated: 0, awaiting: [] };
-    },
-    async reconcile() {
-      return { republished: 0 };
-    },
-  });
+  fake = standInDeployment({ identity: loadIdentity(pki, 'hub'), logger, messages, calls, authenticate: personAuthentication({ issuer: issuer.issuer, audience }, { agencyId: 'hub', agencyType: 'lotsenhaus' }, accessMatrix()) });
   fakeAddress = `127.0.0.1:${await fake.listen('127.0.0.1', 0)}`;
 
   database = await createTestDatabase('lotse_console_sign_in');
