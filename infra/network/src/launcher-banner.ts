@@ -22,7 +22,9 @@ export function networkUpBanner(
     ),
     '',
     `Operator console: ${consoleUrl}  (map, cases, traces, health and lag, dead letters; log ${join(config.home, 'logs', `${operatorConsole.id}.log`)})`,
-    `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
+    signIn
+      ? `  sign in there as operator (may replay and discard) or auditor (may look), password ${DEMO_PASSWORD}`
+      : `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
     '',
   ];
   if (signIn) {

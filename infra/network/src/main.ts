@@ -85,7 +85,7 @@ let signIn: NetworkSignIn | undefined;
 let stopIssuer = async () => {};
 if (config.signIn) {
   const port = config.portBase + 40;
-  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole)).catch((error: NodeJS.ErrnoException) => {
+  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole), consoleUrl).catch((error: NodeJS.ErrnoException) => {
     process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} is taken: another server listens on 127.0.0.1:${port} (the OpenID issuer's)` : error.message}\n`);
     return stopNats().then(() => process.exit(1));
   });

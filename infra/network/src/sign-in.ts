@@ -8,6 +8,9 @@ import type { ConsoleDeployment, Deployment } from './deployments.js';
 
 export const NETWORK_AUDIENCE = 'urn:lotse:network';
 export const CLI_CLIENT = { clientId: 'lotse-cli', redirectUri: 'http://127.0.0.1/lotse-cli/callback' };
+/** The operator console signs its operators in in the browser; it comes back to its own URL. */
+export const CONSOLE_CLIENT_ID = 'lotse-console';
+export const consoleClient = (consoleUrl: string) => ({ clientId: CONSOLE_CLIENT_ID, redirectUris: [`${consoleUrl}/auth/callback`], postLogoutRedirectUris: [`${consoleUrl}/auth/signed-out`] });
 /** Every demo account's password: it is demo data, printed in the banner. */
 export const DEMO_PASSWORD = 'lotse-demo';
 
@@ -41,8 +44,9 @@ export function demoStaff(deployments: Deployment[], operatorConsole: ConsoleDep
   return [...deployments.flatMap((d) => everyRole(d.id)), ...everyRole(operatorConsole.id), account('operator', operatorConsole.id, ['operator']), account('auditor', operatorConsole.id, ['auditor'])];
 }
 
-export async function startNetworkIssuer(port: number, staff: StaffAccount[]): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {
-  const issuer = await startEmbeddedIssuer({ port, staff, audience: NETWORK_AUDIENCE, clients: [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri] }] });
+export async function startNetworkIssuer(port: number, staff: StaffAccount[], consoleUrl: string): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {
+  const clients = [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri] }, consoleClient(consoleUrl)];
+  const issuer = await startEmbeddedIssuer({ port, staff, audience: NETWORK_AUDIENCE, clients });
   return {
     issuer,
     signIn: { issuer: issuer.issuer, audience: NETWORK_AUDIENCE, ...CLI_CLIENT, staff: staff.map((s) => ({ username: s.username, agencyId: s.agencyId, roles: s.roles })) },

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { AGENCY_CLAIM, ROLES_CLAIM, type StaffAccount } from './staff.js';
-import { loginPage } from './login-page.js';
+import { loginPage, logoutPage } from './login-page.js';
 
 /**
  * The OpenID provider `pnpm start` runs when no OIDC_ISSUER is configured: oidc-provider (a
@@ -19,8 +19,8 @@ export interface EmbeddedIssuerOptions {
   /** Read on every sign-in, so staff added later (a test's, a new agency's) can sign in too. */
   staff: StaffAccount[];
   audience: string;
-  /** Public clients (no secret, PKCE) and the redirect URIs each may use. */
-  clients: { clientId: string; redirectUris: string[] }[];
+  /** Public clients (no secret, PKCE), the redirect URIs each may use and where each may send the browser after signing out. */
+  clients: { clientId: string; redirectUris: string[]; postLogoutRedirectUris?: string[] }[];
   accessTokenTtlSeconds?: number;
 }
 
@@ -73,6 +73,7 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
       client_id: c.clientId,
       token_endpoint_auth_method: 'none',
       redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       id_token_signed_response_alg: 'ES256',
@@ -80,6 +81,13 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.audience,
@@ -93,13 +101,16 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
         }),
       },
     },
-    scopes: ['openid', 'lotse'],
-    claims: { openid: ['sub'], lotse: [AGENCY_CLAIM, ROLES_CLAIM] },
+    scopes: ['openid', 'profile', 'lotse'],
+    // `profile` lets a client with a screen (the console) show who is signed in; the name stays
+    // in the ID token (conformIdTokenClaims off), never in the access tokens services receive.
+    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], lotse: [AGENCY_CLAIM, ROLES_CLAIM] },
+    conformIdTokenClaims: false,
     ttl: { AccessToken: ttl, AuthorizationCode: 60, Interaction: 600, Session: 3600, Grant: 3600, IdToken: ttl },
     findAccount: (_ctx, sub) => {
       const staff = accounts.get(sub);
       if (!staff) return undefined;
-      return { accountId: sub, claims: () => ({ sub, [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles }) };
+      return { accountId: sub, claims: () => ({ sub, name: staff.displayName, preferred_username: staff.username, [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles }) };
     },
     extraTokenClaims: (_ctx, token) => {
       const staff = 'accountId' in token && typeof token.accountId === 'string' ? accounts.get(token.accountId) : undefined;
@@ -111,7 +122,7 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
       if (grantId) return provider.Grant.find(grantId);
       const grant = new provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
-      grant.addOIDCScope('openid lotse');
+      grant.addOIDCScope('openid profile lotse');
       grant.addResourceScope(options.audience, 'lotse');
       await grant.save();
       return grant;

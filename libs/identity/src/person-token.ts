@@ -71,7 +71,7 @@ export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTo
       if (agencyId !== certificateAgencyId) {
         throw new PersonTokenError('wrong-agency', `the access token is for agency ${agencyId}, but the call comes with the certificate of ${certificateAgencyId}`);
       }
-      return { sub: payload.sub!, agencyId, roles, issuer: options.issuer };
+      return { sub: payload.sub!, agencyId, roles, issuer: options.issuer, expiresAt: new Date(payload.exp! * 1000) };
     },
   };
 }
