@@ -1,10 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { postFormOverMtls, type ClientCertificate } from './tls-post.js';
 
 /**
  * Signs a member of staff in the way a browser does — authorisation code + PKCE through the
  * issuer's own login page — for the CLI and the scenario, which have no browser. It follows
  * only the standard endpoints (discovery, authorize, the login form, token), so it works with
  * any issuer whose login form takes `username` and `password`, as the embedded one does.
+ *
+ * Given the deployment's certificate, it exchanges the code at the issuer's mutual-TLS alias of
+ * the token endpoint (RFC 8705 `mtls_endpoint_aliases`) when discovery offers one, so the token
+ * is bound to the certificate the calls then come with.
  */
 export interface SignInOptions {
   issuer: string;
@@ -12,6 +17,8 @@ export interface SignInOptions {
   redirectUri: string;
   username: string;
   password: string;
+  /** The certificate (and key, and the network's CA) the token is to be bound to. */
+  certificate?: ClientCertificate;
 }
 
 export interface SignedIn {
@@ -22,7 +29,7 @@ export interface SignedIn {
 export class SignInError extends Error {}
 
 export async function signInWithPassword(options: SignInOptions): Promise<SignedIn> {
-  const discovery = (await (await getOnce(new URL('/.well-known/openid-configuration', options.issuer).href)).json()) as { authorization_endpoint: string; token_endpoint: string };
+  const discovery = (await (await getOnce(new URL('/.well-known/openid-configuration', options.issuer).href)).json()) as Discovery;
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
@@ -64,14 +71,27 @@ export async function signInWithPassword(options: SignInOptions): Promise<Signed
   const code = back.searchParams.get('code');
   if (!code) throw new SignInError('the issuer sent no authorisation code');
 
-  const token = await fetch(discovery.token_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: options.redirectUri, client_id: options.clientId, code_verifier: verifier }).toString(),
-  });
+  const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: options.redirectUri, client_id: options.clientId, code_verifier: verifier });
+  const alias = discovery.mtls_endpoint_aliases?.token_endpoint;
+  const token =
+    options.certificate && alias
+      ? await postFormOverMtls(alias, form, options.certificate).catch((error: Error) => {
+          throw new SignInError(`the issuer's mutual-TLS token endpoint ${alias} refused the connection: ${error.message}`);
+        })
+      : await fetch(discovery.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
   const body = (await token.json()) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-  if (!token.ok || !body.access_token) throw new SignInError(`token request refused: ${body.error ?? token.status} ${body.error_description ?? ''}`.trim());
+  if (!token.ok || !body.access_token) {
+    // oidc-provider says only "grant request is invalid" when a bound client comes without a certificate.
+    const hint = !options.certificate && alias ? ` (this issuer binds tokens to a client certificate at ${alias}: sign in with the deployment's certificate)` : '';
+    throw new SignInError(`token request refused: ${body.error ?? token.status} ${body.error_description ?? ''}`.trim() + hint);
+  }
   return { accessToken: body.access_token, expiresAt: new Date(Date.now() + (body.expires_in ?? 0) * 1000) };
+}
+
+interface Discovery {
+  authorization_endpoint: string;
+  token_endpoint: string;
+  mtls_endpoint_aliases?: { token_endpoint?: string };
 }
 
 async function redirectOf(response: Response, base: string): Promise<string> {
