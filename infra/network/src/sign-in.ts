@@ -4,10 +4,17 @@
 import { createHash } from 'node:crypto';
 import type { Role, StaffAccount } from '@lotse/identity';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
+import type { DevDeployment, TlsIdentity } from '@lotse/pki';
 import type { ConsoleDeployment, Deployment } from './deployments.js';
 
 export const NETWORK_AUDIENCE = 'urn:lotse:network';
 export const CLI_CLIENT = { clientId: 'lotse-cli', redirectUri: 'http://127.0.0.1/lotse-cli/callback' };
+/**
+ * The issuer's server certificate for its mutual-TLS token endpoint, from the network's CA. Its
+ * agency type is in no row of the authorisation matrix, so as a client it reaches only what any
+ * certificate of the network may call (as the broker's does).
+ */
+export const ISSUER_CERTIFICATE: DevDeployment = { id: 'issuer', agencyType: 'issuer' };
 /** Every demo account's password: it is demo data, printed in the banner. */
 export const DEMO_PASSWORD = 'lotse-demo';
 
@@ -41,8 +48,12 @@ export function demoStaff(deployments: Deployment[], operatorConsole: ConsoleDep
   return [...deployments.flatMap((d) => everyRole(d.id)), ...everyRole(operatorConsole.id), account('operator', operatorConsole.id, ['operator']), account('auditor', operatorConsole.id, ['auditor'])];
 }
 
-export async function startNetworkIssuer(port: number, staff: StaffAccount[]): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {
-  const issuer = await startEmbeddedIssuer({ port, staff, audience: NETWORK_AUDIENCE, clients: [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri] }] });
+/**
+ * The issuer binds the CLI's tokens to the certificate the code is exchanged with (RFC 8705, as
+ * infra/keycloak/lotse-realm.json does): its token endpoint's mutual-TLS alias listens on `mtlsPort`.
+ */
+export async function startNetworkIssuer(port: number, staff: StaffAccount[], mtls: { identity: TlsIdentity; port: number }): Promise<{ issuer: EmbeddedIssuer; signIn: NetworkSignIn }> {
+  const issuer = await startEmbeddedIssuer({ port, staff, audience: NETWORK_AUDIENCE, clients: [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri], certificateBound: true }], mtls });
   return {
     issuer,
     signIn: { issuer: issuer.issuer, audience: NETWORK_AUDIENCE, ...CLI_CLIENT, staff: staff.map((s) => ({ username: s.username, agencyId: s.agencyId, roles: s.roles })) },
