@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { postFormOverMtls, type ClientCertificate } from './tls-post.js';
+import { exchangeCode, SignInError, type Discovery, type SignedIn } from './code-exchange.js';
+import type { ClientCertificate } from './tls-post.js';
 
 /**
  * Signs a member of staff in the way a browser does — authorisation code + PKCE through the
@@ -21,12 +22,7 @@ export interface SignInOptions {
   certificate?: ClientCertificate;
 }
 
-export interface SignedIn {
-  accessToken: string;
-  expiresAt: Date;
-}
-
-export class SignInError extends Error {}
+export { SignInError, type SignedIn };
 
 export async function signInWithPassword(options: SignInOptions): Promise<SignedIn> {
   const discovery = (await (await getOnce(new URL('/.well-known/openid-configuration', options.issuer).href)).json()) as Discovery;
@@ -71,27 +67,7 @@ export async function signInWithPassword(options: SignInOptions): Promise<Signed
   const code = back.searchParams.get('code');
   if (!code) throw new SignInError('the issuer sent no authorisation code');
 
-  const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: options.redirectUri, client_id: options.clientId, code_verifier: verifier });
-  const alias = discovery.mtls_endpoint_aliases?.token_endpoint;
-  const token =
-    options.certificate && alias
-      ? await postFormOverMtls(alias, form, options.certificate).catch((error: Error) => {
-          throw new SignInError(`the issuer's mutual-TLS token endpoint ${alias} refused the connection: ${error.message}`);
-        })
-      : await fetch(discovery.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-  const body = (await token.json()) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-  if (!token.ok || !body.access_token) {
-    // oidc-provider says only "grant request is invalid" when a bound client comes without a certificate.
-    const hint = !options.certificate && alias ? ` (this issuer binds tokens to a client certificate at ${alias}: sign in with the deployment's certificate)` : '';
-    throw new SignInError(`token request refused: ${body.error ?? token.status} ${body.error_description ?? ''}`.trim() + hint);
-  }
-  return { accessToken: body.access_token, expiresAt: new Date(Date.now() + (body.expires_in ?? 0) * 1000) };
-}
-
-interface Discovery {
-  authorization_endpoint: string;
-  token_endpoint: string;
-  mtls_endpoint_aliases?: { token_endpoint?: string };
+  return exchangeCode(discovery, { clientId: options.clientId, redirectUri: options.redirectUri, code, codeVerifier: verifier, ...(options.certificate && { certificate: options.certificate }) });
 }
 
 async function redirectOf(response: Response, base: string): Promise<string> {
