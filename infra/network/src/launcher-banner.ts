@@ -30,7 +30,7 @@ export function networkUpBanner(
   if (signIn) {
     lines.push(
       `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
-      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it)`,
+      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it; the token is bound to the deployment's certificate, RFC 8705)`,
       `  demo accounts: <role>.<deployment> for every deployment and the console, role caseworker, supervisor, operator, auditor or dpo; also operator and auditor (the console's)`,
       '',
     );

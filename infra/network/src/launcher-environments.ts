@@ -56,7 +56,9 @@ export async function deploymentEnv(launch: Launch, d: Deployment): Promise<Node
     // The hub's read-only HSDS API of the partner directory, beside its gRPC port (the flyer's QR code).
     ...(d.service === 'lotsenhaus' && { HSDS_HTTP_PORT: String(d.grpcPort + 1) }),
     OTEL_SERVICE_NAME: d.id,
-    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
+    // The embedded issuer binds every token it gives the CLI to the deployment's certificate, so
+    // by default the deployments take no other (RFC 8705).
+    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience, OIDC_CERT_BOUND_TOKENS: config.certificateBoundTokens }),
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
     // its own token (the standard exporter variable; values are URL-encoded).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,

@@ -17,7 +17,7 @@ import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { buildEntries, stopBuilding } from './build.js';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { Supervisor } from './supervisor.js';
-import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
+import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, ISSUER_CERTIFICATE, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
 import { signInWithPassword } from '@lotse/identity';
 import { Metadata } from '@grpc/grpc-js';
 
@@ -34,7 +34,7 @@ const operatorConsole = consoleDeployment(config.portBase);
 const consoleUrl = `http://127.0.0.1:${operatorConsole.httpPort}`;
 const databases = new Map<string, string>();
 
-await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE]);
+await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE, ISSUER_CERTIFICATE]);
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
@@ -85,8 +85,9 @@ let signIn: NetworkSignIn | undefined;
 let stopIssuer = async () => {};
 if (config.signIn) {
   const port = config.portBase + 40;
-  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole), consoleUrl).catch((error: NodeJS.ErrnoException) => {
-    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} is taken: another server listens on 127.0.0.1:${port} (the OpenID issuer's)` : error.message}\n`);
+  const mtls = { identity: loadIdentity(dirs.pki, ISSUER_CERTIFICATE.id), port: config.portBase + 41 };
+  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole), consoleUrl, mtls).catch((error: NodeJS.ErrnoException) => {
+    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} or ${mtls.port} is taken: another server listens on 127.0.0.1 there (the OpenID issuer's)` : error.message}\n`);
     return stopNats().then(() => process.exit(1));
   });
   signIn = running.signIn;
@@ -242,7 +243,7 @@ const fo = deployments.find((d) => d.service === 'foreign-office')!;
 // With sign-in on, the demo data is entered by the foreign office's demo caseworker.
 const seedMetadata = new Metadata();
 if (signIn && config.demoData) {
-  const { accessToken } = await signInWithPassword({ issuer: signIn.issuer, ...CLI_CLIENT, username: `caseworker.${fo.id}`, password: DEMO_PASSWORD });
+  const { accessToken } = await signInWithPassword({ issuer: signIn.issuer, ...CLI_CLIENT, username: `caseworker.${fo.id}`, password: DEMO_PASSWORD, certificate: loadIdentity(dirs.pki, fo.id) });
   seedMetadata.set('authorization', `Bearer ${accessToken}`);
 }
 const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { loadAccessMatrix } from '@lotse/flows';
 import { signInWithPassword } from '@lotse/identity';
+import { loadIdentity } from '@lotse/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
 import { DEMO_PASSWORD, type NetworkSignIn } from '../src/sign-in.js';
@@ -37,7 +38,10 @@ const tokens = new Map<string, string>();
 async function tokenOf(username: string): Promise<string> {
   let token = tokens.get(username);
   if (!token) {
-    token = (await signInWithPassword({ issuer: signIn.issuer, clientId: signIn.clientId, redirectUri: signIn.redirectUri, username, password: DEMO_PASSWORD })).accessToken;
+    // Bound to the certificate of the account's agency (RFC 8705), the one its calls come with.
+    const agencyId = signIn.staff.find((s) => s.username === username)!.agencyId;
+    const certificate = loadIdentity(join(setup.home, 'pki'), agencyId);
+    token = (await signInWithPassword({ issuer: signIn.issuer, clientId: signIn.clientId, redirectUri: signIn.redirectUri, username, password: DEMO_PASSWORD, certificate })).accessToken;
     tokens.set(username, token);
   }
   return token;

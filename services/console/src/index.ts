@@ -92,7 +92,7 @@ export function create(config: ConsoleConfig, overrides: ConsoleOverrides = {}) 
         // With an issuer, people sign in and only the operator role acts; without one, the token below.
         let listening = '';
         const signIn: SignInDeps | undefined = config.signIn && {
-          oidc: createConsoleOidc(config.signIn, config.consoleId),
+          oidc: createConsoleOidc(config.signIn, config.consoleId, identity),
           sessions: new SessionStore(now),
           publicUrl: () => config.signIn?.publicUrl ?? listening,
           logger,

@@ -1,5 +1,5 @@
 import * as client from 'openid-client';
-import { createPersonTokenVerifier, PersonTokenError } from '@lotse/identity';
+import { createPersonTokenVerifier, mtlsFetch, PersonTokenError, type ClientCertificate } from '@lotse/identity';
 import type { ConsoleSignInConfig } from '../config.js';
 import type { PendingSignIn, SignedInPerson } from './sessions.js';
 
@@ -36,12 +36,25 @@ export interface ConsoleOidc {
  * issuer, audience, nonce and expiry, and sends the PKCE verifier. The access token, which goes
  * on to the deployments, is verified with the same verifier they use (signature via the issuer's
  * JWKS, issuer, audience, expiry), and its agency must be the console's own.
+ *
+ * Where the issuer offers a mutual-TLS alias of its token endpoint (RFC 8705), the code is
+ * exchanged there with the console's certificate, so the token is bound to the certificate the
+ * console's calls to the deployments come with: stolen from the console, it is of no use elsewhere.
  */
-export function createConsoleOidc(config: ConsoleSignInConfig, consoleId: string): ConsoleOidc {
+export function createConsoleOidc(config: ConsoleSignInConfig, consoleId: string, certificate: ClientCertificate): ConsoleOidc {
   let discovered: Promise<client.Configuration> | undefined;
+  const withMtls = (oidc: client.Configuration) => {
+    const alias = oidc.serverMetadata().mtls_endpoint_aliases?.token_endpoint;
+    if (alias) {
+      const overMtls = mtlsFetch(certificate);
+      oidc[client.customFetch] = (url, options) => (String(url) === alias ? overMtls(url, options) : fetch(url, options));
+    }
+    return oidc;
+  };
   const configuration = (): Promise<client.Configuration> =>
     (discovered ??= client
-      .discovery(new URL(config.issuer), config.clientId, undefined, client.None(), plainHttpOnLoopback(config.issuer) ? { execute: [client.allowInsecureRequests] } : undefined)
+      .discovery(new URL(config.issuer), config.clientId, { use_mtls_endpoint_aliases: true }, client.None(), plainHttpOnLoopback(config.issuer) ? { execute: [client.allowInsecureRequests] } : undefined)
+      .then(withMtls)
       .catch((error: unknown) => {
         discovered = undefined; // try again on the next sign-in: the issuer may not be up yet
         throw new SignInFailedError(502, `the OpenID issuer ${config.issuer} is not reachable: ${(error as Error).message}`);
