@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import * as client from 'openid-client';
 import { createPersonTokenVerifier, mtlsFetch, PersonTokenError, type ClientCertificate } from '@lotse/identity';
 import type { ConsoleSignInConfig } from '../config.js';
@@ -60,6 +61,8 @@ export function createConsoleOidc(config: ConsoleSignInConfig, consoleId: string
         throw new SignInFailedError(502, `the OpenID issuer ${config.issuer} is not reachable: ${(error as Error).message}`);
       }));
   const verifier = createPersonTokenVerifier({ issuer: config.issuer, audience: config.audience });
+  // A token bound to the console's certificate is checked against it, as the deployments will.
+  const ownCertificate = new X509Certificate(certificate.cert).raw;
 
   return {
     async start(redirectUri) {
@@ -89,7 +92,7 @@ export function createConsoleOidc(config: ConsoleSignInConfig, consoleId: string
       }
       let person;
       try {
-        person = await verifier.verify(`Bearer ${tokens.access_token}`, consoleId);
+        person = await verifier.verify(`Bearer ${tokens.access_token}`, consoleId, ownCertificate);
       } catch (error) {
         if (error instanceof PersonTokenError && error.kind === 'wrong-agency') throw new SignInFailedError(403, `this console serves the staff of ${consoleId} only; ${error.message}`);
         throw new SignInFailedError(502, (error as Error).message);
