@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { common, envelope, events, eventTypeOf } from '@lotse/contracts';
 import { createTestDatabase, type Kysely, type TestDatabase } from '@lotse/db';
 import { isServiceError } from '@lotse/grpc';
@@ -28,6 +28,16 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false> | T
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Call options that name a member of staff the way a deployment without sign-in learns it: the
+ * x-lotse-caseworker header (the audit log records it as the caseworker).
+ */
+export function caseworker(id: string): { metadata: Metadata } {
+  const metadata = new Metadata();
+  metadata.set('x-lotse-caseworker', id);
+  return { metadata };
 }
 
 /** The promise of a gRPC call that must fail; returns the ServiceError. */

@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { common, dataProtection, foreignOffice, lotsenhaus, migrationServices as ms } from '@lotse/contracts';
 import { sql } from '@lotse/db';
 import { berlinDate, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import type { NatsClients } from '@lotse/messaging';
-import { grpcError, randomId, startTestNetwork, waitFor, type TestNetwork } from '@lotse/testing';
+import { caseworker, grpcError, randomId, startTestNetwork, waitFor, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create as createForeignOffice } from '@lotse/foreign-office';
@@ -39,11 +39,6 @@ let nats: NatsClients;
 function client<C>(Ctor: any, at: string, as: string): PromiseClient<C & import('@grpc/grpc-js').Client> {
   return net.client(Ctor, `127.0.0.1:${ports[at]}`, as) as any;
 }
-const caseworker = (id: string) => {
-  const metadata = new Metadata();
-  metadata.set('x-lotse-caseworker', id);
-  return { metadata };
-};
 
 let fo: PromiseClient<foreignOffice.ForeignOfficeServiceClient>;
 let provider: PromiseClient<ms.MigrationServicesServiceClient>;
