@@ -14,7 +14,7 @@ import { signInWithPassword, type StaffAccount } from '@lotse/identity';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newcomerRequest, startForeignOffice, type FoClient, type ForeignOfficeUnderTest } from './support.js';
+import { newcomerRequest, startForeignOfficeFixture, type FoClient, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const audience = 'urn:lotse:bound-test';
 const redirectUri = 'http://127.0.0.1/lotse-cli/callback';
@@ -44,7 +44,7 @@ async function refused(call: Promise<unknown>, code: status, message: RegExp) {
 }
 
 beforeAll(async () => {
-  office = await startForeignOffice({
+  office = await startForeignOfficeFixture({
     env: async (pkiDir) => {
       await ensureDevPki(pkiDir, [{ id: 'issuer', agencyType: 'issuer' }]);
       issuer = await startEmbeddedIssuer({

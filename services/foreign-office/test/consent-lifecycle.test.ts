@@ -7,14 +7,14 @@ import { fieldViolationsOf } from '@lotse/grpc';
 import { grpcError, sleep, streamEvents, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consentRequest, startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { consentRequest, startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const { Purpose, DataCategory, ReferralStatus } = common;
 const { TextDirection } = foreignOffice;
 
 let t: ForeignOfficeUnderTest;
 beforeAll(async () => {
-  t = await startForeignOffice();
+  t = await startForeignOfficeFixture();
 });
 afterAll(async () => {
   await t?.stop();

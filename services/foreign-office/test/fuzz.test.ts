@@ -8,7 +8,7 @@ import { common, foreignOffice } from '@lotse/contracts';
 import { loadIdentity } from '@lotse/pki';
 import { fuzzServer } from '@lotse/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { consentRequest, newcomerRequest, startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { consentRequest, newcomerRequest, startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const S = foreignOffice.ForeignOfficeServiceService;
 const { Purpose, DataCategory } = common;
@@ -18,7 +18,7 @@ const RUNS_PER_RPC = 200;
 
 let t: ForeignOfficeUnderTest;
 beforeAll(async () => {
-  t = await startForeignOffice();
+  t = await startForeignOfficeFixture();
 });
 afterAll(async () => {
   await t?.stop();

@@ -8,7 +8,7 @@ import { loadIdentity } from '@lotse/pki';
 import { grpcError, rawClient, streamEvents, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consentRequest, newcomerRequest, startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { consentRequest, newcomerRequest, startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const S = foreignOffice.ForeignOfficeServiceService;
 let t: ForeignOfficeUnderTest;
@@ -16,7 +16,7 @@ let raw: ReturnType<typeof rawClient>;
 // The service's clock; undefined means the real time.
 let clock: Date | undefined;
 beforeAll(async () => {
-  t = await startForeignOffice({ now: () => clock ?? new Date() });
+  t = await startForeignOfficeFixture({ now: () => clock ?? new Date() });
   raw = rawClient(`127.0.0.1:${t.running.grpcPort}`, loadIdentity(t.pkiDir, t.foId));
 });
 afterAll(async () => {

@@ -6,11 +6,11 @@ import { common, foreignOffice } from '@lotse/contracts';
 import { grpcError } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 let t: ForeignOfficeUnderTest;
 beforeAll(async () => {
-  t = await startForeignOffice();
+  t = await startForeignOfficeFixture();
 });
 afterAll(async () => {
   await t?.stop();

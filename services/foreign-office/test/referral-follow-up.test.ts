@@ -8,7 +8,7 @@ import { streamName } from '@lotse/messaging';
 import { sleep, streamEvents, waitFor } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const { Purpose, ReferralStatus } = common;
 const afterMs = 300;
@@ -16,7 +16,7 @@ const afterMs = 300;
 let t: ForeignOfficeUnderTest;
 beforeAll(async () => {
   // The test runs each pass itself (interval 0); two sends, then stuck.
-  t = await startForeignOffice({ env: { REFERRAL_FOLLOW_UP_INTERVAL_MS: '0', REFERRAL_FOLLOW_UP_AFTER_MS: String(afterMs), REFERRAL_FOLLOW_UP_ATTEMPTS: '2' } });
+  t = await startForeignOfficeFixture({ env: { REFERRAL_FOLLOW_UP_INTERVAL_MS: '0', REFERRAL_FOLLOW_UP_AFTER_MS: String(afterMs), REFERRAL_FOLLOW_UP_ATTEMPTS: '2' } });
 });
 afterAll(async () => {
   await t?.stop();

@@ -8,7 +8,7 @@ import { sql } from '@lotse/db';
 import { signInWithPassword, type StaffAccount } from '@lotse/identity';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newcomerRequest, startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { newcomerRequest, startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const audience = 'urn:lotse:sign-in-test';
 const redirectUri = 'http://127.0.0.1/lotse-cli/callback';
@@ -37,7 +37,7 @@ async function refused(call: Promise<unknown>, code: status, message: RegExp) {
 
 beforeAll(async () => {
   issuer = await startEmbeddedIssuer({ staff, audience, clients: [{ clientId: 'lotse-cli', redirectUris: [redirectUri] }], accessTokenTtlSeconds: 120 });
-  office = await startForeignOffice({ env: { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: audience } });
+  office = await startForeignOfficeFixture({ env: { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: audience } });
   const member = (username: string, agencyId: string, roles: StaffAccount['roles']): StaffAccount => ({ username, password: `pw-${username}`, sub: `staff-${username}`, displayName: username, agencyId, roles });
   staff.push(member('anna', office.foId, ['caseworker']), member('olaf', office.foId, ['operator']), member('carla', office.caritasId, ['caseworker']), member('abc123', office.foId, ['caseworker']));
 });

@@ -9,14 +9,14 @@ import { common } from '@lotse/contracts';
 import { sleep } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startForeignOffice, type ForeignOfficeUnderTest } from './support.js';
+import { startForeignOfficeFixture, type ForeignOfficeUnderTest } from './support/foreign-office-fixture.js';
 
 const { Purpose, ReferralStatus } = common;
 const iterations = 50;
 
 let t: ForeignOfficeUnderTest;
 beforeAll(async () => {
-  t = await startForeignOffice({ poolSize: 12 });
+  t = await startForeignOfficeFixture({ poolSize: 12 });
 });
 afterAll(async () => {
   await t?.stop();
