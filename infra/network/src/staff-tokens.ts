@@ -74,8 +74,8 @@ export class StaffTokens {
 
   /**
    * `client` (calling `targetId` with `callerId`'s certificate) with every unary call that acts
-   * for a person sending the token of the demo account `roleFor` picks. Streaming calls go
-   * through `raw` and send what they are given.
+   * for a person sending the token of the demo account `roleFor` picks, unless it is given an
+   * authorization of its own. Streaming calls go through `raw` and send what they are given.
    */
   signedIn<C>(service: ServiceDefinition, client: PromiseClient<C>, callerId: string, targetId: string, preferred?: Role): PromiseClient<C> {
     const wrapped: Record<string, unknown> = { raw: client.raw, close: () => client.close() };
@@ -84,8 +84,10 @@ export class StaffTokens {
       if (method.responseStream || !methods[name]) continue;
       const role = this.roleFor(method.path.slice(1), callerId, targetId, preferred);
       if (role) this.wanted.set(`${role}.${callerId}`, { agencyId: callerId, role });
+      // A call given an authorization of its own (a test replaying another's token) sends that one.
       wrapped[name] = role
-        ? async (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => methods[name]!(request, { ...options, metadata: await this.bearer(callerId, role, options.metadata) })
+        ? async (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
+            methods[name]!(request, options.metadata?.get('authorization').length ? options : { ...options, metadata: await this.bearer(callerId, role, options.metadata) })
         : methods[name];
     }
     return wrapped as PromiseClient<C>;
