@@ -22,13 +22,15 @@ export function networkUpBanner(
     ),
     '',
     `Operator console: ${consoleUrl}  (map, cases, traces, health and lag, dead letters; log ${join(config.home, 'logs', `${operatorConsole.id}.log`)})`,
-    `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
+    signIn
+      ? `  sign in there as operator (may replay and discard) or auditor (may look), password ${DEMO_PASSWORD}`
+      : `  operator token for replay and discard (asked once in the browser): ${adminToken}  (also in ${adminTokenFile})`,
     '',
   ];
   if (signIn) {
     lines.push(
       `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token; sign in first:`,
-      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call kv-mayen-koblenz … sends it)`,
+      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call kv-mayen-koblenz … sends it; the token is bound to the deployment's certificate, RFC 8705)`,
       `  demo accounts: <role>.<deployment> for every deployment and the console, role caseworker, supervisor, operator, auditor or dpo; also operator and auditor (the console's)`,
       '',
     );

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { hubAddressFor, peersFor, watchedDeployments, type ConsoleDeployment, type Deployment } from './deployments.js';
 import type { NetworkConfig } from './network-config.js';
 import { ensureDeploymentDatabase } from './postgres-databases.js';
-import type { NetworkSignIn } from './sign-in.js';
+import { CONSOLE_CLIENT_ID, type NetworkSignIn } from './sign-in.js';
 
 /** What the launcher has set up by the time it starts the processes. */
 export interface Launch {
@@ -56,7 +56,9 @@ export async function deploymentEnv(launch: Launch, d: Deployment): Promise<Node
     // The hub's read-only HSDS API of the partner directory, beside its gRPC port (the flyer's QR code).
     ...(d.service === 'lotsenhaus' && { HSDS_HTTP_PORT: String(d.grpcPort + 1) }),
     OTEL_SERVICE_NAME: d.id,
-    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience }),
+    // The embedded issuer binds every token it gives the CLI to the deployment's certificate, so
+    // by default the deployments take no other (RFC 8705).
+    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience, OIDC_CERT_BOUND_TOKENS: config.certificateBoundTokens }),
     // Every deployment sends its traces, logs and metrics to the console (OTLP/HTTP JSON), with
     // its own token (the standard exporter variable; values are URL-encoded).
     OTEL_EXPORTER_OTLP_ENDPOINT: consoleUrl,
@@ -65,7 +67,7 @@ export async function deploymentEnv(launch: Launch, d: Deployment): Promise<Node
 }
 
 export async function consoleEnv(launch: Launch): Promise<NodeJS.ProcessEnv> {
-  const { config, home, dirs, deployments, operatorConsole, databases, natsUrl, adminToken, otlpTokens } = launch;
+  const { config, home, dirs, deployments, operatorConsole, consoleUrl, databases, natsUrl, adminToken, otlpTokens, signIn } = launch;
   const childEnv: NodeJS.ProcessEnv = { ...launch.launcherEnv };
   for (const name of ['DATABASE_URL', 'AGENCY_ID', 'PROVIDER_ID', 'JOB_CENTRE_ID', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS']) delete childEnv[name];
   if (config.databaseUrl) {
@@ -86,6 +88,8 @@ export async function consoleEnv(launch: Launch): Promise<NodeJS.ProcessEnv> {
     DEPLOYMENTS: watchedDeployments(deployments),
     HUB_ID: hub.id,
     ADMIN_TOKEN: adminToken,
+    // With sign-in the console sends operators to the issuer's login page (the token above is then unused).
+    ...(signIn && { OIDC_ISSUER: signIn.issuer, OIDC_AUDIENCE: signIn.audience, OIDC_CLIENT_ID: CONSOLE_CLIENT_ID, CONSOLE_URL: consoleUrl }),
     OTLP_TOKENS: [...otlpTokens].map(([id, token]) => `${id}=${token}`).join(','),
   };
 }

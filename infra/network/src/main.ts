@@ -17,7 +17,7 @@ import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { buildEntries, stopBuilding } from './build.js';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { Supervisor } from './supervisor.js';
-import { demoStaff, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
+import { demoStaff, ISSUER_CERTIFICATE, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
 import { StaffTokens } from './staff-tokens.js';
 import { Metadata } from '@grpc/grpc-js';
 
@@ -34,7 +34,7 @@ const operatorConsole = consoleDeployment(config.portBase);
 const consoleUrl = `http://127.0.0.1:${operatorConsole.httpPort}`;
 const databases = new Map<string, string>();
 
-await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE]);
+await ensureDevPki(dirs.pki, [...[...deployments, operatorConsole].map((d) => ({ id: d.id, agencyType: d.agencyType })), BROKER_CERTIFICATE, ISSUER_CERTIFICATE]);
 
 let natsUrl = config.natsUrl;
 let stopNats = async () => {};
@@ -85,8 +85,9 @@ let signIn: NetworkSignIn | undefined;
 let stopIssuer = async () => {};
 if (config.signIn) {
   const port = config.portBase + 40;
-  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole)).catch((error: NodeJS.ErrnoException) => {
-    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} is taken: another server listens on 127.0.0.1:${port} (the OpenID issuer's)` : error.message}\n`);
+  const mtls = { identity: loadIdentity(dirs.pki, ISSUER_CERTIFICATE.id), port: config.portBase + 41 };
+  const running = await startNetworkIssuer(port, demoStaff(deployments, operatorConsole), consoleUrl, mtls).catch((error: NodeJS.ErrnoException) => {
+    process.stderr.write(`[lotse] ${error.code === 'EADDRINUSE' ? `port ${port} or ${mtls.port} is taken: another server listens on 127.0.0.1 there (the OpenID issuer's)` : error.message}\n`);
     return stopNats().then(() => process.exit(1));
   });
   signIn = running.signIn;
@@ -241,7 +242,7 @@ const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const fo = deployments.find((d) => d.service === 'foreign-office')!;
 // With sign-in on, the demo data is entered by the foreign office's demo caseworker, so the audit
 // trail names a member of staff as for any other registration.
-const seedMetadata = signIn && config.demoData ? await new StaffTokens(signIn, new Map([[fo.id, fo.agencyType]])).bearer(fo.id, 'caseworker') : new Metadata();
+const seedMetadata = signIn && config.demoData ? await new StaffTokens(signIn, new Map([[fo.id, fo.agencyType]]), dirs.pki).bearer(fo.id, 'caseworker') : new Metadata();
 const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];
 writeNetworkFile();
 

@@ -22,6 +22,12 @@ export interface NetworkConfig {
    */
   signIn: boolean;
   /**
+   * What the deployments do with access tokens not bound to a client certificate
+   * (OIDC_CERT_BOUND_TOKENS, default `required`: the embedded issuer binds every token of the CLI).
+   * `optional` is for a client that cannot exchange its code over mutual TLS yet.
+   */
+  certificateBoundTokens: 'required' | 'optional';
+  /**
    * Run the deployments from their TypeScript sources through tsx (LOTSE_RUN_FROM_SOURCE=1), as
    * before the launcher bundled them; for comparing the two and for debugging with source lines.
    */
@@ -38,6 +44,7 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
     signIn: oneOf(env, 'LOTSE_SIGN_IN', ['0', '1'] as const, '1') === '1',
+    certificateBoundTokens: oneOf(env, 'OIDC_CERT_BOUND_TOKENS', ['required', 'optional'] as const, 'required'),
     runFromSource: optionalString(env, 'LOTSE_RUN_FROM_SOURCE', '0') === '1',
   };
 }

@@ -54,7 +54,7 @@ export class RunningNetwork {
    * One per network start: a restarted launcher has an issuer with new keys.
    */
   staff(): StaffTokens | undefined {
-    if (this.tokens === null) this.tokens = staffTokensOf(this.network());
+    if (this.tokens === null) this.tokens = staffTokensOf(this.network(), join(this.home, 'pki'));
     return this.tokens;
   }
 

@@ -1,12 +1,13 @@
 // Demo staff signed in for whatever drives a running network with staff RPCs: the launcher's demo
 // data, the scenario, the bench and the end-to-end tests. One access token per demo account
 // (`<role>.<deployment>`), signed in on first use through the issuer's login page (code + PKCE, as
-// `pnpm lotse login` does) and again shortly before it expires: tokens live 300 s, a scenario or
-// a bench run much longer.
+// `pnpm lotse login` does, the token bound to the certificate of the account's deployment, RFC
+// 8705) and again shortly before it expires: tokens live 300 s, a scenario or a bench run much longer.
 import { Metadata } from '@grpc/grpc-js';
 import { accessMatrix, personRequirement, type Caller } from '@lotse/flows';
 import type { PromiseClient } from '@lotse/grpc';
 import { ROLES, signInWithPassword, type Role, type SignedIn } from '@lotse/identity';
+import { loadIdentity } from '@lotse/pki';
 import { DEMO_PASSWORD, type NetworkSignIn } from './sign-in.js';
 
 /** Signed in again this long before the token expires, so no call goes out with one about to lapse. */
@@ -22,10 +23,14 @@ export class StaffTokens {
   /** The accounts the signed-in clients act as: `signInAll` signs them in ahead of the first call. */
   private readonly wanted = new Map<string, { agencyId: string; role: Role }>();
 
-  /** `agencyTypes`: deployment id → agency type, to know when a caller may call as software. */
+  /**
+   * `agencyTypes`: deployment id → agency type, to know when a caller may call as software;
+   * `pkiDir`: the certificates the tokens are bound to (each account's deployment's).
+   */
   constructor(
     readonly signIn: NetworkSignIn,
     private readonly agencyTypes: ReadonlyMap<string, string>,
+    private readonly pkiDir: string,
   ) {}
 
   /** The access token of `<role>.<agencyId>`, signed in now if there is none or it is about to expire. */
@@ -35,7 +40,7 @@ export class StaffTokens {
     if (!entry || (entry.expiresAt !== undefined && entry.expiresAt - Date.now() < RENEW_BEFORE_MS)) {
       if (!this.signIn.staff.some((s) => s.username === username)) throw new Error(`no demo account ${username} at the network's issuer`);
       this.signIns++;
-      const signedIn = signInWithPassword({ issuer: this.signIn.issuer, clientId: this.signIn.clientId, redirectUri: this.signIn.redirectUri, username, password: DEMO_PASSWORD });
+      const signedIn = signInWithPassword({ issuer: this.signIn.issuer, clientId: this.signIn.clientId, redirectUri: this.signIn.redirectUri, username, password: DEMO_PASSWORD, certificate: loadIdentity(this.pkiDir, agencyId) });
       const made: { signedIn: Promise<SignedIn>; expiresAt?: number } = { signedIn };
       entry = made;
       this.held.set(username, made);
@@ -113,6 +118,6 @@ export function agencyTypesOf(file: { deployments: { id: string; agencyType: str
 }
 
 /** The staff of a network file, or undefined for a network started with LOTSE_SIGN_IN=0. */
-export function staffTokensOf(file: { signIn?: NetworkSignIn; deployments: { id: string; agencyType: string }[]; console?: { id: string } }): StaffTokens | undefined {
-  return file.signIn ? new StaffTokens(file.signIn, agencyTypesOf(file)) : undefined;
+export function staffTokensOf(file: { signIn?: NetworkSignIn; deployments: { id: string; agencyType: string }[]; console?: { id: string } }, pkiDir: string): StaffTokens | undefined {
+  return file.signIn ? new StaffTokens(file.signIn, agencyTypesOf(file), pkiDir) : undefined;
 }

@@ -9,12 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { connectNats, EventSigner } from '@lotse/messaging';
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import { loadIdentity } from '@lotse/pki';
-import { common, envelope, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
+import { common, events, foreignOffice as fo, lotsenhaus as hub, migrationServices as ms, operator } from '@lotse/contracts';
 import { repoRoot } from '../src/paths.js';
 import { retrying, startNetworkOnPostgres, traced, waitFor, type NetworkOnPostgres, type RunningNetwork } from '../src/network-process.js';
+import { eventBytes, publishRaw as publishRawAt } from './support/parked-messages.js';
 
 const { Purpose, DataCategory, AgeGroup, ReferralStatus: S } = common;
 const artifacts = join(repoRoot, 'test-artifacts', 'console');
@@ -32,7 +30,8 @@ beforeAll(async () => {
   if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install chromium (.ci/run does this)`);
   mkdirSync(artifacts, { recursive: true });
   // Every SQL statement traced, so the search for personal data also covers what statements carry.
-  setup = await startNetworkOnPostgres({ LOTSE_DEMO_DATA: '0', LOTSE_TRACE_SQL: 'all' });
+  // The console with its operator token (no issuer); console-sign-in.e2e.test.ts signs people in.
+  setup = await startNetworkOnPostgres({ LOTSE_SIGN_IN: '0', LOTSE_DEMO_DATA: '0', LOTSE_TRACE_SQL: 'all' });
   ({ network, home } = setup);
   consoleUrl = (network.network() as unknown as { console: { url: string } }).console.url;
   // The console listens 30 above the port base, as the launcher's banner says.
@@ -50,27 +49,7 @@ afterAll(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
-/**
- * Publishes raw bytes into a producer's stream, as a broken or early producer would: with the
- * producer's own certificate, since the broker lets nobody else publish on its subjects, and
- * signed with its key, since consumers park what their producer did not sign.
- */
-async function publishRaw(subject: string, data: Uint8Array): Promise<void> {
-  const producer = subject.split('.')[1]!;
-  const identity = loadIdentity(network.network().pki, producer);
-  const nats = await connectNats({ servers: network.network().nats, name: producer, tls: identity });
-  try {
-    const headers = natsHeaders();
-    new EventSigner(identity).sign(subject, data, headers);
-    await nats.js.publish(subject, data, { msgID: randomUUID(), headers });
-  } finally {
-    await nats.close();
-  }
-}
-
-function eventBytes(producer: string, eventType: string, caseRef: string, payload: Uint8Array): Uint8Array {
-  return envelope.Envelope.encode({ eventId: randomUUID(), eventType, occurredAt: new Date(), producerAgencyId: producer, caseRef, schemaVersion: 1, payload: Buffer.from(payload) }).finish();
-}
+const publishRaw = (subject: string, data: Uint8Array) => publishRawAt(network, subject, data);
 
 describe('the operator console', () => {
   it('finds a case, opens a step’s trace across services, and replays a parked message', async () => {

@@ -1,8 +1,12 @@
 // The one helper that signs demo staff in for the scenario, the bench and the e2e tests, against
 // the real embedded issuer: a token per account, shared by calls made at once, renewed once less
 // than a minute of it is left; and the role each call acts as, from policy/access.yaml.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '@lotse/identity/issuer';
+import { ensureDevPki } from '@lotse/pki';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
 import { CLI_CLIENT, demoStaff, NETWORK_AUDIENCE } from '../src/sign-in.js';
 import { StaffTokens } from '../src/staff-tokens.js';
@@ -13,17 +17,21 @@ const staff = demoStaff(deployments, operatorConsole);
 const types = new Map([...deployments.map((d) => [d.id, d.agencyType] as const), [operatorConsole.id, 'operator'], ['test-auditor', 'auditor']]);
 const fo = 'kv-mayen-koblenz';
 
+// The certificates the tokens would be bound to (this issuer offers no mutual-TLS alias, so they are not).
+const pki = mkdtempSync(join(tmpdir(), 'lotse-staff-tokens-'));
 let issuer: EmbeddedIssuer;
 const tokensOf = () =>
-  new StaffTokens({ issuer: issuer.issuer, audience: NETWORK_AUDIENCE, ...CLI_CLIENT, staff: staff.map((s) => ({ username: s.username, agencyId: s.agencyId, roles: s.roles })) }, types);
+  new StaffTokens({ issuer: issuer.issuer, audience: NETWORK_AUDIENCE, ...CLI_CLIENT, staff: staff.map((s) => ({ username: s.username, agencyId: s.agencyId, roles: s.roles })) }, types, pki);
 
 beforeAll(async () => {
+  await ensureDevPki(pki, [{ id: fo, agencyType: 'foreign-office' }]);
   // 62 s: a token is renewed once less than 60 s of it is left, so this one is after ~2 s.
   issuer = await startEmbeddedIssuer({ staff, audience: NETWORK_AUDIENCE, clients: [{ clientId: CLI_CLIENT.clientId, redirectUris: [CLI_CLIENT.redirectUri] }], accessTokenTtlSeconds: 62 });
 });
 
 afterAll(async () => {
   await issuer?.stop();
+  rmSync(pki, { recursive: true, force: true });
 });
 
 const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { lotse_agency: string; lotse_roles: string[]; exp: number };

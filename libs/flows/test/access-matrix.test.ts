@@ -83,7 +83,10 @@ describe('the authorisation matrix (policy/access.yaml)', () => {
     expect(personRequirement('/lotse.foreign_office.v1.ForeignOfficeService/RegisterNewcomer', fo, fo)).toEqual({ roles: ['caseworker', 'supervisor'], required: true });
     expect(personRequirement('/lotse.foreign_office.v1.ForeignOfficeService/DiscloseNewcomerData', mbe, fo)).toBeUndefined();
     expect(personRequirement('/lotse.operator.v1.OperatorService/ListParkedMessages', ops, fo)).toEqual({ roles: ['operator'], required: false });
-    expect(personRequirement('/lotse.operator.v1.OperatorService/ReplayParkedMessage', { agencyId: 'someone', agencyType: 'operator' }, fo)).toEqual({ roles: ['operator'], required: false });
+    // Replay and discard act for the signed-in operator (the console forwards the token); polling and reconcile do not.
+    expect(personRequirement('/lotse.operator.v1.OperatorService/ReplayParkedMessage', { agencyId: 'someone', agencyType: 'operator' }, fo)).toEqual({ roles: ['operator'], required: true });
+    expect(personRequirement('/lotse.operator.v1.OperatorService/DiscardParkedMessage', ops, fo)).toEqual({ roles: ['operator'], required: true });
+    expect(personRequirement('/lotse.operator.v1.OperatorService/Reconcile', ops, fo)).toEqual({ roles: ['operator'], required: false });
     expect(personRequirement('/lotse.migration_services.v1.MigrationServicesService/SetCapacity', mbe, mbe)).toEqual({ roles: ['supervisor'], required: true });
   });
 

@@ -8,3 +8,4 @@ export { requireOwnCaseworker } from './access.js';
 export { forgetAnswersNaming, idempotencyMigrations, once, previousResponse, reviseStoredAnswers, type StoredAnswerFate } from './idempotency.js';
 export { setCaseRef, ATTR_CASE_REF } from './call-telemetry.js';
 export { Admission, defaultAdmissionLimits, methodClass, type AdmissionLimits, type MethodClass } from './admission.js';
+export type { DescriptorField } from './request-checks.js';

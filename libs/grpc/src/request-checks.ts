@@ -27,7 +27,8 @@ interface DescriptorMessage {
   nestedType?: DescriptorMessage[];
 }
 
-interface DescriptorField {
+/** A field of a message as proto-loader's descriptors give it (also read by the RPC fuzzer's generator). */
+export interface DescriptorField {
   name: string;
   number: number;
   label: string;

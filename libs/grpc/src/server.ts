@@ -31,8 +31,9 @@ export interface GrpcServerOptions {
    * Who the call acts for: the verified person of its access token, or undefined for a call a
    * deployment makes itself where the matrix allows that. Throws UnauthenticatedError for a
    * missing or bad token where a person is needed, PermissionDeniedError for a wrong agency or role.
+   * `certificate` is the DER of the caller's client certificate, for tokens bound to it (RFC 8705).
    */
-  authenticate?: (method: string, caller: AgencyIdentity, metadata: Metadata) => Promise<CallPerson | undefined>;
+  authenticate?: (method: string, caller: AgencyIdentity, metadata: Metadata, certificate: Buffer | undefined) => Promise<CallPerson | undefined>;
   /** In-flight limits per class of method; beyond them a call is refused at once (see admission.ts). */
   admission?: AdmissionLimits;
 }
@@ -153,7 +154,8 @@ export class GrpcServer {
     let release: (() => void) | undefined;
     void context.with(withServerSpan(trace.setSpan(parent, span), span), async () => {
       try {
-        const caller = agencyFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
+        const peer = call.getAuthContext()?.sslPeerCertificate;
+        const caller = agencyFromPeerCertificate(peer);
         if (!caller) throw new UnauthenticatedError('a client certificate of the Lotse network is required');
         span.setAttribute('lotse.caller_agency', caller.agencyId);
         const refusal = this.options.authorize?.(path, caller);
@@ -162,7 +164,7 @@ export class GrpcServer {
           throw new PermissionDeniedError(refusal);
         }
         // Before admission: a call without a valid token must not hold a slot.
-        const person = await this.options.authenticate?.(path, caller, call.metadata);
+        const person = await this.options.authenticate?.(path, caller, call.metadata, peer?.raw);
         if (person) span.setAttribute('lotse.person_roles', person.roles.join(','));
         const kind = methodClass(path, this.streamingPaths.has(path));
         release = this.admission.enter(kind);

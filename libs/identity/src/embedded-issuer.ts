@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { AGENCY_CLAIM, ROLES_CLAIM, type StaffAccount } from './staff.js';
-import { loginPage } from './login-page.js';
+import { loginPage, logoutPage } from './login-page.js';
+import { certificateOf, startMtlsListener, tokenEndpointOnly, type IssuerTlsIdentity } from './mtls-listener.js';
 
 /**
  * The OpenID provider `pnpm start` runs when no OIDC_ISSUER is configured: oidc-provider (a
@@ -19,14 +21,27 @@ export interface EmbeddedIssuerOptions {
   /** Read on every sign-in, so staff added later (a test's, a new agency's) can sign in too. */
   staff: StaffAccount[];
   audience: string;
-  /** Public clients (no secret, PKCE) and the redirect URIs each may use. */
-  clients: { clientId: string; redirectUris: string[] }[];
+  /**
+   * Public clients (no secret, PKCE), the redirect URIs each may use and where each may send the
+   * browser after signing out. A `certificateBound` client gets only certificate-bound tokens
+   * (RFC 8705 `tls_client_certificate_bound_access_tokens`): it must exchange its code at the
+   * mutual-TLS alias; needs `mtls`.
+   */
+  clients: { clientId: string; redirectUris: string[]; postLogoutRedirectUris?: string[]; certificateBound?: boolean }[];
   accessTokenTtlSeconds?: number;
+  /**
+   * Binds access tokens to the client certificate (RFC 8705): a second listener, HTTPS with the
+   * network's CA requiring a client certificate of the network, advertised in discovery as
+   * `mtls_endpoint_aliases.token_endpoint`. A token exchanged there carries `cnf.x5t#S256`.
+   */
+  mtls?: { identity: IssuerTlsIdentity; port?: number };
 }
 
 export interface EmbeddedIssuer {
   issuer: string;
   port: number;
+  /** The token endpoint's mutual-TLS alias, when `mtls` is given. */
+  mtlsTokenEndpoint?: string;
   stop(): Promise<void>;
 }
 
@@ -39,7 +54,12 @@ export async function startEmbeddedIssuer(options: EmbeddedIssuerOptions): Promi
   });
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://${host}:${port}`;
-  const provider = new Provider(issuer, await configuration(options));
+  const mtls = options.mtls && (await startMtlsListener(host, options.mtls.port ?? 0, options.mtls.identity).catch(async (error: unknown) => {
+    await closeServer(server);
+    throw error;
+  }));
+  const mtlsTokenEndpoint = mtls && `https://${host}:${mtls.port}${TOKEN_PATH}`;
+  const provider = new Provider(issuer, await configuration(options, mtlsTokenEndpoint));
   // Plain HTTP on loopback only; behind a proxy in production the issuer is an https URL.
   provider.proxy = true;
   const oidc = provider.callback();
@@ -54,14 +74,23 @@ export async function startEmbeddedIssuer(options: EmbeddedIssuerOptions): Promi
     });
   });
 
+  mtls?.server.on('request', tokenEndpointOnly(oidc, TOKEN_PATH));
+
   return {
     issuer,
     port,
-    stop: () => closeServer(server),
+    ...(mtlsTokenEndpoint && { mtlsTokenEndpoint }),
+    stop: async () => {
+      await Promise.all([closeServer(server), mtls && closeServer(mtls.server)]);
+    },
   };
 }
 
-async function configuration(options: EmbeddedIssuerOptions): Promise<Configuration> {
+const TOKEN_PATH = '/token';
+
+async function configuration(options: EmbeddedIssuerOptions, mtlsTokenEndpoint: string | undefined): Promise<Configuration> {
+  const unbindable = options.clients.find((c) => c.certificateBound && !mtlsTokenEndpoint);
+  if (unbindable) throw new Error(`client ${unbindable.clientId} is certificate-bound, but the issuer has no mutual-TLS listener (mtls)`);
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'ES256', use: 'sig' };
   const accounts = { get: (sub: string) => options.staff.find((s) => s.sub === sub) };
@@ -73,13 +102,26 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
       client_id: c.clientId,
       token_endpoint_auth_method: 'none',
       redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       id_token_signed_response_alg: 'ES256',
+      ...(c.certificateBound && { tls_client_certificate_bound_access_tokens: true }),
     })),
     pkce: { required: () => true },
+    routes: { token: TOKEN_PATH },
+    // RFC 8705 §5: where a client with a certificate exchanges its code.
+    ...(mtlsTokenEndpoint && { discovery: { mtls_endpoint_aliases: { token_endpoint: mtlsTokenEndpoint } } }),
     features: {
       devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = logoutPage(form);
+        },
+      },
+      ...(mtlsTokenEndpoint && { mTLS: { enabled: true, certificateBoundAccessTokens: true, getCertificate: (ctx: KoaContextWithOIDC) => certificateOf(ctx.req) } }),
       resourceIndicators: {
         enabled: true,
         defaultResource: () => options.audience,
@@ -93,13 +135,16 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
         }),
       },
     },
-    scopes: ['openid', 'lotse'],
-    claims: { openid: ['sub'], lotse: [AGENCY_CLAIM, ROLES_CLAIM] },
+    scopes: ['openid', 'profile', 'lotse'],
+    // `profile` lets a client with a screen (the console) show who is signed in; the name stays
+    // in the ID token (conformIdTokenClaims off), never in the access tokens services receive.
+    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], lotse: [AGENCY_CLAIM, ROLES_CLAIM] },
+    conformIdTokenClaims: false,
     ttl: { AccessToken: ttl, AuthorizationCode: 60, Interaction: 600, Session: 3600, Grant: 3600, IdToken: ttl },
     findAccount: (_ctx, sub) => {
       const staff = accounts.get(sub);
       if (!staff) return undefined;
-      return { accountId: sub, claims: () => ({ sub, [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles }) };
+      return { accountId: sub, claims: () => ({ sub, name: staff.displayName, preferred_username: staff.username, [AGENCY_CLAIM]: staff.agencyId, [ROLES_CLAIM]: staff.roles }) };
     },
     extraTokenClaims: (_ctx, token) => {
       const staff = 'accountId' in token && typeof token.accountId === 'string' ? accounts.get(token.accountId) : undefined;
@@ -111,7 +156,7 @@ async function configuration(options: EmbeddedIssuerOptions): Promise<Configurat
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
       if (grantId) return provider.Grant.find(grantId);
       const grant = new provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
-      grant.addOIDCScope('openid lotse');
+      grant.addOIDCScope('openid profile lotse');
       grant.addResourceScope(options.audience, 'lotse');
       await grant.save();
       return grant;
@@ -152,7 +197,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function closeServer(server: Server): Promise<void> {
+function closeServer(server: Server | HttpsServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

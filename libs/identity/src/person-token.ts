@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { AGENCY_CLAIM, isRole, ROLES_CLAIM, type Person } from './staff.js';
 
@@ -5,7 +6,8 @@ import { AGENCY_CLAIM, isRole, ROLES_CLAIM, type Person } from './staff.js';
  * Verifies the bearer token of a call that acts for a person: signature against the issuer's
  * JWKS (cached by jose and fetched again when a token names an unknown key, so a rotated or
  * revoked key takes effect without a restart), issuer, audience, expiry and not-before with a
- * small clock skew, and that the token's agency is the agency of the client certificate.
+ * small clock skew, that a certificate-bound token (RFC 8705, `cnf.x5t#S256`) comes over the
+ * certificate it is bound to, and that the token's agency is the agency of the client certificate.
  */
 export interface PersonTokenOptions {
   issuer: string;
@@ -20,6 +22,12 @@ export interface PersonTokenOptions {
   jwksCacheMaxAgeMs?: number;
   /** The shortest time between two fetches of the keys when a token names an unknown key (default 5 s). */
   jwksCooldownMs?: number;
+  /**
+   * `required`: only certificate-bound tokens are taken (the demo network, whose issuer binds
+   * every CLI token); `optional` (default): an unbound token is taken too, as a foreign IdP may
+   * not bind. A bound token must match the call's certificate either way.
+   */
+  certificateBound?: 'required' | 'optional';
 }
 
 /** Why a token is not accepted: `unauthenticated` (no or bad token) or `wrong-agency`. */
@@ -33,9 +41,15 @@ export class PersonTokenError extends Error {
 }
 
 export interface PersonTokenVerifier {
-  /** The person behind `authorization: Bearer …`, checked against the certificate's agency. */
-  verify(authorization: string | undefined, certificateAgencyId: string): Promise<Person>;
+  /**
+   * The person behind `authorization: Bearer …`, checked against the call's client certificate:
+   * its agency, and for a bound token its DER bytes (hashed only when the token is bound).
+   */
+  verify(authorization: string | undefined, certificateAgencyId: string, certificateDer?: Uint8Array): Promise<Person>;
 }
+
+/** RFC 8705 §3.1 `x5t#S256`: the base64url SHA-256 of the certificate's DER encoding. */
+export const certificateThumbprint = (der: Uint8Array): string => createHash('sha256').update(der).digest('base64url');
 
 export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTokenVerifier {
   let keys: JWTVerifyGetKey | undefined;
@@ -47,7 +61,7 @@ export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTo
   };
 
   return {
-    async verify(authorization, certificateAgencyId) {
+    async verify(authorization, certificateAgencyId, certificateDer) {
       if (!authorization) throw new PersonTokenError('unauthenticated', 'this call acts for a person: send `authorization: Bearer <access token>` (pnpm lotse login)');
       const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization.trim());
       if (!match) throw new PersonTokenError('unauthenticated', 'the authorization header must be `Bearer <access token>`');
@@ -63,6 +77,9 @@ export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTo
       } catch (error) {
         throw new PersonTokenError('unauthenticated', `access token refused: ${describe(error)}`);
       }
+      // Before the agency: a bound token replayed over any other certificate, of another agency or
+      // another of the same, is a token its holder does not own.
+      checkBinding(payload.cnf, certificateDer, options.certificateBound ?? 'optional');
       const agencyId = payload[AGENCY_CLAIM];
       const roles = payload[ROLES_CLAIM];
       if (typeof agencyId !== 'string' || !Array.isArray(roles) || !roles.every(isRole)) {
@@ -71,9 +88,20 @@ export function createPersonTokenVerifier(options: PersonTokenOptions): PersonTo
       if (agencyId !== certificateAgencyId) {
         throw new PersonTokenError('wrong-agency', `the access token is for agency ${agencyId}, but the call comes with the certificate of ${certificateAgencyId}`);
       }
-      return { sub: payload.sub!, agencyId, roles, issuer: options.issuer };
+      return { sub: payload.sub!, agencyId, roles, issuer: options.issuer, expiresAt: new Date(payload.exp! * 1000) };
     },
   };
+}
+
+function checkBinding(cnf: unknown, certificateDer: Uint8Array | undefined, mode: 'required' | 'optional'): void {
+  const bound = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
+  if (bound === undefined) {
+    if (mode === 'required') throw new PersonTokenError('unauthenticated', 'access token refused: it is not bound to a client certificate (cnf.x5t#S256, RFC 8705); sign in again exchanging the code over mutual TLS (pnpm lotse login)');
+    return;
+  }
+  if (typeof bound !== 'string' || !certificateDer || certificateThumbprint(certificateDer) !== bound) {
+    throw new PersonTokenError('unauthenticated', 'access token refused: it is bound to another certificate than the one this call comes with (RFC 8705)');
+  }
 }
 
 async function discoverJwksUri(issuer: string): Promise<string> {

@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { exchangeCode, SignInError, type Discovery, type SignedIn } from './code-exchange.js';
+import type { ClientCertificate } from './tls-post.js';
 
 /**
  * Signs a member of staff in the way a browser does — authorisation code + PKCE through the
  * issuer's own login page — for the CLI and the scenario, which have no browser. It follows
  * only the standard endpoints (discovery, authorize, the login form, token), so it works with
  * any issuer whose login form takes `username` and `password`, as the embedded one does.
+ *
+ * Given the deployment's certificate, it exchanges the code at the issuer's mutual-TLS alias of
+ * the token endpoint (RFC 8705 `mtls_endpoint_aliases`) when discovery offers one, so the token
+ * is bound to the certificate the calls then come with.
  */
 export interface SignInOptions {
   issuer: string;
@@ -12,17 +18,14 @@ export interface SignInOptions {
   redirectUri: string;
   username: string;
   password: string;
+  /** The certificate (and key, and the network's CA) the token is to be bound to. */
+  certificate?: ClientCertificate;
 }
 
-export interface SignedIn {
-  accessToken: string;
-  expiresAt: Date;
-}
-
-export class SignInError extends Error {}
+export { SignInError, type SignedIn };
 
 export async function signInWithPassword(options: SignInOptions): Promise<SignedIn> {
-  const discovery = (await (await getOnce(new URL('/.well-known/openid-configuration', options.issuer).href)).json()) as { authorization_endpoint: string; token_endpoint: string };
+  const discovery = (await (await getOnce(new URL('/.well-known/openid-configuration', options.issuer).href)).json()) as Discovery;
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
@@ -64,14 +67,7 @@ export async function signInWithPassword(options: SignInOptions): Promise<Signed
   const code = back.searchParams.get('code');
   if (!code) throw new SignInError('the issuer sent no authorisation code');
 
-  const token = await fetch(discovery.token_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: options.redirectUri, client_id: options.clientId, code_verifier: verifier }).toString(),
-  });
-  const body = (await token.json()) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-  if (!token.ok || !body.access_token) throw new SignInError(`token request refused: ${body.error ?? token.status} ${body.error_description ?? ''}`.trim());
-  return { accessToken: body.access_token, expiresAt: new Date(Date.now() + (body.expires_in ?? 0) * 1000) };
+  return exchangeCode(discovery, { clientId: options.clientId, redirectUri: options.redirectUri, code, codeVerifier: verifier, ...(options.certificate && { certificate: options.certificate }) });
 }
 
 async function redirectOf(response: Response, base: string): Promise<string> {

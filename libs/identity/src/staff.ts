@@ -27,6 +27,8 @@ export interface Person {
   agencyId: string;
   roles: Role[];
   issuer: string;
+  /** When the token stops being valid (a session built on it ends then too). */
+  expiresAt?: Date;
 }
 
 export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);

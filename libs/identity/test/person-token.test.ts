@@ -38,7 +38,10 @@ describe('person tokens from the embedded issuer', () => {
     const { accessToken, expiresAt } = await signIn('anna', 'demo-anna');
     expect(expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(120_000);
     const verifier = createPersonTokenVerifier({ issuer: issuer.issuer, audience });
-    expect(await verifier.verify(`Bearer ${accessToken}`, 'abh-test')).toEqual({ sub: 'staff-7f3a', agencyId: 'abh-test', roles: ['caseworker'], issuer: issuer.issuer });
+    const person = await verifier.verify(`Bearer ${accessToken}`, 'abh-test');
+    expect(person).toEqual({ sub: 'staff-7f3a', agencyId: 'abh-test', roles: ['caseworker'], issuer: issuer.issuer, expiresAt: expect.any(Date) });
+    // The token's own exp, which the token response's expires_in was computed from.
+    expect(Math.abs(person.expiresAt!.getTime() - expiresAt.getTime())).toBeLessThan(2_000);
   });
 
   it('refuses a wrong password at the login page', async () => {

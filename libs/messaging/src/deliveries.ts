@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { ROOT_CONTEXT, SpanKind, propagation, trace, type Context, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, propagation, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import { decodeEnvelope, type ApplyOutcome, type ConsumedEvent } from './apply-once.js';
 import { countConsumed } from './metrics.js';
@@ -23,39 +23,58 @@ export function startDelivery(m: JsMsg, consumer: string): Delivery {
   const deliveryCount = m.info.deliveryCount;
   const headers = headersToRecord(m.headers);
   const parent = propagation.extract(ROOT_CONTEXT, m.headers, msgHdrsGetter);
-  const span = tracer.startSpan(
-    `consume ${m.subject}`,
+  const span = startConsumeSpan(`consume ${m.subject}`, m.subject, consumer, parent, { 'lotse.delivery_count': deliveryCount });
+  return { m, headers, deliveryCount, span, context: trace.setSpan(parent, span) };
+}
+
+/** A consumer span of the messaging conventions, for a delivery or an operator's replay of one. */
+export function startConsumeSpan(name: string, subject: string, consumer: string, parent: Context, attributes: Attributes, links?: Link[]): Span {
+  return tracer.startSpan(
+    name,
     {
       kind: SpanKind.CONSUMER,
       attributes: {
         'messaging.system': 'nats',
         'messaging.operation.type': 'process',
-        'messaging.destination.name': m.subject,
+        'messaging.destination.name': subject,
         'messaging.consumer.group.name': consumer,
-        'lotse.delivery_count': deliveryCount,
+        ...attributes,
       },
+      ...(links ? { links } : {}),
     },
     parent,
   );
-  return { m, headers, deliveryCount, span, context: trace.setSpan(parent, span) };
 }
 
 /** Decodes the message (throws MalformedEventError) and names the event on its span. */
 export function consumedEvent(d: Delivery, verifier: EventVerifier | undefined, extra: Record<string, number> = {}): ConsumedEvent {
+  return verifiedEvent({ subject: d.m.subject, data: d.m.data, headers: d.headers, deliveryCount: d.deliveryCount }, d.span, verifier, extra);
+}
+
+/**
+ * The event of a message's bytes, checked as a delivery is checked (a replay too: an operator
+ * cannot apply what the signature refuses), named on the span.
+ */
+export function verifiedEvent(
+  message: { subject: string; data: Uint8Array; headers: Record<string, string[]>; deliveryCount: number },
+  span: Span,
+  verifier: EventVerifier | undefined,
+  extra: Record<string, number> = {},
+): ConsumedEvent {
   // The signature first, over the bytes as they arrived: nothing of a forgery is decoded for use.
-  const signature = verifier?.verify(d.m.subject, d.m.data, d.headers);
-  const envelope = decodeEnvelope(d.m.data);
-  d.span.setAttributes({ ...eventAttributes(envelope), ...extra });
+  const signature = verifier?.verify(message.subject, message.data, message.headers);
+  const envelope = decodeEnvelope(message.data);
+  span.setAttributes({ ...eventAttributes(envelope), ...extra });
   if (signature) {
     verifier!.checkEnvelope(signature, envelope);
-    d.span.setAttribute('lotse.signer', signature.deploymentId);
+    span.setAttribute('lotse.signer', signature.deploymentId);
   }
   return {
     envelope,
-    subject: d.m.subject,
-    headers: d.headers,
-    deliveryCount: d.deliveryCount,
-    ...(signature && { signed: { signature, data: d.m.data } }),
+    subject: message.subject,
+    headers: message.headers,
+    deliveryCount: message.deliveryCount,
+    ...(signature && { signed: { signature, data: message.data } }),
   };
 }
 

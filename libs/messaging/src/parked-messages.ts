@@ -1,10 +1,10 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Link } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Link } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { applyInTransaction, decodeEnvelope, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './apply-once.js';
+import { applyInTransaction, type ApplyOutcome, type ConsumedEvent, type EventHandler } from './apply-once.js';
+import { startConsumeSpan, verifiedEvent } from './deliveries.js';
 import { defaultLogger } from './logger.js';
 import type { EventVerifier } from './signing.js';
-import { eventAttributes } from './span-attributes.js';
 import { messagingDb, type ParkedMessageTable } from './tables.js';
 import { recordGetter } from './trace-headers.js';
 
@@ -45,8 +45,6 @@ export class ParkedMessageNotFoundError extends Error {
     this.name = 'ParkedMessageNotFoundError';
   }
 }
-
-const tracer = trace.getTracer('@lotse/messaging');
 
 export async function parkMessage(db: Kysely<any>, input: ParkInput): Promise<number> {
   const row = await messagingDb(db)
@@ -134,36 +132,18 @@ export async function replayParked<DB>(
   if (!row) throw new ParkedMessageNotFoundError(id);
 
   const parent = propagation.extract(ROOT_CONTEXT, row.headers, recordGetter);
-  const span = tracer.startSpan(
+  const span = startConsumeSpan(
     `replay ${row.subject}`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: {
-        'messaging.system': 'nats',
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': row.subject,
-        'messaging.consumer.group.name': row.consumer,
-        'lotse.parked_message_id': id,
-        ...(row.event_id ? { 'messaging.message.id': row.event_id, 'lotse.event_id': row.event_id } : {}),
-      },
-      ...(options.links ? { links: options.links } : {}),
-    },
+    row.subject,
+    row.consumer,
     parent,
+    { 'lotse.parked_message_id': id, ...(row.event_id ? { 'messaging.message.id': row.event_id, 'lotse.event_id': row.event_id } : {}) },
+    options.links,
   );
   return context.with(trace.setSpan(parent, span), async () => {
     try {
-      // A replay is checked as a delivery is: an operator cannot apply what the signature refuses.
-      const signature = options.verifier?.verify(row.subject, row.data, row.headers);
-      const envelope = decodeEnvelope(row.data);
-      span.setAttributes(eventAttributes(envelope));
-      if (signature) options.verifier!.checkEnvelope(signature, envelope);
-      const event: ConsumedEvent = {
-        envelope,
-        subject: row.subject,
-        headers: row.headers,
-        deliveryCount: row.deliveries + 1,
-        ...(signature && { signed: { signature, data: row.data } }),
-      };
+      const event = verifiedEvent({ subject: row.subject, data: row.data, headers: row.headers, deliveryCount: row.deliveries + 1 }, span, options.verifier);
+      const envelope = event.envelope;
       const run = async (trx: Transaction<any>) => {
         const result = await applyInTransaction(trx, row.consumer, event, handle as EventHandler<any>);
         await messagingDb(trx).updateTable('parked_message').set({ replayed_at: new Date() }).where('id', '=', id).execute();

@@ -17,8 +17,11 @@ export interface AgencyConfig {
   /**
    * The OpenID issuer whose access tokens say which person a call acts for (OIDC_ISSUER,
    * OIDC_AUDIENCE). Set, every RPC whose matrix row names `people` needs a verified token.
+   * A token bound to a client certificate (RFC 8705 `cnf.x5t#S256`) is taken only over that
+   * certificate; OIDC_CERT_BOUND_TOKENS=required refuses unbound tokens too (the demo network's
+   * issuer binds every token), `optional` (default) takes them, as a foreign IdP may not bind.
    */
-  oidc?: { issuer: string; audience: string };
+  oidc?: { issuer: string; audience: string; certificateBoundTokens: 'required' | 'optional' };
   /**
    * Whether consumed events must be signed (EVENT_SIGNATURES). Default: required on a tls:// broker
    * (the network's), optional on plain nats:// (the shared anonymous test broker). A signature that
@@ -54,5 +57,11 @@ function oidcConfig(env: Env): Pick<AgencyConfig, 'oidc'> {
   const issuer = optionalString(env, 'OIDC_ISSUER');
   if (!issuer) return {};
   if (!/^https?:\/\/[^/]+/.test(issuer)) throw new Error(`OIDC_ISSUER must be the issuer's http(s) URL, got "${issuer}"`);
-  return { oidc: { issuer, audience: optionalString(env, 'OIDC_AUDIENCE', 'urn:lotse:network')! } };
+  return {
+    oidc: {
+      issuer,
+      audience: optionalString(env, 'OIDC_AUDIENCE', 'urn:lotse:network')!,
+      certificateBoundTokens: oneOf(env, 'OIDC_CERT_BOUND_TOKENS', ['required', 'optional'] as const, 'optional'),
+    },
+  };
 }

@@ -7,11 +7,12 @@ import { createPersonTokenVerifier, PersonTokenError } from '@lotse/identity';
  * The `authenticate` hook of a deployment's gRPC server: the person a call acts for, from the
  * access token in its `authorization` metadata, checked against the roles the authorisation
  * matrix names for the RPC. Calls the matrix lets a deployment make as software go through
- * without a person; a token they send anyway is verified all the same.
+ * without a person; a token they send anyway is verified all the same — including its binding
+ * to the call's client certificate (RFC 8705), so a token replayed over another certificate fails.
  */
-export function personAuthentication(oidc: { issuer: string; audience: string }, self: Caller, matrix: AccessMatrix) {
-  const verifier = createPersonTokenVerifier(oidc);
-  return async (method: string, caller: Caller, metadata: Metadata): Promise<CallPerson | undefined> => {
+export function personAuthentication(oidc: { issuer: string; audience: string; certificateBoundTokens?: 'required' | 'optional' }, self: Caller, matrix: AccessMatrix) {
+  const verifier = createPersonTokenVerifier({ issuer: oidc.issuer, audience: oidc.audience, certificateBound: oidc.certificateBoundTokens ?? 'optional' });
+  return async (method: string, caller: Caller, metadata: Metadata, certificate: Buffer | undefined): Promise<CallPerson | undefined> => {
     const need = personRequirement(method, caller, self, matrix);
     const header = metadata.get('authorization');
     if (header.length > 1) throw new UnauthenticatedError('send one authorization header, not several');
@@ -19,7 +20,7 @@ export function personAuthentication(oidc: { issuer: string; audience: string },
     if (!need || (!need.required && authorization === undefined)) return undefined;
     let person;
     try {
-      person = await verifier.verify(authorization, caller.agencyId);
+      person = await verifier.verify(authorization, caller.agencyId, certificate);
     } catch (error) {
       if (!(error instanceof PersonTokenError)) throw error;
       if (error.kind === 'wrong-agency') throw new PermissionDeniedError(error.message);

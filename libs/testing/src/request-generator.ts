@@ -4,14 +4,8 @@
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import fc from 'fast-check';
+import type { DescriptorField } from '@lotse/grpc';
 
-interface DescriptorField {
-  name: string;
-  number: number;
-  label: string;
-  type: string;
-  typeName: string;
-}
 
 const HUGE_LIST_BYTES = 256 * 1024;
 // Below the server's 4 MiB receive limit: a bigger request only tests grpc-js, not the service.

@@ -25,11 +25,24 @@ export interface ConsoleConfig {
   };
   /** How often JetStream, health and outbox state are sampled. */
   pollIntervalMs: number;
-  /** ADMIN_TOKEN: the operator token for replay and discard; a random one is made at start if unset. */
+  /** ADMIN_TOKEN: the operator token for replay and discard; a random one is made at start if unset. Unused with signIn. */
   adminToken?: string;
+  /**
+   * OIDC_ISSUER (+ OIDC_AUDIENCE, OIDC_CLIENT_ID): people sign in at that issuer before they see
+   * anything, and only the `operator` role may act. Unset: the operator token above.
+   */
+  signIn?: ConsoleSignInConfig;
   /** OTLP_TOKENS="id=token,…": who may send telemetry. Unset: the OTLP receiver accepts nothing. */
   otlpTokens: Map<string, string>;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface ConsoleSignInConfig {
+  issuer: string;
+  audience: string;
+  clientId: string;
+  /** CONSOLE_URL: the console's address as browsers reach it (the redirect URI is below it); default its own listening address. */
+  publicUrl?: string;
 }
 
 export function toConfig(env: Env): ConsoleConfig {
@@ -53,8 +66,25 @@ export function toConfig(env: Env): ConsoleConfig {
     },
     pollIntervalMs: integer(env, 'POLL_INTERVAL_SECONDS', 5, { min: 1, max: 3600 }) * 1000,
     adminToken: adminToken(env),
+    ...signInConfig(env),
     otlpTokens: otlpTokens(env),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  };
+}
+
+function signInConfig(env: Env): Pick<ConsoleConfig, 'signIn'> {
+  const issuer = optionalString(env, 'OIDC_ISSUER');
+  if (!issuer) return {};
+  if (!/^https?:\/\/[^/]+/.test(issuer)) throw new ConfigError('OIDC_ISSUER', `must be the issuer's http(s) URL, got "${issuer}"`);
+  const publicUrl = optionalString(env, 'CONSOLE_URL')?.replace(/\/+$/, '');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+$/.test(publicUrl)) throw new ConfigError('CONSOLE_URL', `must be the console's http(s) origin without a path, got "${publicUrl}"`);
+  return {
+    signIn: {
+      issuer,
+      audience: optionalString(env, 'OIDC_AUDIENCE', 'urn:lotse:network')!,
+      clientId: optionalString(env, 'OIDC_CLIENT_ID', 'lotse-console')!,
+      ...(publicUrl && { publicUrl }),
+    },
   };
 }
 

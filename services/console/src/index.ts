@@ -9,9 +9,13 @@ import type { ConsoleDb } from './db/schema.js';
 import { registerApi } from './http/api.js';
 import { Router } from './http/http-server.js';
 import { LiveEvents } from './http/live-events.js';
+import { signInAccess, tokenAccess } from './http/operator-access.js';
+import { registerSignInRoutes, signInGate, type SignInDeps } from './http/sign-in-routes.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { DeadLetters } from './operator/dead-letters.js';
 import { enforceRetention } from './store/retention.js';
+import { createConsoleOidc } from './sign-in/oidc-client.js';
+import { SessionStore } from './sign-in/sessions.js';
 import { TelemetryStore } from './store/telemetry-store.js';
 import { NetworkWatcher } from './watch/network-watcher.js';
 
@@ -85,15 +89,32 @@ export function create(config: ConsoleConfig, overrides: ConsoleOverrides = {}) 
         });
         const deadLetters = new DeadLetters(watcher, db, [...config.deployments.keys()]);
 
-        const router = new Router({ staticDir, maxBodyBytes: 32 * 1024 * 1024, onError: (error, path) => logger.error({ err: error, path }, 'request failed') });
+        // With an issuer, people sign in and only the operator role acts; without one, the token below.
+        let listening = '';
+        const signIn: SignInDeps | undefined = config.signIn && {
+          oidc: createConsoleOidc(config.signIn, config.consoleId, identity),
+          sessions: new SessionStore(now),
+          publicUrl: () => config.signIn?.publicUrl ?? listening,
+          logger,
+          now,
+        };
+        const router = new Router({
+          staticDir,
+          maxBodyBytes: 32 * 1024 * 1024,
+          onError: (error, path) => logger.error({ err: error, path }, 'request failed'),
+          ...(signIn && { gate: signInGate(signIn) }),
+        });
         // Without a configured token a fresh one per start, in the log: whoever can read the
         // console's log (the operator who started it) can act; no one else.
         const adminToken = config.adminToken ?? randomBytes(24).toString('base64url');
-        if (!config.adminToken) logger.info({ admin_token: adminToken }, 'operator token for replay and discard (ADMIN_TOKEN unset, made for this start)');
+        if (!config.adminToken && !signIn) logger.info({ admin_token: adminToken }, 'operator token for replay and discard (ADMIN_TOKEN unset, made for this start)');
         if (config.otlpTokens.size === 0) logger.warn('OTLP_TOKENS is empty: the console accepts telemetry from no one');
-        registerApi(router, { consoleId: config.consoleId, hubId: config.hubId, db, store, watcher, deadLetters, live, auth: { adminToken, otlpTokens: config.otlpTokens }, now });
+        const auth = { adminToken, otlpTokens: config.otlpTokens };
+        if (signIn) registerSignInRoutes(router, signIn);
+        registerApi(router, { consoleId: config.consoleId, hubId: config.hubId, db, store, watcher, deadLetters, live, auth, operators: signIn ? signInAccess() : tokenAccess(auth), now });
         const { server, port } = await router.listen(config.http.host, config.http.port);
         stops.push(() => closeServer(server));
+        listening = `http://${config.http.host}:${port}`;
 
         // Tell open pages about new telemetry at most once a second.
         let seen = store.ingested.spans + store.ingested.logs + store.ingested.metrics;
@@ -125,7 +146,7 @@ export function create(config: ConsoleConfig, overrides: ConsoleOverrides = {}) 
         const url = `http://${config.http.host}:${port}`;
         running = { port, url, store, watcher };
         logger.info(
-          { http: url, database: database.kind, nats: config.natsUrl ?? null, deployments: [...config.deployments.keys()], hub: config.hubId ?? null },
+          { http: url, database: database.kind, nats: config.natsUrl ?? null, deployments: [...config.deployments.keys()], hub: config.hubId ?? null, sign_in: config.signIn?.issuer ?? null },
           'ready',
         );
         return running;

@@ -69,7 +69,11 @@ export function consentRequest(newcomerId: string, overrides: Partial<foreignOff
   });
 }
 
-export async function startForeignOffice(options: { poolSize?: number; now?: () => Date; env?: Record<string, string> } = {}): Promise<ForeignOfficeUnderTest> {
+/**
+ * `env` may be a function of the network's certificate folder, for settings that need its CA — an
+ * OpenID issuer that binds tokens to certificates of the network.
+ */
+export async function startForeignOffice(options: { poolSize?: number; now?: () => Date; env?: Record<string, string> | ((pkiDir: string) => Promise<Record<string, string>>) } = {}): Promise<ForeignOfficeUnderTest> {
   const foId = randomId('fo');
   const hubId = randomId('hub');
   const caritasId = randomId('caritas');
@@ -94,7 +98,7 @@ export async function startForeignOffice(options: { poolSize?: number; now?: () 
       NATS_URL: net.natsUrl,
       PKI_DIR: net.pkiDir,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-      ...options.env,
+      ...(typeof options.env === 'function' ? await options.env(net.pkiDir) : options.env),
     });
     if (options.poolSize) config.database.poolSize = options.poolSize;
     const service = create(config, options.now ? { now: options.now } : {});

@@ -20,7 +20,8 @@ Commands:
   login <deployment> --as <user> [--password <pw>]
                                             Sign a member of staff in at the network's OpenID
                                             issuer (unless it was started with LOTSE_SIGN_IN=0);
-                                            later calls to <deployment> send the access token
+                                            later calls to <deployment> send the access token,
+                                            which is bound to <pki>/<deployment>.crt (RFC 8705)
 
   enroll, rotate, revoke                     Certificates: see pnpm lotse enroll --help
 

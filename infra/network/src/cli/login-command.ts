@@ -1,11 +1,13 @@
 // `pnpm lotse login <deployment> --as <user>`: signs a member of staff in against the network's
 // OpenID issuer (authorisation code + PKCE through its login page) and keeps the access token
-// beside the network file, where `pnpm lotse call` picks it up for calls to that deployment.
+// beside the network file, where `pnpm lotse call` picks it up for calls to that deployment. The
+// code is exchanged over mutual TLS with the deployment's certificate where the issuer offers
+// that (RFC 8705), so the token is bound to the certificate `pnpm lotse call` then presents.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signInWithPassword, SignInError } from '@lotse/identity';
-import { UsageError } from './target.js';
+import { readClientIdentity, UsageError } from './target.js';
 
 interface Io {
   stdout: (text: string) => void;
@@ -30,15 +32,16 @@ export async function runLogin(argv: readonly string[], io: Io): Promise<number>
       args: argv.slice(1),
       allowPositionals: true,
       strict: true,
-      options: { as: { type: 'string' }, password: { type: 'string' }, network: { type: 'string', default: '.lotse/network.json' } },
+      options: { as: { type: 'string' }, password: { type: 'string' }, network: { type: 'string', default: '.lotse/network.json' }, pki: { type: 'string' } },
     });
     const [deployment] = positionals;
-    if (!deployment || positionals.length > 1 || !values.as) throw new UsageError('login takes <deployment> --as <user> [--password <password>]');
-    const signIn = await readSignIn(values.network);
+    if (!deployment || positionals.length > 1 || !values.as) throw new UsageError('login takes <deployment> --as <user> [--password <password>] [--pki <dir>]');
+    const { signIn, pki } = await readNetwork(values.network);
     const member = signIn.staff?.find((s) => s.username === values.as);
     if (member && member.agencyId !== deployment) throw new UsageError(`${values.as} works at ${member.agencyId}, not at ${deployment}`);
     const password = values.password ?? process.env.LOTSE_PASSWORD ?? 'lotse-demo';
-    const { accessToken, expiresAt } = await signInWithPassword({ issuer: signIn.issuer, clientId: signIn.clientId, redirectUri: signIn.redirectUri, username: values.as, password });
+    const certificate = await readClientIdentity(values.pki ?? pki ?? '.lotse/pki', deployment);
+    const { accessToken, expiresAt } = await signInWithPassword({ issuer: signIn.issuer, clientId: signIn.clientId, redirectUri: signIn.redirectUri, username: values.as, password, certificate });
     const file = tokenFile(values.network, deployment);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, JSON.stringify({ username: values.as, accessToken, expiresAt: expiresAt.toISOString() }), { mode: 0o600 });
@@ -54,15 +57,16 @@ export async function runLogin(argv: readonly string[], io: Io): Promise<number>
   }
 }
 
-async function readSignIn(networkFile: string): Promise<SignInSection> {
-  let parsed: { signIn?: SignInSection };
+/** The network file's sign-in section, and its certificate folder (the default of --pki). */
+async function readNetwork(networkFile: string): Promise<{ signIn: SignInSection; pki?: string }> {
+  let parsed: { signIn?: SignInSection; pki?: unknown };
   try {
-    parsed = JSON.parse(await readFile(networkFile, 'utf8')) as { signIn?: SignInSection };
+    parsed = JSON.parse(await readFile(networkFile, 'utf8')) as { signIn?: SignInSection; pki?: unknown };
   } catch (error) {
     throw new UsageError(`cannot read ${networkFile} (${(error as Error).message}): start the network first`);
   }
   if (!parsed.signIn) throw new UsageError(`the network in ${networkFile} does not sign people in (it was started with LOTSE_SIGN_IN=0)`);
-  return parsed.signIn;
+  return { signIn: parsed.signIn, ...(typeof parsed.pki === 'string' && { pki: parsed.pki }) };
 }
 
 /** The stored access token for calls to `agencyId`, unless there is none or it has expired. */

@@ -41,7 +41,7 @@ export async function connectNetwork(networkFile: string, pkiDir: string | undef
   const foreignOfficeId = file.deployments.find((d) => d.id.startsWith('kv-'))?.id ?? 'kv-mayen-koblenz';
   if (!address.has(hubId) || !address.has(foreignOfficeId)) throw new Error(`${networkFile} lists no hub (${hubId}) or foreign office (${foreignOfficeId})`);
 
-  const staff = staffTokensOf(file);
+  const staff = staffTokensOf(file, pki);
   const client = <C>(Ctor: any, id: string, asAgency = id) => {
     const plain = createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {} }) as PromiseClient<C>;
     return staff ? staff.signedIn(Ctor.service, plain, asAgency, id) : plain;

@@ -26,4 +26,11 @@ export const operatorMigrations: Migrations = {
       await db.schema.alterTable('operator_action').alterColumn('parked_id', (c) => c.dropNotNull()).execute();
     },
   },
+  // With sign-in the console forwards the operator's access token: the verified staff id and its
+  // roles are kept beside the certificate's agency. Null for a call as software (no person).
+  operator_0003_operator_person: {
+    up: async (db: Kysely<any>) => {
+      await db.schema.alterTable('operator_action').addColumn('operator_sub', 'text').addColumn('operator_roles', sql`text[]`).execute();
+    },
+  },
 };

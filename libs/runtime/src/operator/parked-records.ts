@@ -57,6 +57,8 @@ export async function record(
       parked_id: entry.parkedId,
       operator_agency_id: entry.call.caller.agencyId,
       operator_name: entry.operatorName,
+      operator_sub: entry.call.person?.sub ?? null,
+      operator_roles: entry.call.person ? [...entry.call.person.roles] : null,
       reason: entry.reason,
       request_id: entry.requestId,
     })

@@ -11,6 +11,9 @@ export interface OperatorActionTable {
   parked_id: number | null;
   operator_agency_id: string;
   operator_name: string;
+  /** The signed-in person's verified staff id (token `sub`); null for a call as software. */
+  operator_sub: string | null;
+  operator_roles: string[] | null;
   reason: string;
   request_id: string;
 }

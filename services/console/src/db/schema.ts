@@ -86,6 +86,9 @@ export interface OperatorActionTable {
   /** replay or discard. */
   action: string;
   operator_name: string;
+  /** The signed-in person's verified staff id; null with the operator token. */
+  operator_sub: string | null;
+  operator_roles: string[] | null;
   reason: string | null;
   /** ok, or the gRPC status the deployment answered. */
   outcome: string;

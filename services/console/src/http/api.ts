@@ -7,6 +7,7 @@ import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { NetworkWatcher } from '../watch/network-watcher.js';
 import type { ConsoleAuth } from './auth.js';
 import { registerDeadLetterRoutes } from './dead-letter-routes.js';
+import type { OperatorAccess } from './operator-access.js';
 import type { Router } from './http-server.js';
 import { registerHubRoutes } from './hub-routes.js';
 import type { LiveEvents } from './live-events.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   deadLetters: DeadLetters;
   live: LiveEvents;
   auth: ConsoleAuth;
+  /** Who may replay and discard: the operator token's holder, or a signed-in operator. */
+  operators: OperatorAccess;
   now(): number;
 }
 
@@ -29,9 +32,17 @@ export function registerApi(router: Router, deps: ApiDeps): void {
   registerOtlpReceiver(router, deps);
 
   // --- live updates ------------------------------------------------------------------------------
-  router.on('GET', '/api/events', (_req, res) => {
+  router.on('GET', '/api/events', (req, res) => {
     deps.live.attach(res, { consoleId: deps.consoleId, at: new Date(deps.now()).toISOString() });
+    // A signed-in page's stream ends with its session; reconnecting then needs a new one.
+    if (req.session) {
+      const ends = setTimeout(() => res.end(), Math.max(0, req.session.expiresAt - deps.now()));
+      res.on('close', () => clearTimeout(ends));
+    }
   });
+
+  // Signed in, /api/me says who (sign-in-routes.ts); with the operator token there is no one to name.
+  if (!deps.operators.signIn) router.on('GET', '/api/me', () => ({ signIn: false, person: null, mayAct: true }));
 
   registerTelemetryRoutes(router, deps);
   registerHubRoutes(router, deps);

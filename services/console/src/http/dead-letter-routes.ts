@@ -1,8 +1,9 @@
 // The dead letters of every deployment: listed and inspected by anyone with the console, replayed
-// or discarded only by the operator (logged in once with the operator token).
+// or discarded only by the operator (signed in with the operator role, or without an issuer
+// logged in once with the operator token).
 import { DeadLetterError } from '../operator/dead-letters.js';
 import type { ApiDeps } from './api.js';
-import { isAdminToken, operatorCookie, requireOperator } from './auth.js';
+import { isAdminToken, operatorCookie } from './auth.js';
 import { HttpError, type Request, type Router } from './http-server.js';
 
 function fromDeadLetter(error: unknown): HttpError {
@@ -16,7 +17,7 @@ function requireJson(req: Request): void {
   if (!(req.headers['content-type'] ?? '').includes('application/json')) throw new HttpError(415, 'send application/json', 'UNSUPPORTED_MEDIA_TYPE');
 }
 
-export function registerDeadLetterRoutes(router: Router, { deadLetters, live, auth }: ApiDeps): void {
+export function registerDeadLetterRoutes(router: Router, { deadLetters, live, auth, operators }: ApiDeps): void {
   // --- dead letters ----------------------------------------------------------------------------
   router.on('GET', '/api/dead-letters', async (req) => deadLetters.list(req.query.get('all') === '1'));
   router.on('GET', '/api/dead-letters/:deployment/:id', async (req) => {
@@ -28,7 +29,7 @@ export function registerDeadLetterRoutes(router: Router, { deadLetters, live, au
   });
   // The operator logs in once with the token; the page then sends the cookie (HttpOnly, so no
   // script reads it; SameSite=Strict, so no other site's page can make the browser send it).
-  router.on('POST', '/api/login', async (req, res) => {
+  if (!operators.signIn) router.on('POST', '/api/login', async (req, res) => {
     requireJson(req);
     const body = await req.json();
     if (!isAdminToken(auth, typeof body.token === 'string' ? body.token.trim() : undefined)) {
@@ -38,11 +39,11 @@ export function registerDeadLetterRoutes(router: Router, { deadLetters, live, au
     return { loggedIn: true };
   });
   router.on('POST', '/api/dead-letters/:deployment/:id/replay', async (req) => {
-    requireOperator(auth, req);
+    const actor = operators.actor(req);
     requireJson(req);
     const body = await req.json();
     try {
-      const message = await deadLetters.replay(req.params.deployment!, req.params.id!, String(body.operator ?? ''));
+      const message = await deadLetters.replay(req.params.deployment!, req.params.id!, operators.named(actor, body.operator));
       live.broadcast('dead-letters', { changed: `${req.params.deployment}/${req.params.id}` });
       return { message };
     } catch (error) {
@@ -51,11 +52,11 @@ export function registerDeadLetterRoutes(router: Router, { deadLetters, live, au
     }
   });
   router.on('POST', '/api/dead-letters/:deployment/:id/discard', async (req) => {
-    requireOperator(auth, req);
+    const actor = operators.actor(req);
     requireJson(req);
     const body = await req.json();
     try {
-      const message = await deadLetters.discard(req.params.deployment!, req.params.id!, String(body.operator ?? ''), String(body.reason ?? ''));
+      const message = await deadLetters.discard(req.params.deployment!, req.params.id!, operators.named(actor, body.operator), String(body.reason ?? ''));
       live.broadcast('dead-letters', { changed: `${req.params.deployment}/${req.params.id}` });
       return { message };
     } catch (error) {

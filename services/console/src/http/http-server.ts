@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, sep } from 'node:path';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import type { ConsoleSession } from '../sign-in/sessions.js';
 
 export class HttpError extends Error {
   constructor(
@@ -25,6 +26,8 @@ export interface Request {
   /** The body as text (decompressed), at most maxBodyBytes. */
   text(): Promise<string>;
   json(): Promise<any>;
+  /** The signed-in person's session, when the console signs people in and the gate found one. */
+  session?: ConsoleSession;
 }
 
 type Handler = (req: Request, res: ServerResponse) => Promise<unknown> | unknown;
@@ -49,7 +52,15 @@ const contentTypes: Record<string, string> = {
 export class Router {
   private readonly routes: Route[] = [];
 
-  constructor(private readonly options: { staticDir: string; maxBodyBytes: number; onError(error: unknown, path: string): void }) {}
+  constructor(
+    private readonly options: {
+      staticDir: string;
+      maxBodyBytes: number;
+      onError(error: unknown, path: string): void;
+      /** Runs first for every request; false when it has answered itself (a redirect to sign in). */
+      gate?(req: Request, res: ServerResponse): Promise<boolean> | boolean;
+    },
+  ) {}
 
   on(method: string, path: string, handler: Handler): this {
     const keys: string[] = [];
@@ -83,30 +94,32 @@ export class Router {
     const url = new URL(raw.url ?? '/', 'http://console');
     const method = raw.method ?? 'GET';
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    let body: Promise<string> | undefined;
+    const request: Request = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      params: {},
+      headers: raw.headers,
+      raw,
+      text: () => (body ??= readBody(raw, this.options.maxBodyBytes)),
+      json: async () => {
+        const text = await request.text();
+        try {
+          return text ? JSON.parse(text) : {};
+        } catch {
+          throw new HttpError(400, 'the body is not valid JSON', 'INVALID_JSON');
+        }
+      },
+    };
     try {
+      // Before any route or file: with sign-in, who may see anything at all.
+      if (this.options.gate && !(await this.options.gate(request, res))) return;
       for (const route of this.routes) {
         if (route.method !== method) continue;
         const match = route.pattern.exec(url.pathname);
         if (!match) continue;
-        const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(match[i + 1]!)]));
-        let body: Promise<string> | undefined;
-        const request: Request = {
-          method,
-          path: url.pathname,
-          query: url.searchParams,
-          params,
-          headers: raw.headers,
-          raw,
-          text: () => (body ??= readBody(raw, this.options.maxBodyBytes)),
-          json: async () => {
-            const text = await request.text();
-            try {
-              return text ? JSON.parse(text) : {};
-            } catch {
-              throw new HttpError(400, 'the body is not valid JSON', 'INVALID_JSON');
-            }
-          },
-        };
+        request.params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(match[i + 1]!)]));
         const result = await route.handler(request, res);
         if (!res.headersSent && !res.writableEnded) sendJson(res, 200, result ?? {});
         return;

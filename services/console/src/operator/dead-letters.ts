@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { envelope, events, operator } from '@lotse/contracts';
 import type { Kysely } from '@lotse/db';
 import type { ConsoleDb } from '../db/schema.js';
+import type { Actor } from './actor.js';
 import { grpcStatusName, type NetworkWatcher } from '../watch/network-watcher.js';
 
 export interface DeadLetter {
@@ -87,6 +88,13 @@ export function decodeParked(data: Uint8Array): DecodedMessage {
   }
 }
 
+/** The person's own token on their action, so the deployment verifies and audits them itself; none with the operator token. */
+function asPerson(actor: Actor): Metadata {
+  const metadata = new Metadata();
+  if (actor.accessToken) metadata.set('authorization', `Bearer ${actor.accessToken}`);
+  return metadata;
+}
+
 function describe(error: unknown): DeadLetterError {
   const e = error as ServiceError;
   if (typeof e?.code === 'number') return new DeadLetterError(grpcStatusName(e.code), e.details || e.message);
@@ -141,33 +149,33 @@ export class DeadLetters {
     return { ...toDeadLetter(deployment, found), decoded: decodeParked(found.data), actions };
   }
 
-  async replay(deployment: string, parkedId: string, operatorName: string): Promise<DeadLetter> {
+  async replay(deployment: string, parkedId: string, actor: Actor): Promise<DeadLetter> {
     this.known(deployment);
-    const name = this.operatorName(operatorName);
+    const who = this.named(actor);
     try {
-      const { message } = await this.watcher.operator(deployment).replayParkedMessage({ requestId: randomUUID(), parkedId, operatorName: name }, { deadlineMs: 15_000 });
-      await this.audit(deployment, parkedId, 'replay', name, null, 'ok', null);
+      const { message } = await this.watcher.operator(deployment).replayParkedMessage({ requestId: randomUUID(), parkedId, operatorName: who.name }, { deadlineMs: 15_000, metadata: asPerson(who) });
+      await this.audit(deployment, parkedId, 'replay', who, null, 'ok', null);
       return toDeadLetter(deployment, message!);
     } catch (error) {
       const e = describe(error);
-      await this.audit(deployment, parkedId, 'replay', name, null, e.status, e.message);
+      await this.audit(deployment, parkedId, 'replay', who, null, e.status, e.message);
       throw e;
     }
   }
 
-  async discard(deployment: string, parkedId: string, operatorName: string, reason: string): Promise<DeadLetter> {
+  async discard(deployment: string, parkedId: string, actor: Actor, reason: string): Promise<DeadLetter> {
     this.known(deployment);
-    const name = this.operatorName(operatorName);
+    const who = this.named(actor);
     if (!reason.trim()) throw new DeadLetterError('INVALID_ARGUMENT', 'a reason is required to discard a message');
     try {
       const { message } = await this.watcher
         .operator(deployment)
-        .discardParkedMessage({ requestId: randomUUID(), parkedId, operatorName: name, reason: reason.trim().slice(0, 500) }, { deadlineMs: 15_000 });
-      await this.audit(deployment, parkedId, 'discard', name, reason, 'ok', null);
+        .discardParkedMessage({ requestId: randomUUID(), parkedId, operatorName: who.name, reason: reason.trim().slice(0, 500) }, { deadlineMs: 15_000, metadata: asPerson(who) });
+      await this.audit(deployment, parkedId, 'discard', who, reason, 'ok', null);
       return toDeadLetter(deployment, message!);
     } catch (error) {
       const e = describe(error);
-      await this.audit(deployment, parkedId, 'discard', name, reason, e.status, e.message);
+      await this.audit(deployment, parkedId, 'discard', who, reason, e.status, e.message);
       throw e;
     }
   }
@@ -180,16 +188,26 @@ export class DeadLetters {
     if (!this.deploymentIds.includes(deployment)) throw new DeadLetterError('NOT_FOUND', `unknown deployment ${deployment}`);
   }
 
-  private operatorName(name: string): string {
-    const trimmed = name.trim();
+  private named(actor: Actor): Actor {
+    const trimmed = actor.name.trim();
     if (!trimmed) throw new DeadLetterError('INVALID_ARGUMENT', 'the operator name is required (it goes into the audit trail)');
-    return trimmed.slice(0, 100);
+    return { ...actor, name: trimmed.slice(0, 100) };
   }
 
-  private async audit(deployment: string, parkedId: string, action: string, operatorName: string, reason: string | null, outcome: string, detail: string | null) {
+  private async audit(deployment: string, parkedId: string, action: string, actor: Actor, reason: string | null, outcome: string, detail: string | null) {
     await this.db
       .insertInto('operator_action')
-      .values({ deployment_id: deployment, parked_id: parkedId, action, operator_name: operatorName, reason, outcome, detail: detail?.slice(0, 2000) ?? null })
+      .values({
+        deployment_id: deployment,
+        parked_id: parkedId,
+        action,
+        operator_name: actor.name,
+        operator_sub: actor.sub,
+        operator_roles: actor.sub ? actor.roles : null,
+        reason,
+        outcome,
+        detail: detail?.slice(0, 2000) ?? null,
+      })
       .execute();
   }
 }

@@ -1,5 +1,5 @@
 // The console's single page: hash routes, one view at a time, live updates over server-sent events.
-import { esc } from './lib.js';
+import { api, esc, me, signIn } from './lib.js';
 import * as mapView from './views/map.js';
 import * as casesView from './views/cases.js';
 import * as caseView from './views/case.js';
@@ -69,6 +69,27 @@ async function render() {
 }
 
 window.addEventListener('hashchange', () => void render());
+
+// Who is signed in (with an issuer the server sent a browser without a session to sign in first).
+async function whoAmI() {
+  const res = await fetch('/api/me', { headers: { Accept: 'application/json' } });
+  if (res.status === 401) return signIn();
+  Object.assign(me, await res.json());
+  if (!me.signIn) return;
+  const { person } = me;
+  document.getElementById('who-name').textContent = person.displayName ?? person.username ?? person.sub;
+  document.getElementById('who-name').title = `staff id ${person.sub} at ${person.agencyId}`;
+  document.getElementById('who-roles').textContent = `(${person.roles.join(', ')})`;
+  document.getElementById('who').hidden = false;
+  document.getElementById('sign-out').addEventListener('click', async () => {
+    const { location: next } = await api('/auth/logout', { body: {} });
+    location.assign(next);
+  });
+  const back = sessionStorage.getItem('lotse.return');
+  sessionStorage.removeItem('lotse.return');
+  if (back && back !== location.hash) location.replace(back);
+}
+await whoAmI();
 void render();
 
 // Live updates: the server pushes deployment, stream, telemetry and dead-letter changes.
@@ -81,7 +102,11 @@ function connect() {
     live.querySelector('.live-text').textContent = text;
   };
   source.addEventListener('open', () => set(true, 'live'));
-  source.addEventListener('error', () => set(false, 'reconnecting…'));
+  source.addEventListener('error', () => {
+    set(false, 'reconnecting…');
+    // The stream ends with the session; whether that is why, /api/me says.
+    if (me.signIn) void fetch('/api/me').then((res) => res.status === 401 && signIn());
+  });
   for (const type of ['hello', 'deployments', 'streams', 'telemetry', 'dead-letters']) {
     source.addEventListener(type, (event) => {
       const data = JSON.parse(event.data);

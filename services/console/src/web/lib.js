@@ -13,6 +13,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Who is signed in ({ signIn, person, mayAct }), set once by app.js from /api/me. */
+export const me = { signIn: false, person: null, mayAct: true };
+
+/** Off to the issuer's login page; the view to come back to is kept for after. */
+export function signIn() {
+  sessionStorage.setItem('lotse.return', location.hash);
+  location.assign('/auth/login?return=/');
+}
+
 export async function api(path, options = {}) {
   const init = { headers: { Accept: 'application/json' }, ...options };
   if (options.body !== undefined) {
@@ -22,8 +31,13 @@ export async function api(path, options = {}) {
   }
   const res = await fetch(path, init);
   const body = await res.json().catch(() => ({}));
-  // Replay and discard need the operator: ask for the console's token once, log in (the server
-  // sets an HttpOnly cookie), and try again.
+  // Signed in, a 401 means the session ended (with its token): sign in again.
+  if (res.status === 401 && me.signIn) {
+    signIn();
+    throw new ApiError(res.status, body);
+  }
+  // Without sign-in replay and discard need the operator: ask for the console's token once, log
+  // in (the server sets an HttpOnly cookie), and try again.
   if (res.status === 401 && body?.error === 'UNAUTHENTICATED' && path !== '/api/login' && !options.retried) {
     const token = window.prompt('Operator token of this console (printed by `pnpm start`, or in the console’s log):');
     if (token) {

@@ -1,4 +1,4 @@
-import { api, colour, errorBox, esc, fmtTime, toast } from '../lib.js';
+import { api, colour, errorBox, esc, fmtTime, me, toast } from '../lib.js';
 
 const stateBadge = { open: '<span class="badge bad">parked</span>', replayed: '<span class="badge ok">replayed</span>', discarded: '<span class="badge plain">discarded</span>' };
 
@@ -7,7 +7,7 @@ export async function render(root, ctx) {
   let selected = null;
   root.innerHTML = `
     <h1>Dead letters</h1>
-    <p class="lead">Messages a deployment's consumer could not process after repeated deliveries, parked there. Inspect the payload, then replay it (the deployment runs its handler again) or discard it. Both are audited at the deployment, with your name.</p>
+    <p class="lead">Messages a deployment's consumer could not process after repeated deliveries, parked there. Inspect the payload, then replay it (the deployment runs its handler again) or discard it. Both are audited at the deployment, ${me.signIn ? 'with your staff id' : 'with your name'}.${me.signIn && !me.mayAct ? ' <strong>You may look; replay and discard need the operator role.</strong>' : ''}</p>
     <section class="panel">
       <div class="row"><h2>Parked messages</h2><span class="spacer"></span>
         <label class="check"><input type="checkbox" id="resolved"> show replayed and discarded</label></div>
@@ -19,7 +19,7 @@ export async function render(root, ctx) {
       <form method="dialog" id="dialog-form">
         <h2 id="dialog-title"></h2>
         <p id="dialog-text" class="muted"></p>
-        <label class="field">Your name (for the audit trail) <input type="text" name="operator" required autocomplete="name"></label>
+        <label class="field" id="operator-field">Your name (for the audit trail) <input type="text" name="operator" required autocomplete="name"></label>
         <label class="field" id="reason-field">Reason <textarea name="reason" rows="3"></textarea></label>
         <div class="actions"><button type="button" class="secondary" id="dialog-cancel">Cancel</button><button type="submit" id="dialog-ok"></button></div>
       </form>
@@ -69,7 +69,7 @@ export async function render(root, ctx) {
     const { actions } = await api('/api/actions');
     root.querySelector('#actions').innerHTML = actions.length
       ? `<table><thead><tr><th>When</th><th>Operator</th><th>Action</th><th>Message</th><th>Outcome</th></tr></thead><tbody>${actions
-          .map((a) => `<tr><td class="nowrap">${esc(fmtTime(a.at))}</td><td>${esc(a.operator_name)}</td><td>${esc(a.action)}${a.reason ? `: <span class="muted">${esc(a.reason)}</span>` : ''}</td><td class="mono small">${esc(a.deployment_id)} #${esc(a.parked_id)}</td><td>${a.outcome === 'ok' ? '<span class="badge ok">ok</span>' : `<span class="badge bad">${esc(a.outcome)}</span> <span class="small">${esc(a.detail ?? '')}</span>`}</td></tr>`)
+          .map((a) => `<tr><td class="nowrap">${esc(fmtTime(a.at))}</td><td>${esc(a.operator_name)}${a.operator_roles ? ` <span class="muted small">(${esc(a.operator_roles.join(', '))})</span>` : ''}</td><td>${esc(a.action)}${a.reason ? `: <span class="muted">${esc(a.reason)}</span>` : ''}</td><td class="mono small">${esc(a.deployment_id)} #${esc(a.parked_id)}</td><td>${a.outcome === 'ok' ? '<span class="badge ok">ok</span>' : `<span class="badge bad">${esc(a.outcome)}</span> <span class="small">${esc(a.detail ?? '')}</span>`}</td></tr>`)
           .join('')}</tbody></table>`
       : '<div class="empty">No replays or discards from this console yet.</div>';
   }
@@ -90,7 +90,7 @@ export async function render(root, ctx) {
     const d = m.decoded;
     panel.innerHTML = `
       <div class="row"><h2>Message #${esc(m.parkedId)} at ${esc(m.deployment)}</h2> ${stateBadge[m.state]}<span class="spacer"></span>
-        ${m.state === 'open' ? '<button id="replay">Replay</button> <button class="danger" id="discard">Discard…</button>' : ''}</div>
+        ${m.state === 'open' ? (me.mayAct ? '<button id="replay">Replay</button> <button class="danger" id="discard">Discard…</button>' : '<button id="replay" disabled title="needs the operator role">Replay</button> <button class="danger" id="discard" disabled title="needs the operator role">Discard…</button>') : ''}</div>
       <div id="result">${result ?? ''}</div>
       <dl class="kv">
         <dt>consumer</dt><dd>${esc(m.consumer)}</dd><dt>stream</dt><dd>${esc(m.stream)}</dd><dt>subject</dt><dd>${esc(m.subject)}</dd>
@@ -118,7 +118,10 @@ export async function render(root, ctx) {
         : `${m.deployment} marks the message as needing no effect. It stays on record.`;
     root.querySelector('#reason-field').hidden = action !== 'discard';
     form.reason.required = action === 'discard';
-    form.operator.value = localStorage.getItem('lotse.operator') ?? '';
+    // Signed in, the console records the verified staff id; only with the operator token is a name typed.
+    root.querySelector('#operator-field').hidden = me.signIn;
+    form.operator.required = !me.signIn;
+    form.operator.value = me.signIn ? '' : (localStorage.getItem('lotse.operator') ?? '');
     form.reason.value = '';
     root.querySelector('#dialog-ok').textContent = action === 'replay' ? 'Replay' : 'Discard';
     root.querySelector('#dialog-ok').className = action === 'replay' ? '' : 'danger';
@@ -126,8 +129,8 @@ export async function render(root, ctx) {
     form.onsubmit = async (e) => {
       e.preventDefault();
       const operator = form.operator.value.trim();
-      if (!operator) return;
-      localStorage.setItem('lotse.operator', operator);
+      if (!operator && !me.signIn) return;
+      if (!me.signIn) localStorage.setItem('lotse.operator', operator);
       dialog.close();
       let result;
       try {
@@ -142,7 +145,7 @@ export async function render(root, ctx) {
       await inspect(m.deployment, m.parkedId, result);
     };
     dialog.showModal();
-    (form.operator.value ? root.querySelector('#dialog-ok') : form.operator).focus();
+    (form.operator.value || me.signIn ? root.querySelector('#dialog-ok') : form.operator).focus();
   }
 
   await load();
