@@ -29,11 +29,13 @@ export function networkUpBanner(
   ];
   if (signIn) {
     lines.push(
-      `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token:`,
-      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call … sends it; the token is bound to the deployment's certificate, RFC 8705)`,
+      `People sign in (OpenID issuer ${signIn.issuer}, password of every demo account: ${DEMO_PASSWORD}). Staff RPCs need a token; sign in first:`,
+      `  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz     (then pnpm lotse call kv-mayen-koblenz … sends it; the token is bound to the deployment's certificate, RFC 8705)`,
       `  demo accounts: <role>.<deployment> for every deployment and the console, role caseworker, supervisor, operator, auditor or dpo; also operator and auditor (the console's)`,
       '',
     );
+  } else {
+    lines.push('Sign-in is off (LOTSE_SIGN_IN=0, for development only): staff RPCs take the client certificate alone.', '');
   }
   if (seeded.length) {
     const first = seeded[0]!;
@@ -41,9 +43,11 @@ export function networkUpBanner(
       'Demo newcomers (with consent for migration counselling) at the foreign office:',
       ...seeded.map((s) => `  ${s.newcomerId}  case ${s.caseRef}  (${s.label})`),
       '',
-      'Try a referral (any gRPC client works: reflection is on; use the certificates in ' + join(config.home, 'pki') + '):',
+      'Try a referral (any gRPC client works: reflection is on; use the certificates in ' + join(config.home, 'pki') + (signIn ? ' and an access token' : '') + '):',
+      ...(signIn ? ['  pnpm lotse login kv-mayen-koblenz --as caseworker.kv-mayen-koblenz'] : []),
       `  pnpm lotse call kv-mayen-koblenz lotse.foreign_office.v1.ForeignOfficeService/RequestReferral '{"requestId":"try-1","newcomerId":"${first.newcomerId}","purpose":"PURPOSE_MIGRATION_COUNSELLING"}'`,
-      `  pnpm lotse call lotsenhaus lotse.lotsenhaus.v1.LotsenhausService/GetCaseTimeline '{"caseRef":"${first.caseRef}"}'`,
+      `  pnpm lotse call lotsenhaus lotse.lotsenhaus.v1.LotsenhausService/GetCaseTimeline '{"caseRef":"${first.caseRef}"}' --as kv-mayen-koblenz`,
+      ...(signIn ? ['  pnpm lotse login caritas-rhein-mosel-ahr --as caseworker.caritas-rhein-mosel-ahr'] : []),
       `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/ListReferrals '{}'`,
       `  pnpm lotse call caritas-rhein-mosel-ahr lotse.migration_services.v1.MigrationServicesService/AcceptReferral '{"requestId":"try-2","referralId":"<referral id>"}'`,
       '',

@@ -17,8 +17,8 @@ import { NatsServerMissingError, startNatsServer } from '@lotse/messaging';
 import { buildEntries, stopBuilding } from './build.js';
 import { repoRoot, serviceMain, telemetryPreload } from './paths.js';
 import { Supervisor } from './supervisor.js';
-import { CLI_CLIENT, DEMO_PASSWORD, demoStaff, ISSUER_CERTIFICATE, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
-import { signInWithPassword } from '@lotse/identity';
+import { demoStaff, ISSUER_CERTIFICATE, startNetworkIssuer, type NetworkSignIn } from './sign-in.js';
+import { StaffTokens } from './staff-tokens.js';
 import { Metadata } from '@grpc/grpc-js';
 
 const env = readEnv();
@@ -80,7 +80,7 @@ if (!natsUrl && config.natsCluster === 3) {
   }
 }
 
-// People sign in (LOTSE_SIGN_IN=1): the embedded OpenID issuer, trusted by every deployment.
+// People sign in (unless LOTSE_SIGN_IN=0): the embedded OpenID issuer, trusted by every deployment.
 let signIn: NetworkSignIn | undefined;
 let stopIssuer = async () => {};
 if (config.signIn) {
@@ -240,12 +240,9 @@ try {
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const fo = deployments.find((d) => d.service === 'foreign-office')!;
-// With sign-in on, the demo data is entered by the foreign office's demo caseworker.
-const seedMetadata = new Metadata();
-if (signIn && config.demoData) {
-  const { accessToken } = await signInWithPassword({ issuer: signIn.issuer, ...CLI_CLIENT, username: `caseworker.${fo.id}`, password: DEMO_PASSWORD, certificate: loadIdentity(dirs.pki, fo.id) });
-  seedMetadata.set('authorization', `Bearer ${accessToken}`);
-}
+// With sign-in on, the demo data is entered by the foreign office's demo caseworker, so the audit
+// trail names a member of staff as for any other registration.
+const seedMetadata = signIn && config.demoData ? await new StaffTokens(signIn, new Map([[fo.id, fo.agencyType]]), dirs.pki).bearer(fo.id, 'caseworker') : new Metadata();
 const seeded = config.demoData ? await seedDemoData({ id: fo.id, address: `127.0.0.1:${fo.grpcPort}` }, loadIdentity(dirs.pki, fo.id), seedMetadata) : [];
 writeNetworkFile();
 

@@ -16,8 +16,9 @@ export interface NetworkConfig {
   databaseUrl?: string;
   demoData: boolean;
   /**
-   * People sign in (LOTSE_SIGN_IN=1): the launcher runs the embedded OpenID issuer on
-   * portBase + 40 and every deployment trusts it, so staff RPCs need `pnpm lotse login` first.
+   * People sign in (the default): the launcher runs the embedded OpenID issuer on portBase + 40
+   * and every deployment trusts it, so staff RPCs need `pnpm lotse login` first.
+   * LOTSE_SIGN_IN=0 turns it off — certificates only, for development, never for real data.
    */
   signIn: boolean;
   /**
@@ -42,7 +43,7 @@ export function toNetworkConfig(env: Env): NetworkConfig {
     natsCluster: oneOf(env, 'LOTSE_NATS_CLUSTER', ['1', '3'] as const, '1') === '3' ? 3 : 1,
     databaseUrl: optionalString(env, 'DATABASE_URL'),
     demoData: optionalString(env, 'LOTSE_DEMO_DATA', '1') !== '0',
-    signIn: optionalString(env, 'LOTSE_SIGN_IN', '0') === '1',
+    signIn: oneOf(env, 'LOTSE_SIGN_IN', ['0', '1'] as const, '1') === '1',
     certificateBoundTokens: oneOf(env, 'OIDC_CERT_BOUND_TOKENS', ['required', 'optional'] as const, 'required'),
     runFromSource: optionalString(env, 'LOTSE_RUN_FROM_SOURCE', '0') === '1',
   };

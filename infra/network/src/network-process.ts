@@ -6,13 +6,18 @@ import { join } from 'node:path';
 import { Metadata, type Client } from '@grpc/grpc-js';
 import pg from 'pg';
 import { createClient, type PromiseClient } from '@lotse/grpc';
+import type { Role } from '@lotse/identity';
 import { loadIdentity } from '@lotse/pki';
 import { repoRoot } from './paths.js';
+import type { NetworkSignIn } from './sign-in.js';
+import { staffTokensOf, type StaffTokens } from './staff-tokens.js';
 
 export interface NetworkFile {
   nats: string;
   pki: string;
-  deployments: { id: string; grpc: string; pid: number | null; ready: boolean; restarts: number; database: string; log: string }[];
+  signIn?: NetworkSignIn;
+  deployments: { id: string; agencyType: string; grpc: string; pid: number | null; ready: boolean; restarts: number; database: string; log: string }[];
+  console: { id: string };
 }
 
 /**
@@ -42,8 +47,32 @@ export class RunningNetwork {
     return d;
   }
 
-  client<C extends Client>(Ctor: any, deploymentId: string, asAgency = deploymentId): PromiseClient<C> {
-    return createClient<C>(Ctor, this.deployment(deploymentId).grpc, loadIdentity(join(this.home, 'pki'), asAgency), { deadlineMs: 10_000, serverAgencyId: deploymentId });
+  private tokens: StaffTokens | undefined | null = null;
+
+  /**
+   * The network's demo staff, signed in as a test needs them (undefined with LOTSE_SIGN_IN=0).
+   * One per network start: a restarted launcher has an issuer with new keys.
+   */
+  staff(): StaffTokens | undefined {
+    if (this.tokens === null) this.tokens = staffTokensOf(this.network(), join(this.home, 'pki'));
+    return this.tokens;
+  }
+
+  /**
+   * A client of `deploymentId` presenting `asAgency`'s certificate. Where sign-in is on, each call
+   * that acts for a person sends the token of `asAgency`'s demo `role` (or of the role the
+   * matrix's row asks for, if it does not name that one), as a member of staff's client would.
+   */
+  client<C extends Client>(Ctor: any, deploymentId: string, asAgency = deploymentId, role?: Role): PromiseClient<C> {
+    const client = createClient<C>(Ctor, this.deployment(deploymentId).grpc, loadIdentity(join(this.home, 'pki'), asAgency), { deadlineMs: 10_000, serverAgencyId: deploymentId });
+    const staff = this.staff();
+    return staff ? staff.signedIn(Ctor.service, client, asAgency, deploymentId, role) : client;
+  }
+
+  /** `authorization: Bearer` of `asAgency`'s demo `role` (none with sign-in off), for raw and streaming calls. */
+  async bearer(asAgency: string, role: Role = 'caseworker', metadata = new Metadata()): Promise<Metadata> {
+    const staff = this.staff();
+    return staff ? staff.bearer(asAgency, role, metadata) : metadata;
   }
 
   async waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {

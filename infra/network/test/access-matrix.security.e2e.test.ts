@@ -3,7 +3,10 @@
 // type and with the deployment's own; where the matrix says no, the answer is PERMISSION_DENIED
 // from the edge and no database of the network changes; where it says yes, the edge lets the
 // call through (the handler then answers as it does — usually INVALID_ARGUMENT for the empty
-// request). The relation variants (not party, party, party after closure) are in
+// request). People sign in (the default): an allowed call that acts for a person sends the token
+// of a demo account of the caller whose role the row names (the roles themselves are
+// roles.security.e2e.test.ts's); a refused one sends none, as the certificate alone decides
+// it. The relation variants (not party, party, party after closure) are in
 // need-to-know.security.e2e.test.ts.
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -86,8 +89,11 @@ describe('the authorisation matrix on the running network', () => {
     expect(wrong).toEqual([]);
     expect(await rowCounts()).toEqual(before);
 
+    const staff = setup.network.staff()!;
     for (const c of cases.filter((x) => x.allowed)) {
-      const answer = await call(rawClient(c.service, c.target, c.caller), c.key, c.streaming);
+      // The test's own auditor certificate has no demo staff: its rows let it call as software.
+      const role = c.caller === callersByType.auditor ? undefined : staff.roleFor(c.method, c.caller, c.target);
+      const answer = await call(rawClient(c.service, c.target, c.caller), c.key, c.streaming, role && (await staff.bearer(c.caller, role)));
       if (answer.details.includes('authorisation matrix') || answer.code === status.INTERNAL || answer.code === status.UNAUTHENTICATED) {
         wrong.push(`${c.caller} → ${c.target} ${c.method}: ${status[answer.code]} ${answer.details}`);
       }

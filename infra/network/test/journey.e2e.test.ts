@@ -111,7 +111,7 @@ describe('a consented referral through the network', () => {
         requestId: 'reflection-referral',
         newcomerId: newcomer.newcomerId,
         purpose: 'PURPOSE_MIGRATION_COUNSELLING',
-      })) as { referral: { status: string } };
+      }, await network.bearer('kv-mayen-koblenz'))) as { referral: { status: string } };
       expect(response.referral.status).toBe('REFERRAL_STATUS_REQUESTED');
     } finally {
       generic.close();

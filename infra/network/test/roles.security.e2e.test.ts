@@ -1,32 +1,29 @@
-// Security, end to end: the roles of policy/access.yaml on the running network with sign-in on
-// (LOTSE_SIGN_IN=1, the embedded OpenID issuer). Every RPC whose row names `people` is called at
+// Security, end to end: the roles of policy/access.yaml on the running network, where people
+// sign in (the default: the embedded OpenID issuer). Every RPC whose row names `people` is called at
 // every deployment kind that serves it, over the certificate the row lets call (the deployment's
 // own, or the console's for the operator API), once with the token of each demo account of that
 // agency — one per role — and once without a token. A role outside the row is PERMISSION_DENIED
 // naming the role, and nothing is written; a role inside it passes the edge (the handler then
 // answers the empty request as it does). Without a token the call is UNAUTHENTICATED unless the
 // row lets that caller call as software.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Metadata, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { loadAccessMatrix } from '@lotse/flows';
-import { signInWithPassword } from '@lotse/identity';
-import { loadIdentity } from '@lotse/pki';
+import type { Role } from '@lotse/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetworkOnPostgres, type NetworkOnPostgres } from '../src/network-process.js';
-import { DEMO_PASSWORD, type NetworkSignIn } from '../src/sign-in.js';
+import type { StaffTokens } from '../src/staff-tokens.js';
 import { callEmpty, rawClients, rowCounts, services, targets, typeOf, type AnyService } from './support/raw-calls.js';
 
 const matrix = loadAccessMatrix();
 const consoleId = 'console';
 
 let setup: NetworkOnPostgres;
-let signIn: NetworkSignIn;
+let staff: StaffTokens;
 const clients = rawClients(() => setup);
 
 beforeAll(async () => {
-  setup = await startNetworkOnPostgres({ LOTSE_SIGN_IN: '1' });
-  signIn = (JSON.parse(readFileSync(join(setup.home, 'network.json'), 'utf8')) as { signIn: NetworkSignIn }).signIn;
+  setup = await startNetworkOnPostgres();
+  staff = setup.network.staff()!;
 }, 300_000);
 
 afterAll(async () => {
@@ -34,23 +31,8 @@ afterAll(async () => {
   await setup?.remove();
 }, 60_000);
 
-const tokens = new Map<string, string>();
-async function tokenOf(username: string): Promise<string> {
-  let token = tokens.get(username);
-  if (!token) {
-    // Bound to the certificate of the account's agency (RFC 8705), the one its calls come with.
-    const agencyId = signIn.staff.find((s) => s.username === username)!.agencyId;
-    const certificate = loadIdentity(join(setup.home, 'pki'), agencyId);
-    token = (await signInWithPassword({ issuer: signIn.issuer, clientId: signIn.clientId, redirectUri: signIn.redirectUri, username, password: DEMO_PASSWORD, certificate })).accessToken;
-    tokens.set(username, token);
-  }
-  return token;
-}
-const bearer = (token: string) => {
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
-  return metadata;
-};
+/** `<role>.<agency>`'s token, from the one helper (renewed should the run outlast it). */
+const tokenOf = (account: { agencyId: string; roles: Role[]; username: string }) => staff.bearer(account.agencyId, account.username.split('.')[0] as Role);
 
 interface Case {
   service: AnyService;
@@ -87,14 +69,14 @@ describe('roles on the running network', () => {
     const reached = new Set(cases.map((c) => c.method));
     expect([...matrix.rules.values()].filter((r) => r.people && !reached.has(r.method)).map((r) => r.method)).toEqual([]);
 
-    const staff = (agencyId: string) => signIn.staff.filter((s) => s.agencyId === agencyId && s.username.includes('.'));
+    const accountsAt = (agencyId: string) => staff.signIn.staff.filter((s) => s.agencyId === agencyId && s.username.includes('.'));
     const wrong: string[] = [];
     const before = await rowCounts(setup);
     let refused = 0;
     for (const c of cases) {
-      for (const account of staff(c.caller)) {
+      for (const account of accountsAt(c.caller)) {
         if (account.roles.some((r) => c.people.includes(r))) continue;
-        const answer = await callEmpty(clients.of(c.service, c.target, c.caller), c.key, c.streaming, bearer(await tokenOf(account.username)));
+        const answer = await callEmpty(clients.of(c.service, c.target, c.caller), c.key, c.streaming, await tokenOf(account));
         refused++;
         if (answer.code !== status.PERMISSION_DENIED || !/needs the role/.test(answer.details)) wrong.push(`${account.username} → ${c.target} ${c.method}: ${status[answer.code]} ${answer.details}`);
       }
@@ -108,9 +90,9 @@ describe('roles on the running network', () => {
 
     let allowed = 0;
     for (const c of cases) {
-      for (const account of staff(c.caller)) {
+      for (const account of accountsAt(c.caller)) {
         if (!account.roles.some((r) => c.people.includes(r))) continue;
-        const answer = await callEmpty(clients.of(c.service, c.target, c.caller), c.key, c.streaming, bearer(await tokenOf(account.username)));
+        const answer = await callEmpty(clients.of(c.service, c.target, c.caller), c.key, c.streaming, await tokenOf(account));
         allowed++;
         if (answer.code === status.UNAUTHENTICATED || answer.code === status.INTERNAL || /needs the role|authorisation matrix/.test(answer.details)) {
           wrong.push(`${account.username} → ${c.target} ${c.method}: ${status[answer.code]} ${answer.details}`);

@@ -37,6 +37,8 @@ describe('the scenario generator', () => {
     const { code, output } = await runScenario(['--journeys', '40', '--rate', '10', '--seed', '1', '--network', join(home, 'network.json'), '--pki', join(home, 'pki')]);
     expect(output, output).toMatch(/accounted at the hub: 40\/40 journeys\n/);
     expect(code, output).toBe(0);
+    // People sign in on the default network: the journeys' calls act for demo staff.
+    expect(output).toMatch(/demo staff: [1-9]\d* accounts signed in before the first journey/);
     // The mix shows up: progress lines while it ran, and more than one outcome in the summary.
     expect(output).toMatch(/started \d+\/40 {2}at hub \d+ {2}completed \d+ {2}failed 0/);
     expect(output).toMatch(/ {2}counselling started\n/);

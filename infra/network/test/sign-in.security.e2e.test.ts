@@ -1,5 +1,5 @@
-// End to end: the network started as the README says, with people signing in
-// (LOTSE_SIGN_IN=1): the launcher runs the embedded OpenID issuer, the demo data is entered by
+// End to end: the network started as the README says, where people sign in (the default):
+// the launcher runs the embedded OpenID issuer, the demo data is entered by
 // the foreign office's demo caseworker, a staff RPC without a token is refused and writes
 // nothing, `pnpm lotse login` then lets the same call through, the audit trail names the
 // caseworker's pseudonymous staff id; the token is bound to the deployment's certificate
@@ -27,7 +27,7 @@ let pki: string;
 const foId = 'kv-mayen-koblenz';
 
 beforeAll(async () => {
-  setup = await startNetworkOnPostgres({ LOTSE_SIGN_IN: '1' });
+  setup = await startNetworkOnPostgres();
   networkFile = join(setup.home, 'network.json');
   pki = join(setup.home, 'pki');
 }, 300_000);

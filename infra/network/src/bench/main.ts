@@ -60,6 +60,7 @@ async function main() {
   let keepLogs = false;
   try {
     net = await connectNetwork(join(home, 'network.json'), undefined);
+    if (net.staff) say(`demo staff signed in before measuring: ${net.staff.signIns} accounts (every journey's calls act for one of them)`);
     const launcher = launcherPid(network);
     // Idle: after start-up has settled (migrations, demo data, the console's first polls).
     await sleep(10_000);

@@ -19,7 +19,7 @@ Commands:
                                             console (an operator) unless --as says otherwise
   login <deployment> --as <user> [--password <pw>]
                                             Sign a member of staff in at the network's OpenID
-                                            issuer (a network started with LOTSE_SIGN_IN=1);
+                                            issuer (unless it was started with LOTSE_SIGN_IN=0);
                                             later calls to <deployment> send the access token,
                                             which is bound to <pki>/<deployment>.crt (RFC 8705)
 

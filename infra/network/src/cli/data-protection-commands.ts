@@ -8,6 +8,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { dataProtection } from '@lotse/contracts';
 import { createClient } from '@lotse/grpc';
+import { storedToken } from './login-command.js';
 import type { CliIo } from './run-cli.js';
 import { errorReport, formatErrorReport } from './status-details.js';
 import { readClientIdentity, resolveTarget, UsageError } from './target.js';
@@ -32,9 +33,11 @@ Options:
   --chromium <path>     report: the browser that prints the PDF (default: /usr/bin/chromium)
   --no-pdf              report: write the HTML only
   --as, --pki, --network, --deadline as for the other commands
+  Each call sends the token pnpm lotse login kept for the agency whose certificate it presents.
 
 Examples:
-  pnpm lotse audit-verify kv-mayen-koblenz lotsenhaus caritas-koblenz
+  pnpm lotse audit-verify kv-mayen-koblenz lotsenhaus caritas-koblenz --as console
+  pnpm lotse login kv-mayen-koblenz --as dpo.kv-mayen-koblenz
   pnpm lotse report <newcomer id> --lang ar --out report
 `;
 
@@ -100,9 +103,12 @@ export async function runDataProtectionCli(argv: readonly string[], io: CliIo): 
     const deadlineMs = Number(values.deadline);
     if (!Number.isInteger(deadlineMs) || deadlineMs <= 0) throw new UsageError(`--deadline must be a positive number of milliseconds, not "${values.deadline}"`);
     const [command, ...rest] = positionals;
-    const metadata = () => {
+    // The token `pnpm lotse login` kept for the agency whose certificate the call presents.
+    const metadata = async (as: string) => {
       const m = new Metadata();
       if (values.caseworker) m.set('x-lotse-caseworker', values.caseworker);
+      const token = await storedToken(values.network, as);
+      if (token) m.set('authorization', `Bearer ${token}`);
       return m;
     };
     const connect = async (addressOrAgency: string) => {
@@ -110,7 +116,7 @@ export async function runDataProtectionCli(argv: readonly string[], io: CliIo): 
       const as = values.as ?? target.agencyId;
       if (!as) throw new UsageError('the servers require a client certificate: name the agency to call as with --as <agency-id>');
       const tls = await readClientIdentity(values.pki, as);
-      return { target, identity: { ca: tls.ca, cert: tls.cert, key: tls.key } };
+      return { target, as, identity: { ca: tls.ca, cert: tls.cert, key: tls.key } };
     };
 
     if (command === 'audit-verify') {
@@ -123,10 +129,10 @@ export async function runDataProtectionCli(argv: readonly string[], io: CliIo): 
       }
       let failed = false;
       for (const agency of rest) {
-        const { target, identity } = await connect(agency);
+        const { target, as, identity } = await connect(agency);
         const client = createClient(dataProtection.DataProtectionServiceClient, target.address, identity, { deadlineMs, serverAgencyId: target.agencyId });
         try {
-          const result = await client.verifyAuditChain(knownHead, { metadata: metadata() });
+          const result = await client.verifyAuditChain(knownHead, { metadata: await metadata(as) });
           const name = result.agencyId || agency;
           if (result.ok) {
             io.stdout(`OK ${name}: ${result.rows} rows, head ${result.headSeq}:${result.headHash || '-'}\n`);
@@ -153,11 +159,11 @@ export async function runDataProtectionCli(argv: readonly string[], io: CliIo): 
         if (!foreignOffice) throw new UsageError(`no foreign office in ${values.network}: name it with --at <agency id or host:port>`);
         at = foreignOffice.id;
       }
-      const { target, identity } = await connect(at);
+      const { target, as, identity } = await connect(at);
       const client = createClient(dataProtection.TransparencyReportServiceClient, target.address, identity, { deadlineMs, serverAgencyId: target.agencyId });
       let report: dataProtection.GetTransparencyReportResponse;
       try {
-        report = await client.getTransparencyReport({ newcomerId: rest[0]!, language: values.lang }, { metadata: metadata() });
+        report = await client.getTransparencyReport({ newcomerId: rest[0]!, language: values.lang }, { metadata: await metadata(as) });
       } finally {
         client.close();
       }

@@ -65,7 +65,7 @@ async function readNetwork(networkFile: string): Promise<{ signIn: SignInSection
   } catch (error) {
     throw new UsageError(`cannot read ${networkFile} (${(error as Error).message}): start the network first`);
   }
-  if (!parsed.signIn) throw new UsageError(`the network in ${networkFile} does not sign people in (start it with LOTSE_SIGN_IN=1)`);
+  if (!parsed.signIn) throw new UsageError(`the network in ${networkFile} does not sign people in (it was started with LOTSE_SIGN_IN=0)`);
   return { signIn: parsed.signIn, ...(typeof parsed.pki === 'string' && { pki: parsed.pki }) };
 }
 

@@ -101,7 +101,9 @@ async function main() {
   if (!existsSync(o.network)) throw new Usage(`${o.network} does not exist: start the network first (pnpm start), or pass --network`);
   const net = await connectNetwork(o.network, o.pki);
   try {
+    const signedIn = net.staff?.signIns ?? 0;
     const result = await runScenario(net, o);
+    if (net.staff) process.stdout.write(`demo staff: ${signedIn} accounts signed in before the first journey, ${net.staff.signIns - signedIn} renewals during the run\n`);
     process.exitCode = result.missing ? 1 : 0;
   } finally {
     net.close();

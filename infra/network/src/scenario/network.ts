@@ -1,10 +1,13 @@
 // The scenario's view of a running network: clients per deployment, each presenting the
-// certificate of the agency whose caseworker acts, and retries that keep the request id.
+// certificate of the agency whose caseworker acts and, where people sign in, that demo
+// caseworker's token (renewed before it expires); and retries that keep the request id.
 import { readFileSync } from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { foreignOffice as fo, jobCentre as jc, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { loadIdentity } from '@lotse/pki';
+import type { NetworkSignIn } from '../sign-in.js';
+import { staffTokensOf, type StaffTokens } from '../staff-tokens.js';
 
 export interface ScenarioNetwork {
   foreignOfficeId: string;
@@ -14,12 +17,16 @@ export interface ScenarioNetwork {
   hub: PromiseClient<hub.LotsenhausServiceClient>;
   migrationServices: Map<string, PromiseClient<ms.MigrationServicesServiceClient>>;
   jobCentres: Map<string, PromiseClient<jc.JobCentreServiceClient>>;
+  /** The demo staff the clients sign in as; undefined on a network started with LOTSE_SIGN_IN=0. */
+  staff: StaffTokens | undefined;
   close(): void;
 }
 
 interface NetworkFile {
   pki?: string;
-  deployments: { id: string; grpc: string; ready?: boolean }[];
+  signIn?: NetworkSignIn;
+  deployments: { id: string; agencyType: string; grpc: string; ready?: boolean }[];
+  console?: { id: string };
 }
 
 const deadlineMs = 20_000;
@@ -34,8 +41,11 @@ export async function connectNetwork(networkFile: string, pkiDir: string | undef
   const foreignOfficeId = file.deployments.find((d) => d.id.startsWith('kv-'))?.id ?? 'kv-mayen-koblenz';
   if (!address.has(hubId) || !address.has(foreignOfficeId)) throw new Error(`${networkFile} lists no hub (${hubId}) or foreign office (${foreignOfficeId})`);
 
-  const client = <C>(Ctor: any, id: string, asAgency = id) =>
-    createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {} }) as PromiseClient<C>;
+  const staff = staffTokensOf(file, pki);
+  const client = <C>(Ctor: any, id: string, asAgency = id) => {
+    const plain = createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {} }) as PromiseClient<C>;
+    return staff ? staff.signedIn(Ctor.service, plain, asAgency, id) : plain;
+  };
   const foreignOffice = client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, foreignOfficeId);
   const hubClient = client<hub.LotsenhausServiceClient>(hub.LotsenhausServiceClient, hubId, foreignOfficeId);
 
@@ -49,7 +59,10 @@ export async function connectNetwork(networkFile: string, pkiDir: string | undef
     if (p.agencyType === 'job-centre') jobCentres.set(p.providerId, client(jc.JobCentreServiceClient, p.providerId));
   }
   const all = [foreignOffice, hubClient, ...migrationServices.values(), ...jobCentres.values()];
-  return { pki, foreignOfficeId, hubId, foreignOffice, hub: hubClient, migrationServices, jobCentres, close: () => all.forEach((c) => c.close()) };
+  // Every account the clients will act as signs in now, before the first journey (and outside
+  // the bench's measured windows); later sign-ins are only the renewals.
+  await staff?.signInAll();
+  return { pki, foreignOfficeId, hubId, foreignOffice, hub: hubClient, migrationServices, jobCentres, staff, close: () => all.forEach((c) => c.close()) };
 }
 
 export const codeOf = (error: unknown): number | undefined => (error as Partial<ServiceError>)?.code;
