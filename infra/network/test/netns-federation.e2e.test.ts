@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamName } from '@lotse/messaging';
 import { waitFor } from '@lotse/testing';
 import { account, percentile, steadyStream } from './netns/accounting.js';
-import { fo, removeDir, startFederation, type Federation } from './netns/federation.js';
+import { fo, hub, removeDir, startFederation, type Federation } from './netns/federation.js';
 
 /** Generous: recovery on a loaded two-core machine, not a latency target. */
 const settleBoundMs = 120_000;
@@ -101,6 +101,10 @@ function allCurrent() {
   const durable = streams.some(([key, s]) => s?.consumer_detail?.some((c: any) => replicasCurrent(c, key)));
   return stream && durable ? stream[1] : undefined;
 }
+/** The cluster node the hub's consumer process is connected to (its connection is named after the hub). */
+function hubAttachedTo(): string | undefined {
+  return nodes.find((k) => world.monitor(k, '/connz')?.connections?.some((c: any) => c.name === hub.id));
+}
 /** The cluster node the foreign office's leaf is attached to. */
 function leafAttachedTo(): string | undefined {
   const remote = world.monitor('fo', '/leafz')?.leafs?.[0]?.ip as string | undefined;
@@ -153,6 +157,25 @@ describe('federation across network namespaces, under a steady stream of events'
       // Measured from the cut: how long until the events flowed through the majority.
       await settle(`partition 2 | 1 (${world.nodeOf(lonely)} cut off with the agency's leaf on it), while it lasts, from its start`, partedAt, new Date(), 90_000, partedAt);
       expect(leafAttachedTo(), 'the leaf moved to the majority').not.toBe(lonely);
+    } finally {
+      world.topology.cable(lonely, 'up');
+    }
+    const healedAt = new Date();
+    await settle(`partition 2 | 1 (${world.nodeOf(lonely)} cut off) healed`, healedAt, healedAt);
+    await waitFor(allCurrent, 'the cluster whole again', 60_000);
+  }, 240_000);
+
+  it('partition 2 | 1, the node of the hub’s consumer cut off from every host: events reach the hub through the other two while it lasts', async () => {
+    await waitFor(allCurrent, 'the cluster whole before the partition', 90_000);
+    const lonely = (await waitFor(hubAttachedTo, 'the hub’s consumer connected', 30_000))!;
+    const partedAt = new Date();
+    world.topology.cable(lonely, 'down');
+    try {
+      await sleep(5_000);
+      await settle(`partition 2 | 1 (${world.nodeOf(lonely)} cut off with the hub's consumer on it), while it lasts, from its start`, partedAt, new Date(), 90_000, partedAt);
+      // Asked of the majority: the cut-off node may not have noticed yet that the connection is gone.
+      const majority = nodes.filter((k) => k !== lonely);
+      expect(majority.some((k) => world.monitor(k, '/connz')?.connections?.some((c: any) => c.name === hub.id)), 'the hub’s consumer moved to the majority').toBe(true);
     } finally {
       world.topology.cable(lonely, 'up');
     }
