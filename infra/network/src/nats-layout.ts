@@ -85,6 +85,18 @@ const jsOverLeaf = [
   'default_js_domain: { "$G": "" }',
 ].join('\n');
 
+/**
+ * How soon a server gives up on a peer that went silent: a cut cable or a partition sends no FIN
+ * and no RST, so only unanswered pings reveal it. With nats-server's default (a ping every 2
+ * minutes, 2 unanswered) an agency's leaf node stayed attached for minutes to a cluster node that
+ * was cut off from every host, and every publish through it timed out although the other two
+ * nodes had quorum (the netns test's 2 | 1 partition); the routes of a healed partition likewise
+ * waited out TCP's retransmission back-off. With 5 s and 3, a silent peer is dropped within about
+ * 20 s: the leaf attaches to another node of its list, a route is dialled again (connect_retries).
+ * Every connection of the server gets these pings, clients too; they cost a few bytes each.
+ */
+const deadPeerDetection = ['# A silent peer (cut cable, partition) is dropped within ~20 s; see nats-layout.ts.', 'ping_interval: "5s"', 'ping_max: 3'].join('\n');
+
 const quote = (s: string) => JSON.stringify(s);
 /** `$POD_NAME` stays a variable reference (one file for every pod of a StatefulSet). */
 const nameValue = (name: string) => (/^\$[A-Z_]+$/.test(name) ? name : quote(name));
@@ -112,6 +124,7 @@ export function clusterNodeConfig(layout: ClusterLayout, node: ClusterNode): str
     `port: ${node.client.port}`,
     ...(node.httpPort ? [`http_port: ${node.httpPort}`] : []),
     'max_payload: 1MB',
+    deadPeerDetection,
     jsOverLeaf,
     '',
     'jetstream {',
@@ -175,6 +188,7 @@ export function leafNodeConfig(leaf: LeafNode): string {
     `port: ${leaf.client.port}`,
     ...(leaf.httpPort ? [`http_port: ${leaf.httpPort}`] : []),
     'max_payload: 1MB',
+    deadPeerDetection,
     jsOverLeaf,
     '# No JetStream here: the cluster holds the streams and the durable consumers, and answers',
     "# the agency's $JS.API requests across the leaf connection.",

@@ -1,18 +1,15 @@
 // The broker's generated configuration: the checked-in authorization block is what the generator
 // makes of today's deployments and flow table, and every configuration we ship or generate loads
 // on the nats-server these machines run (`nats-server -t`).
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkNatsConfig, natsServerBinary } from '@lotse/messaging';
+import { checkNatsConfig } from '@lotse/messaging';
 import { ensureDevPki } from '@lotse/pki';
 import { BROKER_CERTIFICATE, brokerNetwork, demoAuthorization, writeLauncherBrokerConfig } from '../src/broker.js';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
-import { repoRoot } from '../src/paths.js';
-
-const natsDir = join(repoRoot, 'infra/nats');
+import { checkComposeBroker, checkInfraNatsFile, infraNatsDir as natsDir, infraNatsServerConfigs } from '../src/nats-config-check.js';
 let dir: string;
 
 beforeAll(async () => {
@@ -20,12 +17,6 @@ beforeAll(async () => {
   await ensureDevPki(join(dir, 'pki'), [{ id: 'console', agencyType: 'operator' }, BROKER_CERTIFICATE]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** `nats-server -t -c <file>` in infra/nats, where the files' relative paths (site.conf's check-pki/) point. */
-function checkAsIs(file: string, cwd = natsDir): string | undefined {
-  const result = spawnSync(natsServerBinary()!, ['-t', '-c', file], { cwd, encoding: 'utf8' });
-  return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`.trim();
-}
 
 /** Server configurations in infra/nats; the rest are fragments they include (site values, users). */
 const serverConfigs = ['nats.conf', 'cluster-node.conf'];
@@ -50,17 +41,14 @@ describe('the broker configuration', () => {
   it('every checked-in file in infra/nats is known, and each server configuration loads as it is', () => {
     const files = readdirSync(natsDir).filter((f) => f.endsWith('.conf')).sort();
     expect(files).toEqual([...serverConfigs, ...fragments.keys()].sort());
-    for (const file of serverConfigs) expect(checkAsIs(file), file).toBeUndefined();
+    // As `pnpm nats-config --check` does: in infra/nats, where site.conf's check-pki/ paths point.
     // The users block loads on its own too.
-    expect(checkAsIs('authorization.conf')).toBeUndefined();
+    expect(infraNatsServerConfigs).toEqual([...serverConfigs, 'authorization.conf']);
+    for (const file of infraNatsServerConfigs) expect(checkInfraNatsFile(file), file).toBeUndefined();
   });
 
   it('docker compose’s nats.conf loads with compose.site.conf in place of site.conf (its /pki paths pointed at a real PKI)', () => {
-    const compose = join(dir, 'compose');
-    mkdirSync(compose, { recursive: true });
-    for (const f of ['nats.conf', 'authorization.conf']) copyFileSync(join(natsDir, f), join(compose, f));
-    writeFileSync(join(compose, 'site.conf'), readFileSync(join(natsDir, 'compose.site.conf'), 'utf8').split('"/pki/').join(`"${join(dir, 'pki')}/`));
-    expect(checkAsIs('nats.conf', compose)).toBeUndefined();
+    expect(checkComposeBroker({ workDir: dir, pkiDir: join(dir, 'pki') })).toBeUndefined();
     // Same variables as the check copy, so neither can drift from what nats.conf uses.
     const names = (f: string) => [...readFileSync(f, 'utf8').matchAll(/^([A-Z_]+):/gm)].map((m) => m[1]).sort();
     expect(names(join(natsDir, 'compose.site.conf'))).toEqual(names(join(natsDir, 'site.conf')));

@@ -85,6 +85,13 @@ export async function connectNats(config: NatsConfig): Promise<NatsClients> {
     ...(/^[A-Za-z0-9_-]+$/.test(config.name) ? { inboxPrefix: inboxPrefixFor(config.name) } : {}),
     // A service outlives broker restarts: keep reconnecting; the outbox holds events meanwhile.
     maxReconnectAttempts: -1,
+    // A server behind a cut cable or a partition sends no FIN or RST: only unanswered pings tell.
+    // With the client's default (every 2 minutes, 2 unanswered) the hub's consumer stayed for
+    // minutes on a cluster node cut off from every host, and nothing reached the hub although the
+    // other two nodes had quorum (the netns test). Within ~20 s it now moves to a node of its
+    // list, as the servers do with their peers (nats-layout.ts).
+    pingInterval: 5_000,
+    maxPingOut: 3,
     ...(config.tls
       ? { tls: { ca: String(config.tls.ca), cert: String(config.tls.cert), key: String(config.tls.key) } }
       : {}),

@@ -117,11 +117,12 @@ export async function startNatsServer(options: {
 
 /**
  * `nats-server -t -c FILE`: whether this server version loads the file. Returns the server's
- * complaint, or undefined when the file is valid.
+ * complaint, or undefined when the file is valid. `cwd`: where the file's relative paths (its
+ * includes, certificate files) resolve; `env`: variables the file refers to (a pod's $POD_NAME).
  */
-export function checkNatsConfig(file: string): string | undefined {
+export function checkNatsConfig(file: string, options: { cwd?: string; env?: Record<string, string> } = {}): string | undefined {
   const binary = natsServerBinary();
   if (!binary) throw new NatsServerMissingError();
-  const result = spawnSync(binary, ['-t', '-c', file], { encoding: 'utf8' });
+  const result = spawnSync(binary, ['-t', '-c', file], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
   return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`.trim();
 }

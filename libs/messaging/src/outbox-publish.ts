@@ -1,6 +1,6 @@
 // Publishing one outbox row to JetStream: traced as the producer span its consumers continue,
 // signed, with Nats-Msg-Id = event id; a failure is recorded on the row (attempts, last error).
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
 import type { Logger } from '@lotse/logger';
@@ -78,7 +78,10 @@ export async function publishRow(to: PublishTo, row: OutboxRow, how: { expectAft
       span.setAttribute('lotse.publish.retried_alone', true);
       return false;
     }
-    to.stream.lost();
+    // Only an answer that there is no stream sends the relay to look for it; a timeout (a
+    // partition, an election, a dead link) is tried again as it is, without the API's look,
+    // which would fail for the same reason and hold back the publish that might get through.
+    if (streamMayBeGone(err)) to.stream.lost();
     to.logger.error(
       { event_id: row.event_id, subject: row.subject, attempts: row.attempts + 1, err: message },
       'outbox relay: publish failed; will retry',
@@ -96,4 +99,14 @@ export async function publishRow(to: PublishTo, row: OutboxRow, how: { expectAft
   } finally {
     span.end();
   }
+}
+
+/**
+ * Whether a failed publish says the stream is not there: nobody listens on the subject (no
+ * responders; the client calls it JetStreamNotEnabled, a class it does not export) or the broker
+ * answers "stream not found" (10059).
+ */
+export function streamMayBeGone(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === 10059;
+  return (err as Error)?.name === 'JetStreamNotEnabled';
 }

@@ -44,19 +44,24 @@ export class OutboxStream {
     await this.check();
   }
 
+  /**
+   * A failed look does not make a known stream unknown: the look needs the cluster's JetStream API
+   * (its meta leader), which a partition or an election can take away for minutes while the
+   * stream's own replicas still take writes. Only a publish that finds no stream (lost()) does.
+   */
   async check(): Promise<StreamCheck> {
     this.nextCheck = Date.now() + this.checkIntervalMs;
-    try {
-      const check = await this.reconciler.check();
-      this.ready = true;
-      return check;
-    } catch (err) {
-      this.ready = false;
-      throw err;
-    }
+    const check = await this.reconciler.check();
+    this.ready = true;
+    return check;
   }
 
-  /** A publish failed: the stream may have been deleted or never created; look again on the next attempt. */
+  /** Whether the stream is known to exist (a look found or made it, and no publish found it gone since). */
+  known(): boolean {
+    return this.ready;
+  }
+
+  /** A publish found no stream (deleted, never made, a broker that forgot): look again before the next one. */
   lost(): void {
     this.ready = false;
   }

@@ -1,0 +1,155 @@
+// The world of netns-federation.e2e.test.ts: the hosts (topology.ts), the hub's three cluster
+// nodes and the foreign office's leaf node rendered from the templates compose uses
+// (containerLayout: every server on its standard ports in a namespace of its own), each
+// deployment's database on the shared PostgreSQL reached over its own database link, and the
+// relay and consumer processes (deployment-process.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eventFlows } from '@lotse/flows';
+import { createTestDatabase, migrateToLatest, openDatabase, sql, type Database, type Migrations, type TestDatabase } from '@lotse/db';
+import { consumerMigrations, natsServerBinary, outboxMigrations, type BrokerNetwork } from '@lotse/messaging';
+import { DEV_PKI_ORGANISATION, ensureDevPki } from '@lotse/pki';
+import { waitFor } from '@lotse/testing';
+import { BROKER_CERTIFICATE } from '../../src/broker.js';
+import { clusterNodeConfig, leafNodeConfig } from '../../src/nats-layout.js';
+import { containerLayout } from '../../src/nats-layout-placement.js';
+import { startDatabaseProxy } from './database-proxy.js';
+import { buildTopology, type Topology } from './topology.js';
+
+export const fo = { id: 'kv-mayen-koblenz', agencyType: 'foreign-office' };
+export const hub = { id: 'lotsenhaus', agencyType: 'lotsenhaus' };
+const network: BrokerNetwork = { deployments: [fo, hub], hubId: hub.id, eventFlows: eventFlows(), organisation: DEV_PKI_ORGANISATION };
+const nodeNames = ['nats-1', 'nats-2', 'nats-3'];
+/** The broker's certificate names the three nodes, as compose's does. */
+const broker = { ...BROKER_CERTIFICATE, hostnames: ['nats', ...nodeNames] };
+const processScript = join(dirname(fileURLToPath(import.meta.url)), 'deployment-process.ts');
+
+/** The hub's table of effects: one row per run of its handler, deliberately not unique. */
+const effectMigrations: Migrations = {
+  netns_0001_effect: {
+    up: async (db) => {
+      await db.schema
+        .createTable('effect')
+        .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+};
+
+export interface Federation {
+  topology: Topology;
+  dir: string;
+  /** Node key (n1…n3) by server name, and back. */
+  keyOf(node: string): string;
+  nodeOf(key: string): string;
+  foDb: Database<any>;
+  hubDb: Database<any>;
+  startNode(name: string): void;
+  /** A node's JetStream store (its own folder). */
+  storeOf(name: string): string;
+  /** kill -9; resolves when it is gone. */
+  killNode(name: string): Promise<void>;
+  /** The JSON of a server's monitoring endpoint, asked inside its own namespace; undefined when it does not answer. */
+  monitor(key: string, path: string): any;
+  close(): Promise<void>;
+}
+
+export async function startFederation(dir: string): Promise<Federation> {
+  const topology = buildTopology({ n1: 1, n2: 2, n3: 3, hub: 10, fo: 11 }, { 'nats-1': 'n1', 'nats-2': 'n2', 'nats-3': 'n3' }, ['fo']);
+  const children: ChildProcess[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? Promise.race([new Promise((r) => c.once('exit', r)), new Promise((r) => setTimeout(r, 5_000))]) : undefined)));
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    topology.remove();
+  };
+  const spawnIn = (key: string, command: string[], log: string): ChildProcess => {
+    const fd = openSync(join(dir, log), 'a');
+    // `ip netns exec` execs the command: the child's pid is the server's, so kill -9 reaches it.
+    const child = spawn('ip', ['netns', 'exec', topology.ns(key), ...command], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    children.push(child);
+    return child;
+  };
+  try {
+    const pki = join(dir, 'pki');
+    await ensureDevPki(pki, [fo, hub, broker]);
+    const layout = containerLayout({ network, broker, nodeNames, routeHosts: nodeNames, leafHubHosts: nodeNames, pki, storeDir: join(dir, 'js') });
+    // One store per node: here the nodes share a disk, in compose each has its own volume.
+    const cluster = { ...layout.cluster, nodes: layout.cluster.nodes.map((n) => ({ ...n, storeDir: join(dir, 'js', n.name) })) };
+    const binary = natsServerBinary()!;
+    const servers = new Map<string, ChildProcess>();
+    const keyOf = (node: string) => `n${nodeNames.indexOf(node) + 1}`;
+    const startNode = (name: string) => {
+      const node = cluster.nodes.find((n) => n.name === name)!;
+      const file = join(dir, `${name}.conf`);
+      mkdirSync(node.storeDir, { recursive: true });
+      writeFileSync(file, clusterNodeConfig(cluster, node));
+      servers.set(name, spawnIn(keyOf(name), [binary, '-c', file], `${name}.log`));
+    };
+    const monitor = (key: string, path: string) => {
+      try {
+        return JSON.parse(topology.exec(key, 'curl', '-sf', '--max-time', '2', `http://${topology.ip(key)}:8222${path}`));
+      } catch {
+        return undefined;
+      }
+    };
+    for (const name of nodeNames) startNode(name);
+    for (const name of nodeNames) await waitFor(() => monitor(keyOf(name), '/healthz')?.status === 'ok', `${name} healthy`, 30_000);
+
+    const leafFile = join(dir, 'leaf.conf');
+    writeFileSync(leafFile, leafNodeConfig(layout.leaves[0]!));
+    spawnIn('fo', [binary, '-c', leafFile], 'leaf.log');
+    await waitFor(() => (monitor('fo', '/leafz')?.leafs?.length ?? 0) > 0, 'the leaf connected to the hub', 30_000);
+
+    // Each deployment's own database, reached from its namespace over its database link only.
+    const databases: Record<string, { test: TestDatabase; db: Database<any>; url: string }> = {};
+    for (const key of ['fo', 'hub']) {
+      const test = await createTestDatabase(`lotse_netns_${key}`);
+      cleanups.push(() => test.drop());
+      const db = await openDatabase<any>({ url: test.url, dataDir: 'unused', poolSize: 3 });
+      cleanups.push(() => db.close());
+      await migrateToLatest(db.db, ...(key === 'fo' ? [outboxMigrations] : [consumerMigrations, effectMigrations]));
+      const link = topology.databaseLink(key);
+      const proxy = await startDatabaseProxy(link.rootIp);
+      cleanups.push(() => proxy.close());
+      databases[key] = { test, db, url: `postgres://postgres@${link.rootIp}:${proxy.port}/${test.name}` };
+    }
+    const clusterUrls = nodeNames.map((n) => `tls://${n}:4222`).join(',');
+    spawnIn('fo', ['node', '--import', 'tsx', processScript, 'relay', 'tls://127.0.0.1:4222', fo.id, pki, databases.fo!.url], 'relay.log');
+    spawnIn('hub', ['node', '--import', 'tsx', processScript, 'consume', clusterUrls, hub.id, pki, databases.hub!.url, fo.id], 'consumer.log');
+
+    return {
+      topology,
+      dir,
+      keyOf,
+      nodeOf: (key) => nodeNames[Number(key.slice(1)) - 1]!,
+      foDb: databases.fo!.db,
+      hubDb: databases.hub!.db,
+      startNode,
+      storeOf: (name) => cluster.nodes.find((n) => n.name === name)!.storeDir,
+      killNode: async (name) => {
+        const server = servers.get(name)!;
+        if (server.exitCode !== null || server.signalCode !== null) return;
+        const gone = new Promise((r) => server.once('exit', r));
+        server.kill('SIGKILL');
+        await gone;
+      },
+      monitor,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
