@@ -7,6 +7,7 @@ import { defaultDirectoryFile, loadDirectory, partnerDirectory } from '@lotse/lo
 import { printToPdf } from './data-protection-commands.js';
 import type { CliIo } from './run-cli.js';
 import { errorReport, formatErrorReport } from './status-details.js';
+import { sendingStoredToken, storedToken } from './login-command.js';
 import { readClientIdentity, resolveTarget, UsageError } from './target.js';
 
 // The partner directory's commands of `pnpm lotse`: export it as HSDS 3.0, import another
@@ -63,7 +64,9 @@ export async function directoryClient(values: DirectoryCliOptions): Promise<Prom
   const as = values.as ?? target.agencyId;
   if (!as) throw new UsageError('the hub requires a client certificate: name the agency to call as with --as <agency-id>');
   const tls = await readClientIdentity(values.pki, as);
-  return createClient(dir.DirectoryServiceClient, target.address, { ca: tls.ca, cert: tls.cert, key: tls.key }, { deadlineMs, serverAgencyId: target.agencyId });
+  const client = createClient(dir.DirectoryServiceClient, target.address, { ca: tls.ca, cert: tls.cert, key: tls.key }, { deadlineMs, serverAgencyId: target.agencyId });
+  // Directory edits need a signed-in supervisor of the partner: the token `pnpm lotse login` kept.
+  return sendingStoredToken(client, await storedToken(values.network, as));
 }
 
 export function regionOf(routingFile: string): partnerDirectory.HsdsContext {

@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Metadata } from '@grpc/grpc-js';
 import { signInWithPassword, SignInError } from '@lotse/identity';
 import { readClientIdentity, UsageError } from './target.js';
 
@@ -77,4 +78,24 @@ export async function storedToken(networkFile: string, agencyId: string): Promis
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `client` with every unary call sending the token `pnpm lotse login` kept for the agency it calls
+ * as (the directory commands' client; `pnpm lotse call` sets it on its one call itself). A call
+ * given an authorization of its own keeps it; without a kept token the client is unchanged.
+ */
+export function sendingStoredToken<C extends object>(client: C, token: string | undefined): C {
+  if (!token) return client;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => {
+        const metadata = options.metadata ?? new Metadata();
+        if (metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${token}`);
+        return (value as (r: unknown, o: unknown) => unknown).call(target, request, { ...options, metadata });
+      };
+    },
+  });
 }
