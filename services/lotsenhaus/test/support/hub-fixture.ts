@@ -5,18 +5,20 @@
 // streams of its own.
 import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { common, dataProtection, events, eventTypeOf, lotsenhaus } from '@lotse/contracts';
-import type { PromiseClient } from '@lotse/grpc';
+import { common, dataProtection, events, eventTypeOf, lotsenhaus, oneStop } from '@lotse/contracts';
+import { fieldViolationsOf, type PromiseClient } from '@lotse/grpc';
 import { createLogger } from '@lotse/logger';
 import { agencySubjects, durableNameFor, type NatsClients } from '@lotse/messaging';
-import { subjectOf, type RunningAgency } from '@lotse/runtime';
+import { subjectOf, type AgencyContext, type RunningAgency } from '@lotse/runtime';
 // Telemetry is switched on from outside the service (`node --import`); the fixture registers it
 // in-process so that trace ids propagate.
 import { shutdownTelemetry, startTelemetry } from '@lotse/telemetry';
-import { publishEvent, randomId, startTestNetwork, streamEvents, waitFor, type StoredEvent } from '@lotse/testing';
+import { grpcError, publishEvent, randomId, startTestNetwork, streamEvents, waitFor, type StoredEvent } from '@lotse/testing';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { v7 as uuidv7 } from 'uuid';
+import { expect } from 'vitest';
 import { create, type HubDb } from '../../src/index.js';
+import type { OneStopDb } from '../../src/one-stop/index.js';
 
 const { AgeGroup, Purpose } = common;
 
@@ -251,4 +253,46 @@ export async function startWorkflowFixture() {
       (await hub.requestReferral({ consentedRecipients: ['migration-services', 'job-centre'], municipality, ...overrides })).message,
     listCases: (req: Partial<lotsenhaus.ListCasesRequest>) => hub.client.listCases(lotsenhaus.ListCasesRequest.fromPartial({ pageSize: 500, ...req })),
   };
+}
+
+export const rid = () => `r-${randomBytes(6).toString('hex')}`;
+
+export async function expectViolation(call: Promise<unknown>, code: status, field: string) {
+  const error = await grpcError(call);
+  expect(error.code, error.details).toBe(code);
+  if (code === status.INVALID_ARGUMENT) expect(fieldViolationsOf(error).map((v) => v.field)).toContain(field);
+  else expect(error.details).toContain(field);
+  return error;
+}
+
+export const assessment = (caseRef: string, consentId: string, requestId = rid()) =>
+  oneStop.RecordCompetenceAssessmentRequest.fromPartial({
+    requestId,
+    caseRef,
+    consentId,
+    qualifications: [{ titleCode: 'ISCO-7411', country: 'SY', recognition: oneStop.RecognitionStatus.RECOGNITION_STATUS_PARTIAL }],
+    workExperience: [{ fieldCode: 'ISCO-7411', years: 6 }],
+    languages: [{ code: 'ar', level: oneStop.CefrLevel.CEFR_LEVEL_C2 }, { code: 'de', level: oneStop.CefrLevel.CEFR_LEVEL_A2 }],
+  });
+
+export type OneStopUnderTest = Awaited<ReturnType<typeof startOneStopFixture>>;
+
+/** The hub with its one-stop desk, in Koblenz with one MBE (the adults' provider); the desk takes calls from the hub itself. */
+export async function startOneStopFixture() {
+  const hub = await startHubFixture({
+    database: 'lotse_one_stop_test',
+    directory: ({ referrerId, adultProviderId }) => ({ ...andernach({ referrerId, adultProviderId, youthProviderId: '' }), municipalities: [{ code: 'koblenz', name: 'Stadt Koblenz' }], providers: [{ providerId: adultProviderId, name: 'Test MBE', agencyType: 'migration-services', agreements: [{ ageGroups: ['adult'], municipalities: ['koblenz'] }] }] }),
+  });
+  const desk = hub.clientOf(oneStop.OneStopServiceClient);
+  const db = () => (hub.running.ctx as unknown as AgencyContext<OneStopDb>).db;
+  async function counts(caseRef: string) {
+    const n = async (table: 'one_stop_intake' | 'one_stop_appointment' | 'one_stop_assessment' | 'one_stop_referral_on' | 'timeline_entry' | 'outbox') =>
+      Number((await (db() as any).selectFrom(table).select((eb: any) => eb.fn.countAll().as('n')).where('case_ref', '=', caseRef).executeTakeFirstOrThrow()).n);
+    return { intake: await n('one_stop_intake'), appointments: await n('one_stop_appointment'), assessments: await n('one_stop_assessment'), referralsOn: await n('one_stop_referral_on'), timeline: await n('timeline_entry'), outbox: await n('outbox') };
+  }
+  const walkIn = (caseRef: string, requestId = rid()) =>
+    desk.recordIntake({ requestId, caseRef, referralId: '', needs: [oneStop.OfferKind.OFFER_KIND_COMPETENCE_ASSESSMENT, oneStop.OfferKind.OFFER_KIND_JOB_PLACEMENT], noteCodes: ['INTERPRETER_AR'] });
+  // The desk reads the one case timeline as the hub's own deployment (an outside agency sees only its cases).
+  const hubClient = hub.clientOf(lotsenhaus.LotsenhausServiceClient);
+  return { ...hub, providerId: hub.adultProviderId, desk, outsider: hub.clientOf(oneStop.OneStopServiceClient, hub.referrerId), hubClient, db, counts, walkIn };
 }
