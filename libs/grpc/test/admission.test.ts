@@ -56,12 +56,20 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Until both held calls are in their handler: on a loaded machine the first calls of a connection
+ * (TLS handshake) took longer than a fixed 100 ms once, and the test then saw one read in flight.
+ */
+async function bothHeld(): Promise<void> {
+  for (const deadline = Date.now() + 10_000; server.admission.busy('read') < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+}
+
 const failure = (call: Promise<unknown>) => call.then(() => undefined, (e: ServiceError) => e);
 
 describe('admission control at the gRPC edge', () => {
   it('refuses a read beyond the limit at once, with RESOURCE_EXHAUSTED and grpc-retry-pushback-ms, and takes it again once a slot is free', async () => {
     const held = [plain.listProviders({}), plain.listProviders({})];
-    await new Promise((r) => setTimeout(r, 100));
+    await bothHeld();
     expect(server.admission.busy('read')).toBe(2);
     const began = performance.now();
     const refused = await failure(plain.listAgreements({}));
@@ -80,7 +88,7 @@ describe('admission control at the gRPC edge', () => {
   it('a client with the retry policy gets through once the server has room again', async () => {
     gate = newGate();
     const held = [plain.listProviders({}), plain.listProviders({})];
-    await new Promise((r) => setTimeout(r, 100));
+    await bothHeld();
     const before = server.admission.refused.read;
     const asked = retrying.listAgreements({});
     setTimeout(() => gate.open(), 150);
