@@ -12,6 +12,7 @@ export {
   rewriteOutboxPayloads,
   outboxBacklog,
   outboxStatus,
+  outboxWriteCount,
   envelopeSchemaVersion,
   type NewEvent,
   type MessageCodec,

@@ -23,6 +23,25 @@ export interface MessageCodec<T> {
   encode(message: T): { finish(): Uint8Array };
 }
 
+let outboxWrites = 0;
+
+/**
+ * How many times this process has written rows for the relay to send (new events, events marked
+ * for sending again), counted when the statement ran, whether or not its transaction commits.
+ * A caller that compares the count before and after its transaction knows whether the relay has
+ * anything new to look for: waking it after every commit made most of the foreign office's relay
+ * selects find nothing (5.9 selects per journey for 1.1 events). Process-wide, so concurrent
+ * transactions only ever cause a wake-up too many, never one too few.
+ */
+export function outboxWriteCount(): number {
+  return outboxWrites;
+}
+
+/** For this library's own writers of rows the relay sends (the stream reconciler). */
+export function noteOutboxWrite(): void {
+  outboxWrites++;
+}
+
 /**
  * Writes the event into the outbox within the caller's transaction, so it exists exactly when the
  * state change does. Pass the transaction (`trx`), never the database: with the embedded
@@ -30,6 +49,7 @@ export interface MessageCodec<T> {
  * Returns the event id (UUIDv7, also the Nats-Msg-Id and what every consumer's applied_event row is keyed by).
  */
 export async function enqueueEvent(trx: Kysely<any>, event: NewEvent): Promise<string> {
+  noteOutboxWrite();
   const eventId = uuidv7();
   const subject = eventSubject(event.producerAgencyId, event.eventType, event.audience);
   const bytes = envelope.Envelope.encode({
@@ -77,6 +97,7 @@ export function enqueue<T>(
  * applied_event tables do. Returns how many rows were reset.
  */
 export async function republishSince(db: Kysely<any>, since: Date): Promise<number> {
+  noteOutboxWrite();
   const result = await messagingDb(db)
     .updateTable('outbox')
     .set({ published_at: null })
@@ -93,6 +114,7 @@ export async function republishSince(db: Kysely<any>, since: Date): Promise<numb
  */
 export async function republishEvents(db: Kysely<any>, eventIds: readonly string[]): Promise<number> {
   if (eventIds.length === 0) return 0;
+  noteOutboxWrite();
   const result = await messagingDb(db)
     .updateTable('outbox')
     .set((eb) => ({ published_at: null, resends: eb('resends', '+', 1) }))

@@ -3,6 +3,7 @@ import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
 import { streamName } from './naming.js';
+import { noteOutboxWrite } from './outbox.js';
 import { messagingDb } from './tables.js';
 
 const streamNotFound = 10059;
@@ -102,6 +103,7 @@ export class StreamReconciler {
   /** `db` may be a caller's transaction (an audited operator request), else the relay's pool. */
   async republishUnconfirmed(since?: Date, db: Kysely<any> = this.db): Promise<number> {
     const from = since ?? (this.state ?? (await this.load()))?.safeBefore ?? new Date(0);
+    noteOutboxWrite();
     const result = await messagingDb(db).updateTable('outbox').set({ published_at: null }).where('published_at', '>=', from).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
@@ -126,6 +128,7 @@ export class StreamReconciler {
     const since = state.safeBefore;
     // One transaction: a crash in between must not forget the reset yet keep the new creation time.
     const republished = await this.db.transaction().execute(async (trx) => {
+      noteOutboxWrite();
       const result = await messagingDb(trx).updateTable('outbox').set({ published_at: null }).where('published_at', '>=', since).executeTakeFirst();
       const n = Number(result.numUpdatedRows);
       await messagingDb(trx)

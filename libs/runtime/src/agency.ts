@@ -12,6 +12,7 @@ import {
   consumerMigrations,
   OutboxRelay,
   outboxMigrations,
+  outboxWriteCount,
   registerMessagingGauges,
   startConsumer,
   EventSigner,
@@ -70,6 +71,8 @@ export interface AgencyOverrides {
   logger?: Logger;
   /** Retry and parking settings of every consumer (tests park after fewer, faster deliveries). */
   consumer?: Pick<ConsumerOptions<unknown>, 'maxDeliver' | 'retryDelaysMs' | 'ackWaitMs'>;
+  /** The relay's fallback poll (tests show that a wake-up after a commit is not missed). */
+  relayPollIntervalMs?: number;
 }
 
 /**
@@ -129,7 +132,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
     stops.push(() => nats.close());
     await ensureAgencyStream(nats.jsm, config.agencyId, config.streamReplicas ?? 1);
 
-    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, signer, streamReplicas: config.streamReplicas });
+    const relay = new OutboxRelay({ db: database.db as Kysely<any>, js: nats.js, logger, producerAgencyId: config.agencyId, database: watch, signer, streamReplicas: config.streamReplicas, ...(overrides.relayPollIntervalMs && { pollIntervalMs: overrides.relayPollIntervalMs }) });
     relay.start();
     stops.push(() => relay.stop());
 
@@ -141,8 +144,9 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
       identity,
       now: overrides.now ?? (() => new Date()),
       transact: async (fn) => {
+        const writes = outboxWriteCount();
         const result = await database.db.transaction().execute(fn);
-        relay.notify();
+        if (outboxWriteCount() !== writes) relay.notify();
         return result;
       },
       publish: (trx, codec, message, caseRef, audience) => enqueue(trx as Kysely<any>, config.agencyId, codec, eventTypeOf(codec), message, caseRef, audience),
@@ -150,6 +154,11 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
 
     const consumers: ConsumerHandle[] = [];
     for (const subscription of spec.subscriptions(ctx)) {
+      // Events whose handler wrote to the outbox, until their transaction commits: only those
+      // wake the relay. One set per subscription, as two of them may take the same event. The id
+      // of a rolled-back one stays until its redelivery commits; should parked ones ever pile
+      // up, the set starts afresh (a missed wake-up waits for the relay's next poll).
+      const eventsThatWrote = new Set<string>();
       const consumer = await startConsumer({
         db: database.db as Kysely<any>,
         js: nats.js,
@@ -160,9 +169,15 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         producerAgencyId: subscription.producerAgencyId,
         filterSubjects: [subscription.filterSubject],
         handle: async (trx, event) => {
+          const writes = outboxWriteCount();
           await subscription.handle(trx as Transaction<DB>, event);
+          if (outboxWriteCount() === writes) return;
+          if (eventsThatWrote.size >= 1_000) eventsThatWrote.clear();
+          eventsThatWrote.add(event.envelope.eventId);
         },
-        afterCommit: () => relay.notify(),
+        afterCommit: (event) => {
+          if (eventsThatWrote.delete(event.envelope.eventId)) relay.notify();
+        },
         database: watch,
         verifier,
         ...overrides.consumer,
