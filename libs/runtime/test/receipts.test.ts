@@ -10,7 +10,8 @@ import { grpcError, publishEvent, randomId, sleep, startTestNetwork, waitFor, ty
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '@lotse/db';
-import { on, receiptFollowUp, startAgency, subscribe, type AgencyConfig, type RunningAgency } from '../src/index.js';
+import { on, receiptFollowUp, subscribe } from '../src/index.js';
+import { startableAgency, type StartableAgency } from './fixtures/startable-agency.js';
 
 const hubId = randomId('hub');
 const producerA = randomId('mbe-a');
@@ -18,7 +19,7 @@ const producerB = randomId('mbe-b');
 const consoleId = randomId('console');
 
 let net: TestNetwork;
-let hub: TestAgency<{ start(): Promise<RunningAgency<any>>; stop(): Promise<void> }>;
+let hub: TestAgency<StartableAgency>;
 const ids = { appliedA: '', parkedA: '', appliedB: '' };
 
 beforeAll(async () => {
@@ -39,20 +40,10 @@ beforeAll(async () => {
   hub = await net.agency({
     id: hubId,
     database: 'lotse_receipts_test',
-    create: (config) => {
-      let running: RunningAgency<any> | undefined;
-      return {
-        async start() {
-          running = await startAgency<any>(
-            config as AgencyConfig,
-            { migrations: {}, services: () => [], subscriptions: () => [subscribe(producerA, agencySubjects(producerA), handlers), subscribe(producerB, agencySubjects(producerB), handlers)] },
-            { logger: createLogger(hubId, { level: 'silent' }), consumer: { maxDeliver: 2, retryDelaysMs: [50] } },
-          );
-          return running;
-        },
-        stop: async () => running?.stop(),
-      };
-    },
+    create: startableAgency(
+      { migrations: {}, services: () => [], subscriptions: () => [subscribe(producerA, agencySubjects(producerA), handlers), subscribe(producerB, agencySubjects(producerB), handlers)] },
+      { logger: createLogger(hubId, { level: 'silent' }), consumer: { maxDeliver: 2, retryDelaysMs: [50] } },
+    ),
   });
   const accepted = (producer: string, referralId: string) =>
     publishEvent(net.nats, { producer, codec: events.ReferralAccepted, message: events.ReferralAccepted.fromPartial({ referralId, caseRef: 'C-R1', providerId: producer }), caseRef: 'C-R1' });

@@ -10,7 +10,8 @@ import { agencySubjects, eventSubject, republishEvents } from '@lotse/messaging'
 import { publishEvent, randomId, sleep, startTestNetwork, waitFor, type TestAgency, type TestNetwork } from '@lotse/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { on, startAgency, subscribe, type AgencyConfig, type AgencyContext, type RunningAgency } from '../src/index.js';
+import { on, subscribe, type AgencyContext } from '../src/index.js';
+import { startableAgency, type StartableAgency } from './fixtures/startable-agency.js';
 
 const hubId = randomId('hub');
 const producer = randomId('mbe');
@@ -21,7 +22,7 @@ const boundMs = 30_000;
 let net: TestNetwork;
 let routedWritten: () => void = () => undefined;
 const routed = new Promise<void>((resolve) => (routedWritten = resolve));
-let hub: TestAgency<{ start(): Promise<RunningAgency<any>>; stop(): Promise<void> }>;
+let hub: TestAgency<StartableAgency>;
 
 beforeAll(async () => {
   net = await startTestNetwork({
@@ -56,20 +57,10 @@ beforeAll(async () => {
   hub = await net.agency({
     id: hubId,
     database: 'lotse_relay_wake_test',
-    create: (config) => {
-      let running: RunningAgency<any> | undefined;
-      return {
-        async start() {
-          running = await startAgency<any>(
-            config as AgencyConfig,
-            { migrations: {}, services: () => [], subscriptions: (ctx) => [routing(ctx), watching] },
-            { logger: createLogger(hubId, { level: 'silent' }), relayPollIntervalMs: tenMinutes },
-          );
-          return running;
-        },
-        stop: async () => running?.stop(),
-      };
-    },
+    create: startableAgency(
+      { migrations: {}, services: () => [], subscriptions: (ctx) => [routing(ctx), watching] },
+      { logger: createLogger(hubId, { level: 'silent' }), relayPollIntervalMs: tenMinutes },
+    ),
   });
 });
 
