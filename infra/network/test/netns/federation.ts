@@ -3,13 +3,14 @@
 // (containerLayout: every server on its standard ports in a namespace of its own), each
 // deployment's database on the shared PostgreSQL reached over its own database link, and the
 // relay and consumer processes (deployment-process.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { eventFlows } from '@lotse/flows';
 import { createTestDatabase, migrateToLatest, openDatabase, sql, type Database, type Migrations, type TestDatabase } from '@lotse/db';
-import { consumerMigrations, natsServerBinary, outboxMigrations, type BrokerNetwork } from '@lotse/messaging';
+import { certificateSubject, consumerMigrations, inboxPrefixFor, natsServerBinary, outboxMigrations, type BrokerNetwork } from '@lotse/messaging';
 import { DEV_PKI_ORGANISATION, ensureDevPki } from '@lotse/pki';
 import { waitFor } from '@lotse/testing';
 import { BROKER_CERTIFICATE } from '../../src/broker.js';
@@ -25,6 +26,27 @@ const nodeNames = ['nats-1', 'nats-2', 'nats-3'];
 /** The broker's certificate names the three nodes, as compose's does. */
 const broker = { ...BROKER_CERTIFICATE, hostnames: ['nats', ...nodeNames] };
 const processScript = join(dirname(fileURLToPath(import.meta.url)), 'deployment-process.ts');
+const operatorScript = join(dirname(fileURLToPath(import.meta.url)), 'operator.ts');
+/**
+ * The hub operator, for the faults an operator causes (a stream deleted): a user of this test only.
+ * No deployment may delete a stream (permissionsFor), and the generated configuration has no such
+ * user, so the test adds one with the whole JetStream API to the nodes' users.
+ */
+const operator = { id: 'netns-operator', agencyType: 'operator' };
+
+/** A node's configuration with the operator's user added to its client users. */
+function withOperator(config: string): string {
+  const users = 'authorization {\n  users: [\n';
+  if (config.split(users).length !== 2) throw new Error('netns: the node configuration has no single users block to add the operator to');
+  const user = [
+    '    {',
+    `      user: ${JSON.stringify(certificateSubject(operator, DEV_PKI_ORGANISATION))}`,
+    `      permissions: { publish: { allow: ["$JS.API.>"] }, subscribe: { allow: [${JSON.stringify(`${inboxPrefixFor(operator.id)}.>`)}] } }`,
+    '    }',
+    '',
+  ].join('\n');
+  return config.replace(users, users + user);
+}
 
 /** The hub's table of effects: one row per run of its handler, deliberately not unique. */
 const effectMigrations: Migrations = {
@@ -53,6 +75,8 @@ export interface Federation {
   storeOf(name: string): string;
   /** kill -9; resolves when it is gone. */
   killNode(name: string): Promise<void>;
+  /** Deletes a stream on the cluster, as the hub's operator from the hub's host: when (ISO), and its info from before. */
+  deleteStream(stream: string): Promise<{ deleted: boolean; at: string; created: string; messages: number; lastSeq: number }>;
   /** The JSON of a server's monitoring endpoint, asked inside its own namespace; undefined when it does not answer. */
   monitor(key: string, path: string): any;
   close(): Promise<void>;
@@ -79,7 +103,7 @@ export async function startFederation(dir: string): Promise<Federation> {
   };
   try {
     const pki = join(dir, 'pki');
-    await ensureDevPki(pki, [fo, hub, broker]);
+    await ensureDevPki(pki, [fo, hub, broker, operator]);
     const layout = containerLayout({ network, broker, nodeNames, routeHosts: nodeNames, leafHubHosts: nodeNames, pki, storeDir: join(dir, 'js') });
     // One store per node: here the nodes share a disk, in compose each has its own volume.
     const cluster = { ...layout.cluster, nodes: layout.cluster.nodes.map((n) => ({ ...n, storeDir: join(dir, 'js', n.name) })) };
@@ -90,7 +114,7 @@ export async function startFederation(dir: string): Promise<Federation> {
       const node = cluster.nodes.find((n) => n.name === name)!;
       const file = join(dir, `${name}.conf`);
       mkdirSync(node.storeDir, { recursive: true });
-      writeFileSync(file, clusterNodeConfig(cluster, node));
+      writeFileSync(file, withOperator(clusterNodeConfig(cluster, node)));
       servers.set(name, spawnIn(keyOf(name), [binary, '-c', file], `${name}.log`));
     };
     const monitor = (key: string, path: string) => {
@@ -140,6 +164,10 @@ export async function startFederation(dir: string): Promise<Federation> {
         const gone = new Promise((r) => server.once('exit', r));
         server.kill('SIGKILL');
         await gone;
+      },
+      deleteStream: async (stream) => {
+        const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', topology.ns('hub'), 'node', '--import', 'tsx', operatorScript, 'delete-stream', clusterUrls, operator.id, pki, stream], { timeout: 60_000 });
+        return JSON.parse(stdout.trim().split('\n').at(-1)!);
       },
       monitor,
       close,
