@@ -126,7 +126,7 @@ export const metering: { meter?: CallMeter } = {};
  * Counts each unary call's attempts as grpc-js's retry policy made them: installed only on the
  * clients of a metered network (`connectNetwork(…, { metered: true })`), and inert while no meter is set.
  */
-const meteringInterceptor: Interceptor = (options, nextCall) => {
+export const meteringInterceptor: Interceptor = (options, nextCall) => {
   const meter = metering.meter;
   const method = options.method_definition;
   if (!meter || method.requestStream || method.responseStream) return new InterceptingCall(nextCall(options));
