@@ -34,7 +34,7 @@ describe('metered scenario calls', () => {
     client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       'grpc.service_config': JSON.stringify({ methodConfig: [{ name: [{ service: 'bench.Test' }], retryPolicy }] }),
       interceptors: [meteringInterceptor],
-    }) as typeof client;
+    }) as unknown as typeof client;
   });
   afterAll(() => {
     metering.meter = undefined;
