@@ -129,7 +129,16 @@ export async function runScenario(net: ScenarioNetwork, o: ScenarioOptions, out:
   // hub is eventually consistent; a case not there yet is asked again for a while.
   out.write('accounting for every journey at the hub…\n');
   const verdicts = new Map<JourneyRecord, { ok: boolean; why?: string }>();
-  const check = async (r: JourneyRecord) => verdicts.set(r, r.caseRef ? accountFor(r, await runner.timeline(r.caseRef)) : { ok: false, why: r.error ?? 'no case created' });
+  // A read that fails (a token renewal whose sign-in did not get through, say) leaves the journey
+  // open to be asked again, instead of ending the whole run.
+  const check = async (r: JourneyRecord) => {
+    if (!r.caseRef) return verdicts.set(r, { ok: false, why: r.error ?? 'no case created' });
+    try {
+      verdicts.set(r, accountFor(r, await runner.timeline(r.caseRef)));
+    } catch (error) {
+      verdicts.set(r, { ok: false, why: `its case could not be read: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  };
   const pool = async (items: JourneyRecord[]) => {
     let next = 0;
     await Promise.all(Array.from({ length: 16 }, async () => { while (next < items.length) await check(items[next++]!); }));
