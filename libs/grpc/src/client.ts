@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type CallOptions, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type CallOptions, type Client, type ClientUnaryCall, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { isServiceError, UnavailableError } from './errors.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -41,6 +41,8 @@ export interface ClientOptions {
    * whose mutating calls are idempotent on a request id, so a repeat does no harm.
    */
   retry?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number };
+  /** grpc-js client interceptors, outermost first: they see each call once, above its retries. */
+  interceptors?: Interceptor[];
 }
 
 /** grpc-js's service config for retrying UNAVAILABLE and RESOURCE_EXHAUSTED on every method of the client's service. */
@@ -70,13 +72,14 @@ export function createClient<C extends Client>(
   Ctor: ClientConstructor<C>,
   address: string,
   identity: TlsIdentity,
-  { deadlineMs = 5000, serverAgencyId, retry }: ClientOptions = {},
+  { deadlineMs = 5000, serverAgencyId, retry, interceptors }: ClientOptions = {},
 ): PromiseClient<C> {
   const services = [...new Set(Object.values(Ctor.service).map((m) => m.path.split('/')[1]!))];
   const raw = new Ctor(address, credentials.createSsl(identity.ca, identity.key, identity.cert), {
     'grpc.keepalive_time_ms': 30_000,
     ...(serverAgencyId && { 'grpc.ssl_target_name_override': serverAgencyId, 'grpc.default_authority': serverAgencyId }),
     ...(retry && { 'grpc.service_config': retryServiceConfig(services, retry) }),
+    ...(interceptors?.length && { interceptors }),
   });
   const wrapped: Record<string, unknown> = { raw, close: () => raw.close() };
   for (const [name, method] of Object.entries(Ctor.service)) {

@@ -9,6 +9,9 @@
 //   - referral → hub and decision → hub p50/p99 at 10 and at 20 journeys/s;
 //   - the knee: the highest rate (10, 20, 30, …) at which referral → hub p99 stays under 1 s;
 //   - resident memory (sum of VmRSS) idle after start-up and the peak under load;
+//   - an overload step at twice the knee (2 × 10/s when the knee is below 10/s) for a knee step's
+//     duration: the scenario's gRPC calls made and accepted, the refused attempts and their share,
+//     and p50/p99 of the accepted calls (client-side), against a p99 target of 2 s;
 // and, in the same run, two raw baselines written without Lotse code (baselines.ts): a bare
 // PGlite + outbox + JetStream + applied-event hop at 100 events/s, and one mTLS gRPC unary call. It
 // prints each figure beside them with the ratios, and writes test-artifacts/bench.json.
@@ -21,6 +24,7 @@ import { join } from 'node:path';
 import { freePorts, newNetworkHome, removeHome, startNetwork, sleep } from '../network-process.js';
 import { repoRoot } from '../paths.js';
 import { connectNetwork, type ScenarioNetwork } from '../scenario/network.js';
+import { CallMeter } from '../scenario/call-meter.js';
 import { runScenario } from '../scenario/run.js';
 import { baseline, type GrpcResult, type HopResult } from './baseline-process.js';
 import { parseArgs, Usage } from './bench-options.js';
@@ -59,7 +63,7 @@ async function main() {
   let net: ScenarioNetwork | undefined;
   let keepLogs = false;
   try {
-    net = await connectNetwork(join(home, 'network.json'), undefined);
+    net = await connectNetwork(join(home, 'network.json'), undefined, { metered: true });
     if (net.staff) say(`demo staff signed in before measuring: ${net.staff.signIns} accounts (every journey's calls act for one of them)`);
     const launcher = launcherPid(network);
     // Idle: after start-up has settled (migrations, demo data, the console's first polls).
@@ -100,6 +104,13 @@ async function main() {
     const under = steps.filter((s) => s.hub.p99 < 1000);
     const knee = under.length ? Math.max(...under.map((s) => s.rate)) : undefined;
     const over = steps.find((s) => s.hub.p99 >= 1000);
+    // Overload: twice the knee, for a knee step's duration, counting the scenario's gRPC calls.
+    const overloadRate = 2 * (knee ?? 10);
+    const overloadBasis = knee === undefined ? 'knee below 10/s: 2 × 10/s' : `2 × the knee of ${knee}/s`;
+    const meter = new CallMeter();
+    const overload = await measure(network, net, overloadRate, Math.round(overloadRate * o.stepSeconds), `overload at ${overloadRate}/s (${overloadBasis})`, overloadRate + 1, meter);
+    const calls = meter.counts();
+    const overloadMet = calls.acceptedLatency.p99 < 2000;
     const peakRss = Math.max(...steps.map((s) => s.peakRssMiB));
     const cpuPerJourney = at10.cpuMs / at10.result.journeys;
 
@@ -136,6 +147,12 @@ async function main() {
       `knee (highest rate with referral → hub p99 < 1 s, steps of 10/s): ${knee === undefined ? 'below 10/s' : `${knee}/s`}` +
         `${over ? ` (at ${over.rate}/s p99 was ${f0(over.hub.p99)} ms)` : ` (not reached up to ${o.maxRate}/s)`}`,
     );
+    say(
+      `overload at ${overloadRate}/s (${overloadBasis}), ${overload.result.journeys} journeys over ${o.stepSeconds} s: gRPC calls made ${calls.made}, accepted ${calls.accepted} (OK or a domain error), ` +
+        `not answered ${calls.unanswered}; refused ${calls.refused} of ${calls.attempts} attempts (${f1(calls.refusedShare * 100)} %; RESOURCE_EXHAUSTED/UNAVAILABLE per attempt, grpc-js's own retries counted from grpc-previous-rpc-attempts); ` +
+        `accepted calls p50 ${f0(calls.acceptedLatency.p50)} ms, p99 ${f0(calls.acceptedLatency.p99)} ms — p99 of accepted calls < 2 s: ${overloadMet ? 'met' : 'not met'}; ` +
+        `journeys accounted ${overload.result.accounted}/${overload.result.journeys}`,
+    );
     say(`resident memory, ${processes.length} processes: idle ${f0(idleRss)} MiB, peak under load ${f0(peakRss)} MiB; baseline hop process (2 PGlite + nats-server) ${f0(hop.rssMiB)} MiB (${times(idleRss, hop.rssMiB)} idle)`);
     const journeysRun = steps.reduce((n, s) => n + s.result.journeys, 0);
     const missing = steps.reduce((n, s) => n + s.result.missing, 0);
@@ -163,14 +180,27 @@ async function main() {
           idleRssMiB: idleRss,
           idleCpuMsPerSecond,
           peakRssMiB: peakRss,
+          overload: {
+            rate: overloadRate,
+            basis: overloadBasis,
+            seconds: o.stepSeconds,
+            journeys: overload.result.journeys,
+            missing: overload.result.missing,
+            calls,
+            countedPerAttempt: "grpc-js's own retries read from grpc-previous-rpc-attempts; its transparent retries of streams that never reached a server are not counted",
+            p99UnderTwoSeconds: overloadMet,
+            statement: `p99 of accepted calls < 2 s: ${overloadMet ? 'met' : 'not met'}`,
+            hub: overload.hub,
+            retries: overload.result.retries,
+          },
           baselines: { hop: { cpuMsPerEvent: hop.cpuMsPerEvent, latency: hopLat, rssMiB: hop.rssMiB }, grpc: { cpuMsPerCall: grpc.cpuMsPerCall, latency: grpcLat } },
         },
         null,
         2,
       ),
     );
-    process.exitCode = missing ? 1 : 0;
-    keepLogs = missing > 0;
+    process.exitCode = missing || overload.result.missing ? 1 : 0;
+    keepLogs = missing + overload.result.missing > 0;
   } finally {
     net?.close();
     // The launcher alone first: it stops each deployment with SIGTERM and waits for it, so every

@@ -1,6 +1,7 @@
 // One measured scenario run of the bench: the journeys at a rate, with the CPU time of every
 // launched process across it, the peak resident memory, and the latencies the scenario measured.
 import type { RunningNetwork } from '../network-process.js';
+import type { CallMeter } from '../scenario/call-meter.js';
 import type { ScenarioNetwork } from '../scenario/network.js';
 import { runScenario, type ScenarioResult } from '../scenario/run.js';
 import { launched, launcherPid, rssMiB } from './launched-processes.js';
@@ -35,7 +36,7 @@ export interface Measured {
   peakRssMiB: number;
 }
 
-export async function measure(network: RunningNetwork, net: ScenarioNetwork, rate: number, journeys: number, label: string, seed: number): Promise<Measured> {
+export async function measure(network: RunningNetwork, net: ScenarioNetwork, rate: number, journeys: number, label: string, seed: number, meter?: CallMeter): Promise<Measured> {
   const launcher = launcherPid(network);
   const before = new Map(launched(launcher).map((s) => [s.pid, s.cpuMs]));
   let peakRssMiB = 0;
@@ -44,7 +45,7 @@ export async function measure(network: RunningNetwork, net: ScenarioNetwork, rat
   // Sign-ins run in this process and the launcher's issuer, neither of which is measured; a
   // deployment's CPU includes verifying every token, as it would in production.
   const signInsBefore = net.staff?.signIns ?? 0;
-  const result = await runScenario(net, { journeys, rate, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed, concurrency: 300, runId: `bench-${label.replace(/\W+/g, '-')}-${Date.now().toString(36)}`, settleMs: 20_000 }, scenarioOut());
+  const result = await runScenario(net, { journeys, rate, mix: { decline: 0.1, revoke: 0.05, expire: 0.02, jobcentre: 0.5 }, seed, concurrency: 300, runId: `bench-${label.replace(/\W+/g, '-')}-${Date.now().toString(36)}`, settleMs: 20_000, meter }, scenarioOut());
   clearInterval(sampler);
   if (net.staff) say(`    | demo staff: ${net.staff.signIns - signInsBefore} renewed sign-ins during the run (tokens of 300 s, renewed 60 s before they expire)`);
   const after = launched(launcher);

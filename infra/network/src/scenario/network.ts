@@ -2,12 +2,13 @@
 // certificate of the agency whose caseworker acts and, where people sign in, that demo
 // caseworker's token (renewed before it expires); and retries that keep the request id.
 import { readFileSync } from 'node:fs';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { InterceptingCall, status, type Interceptor, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { foreignOffice as fo, jobCentre as jc, lotsenhaus as hub, migrationServices as ms } from '@lotse/contracts';
 import { createClient, type PromiseClient } from '@lotse/grpc';
 import { loadIdentity } from '@lotse/pki';
 import type { NetworkSignIn } from '../sign-in.js';
 import { staffTokensOf, type StaffTokens } from '../staff-tokens.js';
+import { previousAttempts, type CallMeter } from './call-meter.js';
 
 export interface ScenarioNetwork {
   foreignOfficeId: string;
@@ -32,7 +33,7 @@ interface NetworkFile {
 const deadlineMs = 20_000;
 
 /** Reads network.json and asks the hub which deployment is which kind of agency. */
-export async function connectNetwork(networkFile: string, pkiDir: string | undefined): Promise<ScenarioNetwork & { pki: string }> {
+export async function connectNetwork(networkFile: string, pkiDir: string | undefined, { metered = false } = {}): Promise<ScenarioNetwork & { pki: string }> {
   const file = JSON.parse(readFileSync(networkFile, 'utf8')) as NetworkFile;
   const pki = pkiDir ?? file.pki;
   if (!pki) throw new Error(`${networkFile} names no PKI folder; pass --pki`);
@@ -43,7 +44,7 @@ export async function connectNetwork(networkFile: string, pkiDir: string | undef
 
   const staff = staffTokensOf(file, pki);
   const client = <C>(Ctor: any, id: string, asAgency = id) => {
-    const plain = createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {} }) as PromiseClient<C>;
+    const plain = createClient<any>(Ctor, address.get(id)!, loadIdentity(pki, asAgency), { deadlineMs, serverAgencyId: id, retry: {}, ...(metered && { interceptors: [meteringInterceptor] }) }) as PromiseClient<C>;
     return staff ? staff.signedIn(Ctor.service, plain, asAgency, id) : plain;
   };
   const foreignOffice = client<fo.ForeignOfficeServiceClient>(fo.ForeignOfficeServiceClient, foreignOfficeId);
@@ -82,6 +83,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * UNIMPLEMENTED becomes NotThereYet.
  */
 export async function retrying<T>(call: () => Promise<T>, rpc = 'call', budgetMs = 120_000): Promise<T> {
+  const meter = metering.meter;
+  if (!meter) return repeating(call, rpc, budgetMs);
+  const sentAt = performance.now();
+  try {
+    const answer = await repeating(call, rpc, budgetMs);
+    meter.call(status.OK, performance.now() - sentAt);
+    return answer;
+  } catch (error) {
+    meter.call(error instanceof NotThereYet ? status.UNIMPLEMENTED : codeOf(error), performance.now() - sentAt);
+    throw error;
+  }
+}
+
+async function repeating<T>(call: () => Promise<T>, rpc: string, budgetMs: number): Promise<T> {
   const deadline = Date.now() + budgetMs;
   let pause = 200;
   for (;;) {
@@ -100,3 +115,34 @@ export async function retrying<T>(call: () => Promise<T>, rpc = 'call', budgetMs
 
 /** How many calls were repeated after UNAVAILABLE / DEADLINE_EXCEEDED. */
 export const retries = { count: 0 };
+
+/**
+ * The meter the scenario's calls count into while one is set (the bench's overload step); unset,
+ * `retrying` and the interceptor below pass calls straight through.
+ */
+export const metering: { meter?: CallMeter } = {};
+
+/**
+ * Counts each unary call's attempts as grpc-js's retry policy made them: installed only on the
+ * clients of a metered network (`connectNetwork(…, { metered: true })`), and inert while no meter is set.
+ */
+export const meteringInterceptor: Interceptor = (options, nextCall) => {
+  const meter = metering.meter;
+  const method = options.method_definition;
+  if (!meter || method.requestStream || method.responseStream) return new InterceptingCall(nextCall(options));
+  let headers: Metadata | undefined;
+  return new InterceptingCall(nextCall(options), {
+    start(metadata, _listener, next) {
+      next(metadata, {
+        onReceiveMetadata(received, pass) {
+          headers = received;
+          pass(received);
+        },
+        onReceiveStatus(ended, pass) {
+          meter.attempt(ended.code, previousAttempts(headers, ended.metadata));
+          pass(ended);
+        },
+      });
+    },
+  });
+};

@@ -7,7 +7,8 @@ import { planJourney, type Mix } from './journey-plan.js';
 import type { JourneyRecord } from './journey-record.js';
 import { JourneyRunner } from './journey-runner.js';
 import { HubWatcher } from './hub-watcher.js';
-import { retries, type ScenarioNetwork } from './network.js';
+import type { CallMeter } from './call-meter.js';
+import { metering, retries, type ScenarioNetwork } from './network.js';
 import { directoryMunicipalities } from './people.js';
 
 export interface ScenarioOptions {
@@ -19,6 +20,11 @@ export interface ScenarioOptions {
   runId: string;
   /** How long the accounting asks again for journeys not yet at the hub (default 60 s). */
   settleMs?: number;
+  /**
+   * Counts the journeys' gRPC calls while they are driven (not the accounting's reads); the
+   * network's clients must have been connected with `metered: true` to count grpc-js's own retries.
+   */
+  meter?: CallMeter;
 }
 
 export interface ScenarioResult {
@@ -93,6 +99,7 @@ export async function runScenario(net: ScenarioNetwork, o: ScenarioOptions, out:
   const ticker = setInterval(progress, tty ? 500 : 5000);
 
   // Start journeys on schedule, at most `concurrency` at a time.
+  metering.meter = o.meter;
   let inFlight = 0;
   const waiters: (() => void)[] = [];
   const running: Promise<void>[] = [];
@@ -111,6 +118,7 @@ export async function runScenario(net: ScenarioNetwork, o: ScenarioOptions, out:
     );
   }
   await Promise.all(running);
+  metering.meter = undefined;
   watcher.close();
   const driveSeconds = (Date.now() - t0) / 1000;
   progress();
@@ -121,7 +129,16 @@ export async function runScenario(net: ScenarioNetwork, o: ScenarioOptions, out:
   // hub is eventually consistent; a case not there yet is asked again for a while.
   out.write('accounting for every journey at the hub…\n');
   const verdicts = new Map<JourneyRecord, { ok: boolean; why?: string }>();
-  const check = async (r: JourneyRecord) => verdicts.set(r, r.caseRef ? accountFor(r, await runner.timeline(r.caseRef)) : { ok: false, why: r.error ?? 'no case created' });
+  // A read that fails (a token renewal whose sign-in did not get through, say) leaves the journey
+  // open to be asked again, instead of ending the whole run.
+  const check = async (r: JourneyRecord) => {
+    if (!r.caseRef) return verdicts.set(r, { ok: false, why: r.error ?? 'no case created' });
+    try {
+      verdicts.set(r, accountFor(r, await runner.timeline(r.caseRef)));
+    } catch (error) {
+      verdicts.set(r, { ok: false, why: `its case could not be read: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  };
   const pool = async (items: JourneyRecord[]) => {
     let next = 0;
     await Promise.all(Array.from({ length: 16 }, async () => { while (next < items.length) await check(items[next++]!); }));
