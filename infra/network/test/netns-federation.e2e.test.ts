@@ -50,6 +50,8 @@ let world: Federation;
 let stream: ReturnType<typeof steadyStream> | undefined;
 const figures: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A wait's description that, when it times out, says what the servers and processes were doing. */
+const explained = (what: string) => () => `${what}\n${world.diagnosis()}`;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lotse-netns-'));
@@ -57,7 +59,7 @@ beforeAll(async () => {
   stream = steadyStream(world.foDb.db);
   // Until the relay has made the stream and the hub its durable, nothing flows: not a fault.
   await waitFor(async () => (await account(world.foDb.db, world.hubDb.db, new Date())).lastAppliedAt, 'the first event applied at the hub', 60_000);
-  await waitFor(allCurrent, 'the stream led, with both followers current', 60_000);
+  await waitFor(allCurrent, explained('the stream led, with both followers current'), 60_000);
 }, 180_000);
 
 afterAll(async () => {
@@ -85,7 +87,7 @@ async function settle(fault: string, from: Date, healedAt: Date, boundMs = settl
       await sleep(500);
       return undefined;
     },
-    `${fault}: every event written so far applied at the hub`,
+    explained(`${fault}: every event written so far applied at the hub`),
     boundMs,
   );
   const recovery = done.lastAppliedAt ? Math.max(0, done.lastAppliedAt.getTime() - reference.getTime()) : 0;
@@ -153,7 +155,7 @@ describe('federation across network namespaces, under a steady stream of events'
   }, 200_000);
 
   it('the stream’s leader killed with -9 and restarted after 10 s on its store', async () => {
-    const leader = (await waitFor(allCurrent, 'the cluster whole before the kill', 60_000)).cluster.leader as string;
+    const leader = (await waitFor(allCurrent, explained('the cluster whole before the kill'), 60_000)).cluster.leader as string;
     const killedAt = new Date();
     await world.killNode(leader);
     try {
@@ -162,11 +164,11 @@ describe('federation across network namespaces, under a steady stream of events'
       world.startNode(leader);
     }
     await settle(`node ${leader} killed -9, restarted after 10 s`, killedAt, new Date());
-    await waitFor(allCurrent, 'the restarted node current again', 90_000);
+    await waitFor(allCurrent, explained('the restarted node current again'), 90_000);
   }, 200_000);
 
   it('partition 2 | 1, the node of the agency’s leaf cut off from every host: events flow through the other two while it lasts', async () => {
-    await waitFor(allCurrent, 'the cluster whole before the partition', 90_000);
+    await waitFor(allCurrent, explained('the cluster whole before the partition'), 90_000);
     const lonely = (await waitFor(leafAttachedTo, 'the leaf attached', 30_000))!;
     const partedAt = new Date();
     world.topology.cable(lonely, 'down');
@@ -182,11 +184,11 @@ describe('federation across network namespaces, under a steady stream of events'
     }
     const healedAt = new Date();
     await settle(`partition 2 | 1 (${world.nodeOf(lonely)} cut off) healed`, healedAt, healedAt);
-    await waitFor(allCurrent, 'the cluster whole again', 60_000);
+    await waitFor(allCurrent, explained('the cluster whole again'), 60_000);
   }, 240_000);
 
   it('partition 2 | 1, the node of the hub’s consumer cut off from every host: events reach the hub through the other two while it lasts', async () => {
-    await waitFor(allCurrent, 'the cluster whole before the partition', 90_000);
+    await waitFor(allCurrent, explained('the cluster whole before the partition'), 90_000);
     const lonely = (await waitFor(hubAttachedTo, 'the hub’s consumer connected', 30_000))!;
     const partedAt = new Date();
     world.topology.cable(lonely, 'down');
@@ -201,11 +203,11 @@ describe('federation across network namespaces, under a steady stream of events'
     }
     const healedAt = new Date();
     await settle(`partition 2 | 1 (${world.nodeOf(lonely)} cut off) healed`, healedAt, healedAt);
-    await waitFor(allCurrent, 'the cluster whole again', 60_000);
+    await waitFor(allCurrent, explained('the cluster whole again'), 60_000);
   }, 240_000);
 
   it('partition 2 | 1 of the cluster alone, the agency’s leaf on the minority side: the relay retries past it', async () => {
-    await waitFor(allCurrent, 'the cluster whole before the partition', 90_000);
+    await waitFor(allCurrent, explained('the cluster whole before the partition'), 90_000);
     const lonely = (await waitFor(leafAttachedTo, 'the leaf attached', 30_000))!;
     const peers = nodes.filter((k) => k !== lonely).map((k) => world.topology.ip(k));
     const partedAt = new Date();
@@ -219,7 +221,7 @@ describe('federation across network namespaces, under a steady stream of events'
       world.topology.exec(lonely, 'iptables', '-F');
     }
     await settle(`partition 2 | 1 of the cluster (${world.nodeOf(lonely)} alone with the agency's leaf) for 20 s`, partedAt, new Date());
-    await waitFor(allCurrent, 'the cluster whole again', 60_000);
+    await waitFor(allCurrent, explained('the cluster whole again'), 60_000);
   }, 240_000);
 
   it('300 ms of latency with 5 % loss on the foreign office’s link for 30 s', async () => {
@@ -234,7 +236,7 @@ describe('federation across network namespaces, under a steady stream of events'
   }, 200_000);
 
   it('one node’s store wiped (stopped, JetStream folder deleted, started again): every event still applied once', async () => {
-    await waitFor(allCurrent, 'the cluster whole before the wipe', 90_000);
+    await waitFor(allCurrent, explained('the cluster whole before the wipe'), 90_000);
     const victim = world.nodeOf(nodes.find((k) => k !== leafAttachedTo())!);
     const wipedAt = new Date();
     await world.killNode(victim);
@@ -258,7 +260,7 @@ describe('federation across network namespaces, under a steady stream of events'
   }, 200_000);
 
   it('the foreign office’s stream deleted on the cluster: the relay makes it again and re-publishes what the hub had not confirmed', async () => {
-    await waitFor(allCurrent, 'the cluster whole before the deletion', 90_000);
+    await waitFor(allCurrent, explained('the cluster whole before the deletion'), 90_000);
     const resetsBefore = await streamResets();
     // As an operator's mistake would: the stream goes, and with it the hub's durable on it.
     const gone = await world.deleteStream(streamName(fo.id));
@@ -273,7 +275,7 @@ describe('federation across network namespaces, under a steady stream of events'
     // The reconciler saw the reset (not a stream that merely answered late), and the stream it made
     // again is another one, replicated three times, with the hub's durable made again on it.
     expect(await streamResets(), 'resets the relay recorded').toBeGreaterThan(resetsBefore);
-    const again = await waitFor(allCurrent, 'the stream made again, led with both followers current, and the hub’s durable on it', 90_000);
+    const again = await waitFor(allCurrent, explained('the stream made again, led with both followers current, and the hub’s durable on it'), 90_000);
     expect(new Date(again.created).getTime(), 'a stream made again').not.toBe(new Date(gone.created).getTime());
     const { rows } = await sql<{ republished: number }>`select republished from outbox_stream`.execute(world.foDb.db);
     figures.push(`the stream made again holds ${again.state.messages} messages; the relay recorded ${(await streamResets()) - resetsBefore} reset(s), re-publishing ${rows[0]?.republished} events`);

@@ -4,7 +4,7 @@
 // deployment's database on the shared PostgreSQL reached over its own database link, and the
 // relay and consumer processes (deployment-process.ts).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -79,6 +79,12 @@ export interface Federation {
   deleteStream(stream: string): Promise<{ deleted: boolean; at: string; created: string; messages: number; lastSeq: number }>;
   /** The JSON of a server's monitoring endpoint, asked inside its own namespace; undefined when it does not answer. */
   monitor(key: string, path: string): any;
+  /**
+   * What a timed-out wait prints, for a failure seen once in a run whose logs are gone: whether
+   * the relay and the consumer still run, the stream and its durables as each node sees them, and
+   * the last lines of every log.
+   */
+  diagnosis(): string;
   close(): Promise<void>;
 }
 
@@ -146,8 +152,8 @@ export async function startFederation(dir: string): Promise<Federation> {
       databases[key] = { test, db, url: `postgres://postgres@${link.rootIp}:${proxy.port}/${test.name}` };
     }
     const clusterUrls = nodeNames.map((n) => `tls://${n}:4222`).join(',');
-    spawnIn('fo', ['node', '--import', 'tsx', processScript, 'relay', 'tls://127.0.0.1:4222', fo.id, pki, databases.fo!.url], 'relay.log');
-    spawnIn('hub', ['node', '--import', 'tsx', processScript, 'consume', clusterUrls, hub.id, pki, databases.hub!.url, fo.id], 'consumer.log');
+    const relay = spawnIn('fo', ['node', '--import', 'tsx', processScript, 'relay', 'tls://127.0.0.1:4222', fo.id, pki, databases.fo!.url], 'relay.log');
+    const consumer = spawnIn('hub', ['node', '--import', 'tsx', processScript, 'consume', clusterUrls, hub.id, pki, databases.hub!.url, fo.id], 'consumer.log');
 
     return {
       topology,
@@ -170,12 +176,39 @@ export async function startFederation(dir: string): Promise<Federation> {
         return JSON.parse(stdout.trim().split('\n').at(-1)!);
       },
       monitor,
+      diagnosis: () => diagnosis(dir, { relay, consumer }, nodeNames.map((n) => [n, monitor(keyOf(n), '/jsz?consumers=true')])),
       close,
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+const stateOf = (c: ChildProcess) => (c.exitCode === null && c.signalCode === null ? 'running' : `exited (code ${c.exitCode}, signal ${c.signalCode})`);
+
+function diagnosis(dir: string, processes: Record<string, ChildProcess>, jsz: [string, any][]): string {
+  const lines = [Object.entries(processes).map(([name, c]) => `${name} process ${stateOf(c)}`).join('; ')];
+  for (const [node, z] of jsz) {
+    const streams = z?.account_details?.[0]?.stream_detail ?? [];
+    if (!z) lines.push(`${node}: no answer`);
+    for (const s of streams) {
+      lines.push(`${node}: stream ${s.name} leader ${s.cluster?.leader} replicas ${JSON.stringify(s.cluster?.replicas?.map((r: any) => [r.name, r.current, r.lag]))} state ${JSON.stringify(s.state)}`);
+      for (const c of s.consumer_detail ?? []) {
+        lines.push(`${node}:   durable ${c.name} leader ${c.cluster?.leader} delivered ${JSON.stringify(c.delivered)} ack_floor ${JSON.stringify(c.ack_floor)} pending ${c.num_pending} ack_pending ${c.num_ack_pending} waiting ${c.num_waiting}`);
+      }
+    }
+  }
+  for (const log of ['relay.log', 'consumer.log', 'leaf.log', ...jsz.map(([n]) => `${n}.log`)]) {
+    let tail: string[] = [];
+    try {
+      tail = readFileSync(join(dir, log), 'utf8').trimEnd().split('\n').slice(-12);
+    } catch {
+      tail = ['(none)'];
+    }
+    lines.push(`--- last lines of ${log}`, ...tail.map((l) => l.slice(0, 400)));
+  }
+  return lines.join('\n');
 }
 
 export function removeDir(dir: string): void {
