@@ -35,8 +35,30 @@ export interface Topology {
   remove(): void;
 }
 
+/** What the hosts are built and faulted with, by the Debian package that has it. */
+const tools = { ip: 'iproute2', iptables: 'iptables', python3: 'python3', curl: 'curl' };
+
+/**
+ * Fails at the start, naming what to install, instead of at the first fault that needs a tool that
+ * is missing (a fresh machine without iptables failed the minority partition minutes into the run).
+ */
+function requireTools(): void {
+  const missing = Object.entries(tools).filter(([tool]) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(`the multi-host test needs ${missing.map(([t]) => t).join(', ')}: apt-get install ${missing.map(([, p]) => p).join(' ')}`);
+  }
+}
+
 /** `hosts`: key → last octet on the bus network; `names`: host names every host resolves. */
 export function buildTopology(hosts: Record<string, number>, names: Record<string, string>, slow: readonly string[] = []): Topology {
+  requireTools();
   const sfx = randomBytes(2).toString('hex');
   const bus = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
   const dbNet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
