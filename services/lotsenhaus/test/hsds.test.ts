@@ -2,6 +2,7 @@
 // booted with the Koblenz demo seed against the real PostgreSQL and NATS, validated against the
 // official schemas (hsds-schemas.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { directory as dir } from '@lotse/contracts';
@@ -169,6 +170,36 @@ describe('the HSDS API on the hub (GET /hsds/…, the paths of HSDS’s openapi.
     const post = await fetch(`${base}/hsds/services`, { method: 'POST', body: '{}' });
     expect(post.status).toBe(405);
   });
+
+  // Another directory, or the proxy in front of the hub, reuses a connection after a pause. With
+  // Node's 5 s default the server closed it just as the next request went out, and the client
+  // read a reset (this file's own fetches failed that way on a loaded CI machine).
+  it('keeps an idle connection open past a pause of several seconds, and says for how long', async () => {
+    const socket = connect(hub.hsdsHttp!.port, '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    const answered = async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      while ((received.match(/HTTP\/1\.1 200/g) ?? []).length < n && !closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    };
+    const request = 'GET /hsds HTTP/1.1\r\nHost: hub\r\nConnection: keep-alive\r\n\r\n';
+    try {
+      socket.write(request);
+      await answered(1);
+      expect(received).toMatch(/^keep-alive: timeout=(\d+)/im);
+      expect(Number(/^keep-alive: timeout=(\d+)/im.exec(received)![1])).toBeGreaterThanOrEqual(60);
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(closed, 'the server closed the idle connection').toBe(false);
+      socket.write(request);
+      await answered(2);
+      expect((received.match(/HTTP\/1\.1 200/g) ?? []).length).toBe(2);
+    } finally {
+      socket.destroy();
+    }
+  }, 30_000);
 });
 
 describe('the import of another directory’s HSDS file', () => {

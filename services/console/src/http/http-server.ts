@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { createGunzip, createInflate } from 'node:zlib';
+import { keepIdleConnectionsOpen } from '@lotse/runtime';
 import type { Readable } from 'node:stream';
 import type { ConsoleSession } from '../sign-in/sessions.js';
 
@@ -77,7 +78,7 @@ export class Router {
   }
 
   listen(host: string, port: number): Promise<{ server: Server; port: number }> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = keepIdleConnectionsOpen(createServer((req, res) => void this.handle(req, res)));
     // Server-sent event streams stay open; the default timeouts would cut them.
     server.requestTimeout = 0;
     server.headersTimeout = 30_000;

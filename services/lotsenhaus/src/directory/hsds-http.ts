@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@lotse/logger';
+import { keepIdleConnectionsOpen } from '@lotse/runtime';
 import type { Kysely } from 'kysely';
 import { HSDS_PROFILE, HSDS_VERSION, organizationFullObject, page, serviceAtLocationObjects, serviceListObject, serviceObject, type HsdsContext } from './hsds.js';
 import type { DirectoryDb } from './schema.js';
@@ -83,7 +84,7 @@ export async function hsdsResponse(db: Kysely<DirectoryDb>, ctx: HsdsContext, me
 }
 
 export async function startHsdsHttp(db: Kysely<DirectoryDb>, ctx: HsdsContext, options: HsdsHttpOptions, logger: Logger): Promise<HsdsHttpServer> {
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server: Server = keepIdleConnectionsOpen(createServer((req: IncomingMessage, res: ServerResponse) => {
     hsdsResponse(db, ctx, req.method ?? 'GET', req.url ?? '/')
       .then(({ status, body }) => {
         const text = JSON.stringify(body);
@@ -95,7 +96,7 @@ export async function startHsdsHttp(db: Kysely<DirectoryDb>, ctx: HsdsContext, o
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end('{"error":"internal error"}');
       });
-  });
+  }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
