@@ -104,12 +104,23 @@ export class RunningNetwork {
    * left; throws otherwise (pnpm itself ends by the signal, so its exit code says nothing).
    */
   async interrupt(timeoutMs = 30_000): Promise<void> {
+    await this.stop(() => process.kill(-this.child.pid!, 'SIGINT'), 'Ctrl-C', timeoutMs);
+  }
+
+  /**
+   * `kill <pid of pnpm>`: a SIGTERM to pnpm alone, as `timeout`, a process manager or a CI runner
+   * sends it. Resolves and throws as interrupt() does.
+   */
+  async terminate(timeoutMs = 30_000): Promise<void> {
+    await this.stop(() => process.kill(this.child.pid!, 'SIGTERM'), 'SIGTERM to pnpm', timeoutMs);
+  }
+
+  private async stop(signal: () => void, what: string, timeoutMs: number): Promise<void> {
     const pids = this.network().deployments.map((d) => d.pid).filter((p): p is number => p !== null);
-    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(-this.child.pid!, 'SIGINT');
+    if (this.child.exitCode === null && this.child.signalCode === null) signal();
     const timer = setTimeout(() => process.kill(-this.child.pid!, 'SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(timer);
-    if (!this.output.includes('stopped; data is kept')) throw new Error(`the launcher did not stop cleanly:\n${this.output}`);
     const alive = pids.filter((pid) => {
       try {
         process.kill(pid, 0);
@@ -118,7 +129,19 @@ export class RunningNetwork {
         return false;
       }
     });
-    if (alive.length) throw new Error(`processes still running after Ctrl-C: ${alive.join(', ')}`);
+    const clean = this.output.includes('stopped; data is kept') && !alive.length;
+    // Whatever outlived pnpm is still in its process group: end it, so a failed test leaves nothing behind.
+    if (!clean) this.killGroup();
+    if (alive.length) throw new Error(`processes still running after ${what}: ${alive.join(', ')}\n${this.output}`);
+    if (!clean) throw new Error(`the launcher did not stop cleanly after ${what}:\n${this.output}`);
+  }
+
+  private killGroup(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // The README's start command with nothing configured: PGlite per deployment and a nats-server
-// child. A referral reaches the hub; after Ctrl-C and a second start everything is still there.
+// child. A referral reaches the hub; after Ctrl-C and a second start everything is still there,
+// and a SIGTERM to pnpm stops every process.
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,5 +50,9 @@ describe('pnpm start with the embedded default', () => {
     // The demo data is seeded once: the same newcomers, not a second set.
     expect(network.output).toContain(`${newcomerId}  case ${caseRef}`);
     again.close();
+    // Stopped the way `timeout`, a process manager or a CI runner stops it: SIGTERM to pnpm alone.
+    // The shell between pnpm and the launcher once died of it and left every deployment running.
+    await network.terminate();
+    network = undefined;
   }, 600_000);
 });
