@@ -182,6 +182,32 @@ export async function startNetwork(home: string, env: Record<string, string>, up
   return network;
 }
 
+/** What the launcher prints when a port it needs is held (the broker's, or the issuer's pair). */
+const PORT_TAKEN = /port \d+(?: or \d+)? is taken/;
+
+/**
+ * startNetwork on ports drawn by `draw` (freePorts). Another network on the machine — a second
+ * CI run, another test file — may hold the ports drawn: the launcher says so and stops, and the
+ * ports are drawn again. Returns the environment with the ports used, for a restart on the same.
+ */
+export async function startNetworkOnFreePorts(
+  home: string,
+  env: Record<string, string>,
+  options: { upTimeoutMs?: number; draw?: () => { portBase: number; natsPort: number }; attempts?: number } = {},
+): Promise<{ network: RunningNetwork; env: Record<string, string> }> {
+  const { upTimeoutMs, draw = freePorts, attempts = 4 } = options;
+  for (let attempt = 1; ; attempt++) {
+    const { portBase, natsPort } = draw();
+    const withPorts = { ...env, LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort) };
+    try {
+      return { network: await startNetwork(home, withPorts, upTimeoutMs), env: withPorts };
+    } catch (error) {
+      if (attempt < attempts && PORT_TAKEN.test((error as Error).message)) continue;
+      throw error;
+    }
+  }
+}
+
 export function removeHome(home: string): void {
   rmSync(home, { recursive: true, force: true });
 }
@@ -256,17 +282,12 @@ export async function startNetworkOnPostgres(env: Record<string, string> = {}): 
     }
     removeHome(home);
   };
-  let network: RunningNetwork | undefined;
-  // Another network of the machine may hold the ports drawn: the launcher says so and stops; draw again.
-  for (let attempt = 1; !network; attempt++) {
-    const { portBase, natsPort } = freePorts();
-    try {
-      network = await startNetwork(home, { LOTSE_PORT_BASE: String(portBase), LOTSE_NATS_PORT: String(natsPort), DATABASE_URL: `${postgresServer}/${prefix}`, ...env });
-    } catch (error) {
-      if (attempt < 3 && /port \d+ is taken/.test((error as Error).message)) continue;
-      await remove();
-      throw error;
-    }
+  let network: RunningNetwork;
+  try {
+    ({ network } = await startNetworkOnFreePorts(home, { DATABASE_URL: `${postgresServer}/${prefix}`, ...env }));
+  } catch (error) {
+    await remove();
+    throw error;
   }
   return {
     network,

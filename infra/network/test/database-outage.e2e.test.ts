@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
 import { loadIdentity } from '@lotse/pki';
 import { isServing, startTestPostgres, type TestPostgres } from '@lotse/testing';
-import { freePorts, newNetworkHome, removeHome, retrying, sleep, startNetwork, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { newNetworkHome, removeHome, retrying, sleep, startNetworkOnFreePorts, waitFor, type RunningNetwork } from '../src/network-process.js';
 
 let postgres: TestPostgres;
 let network: RunningNetwork | undefined;
@@ -17,14 +17,11 @@ let home: string;
 beforeAll(async () => {
   postgres = await startTestPostgres();
   home = newNetworkHome();
-  const { portBase, natsPort } = freePorts();
-  network = await startNetwork(home, {
-    LOTSE_PORT_BASE: String(portBase),
-    LOTSE_NATS_PORT: String(natsPort),
+  ({ network } = await startNetworkOnFreePorts(home, {
     DATABASE_URL: postgres.url.replace(/\/postgres$/, '/lotse'),
     NATS_URL: '',
     LOTSE_DEMO_DATA: '0',
-  });
+  }));
 }, 300_000);
 
 afterAll(async () => {

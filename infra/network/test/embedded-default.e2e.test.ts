@@ -3,23 +3,41 @@
 // and a SIGTERM to pnpm stops every process.
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { common, foreignOffice as fo, lotsenhaus as hub } from '@lotse/contracts';
-import { freePorts, newNetworkHome, removeHome, startNetwork, waitFor, type RunningNetwork } from '../src/network-process.js';
+import { freePorts, newNetworkHome, removeHome, startNetwork, startNetworkOnFreePorts, waitFor, type RunningNetwork } from '../src/network-process.js';
 
 const home = newNetworkHome();
-const ports = freePorts();
-const env = { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' };
 let network: RunningNetwork | undefined;
+let squatter: Server | undefined;
 
 afterAll(async () => {
   await network?.interrupt().catch(() => undefined);
+  squatter?.close();
   removeHome(home);
 }, 60_000);
 
 describe('pnpm start with the embedded default', () => {
   it('runs a referral on PGlite and a spawned nats-server, and keeps the data across a restart', async () => {
-    network = await startNetwork(home, env);
+    // The first ports drawn have their issuer port held, as a second CI run on the machine held
+    // it once: the launcher says the port is taken, and the ports are drawn again.
+    const held = freePorts();
+    squatter = createServer();
+    await new Promise<void>((resolve) => squatter!.listen(held.portBase + 40, '127.0.0.1', resolve));
+    let draws = 0;
+    const draw = () => {
+      if (draws++ === 0) return held;
+      let next = freePorts();
+      while (next.portBase === held.portBase) next = freePorts();
+      return next;
+    };
+    const started = await startNetworkOnFreePorts(home, { DATABASE_URL: '', NATS_URL: '' }, { draw });
+    network = started.network;
+    const env = started.env;
+    expect(draws).toBe(2);
+    expect(env.LOTSE_PORT_BASE).not.toBe(String(held.portBase));
+    squatter.close();
     // The spawned broker takes TLS only, with each deployment's certificate as its user.
     expect(network.output).toMatch(/tls:\/\/127\.0\.0\.1:\d+/);
     for (const d of network.network().deployments) {

@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts, newNetworkHome, removeHome, startNetwork, sleep } from '../network-process.js';
+import { newNetworkHome, removeHome, startNetworkOnFreePorts, sleep } from '../network-process.js';
 import { repoRoot } from '../paths.js';
 import { connectNetwork, type ScenarioNetwork } from '../scenario/network.js';
 import { CallMeter } from '../scenario/call-meter.js';
@@ -56,9 +56,8 @@ async function main() {
   say(`options: warm-up ${o.warmup} journeys, CPU run ${o.journeys} journeys at 10/s, knee steps of ${o.stepSeconds} s up to ${o.maxRate}/s, baselines ${o.baselineSeconds} s each`);
 
   const home = newNetworkHome();
-  const ports = freePorts();
   const startedAt = performance.now();
-  const network = await startNetwork(home, { LOTSE_PORT_BASE: String(ports.portBase), LOTSE_NATS_PORT: String(ports.natsPort), DATABASE_URL: '', NATS_URL: '' });
+  const { network } = await startNetworkOnFreePorts(home, { DATABASE_URL: '', NATS_URL: '' });
   say(`network up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (first start, fresh data folders, embedded databases)`);
   let net: ScenarioNetwork | undefined;
   let keepLogs = false;
