@@ -118,7 +118,7 @@ export class RunningNetwork {
   private async stop(signal: () => void, what: string, timeoutMs: number): Promise<void> {
     const pids = this.network().deployments.map((d) => d.pid).filter((p): p is number => p !== null);
     if (this.child.exitCode === null && this.child.signalCode === null) signal();
-    const timer = setTimeout(() => process.kill(-this.child.pid!, 'SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => this.killGroup(), timeoutMs);
     await this.exited;
     clearTimeout(timer);
     const alive = pids.filter((pid) => {
