@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckPolicy, DeliverPolicy, JetStreamApiError } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { eventFlows } from '@lotse/flows';
-import { checkNatsConfig, connectNats, inboxPrefixFor, durableNameFor, ensureAgencyStream, streamName, agencySubjects, type BrokerNetwork, type NatsClients } from '@lotse/messaging';
+import { checkNatsConfig, connectNats, StalledDurables, inboxPrefixFor, durableNameFor, ensureAgencyStream, streamName, agencySubjects, type BrokerNetwork, type NatsClients } from '@lotse/messaging';
 import { DEV_PKI_ORGANISATION, ensureDevPki, loadIdentity } from '@lotse/pki';
+import { createLogger } from '@lotse/logger';
 import { waitFor } from '@lotse/testing';
 import { BROKER_CERTIFICATE, brokerNetwork } from '../src/broker.js';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
@@ -292,6 +293,68 @@ describe('the NATS cluster and leaf layout', () => {
       await broker.server.stop();
     } finally {
       await Promise.all(started.map((s) => s.stop()));
+      await cluster.stop();
+    }
+  }, 120_000);
+  it('moves a durable’s leader when the hub asks (a stalled durable), lets no one else ask, and leaves a flowing durable alone', async () => {
+    const cluster = await startCluster({ name: 'stall' });
+    const open: NatsClients[] = [];
+    try {
+      const producer = await connectAs(fo.id, cluster.urlFor(fo.id));
+      const recipient = await connectAs(hub.id, cluster.urlFor(hub.id));
+      const other = await connectAs(provider.id, cluster.urlFor(provider.id));
+      open.push(producer, recipient, other);
+      const stream = streamName(fo.id);
+      await ensureStreamR3(producer, fo.id);
+      await waitFor(() => streamReady(producer, stream), 'the stream led, with both followers current', 30_000);
+      const filter = agencySubjects(fo.id);
+      const durable = durableNameFor(hub.id, filter);
+      await recipient.jsm.consumers.add(stream, { durable_name: durable, filter_subject: filter, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+      const leaderNow = async () => (await recipient.jsm.consumers.info(stream, durable).catch(() => undefined))?.cluster?.leader;
+      const before = await waitFor(leaderNow, 'the durable led', 30_000);
+      const watch = new StalledDurables({ nc: recipient.nc, jsm: recipient.jsm, stream, durables: [{ name: durable, filter }], logger: createLogger('stall-test', { level: 'silent' }), stallMs: 2_000 });
+
+      // The provider may not move the hub's durable: the cluster drops its request.
+      const refused = await other.nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${durable}`, undefined, { timeout: 1_500 }).then(
+        () => 'answered',
+        (e: Error) => `refused: ${e.message}`,
+      );
+      expect(refused).toMatch(/^refused/);
+      expect(await leaderNow()).toBe(before);
+
+      // The hub may, for its own durable: another node leads it afterwards.
+      await watch.stepDown(durable);
+      const after = await waitFor(async () => {
+        const l = await leaderNow();
+        return l && l !== before ? l : undefined;
+      }, 'another leader of the durable', 30_000);
+      expect(after).not.toBe(before);
+
+      // A durable that delivers is never judged stalled: events flow for 8 s, looked at every second.
+      const consumer = await recipient.js.consumers.get(stream, durable);
+      const messages = await consumer.consume({ max_messages: 10 });
+      const reading = (async () => {
+        for await (const m of messages) m.ack();
+      })();
+      for (let i = 0; i < 16; i++) {
+        await producer.js.publish(`lotse.${fo.id}.referral-requested.${hub.id}`, new TextEncoder().encode(String(i)), { msgID: `flow-${i}` });
+        await new Promise((r) => setTimeout(r, 250));
+        if (i % 2 === 1) await watch.checkAll();
+      }
+      // What the hub's permissions let it see of the stream: the counts it judges by.
+      const counted = await recipient.jsm.streams.info(stream, { subjects_filter: filter });
+      expect(Object.values(counted.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(16);
+      await waitFor(async () => (await recipient.jsm.consumers.info(stream, durable)).ack_floor.stream_seq === 16, 'all 16 acknowledged', 20_000);
+      // Idle afterwards: nothing pending, nothing to judge.
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        await watch.checkAll();
+      }
+      expect(watch.steppedDown()).toBe(0);
+      await messages.close();
+      await reading;
+    } finally {
+      await Promise.all(open.map((n) => n.close().catch(() => undefined)));
       await cluster.stop();
     }
   }, 120_000);

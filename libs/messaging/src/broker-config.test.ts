@@ -36,15 +36,19 @@ describe('brokerConfig permissions', () => {
     expect(durablesFor(mbe, fo, network)).toEqual([]);
   });
 
-  it('publishes only on its own subjects and manages only its own stream', () => {
+  it('publishes only on its own subjects, manages only its own stream, and reads only the counters of a stream it consumes', () => {
     const p = permissionsFor(mbe, network);
     expect(p.publish.filter((s) => s.startsWith('lotse.'))).toEqual(['lotse.mbe.>']);
     expect(p.publish.filter((s) => s.startsWith('$JS.API.STREAM.'))).toEqual([
       '$JS.API.STREAM.CREATE.LOTSE_MBE',
       '$JS.API.STREAM.UPDATE.LOTSE_MBE',
       '$JS.API.STREAM.INFO.LOTSE_MBE',
+      // The hub's stream, which it reads: its counters only (StalledDurables), no message.
+      '$JS.API.STREAM.INFO.LOTSE_HUB',
     ]);
     expect(p.publish).toContain('$JS.API.CONSUMER.CREATE.LOTSE_HUB.mbe__any_mbe.lotse.hub.*.mbe');
+    // Its own durable's leader may be moved by it; no other durable's.
+    expect(p.publish.filter((s) => s.includes('STEPDOWN'))).toEqual(p.publish.filter((s) => s.startsWith('$JS.API.CONSUMER.INFO.')).map((s) => s.replace('CONSUMER.INFO', 'CONSUMER.LEADER.STEPDOWN')));
     expect(p.publish.some((s) => s.includes('DURABLE.CREATE') || s.includes('DELETE') || s.includes('PURGE') || s.includes('MSG.GET'))).toBe(false);
     expect(p.subscribe).toEqual(['_INBOX_mbe.>']);
   });

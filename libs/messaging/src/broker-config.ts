@@ -91,13 +91,19 @@ export function permissionsFor(d: BrokerDeployment, network: BrokerNetwork): Use
   ];
   for (const producer of network.deployments) {
     const stream = streamName(producer.id);
-    for (const { name, filter } of durablesFor(d, producer, network)) {
+    const durables = durablesFor(d, producer, network);
+    // Counters of a stream it reads (how many of its messages the leader holds), no message: what
+    // tells a stalled durable (StalledDurables).
+    if (durables.length > 0 && producer.id !== d.id) publish.push(`${api}.STREAM.INFO.${stream}`);
+    for (const { name, filter } of durables) {
       // Only the create form that names the filter in the subject: the server checks that the
       // body's filter equals it, so no durable of this deployment can read more than it may.
       publish.push(
         `${api}.CONSUMER.CREATE.${stream}.${name}.${filter}`,
         `${api}.CONSUMER.INFO.${stream}.${name}`,
         `${api}.CONSUMER.MSG.NEXT.${stream}.${name}`,
+        // A stalled durable of its own gets another leader (StalledDurables): its own, no other.
+        `${api}.CONSUMER.LEADER.STEPDOWN.${stream}.${name}`,
         `$JS.ACK.${stream}.${name}.>`,
       );
     }

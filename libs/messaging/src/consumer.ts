@@ -1,4 +1,5 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@lotse/logger';
 import type { Kysely } from 'kysely';
 import type { DatabaseAvailability } from '@lotse/db';
@@ -10,12 +11,21 @@ import { InvalidSubjectTokenError, streamName, subjectMatches } from './naming.j
 import { replayParked, type ReplayOptions } from './parked-messages.js';
 import { pullLoop, type PullLoopOptions } from './pull-loop.js';
 import { DatabasePause } from './redelivery.js';
+import { StalledDurables } from './stalled-durables.js';
 import type { EventVerifier } from './signing.js';
 
 export interface ConsumerOptions<DB> {
   db: Kysely<DB>;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /**
+   * The connection, for the look at stalled durables (see StalledDurables): on a replicated
+   * stream a durable whose leader stopped seeing the stream gets another leader. Without it the
+   * consumer does not look (tests on a single broker).
+   */
+  nc?: NatsConnection;
+  /** How often the durables are looked at, and how long one may deliver nothing while its stream holds more. */
+  stallCheck?: { everyMs: number; stallMs: number };
   logger?: Logger;
   /** Durable name and dedup key, e.g. the consuming agency ("caritas-koblenz"). */
   durableName: string;
@@ -73,6 +83,8 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Durables this consumer had to make again since it started because the broker had lost them. */
   recreatedDurables(): number;
+  /** Times this consumer asked the broker for another leader of a stalled durable since it started. */
+  steppedDownDurables(): number;
   /** Whether a parked message came through this consumer (same name, stream and a matching filter). */
   accepts(parked: { consumer: string; stream: string; subject: string }): boolean;
   /**
@@ -128,6 +140,10 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   const active = new Set<ConsumerMessages>();
   const pulling: PullLoopOptions = { js, stream, durables, maxMessages, logger, stopping: () => stopping, active, processBatch: (batch) => processor.processBatch(batch) };
   const loops = durables.all.map((durable) => pullLoop(pulling, durable));
+  const stalled = options.nc
+    ? new StalledDurables({ nc: options.nc, jsm, stream, durables: durables.all, logger, ...(options.stallCheck && { checkEveryMs: options.stallCheck.everyMs, stallMs: options.stallCheck.stallMs }) })
+    : undefined;
+  stalled?.start();
   logger.info({ stream, durables: durables.all.map((d) => d.name) }, 'consumer started');
 
   return {
@@ -136,10 +152,12 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     filterSubjects: [...options.filterSubjects],
     durableNames: durables.all.map((d) => d.name),
     recreatedDurables: () => durables.recreated(),
+    steppedDownDurables: () => stalled?.steppedDown() ?? 0,
     accepts: (parked) =>
       parked.consumer === consumerName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
     async stop() {
       stopping = true;
+      await stalled?.stop();
       // close() lets the iterator hand out what was already pulled, and resolves once it did.
       await Promise.all([...active].map((m) => m.close().catch(() => undefined)));
       await Promise.all(loops);

@@ -29,6 +29,7 @@ export {
 } from './apply-once.js';
 export { startConsumer, type ConsumerOptions, type ConsumerHandle, type EventConsumer } from './consumer.js';
 export { durableNameFor } from './durables.js';
+export { StalledDurables, StallDetector, type DurableLook, type StalledDurablesOptions } from './stalled-durables.js';
 export {
   listParked,
   listParkedRecords,

@@ -163,6 +163,7 @@ export async function startAgency<DB>(config: AgencyConfig, spec: AgencySpec<DB>
         db: database.db as Kysely<any>,
         js: nats.js,
         jsm: nats.jsm,
+        nc: nats.nc,
         logger,
         durableName: config.agencyId,
         ...(subscription.module && { dedupKey: `${config.agencyId}:${subscription.module}` }),

@@ -26,6 +26,7 @@ if (command === 'relay') {
     db: database.db,
     js: nats.js,
     jsm: nats.jsm,
+    nc: nats.nc,
     logger,
     durableName: id!,
     producerAgencyId: producer!,
