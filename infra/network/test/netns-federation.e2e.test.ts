@@ -26,7 +26,7 @@
 // written so far took effect at the hub exactly once. The time to recover and the latency during
 // each fault are printed at the end; only outcomes are asserted, within generous bounds.
 // LOTSE_NETNS_KEEP=1 keeps the logs of every server and process.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,17 @@ function allCurrent() {
   const stream = streams.find(([key, s]) => replicasCurrent(s, key));
   const durable = streams.some(([key, s]) => s?.consumer_detail?.some((c: any) => replicasCurrent(c, key)));
   return stream && durable ? stream[1] : undefined;
+}
+/** The stream led by a node, with the hub's durable led too (replicas may still be behind). */
+function streamLed() {
+  const streams = nodes.map((key) => [key, streamOn(key)] as const);
+  const led = streams.find(([key, s]) => s?.cluster?.leader === world.nodeOf(key));
+  const durable = streams.some(([key, s]) => s?.consumer_detail?.some((c: any) => c?.cluster?.leader === world.nodeOf(key)));
+  return led && durable ? led[1] : undefined;
+}
+/** How many times the hub's consumer asked the broker for another leader of its stalled durable (its log). */
+function stepDowns(): number {
+  return readFileSync(join(dir, 'consumer.log'), 'utf8').split('\n').filter((line) => line.includes('asked the broker for another leader')).length;
 }
 /** How many resets of its stream the foreign office's relay recorded (its own table, direct SQL). */
 async function streamResets(): Promise<number> {
@@ -260,7 +271,12 @@ describe('federation across network namespaces, under a steady stream of events'
   }, 200_000);
 
   it('the foreign office’s stream deleted on the cluster: the relay makes it again and re-publishes what the hub had not confirmed', async () => {
-    await waitFor(allCurrent, explained('the cluster whole before the deletion'), 90_000);
+    // After the wipe, nats-server 2.9.10 may leave a replica behind for minutes (reported above, not
+    // asserted); deleting the stream drops that replica with it. So the deletion waits for a stream
+    // that is led and has the hub's durable, and reports whether the cluster was whole as well.
+    const whole = await observe(() => allCurrent() !== undefined, 60_000);
+    if (!whole) figures.push('before the stream deletion: the cluster was not whole within 60 s of the wipe (a replica still behind)');
+    await waitFor(streamLed, explained('the stream led, with the hub’s durable on it, before the deletion'), 90_000);
     const resetsBefore = await streamResets();
     // As an operator's mistake would: the stream goes, and with it the hub's durable on it.
     const gone = await world.deleteStream(streamName(fo.id));
@@ -301,5 +317,6 @@ describe('federation across network namespaces, under a steady stream of events'
       return counts.every((c) => c !== undefined && c === counts[0]);
     }, 60_000);
     figures.push(`the replicas hold ${counts.join(', ')} messages for ${done.events} events`);
+    figures.push(`the hub's consumer asked the broker ${stepDowns()} time(s) for another leader of a stalled durable`);
   }, 200_000);
 });
