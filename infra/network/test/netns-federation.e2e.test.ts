@@ -92,7 +92,7 @@ async function settle(fault: string, from: Date, healedAt: Date, boundMs = settl
   );
   const recovery = done.lastAppliedAt ? Math.max(0, done.lastAppliedAt.getTime() - reference.getTime()) : 0;
   const l = done.latencies;
-  figures.push(`${fault}: ${done.events} events so far, each applied once; all applied ${recovery} ms after ${reference === healedAt ? 'the fault ended' : 'it began'}; latency of the ${l.length} written during it p50 ${percentile(l, 0.5)} ms, p99 ${percentile(l, 0.99)} ms, max ${l.at(-1)} ms`);
+  figures.push(`${fault}: ${done.events} events so far, each applied once; all applied ${recovery} ms after ${reference === healedAt ? 'the fault ended' : 'it began'}; ${l.length ? `latency of the ${l.length} written during it p50 ${percentile(l, 0.5)} ms, p99 ${percentile(l, 0.99)} ms, max ${l.at(-1)} ms` : 'none written during it'}`);
   return done;
 }
 
