@@ -43,8 +43,6 @@ describe('brokerConfig permissions', () => {
       '$JS.API.STREAM.CREATE.LOTSE_MBE',
       '$JS.API.STREAM.UPDATE.LOTSE_MBE',
       '$JS.API.STREAM.INFO.LOTSE_MBE',
-      // The hub's stream, which it reads: its counters only (StalledDurables), no message.
-      '$JS.API.STREAM.INFO.LOTSE_HUB',
     ]);
     expect(p.publish).toContain('$JS.API.CONSUMER.CREATE.LOTSE_HUB.mbe__any_mbe.lotse.hub.*.mbe');
     // Its own durable's leader may be moved by it; no other durable's.

@@ -92,9 +92,10 @@ export function permissionsFor(d: BrokerDeployment, network: BrokerNetwork): Use
   for (const producer of network.deployments) {
     const stream = streamName(producer.id);
     const durables = durablesFor(d, producer, network);
-    // Counters of a stream it reads (how many of its messages the leader holds), no message: what
-    // tells a stalled durable (StalledDurables).
-    if (durables.length > 0 && producer.id !== d.id) publish.push(`${api}.STREAM.INFO.${stream}`);
+    // The hub reads whole streams: their counters tell it a stalled durable (StalledDurables). A
+    // spoke reads only what the hub addresses to it, and the counts per subject of the hub's stream
+    // would tell it how many events go to every other agency: it judges by its durable's info alone.
+    if (durables.length > 0 && producer.id !== d.id && d.id === network.hubId) publish.push(`${api}.STREAM.INFO.${stream}`);
     for (const { name, filter } of durables) {
       // Only the create form that names the filter in the subject: the server checks that the
       // body's filter equals it, so no durable of this deployment can read more than it may.

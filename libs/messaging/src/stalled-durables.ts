@@ -112,8 +112,10 @@ export class StalledDurables {
   private async check({ name, filter }: Durable, now: number): Promise<void> {
     const info: ConsumerInfo = await this.o.jsm.consumers.info(this.o.stream, name);
     if (!info.cluster?.replicas?.length) return;
-    const stream = await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter });
-    const matching = Object.values(stream.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+    // Only the hub may read the counters of the streams it consumes (a spoke's would tell it the
+    // traffic to other agencies): without them, a stall is judged by the durable's pending count.
+    const stream = await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter }).catch(() => undefined);
+    const matching = Object.values(stream?.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
     const look: DurableLook = {
       deliveredSeq: info.delivered.stream_seq,
       numPending: info.num_pending,
@@ -132,7 +134,7 @@ export class StalledDurables {
     }
     this.stepDowns += 1;
     this.o.logger.warn(
-      { stream: this.o.stream, durable: name, leader: info.cluster.leader, delivered_seq: look.deliveredSeq, pending: look.numPending, matching, stream_last_seq: stream.state.last_seq },
+      { stream: this.o.stream, durable: name, leader: info.cluster.leader, delivered_seq: look.deliveredSeq, pending: look.numPending, matching, stream_last_seq: stream?.state.last_seq },
       'durable delivered nothing while its stream held more; asked the broker for another leader',
     );
   }
