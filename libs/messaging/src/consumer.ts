@@ -24,8 +24,6 @@ export interface ConsumerOptions<DB> {
    * consumer does not look (tests on a single broker).
    */
   nc?: NatsConnection;
-  /** How often the durables are looked at, and how long one may deliver nothing while its stream holds more. */
-  stallCheck?: { everyMs: number; stallMs: number };
   logger?: Logger;
   /** Durable name and dedup key, e.g. the consuming agency ("caritas-koblenz"). */
   durableName: string;
@@ -83,8 +81,6 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Durables this consumer had to make again since it started because the broker had lost them. */
   recreatedDurables(): number;
-  /** Times this consumer asked the broker for another leader of a stalled durable since it started. */
-  steppedDownDurables(): number;
   /** Whether a parked message came through this consumer (same name, stream and a matching filter). */
   accepts(parked: { consumer: string; stream: string; subject: string }): boolean;
   /**
@@ -140,9 +136,7 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
   const active = new Set<ConsumerMessages>();
   const pulling: PullLoopOptions = { js, stream, durables, maxMessages, logger, stopping: () => stopping, active, processBatch: (batch) => processor.processBatch(batch) };
   const loops = durables.all.map((durable) => pullLoop(pulling, durable));
-  const stalled = options.nc
-    ? new StalledDurables({ nc: options.nc, jsm, stream, durables: durables.all, logger, ...(options.stallCheck && { checkEveryMs: options.stallCheck.everyMs, stallMs: options.stallCheck.stallMs }) })
-    : undefined;
+  const stalled = options.nc ? new StalledDurables({ nc: options.nc, jsm, stream, durables: durables.all, logger }) : undefined;
   stalled?.start();
   logger.info({ stream, durables: durables.all.map((d) => d.name) }, 'consumer started');
 
@@ -152,7 +146,6 @@ export async function startConsumer<DB>(options: ConsumerOptions<DB>): Promise<E
     filterSubjects: [...options.filterSubjects],
     durableNames: durables.all.map((d) => d.name),
     recreatedDurables: () => durables.recreated(),
-    steppedDownDurables: () => stalled?.steppedDown() ?? 0,
     accepts: (parked) =>
       parked.consumer === consumerName && parked.stream === stream && options.filterSubjects.some((filter) => subjectMatches(filter, parked.subject)),
     async stop() {

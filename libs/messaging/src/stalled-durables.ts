@@ -70,6 +70,8 @@ export class StalledDurables {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private stepDowns = 0;
+  /** Whether this deployment may read the stream's counters (only the hub may). */
+  private countsReadable = true;
 
   constructor(private readonly o: StalledDurablesOptions) {
     for (const d of o.durables) this.detectors.set(d.name, new StallDetector(o.stallMs ?? 30_000));
@@ -114,7 +116,12 @@ export class StalledDurables {
     if (!info.cluster?.replicas?.length) return;
     // Only the hub may read the counters of the streams it consumes (a spoke's would tell it the
     // traffic to other agencies): without them, a stall is judged by the durable's pending count.
-    const stream = await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter }).catch(() => undefined);
+    // Asked again only while the broker answers it: a refusal does not change every 10 s.
+    const stream = this.countsReadable ? await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter }).catch((err) => {
+          // A refusal of the permission stays; a broker away or electing does not.
+          if (/permission/i.test(String(err?.message ?? err))) this.countsReadable = false;
+          return undefined;
+        }) : undefined;
     const matching = Object.values(stream?.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
     const look: DurableLook = {
       deliveredSeq: info.delivered.stream_seq,
