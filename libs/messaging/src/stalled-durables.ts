@@ -111,18 +111,27 @@ export class StalledDurables {
     if (!answer.success) throw new Error(`step-down refused: ${answer.error?.description ?? 'no reason given'}`);
   }
 
+  /**
+   * Messages of the filter the stream's leader holds; 0 where this deployment may not read the
+   * stream's counters (only the hub may: a spoke's would tell it the traffic to other agencies),
+   * which leaves the durable's own pending count to judge by. A refusal stays, so it is not asked
+   * again every 10 s; a broker away or electing is asked next time.
+   */
+  private async matchingMessages(filter: string): Promise<number> {
+    if (!this.countsReadable) return 0;
+    try {
+      const stream = await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter });
+      return Object.values(stream.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+    } catch (err) {
+      if (/permission/i.test(String((err as Error)?.message ?? err))) this.countsReadable = false;
+      return 0;
+    }
+  }
+
   private async check({ name, filter }: Durable, now: number): Promise<void> {
     const info: ConsumerInfo = await this.o.jsm.consumers.info(this.o.stream, name);
     if (!info.cluster?.replicas?.length) return;
-    // Only the hub may read the counters of the streams it consumes (a spoke's would tell it the
-    // traffic to other agencies): without them, a stall is judged by the durable's pending count.
-    // Asked again only while the broker answers it: a refusal does not change every 10 s.
-    const stream = this.countsReadable ? await this.o.jsm.streams.info(this.o.stream, { subjects_filter: filter }).catch((err) => {
-          // A refusal of the permission stays; a broker away or electing does not.
-          if (/permission/i.test(String(err?.message ?? err))) this.countsReadable = false;
-          return undefined;
-        }) : undefined;
-    const matching = Object.values(stream?.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+    const matching = await this.matchingMessages(filter);
     const look: DurableLook = {
       deliveredSeq: info.delivered.stream_seq,
       numPending: info.num_pending,
@@ -141,7 +150,7 @@ export class StalledDurables {
     }
     this.stepDowns += 1;
     this.o.logger.warn(
-      { stream: this.o.stream, durable: name, leader: info.cluster.leader, delivered_seq: look.deliveredSeq, pending: look.numPending, matching, stream_last_seq: stream?.state.last_seq },
+      { stream: this.o.stream, durable: name, leader: info.cluster.leader, delivered_seq: look.deliveredSeq, pending: look.numPending, matching },
       'durable delivered nothing while its stream held more; asked the broker for another leader',
     );
   }
