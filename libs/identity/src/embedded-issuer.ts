@@ -7,6 +7,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import { AGENCY_CLAIM, ROLES_CLAIM, type StaffAccount } from './staff.js';
 import { loginPage, logoutPage } from './login-page.js';
 import { certificateOf, startMtlsListener, tokenEndpointOnly, type IssuerTlsIdentity } from './mtls-listener.js';
+import { keepIdleConnectionsOpen } from './http-keep-alive.js';
 
 /**
  * The OpenID provider `pnpm start` runs when no OIDC_ISSUER is configured: oidc-provider (a
@@ -47,7 +48,7 @@ export interface EmbeddedIssuer {
 
 export async function startEmbeddedIssuer(options: EmbeddedIssuerOptions): Promise<EmbeddedIssuer> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer();
+  const server = keepIdleConnectionsOpen(createServer());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

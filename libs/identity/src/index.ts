@@ -4,3 +4,4 @@ export { signInWithPassword, SignInError, type SignedIn, type SignInOptions } fr
 export { exchangeCode, type CodeExchange, type Discovery } from './code-exchange.js';
 export { mtlsFetch, type ClientCertificate } from './tls-post.js';
 export { certificateThumbprint, createPersonTokenVerifier, PersonTokenError, type PersonTokenOptions, type PersonTokenVerifier } from './person-token.js';
+export { HTTP_KEEP_ALIVE_MS, keepIdleConnectionsOpen } from './http-keep-alive.js';

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { keepIdleConnectionsOpen } from './http-keep-alive.js';
 
 /** The network's CA and the issuer's own certificate and key (PEM), as libs/pki issues them. */
 export interface IssuerTlsIdentity {
@@ -18,7 +19,7 @@ export interface IssuerTlsIdentity {
  * the plain listener, so a browser needs no client certificate to sign in.
  */
 export async function startMtlsListener(host: string, port: number, identity: IssuerTlsIdentity): Promise<{ server: Server; port: number }> {
-  const server = createServer({ ca: identity.ca, cert: identity.cert, key: identity.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+  const server = keepIdleConnectionsOpen(createServer({ ca: identity.ca, cert: identity.cert, key: identity.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,7 +1,8 @@
 export { agencyConfig, type AgencyConfig } from './agency-config.js';
 export { startAgency, type AgencyContext, type AgencyOverrides, type AgencySpec, type GrpcService, type RunningAgency } from './agency.js';
 export { on, subjectOf, subscribe, type EventHandler, type ReceivedEvent, type Subscription } from './dispatch.js';
-export { HTTP_KEEP_ALIVE_MS, keepIdleConnectionsOpen } from './http-keep-alive.js';
+// The network's HTTP listeners share one idle timeout; it lives beside the issuer's listeners.
+export { HTTP_KEEP_ALIVE_MS, keepIdleConnectionsOpen } from '@lotse/identity';
 export { personAuthentication } from './person-authentication.js';
 export { runUntilSignal } from './run-until-signal.js';
 export { operatorApi, OPERATOR_AGENCY_TYPE, OPERATOR_PROTO_FILE, type OperatorApiDeps } from './operator/operator-api.js';
