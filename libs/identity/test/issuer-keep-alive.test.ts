@@ -3,12 +3,13 @@
 // reuses a pooled connection after a pause of about that long — the console exchanging a code,
 // the CLI's next token request — writes into a socket the issuer is just closing and reads a reset.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevPki, loadIdentity } from '../../pki/src/index.js';
+import { probeKeepAlive } from '../../testing/src/keep-alive-probe.js';
 import { startEmbeddedIssuer, type EmbeddedIssuer } from '../src/embedded-issuer.js';
 import { HTTP_KEEP_ALIVE_MS } from '../src/index.js';
 
@@ -34,50 +35,18 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/**
- * Sends `request` on one connection, waits `idleMs`, sends it again: the keep-alive timeout the
- * first answer announced, and how many answers came before the socket closed.
- */
-async function twoRequestsOnOneConnection(socket: Socket, request: string, idleMs: number): Promise<{ announced: number | undefined; answers: number; closedWhileIdle: boolean }> {
-  let received = '';
-  let closed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (received += chunk));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => undefined);
-  const answers = () => (received.match(/HTTP\/1\.1 \d{3} /g) ?? []).length;
-  const answered = async (n: number) => {
-    const deadline = Date.now() + 10_000;
-    while (answers() < n && !closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  };
-  try {
-    socket.write(request);
-    await answered(1);
-    const announced = /^keep-alive: timeout=(\d+)/im.exec(received)?.[1];
-    await new Promise((r) => setTimeout(r, idleMs));
-    const closedWhileIdle = closed;
-    if (!closed) {
-      socket.write(request);
-      await answered(2);
-    }
-    return { announced: announced === undefined ? undefined : Number(announced), answers: answers(), closedWhileIdle };
-  } finally {
-    socket.destroy();
-  }
-}
-
 describe('the embedded issuer keeps idle connections open', () => {
   it('on the browser-facing listener and on the mutual-TLS token alias, past Node’s 5 s default', async () => {
     const plain = new URL(issuer.issuer);
     const alias = new URL(issuer.mtlsTokenEndpoint!);
     const client = loadIdentity(pki, 'abh-test');
     const [browserFacing, tokenAlias] = await Promise.all([
-      twoRequestsOnOneConnection(
+      probeKeepAlive(
         connectTcp(Number(plain.port), plain.hostname),
         `GET /.well-known/openid-configuration HTTP/1.1\r\nHost: ${plain.host}\r\nConnection: keep-alive\r\n\r\n`,
         6_000,
       ),
-      twoRequestsOnOneConnection(
+      probeKeepAlive(
         connectTls({ host: alias.hostname, port: Number(alias.port), ca: client.ca, cert: client.cert, key: client.key}),
         `GET ${alias.pathname} HTTP/1.1\r\nHost: ${alias.host}\r\nConnection: keep-alive\r\n\r\n`,
         6_000,

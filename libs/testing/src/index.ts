@@ -175,3 +175,4 @@ export async function dropWhenIdle(database: TestDatabase): Promise<void> {
 export { createTestDatabase };
 export { rawClient, type RawOutcome } from './raw-client.js';
 export { fuzzServer, isServing, reflectServices, type FuzzOptions, type FuzzReport } from './rpc-fuzz.js';
+export { probeKeepAlive, type KeepAliveProbe } from './keep-alive-probe.js';

@@ -12,7 +12,7 @@ import { connectNats, streamName, type NatsClients } from '@lotse/messaging';
 import { ensureDevPki, loadIdentity } from '@lotse/pki';
 import type { RunningAgency } from '@lotse/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropWhenIdle, natsUrl, randomId } from '@lotse/testing';
+import { createTestDatabase, dropWhenIdle, natsUrl, probeKeepAlive, randomId } from '@lotse/testing';
 import { create, defaultDirectoryFile, loadDirectory, type HubDb } from '../src/index.js';
 import { defaultDirectorySeedFile, fromHsds, hsdsTables, importHsds, seedId, writeHsdsExport } from '../src/directory/index.js';
 import { hsdsSchemaDir, hsdsValidator, pageErrors } from './hsds-schemas.js';
@@ -175,30 +175,10 @@ describe('the HSDS API on the hub (GET /hsds/…, the paths of HSDS’s openapi.
   // Node's 5 s default the server closed it just as the next request went out, and the client
   // read a reset (this file's own fetches failed that way on a loaded CI machine).
   it('keeps an idle connection open past a pause of several seconds, and says for how long', async () => {
-    const socket = connect(hub.hsdsHttp!.port, '127.0.0.1');
-    let received = '';
-    let closed = false;
-    socket.on('data', (chunk) => (received += chunk));
-    socket.on('close', () => (closed = true));
-    socket.on('error', () => undefined);
-    const answered = async (n: number) => {
-      const deadline = Date.now() + 10_000;
-      while ((received.match(/HTTP\/1\.1 200/g) ?? []).length < n && !closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    };
-    const request = 'GET /hsds HTTP/1.1\r\nHost: hub\r\nConnection: keep-alive\r\n\r\n';
-    try {
-      socket.write(request);
-      await answered(1);
-      expect(received).toMatch(/^keep-alive: timeout=(\d+)/im);
-      expect(Number(/^keep-alive: timeout=(\d+)/im.exec(received)![1])).toBeGreaterThanOrEqual(60);
-      await new Promise((r) => setTimeout(r, 6_000));
-      expect(closed, 'the server closed the idle connection').toBe(false);
-      socket.write(request);
-      await answered(2);
-      expect((received.match(/HTTP\/1\.1 200/g) ?? []).length).toBe(2);
-    } finally {
-      socket.destroy();
-    }
+    const seen = await probeKeepAlive(connect(hub.hsdsHttp!.port, '127.0.0.1'), 'GET /hsds HTTP/1.1\r\nHost: hub\r\nConnection: keep-alive\r\n\r\n', 6_000);
+    expect(seen.announced).toBeGreaterThanOrEqual(60);
+    expect(seen.closedWhileIdle, 'the server closed the idle connection').toBe(false);
+    expect(seen.answers).toBe(2);
   }, 30_000);
 });
 
