@@ -42,12 +42,15 @@ describe('brokerConfig permissions', () => {
     expect(p.publish.filter((s) => s.startsWith('$JS.API.STREAM.'))).toEqual([
       '$JS.API.STREAM.CREATE.LOTSE_MBE',
       '$JS.API.STREAM.UPDATE.LOTSE_MBE',
+      '$JS.API.STREAM.DELETE.LOTSE_MBE',
       '$JS.API.STREAM.INFO.LOTSE_MBE',
     ]);
     expect(p.publish).toContain('$JS.API.CONSUMER.CREATE.LOTSE_HUB.mbe__any_mbe.lotse.hub.*.mbe');
     // Its own durable's leader may be moved by it; no other durable's.
     expect(p.publish.filter((s) => s.includes('STEPDOWN'))).toEqual(p.publish.filter((s) => s.startsWith('$JS.API.CONSUMER.INFO.')).map((s) => s.replace('CONSUMER.INFO', 'CONSUMER.LEADER.STEPDOWN')));
-    expect(p.publish.some((s) => s.includes('DURABLE.CREATE') || s.includes('DELETE') || s.includes('PURGE') || s.includes('MSG.GET'))).toBe(false);
+    // Deleting: its own stream only (one that went back is made again), never a durable or a message.
+    expect(p.publish.filter((s) => s.includes('DELETE'))).toEqual(['$JS.API.STREAM.DELETE.LOTSE_MBE']);
+    expect(p.publish.some((s) => s.includes('DURABLE.CREATE') || s.includes('PURGE') || s.includes('MSG.GET'))).toBe(false);
     expect(p.subscribe).toEqual(['_INBOX_mbe.>']);
   });
 

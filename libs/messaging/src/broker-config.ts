@@ -82,9 +82,12 @@ export function permissionsFor(d: BrokerDeployment, network: BrokerNetwork): Use
     // Its own events, nobody else's.
     agencySubjects(d.id),
     `${api}.INFO`,
-    // Its own stream: the relay makes it when missing and watches its state and its durables' ack floors.
+    // Its own stream: the relay makes it when missing and watches its state and its durables' ack
+    // floors; one that went back (StreamReconciler) it deletes and makes again. Only its own: at
+    // worst the consumers of its own events re-read what it publishes again.
     `${api}.STREAM.CREATE.${own}`,
     `${api}.STREAM.UPDATE.${own}`,
+    `${api}.STREAM.DELETE.${own}`,
     `${api}.STREAM.INFO.${own}`,
     `${api}.CONSUMER.LIST.${own}`,
     `${api}.CONSUMER.NAMES.${own}`,

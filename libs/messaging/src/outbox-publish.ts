@@ -66,7 +66,7 @@ export async function publishRow(to: PublishTo, row: OutboxRow, how: { expectAft
       ...(how.expectAfter !== undefined && { expect: { lastMsgID: how.expectAfter } }),
     });
     span.setAttribute('messaging.nats.duplicate', ack.duplicate);
-    to.stream.reconciler.noteAcked(ack.seq);
+    to.stream.reconciler.noteAcked(ack.seq, ack.duplicate);
     if (ack.duplicate) to.logger.debug({ event_id: row.event_id, subject: row.subject }, 'outbox relay: broker already had the event');
     else countPublished(row.subject, row.event_type);
     return true;

@@ -33,9 +33,9 @@ export class OutboxStream {
     );
   }
 
-  /** Whether the periodic check is due. */
+  /** Whether the periodic check is due, or a publish ack showed the stream went back. */
   checkDue(): boolean {
-    return Date.now() >= this.nextCheck;
+    return Date.now() >= this.nextCheck || this.reconciler.suspectsLoss();
   }
 
   /** Checks the stream once (again after a failed publish: the broker may have lost it). */

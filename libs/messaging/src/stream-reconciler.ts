@@ -1,4 +1,4 @@
-import { JetStreamApiError, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { JetStreamApiError, type ConsumerInfo, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import type { Logger } from '@lotse/logger';
 import { sql, type Kysely } from 'kysely';
 import { ensureAgencyStream } from './agency-stream.js';
@@ -45,6 +45,13 @@ export interface StreamReconcileStatus {
  *   nothing pending at all), the events published before that sample were applied by every
  *   recipient and need not go out again. A stream with no durable confirms nothing.
  *
+ * - A stream that went back (its last sequence below one the broker had acknowledged, or below
+ *   one a durable had delivered) cannot be refilled in place: each durable's position stays where
+ *   it was, and it passes over every message the stream takes at sequences it delivered before
+ *   (nats-server keeps no durable behind its stream). A netns CI run lost events that way, after a
+ *   lagging replica led the stream for a moment. So such a stream is deleted and made again: every
+ *   consumer makes its durable anew from the start, and what was not confirmed goes out again.
+ *
  * Remembering the creation time in the database, not in memory, also catches a reset that
  * happened while the deployment was down. The check is two broker requests and no query while
  * nothing changes; a write only when the safe point moves or a reset is found.
@@ -55,6 +62,11 @@ export class StreamReconciler {
   private samples: Sample[] = [];
   /** The highest sequence the broker acknowledged for this stream (publish acks and looks). */
   private highestSeq = 0;
+  /**
+   * A publish was acknowledged at a sequence the stream had given before: it went back. Kept
+   * until the stream is made again, since it may pass the old sequences before the next look.
+   */
+  private wentBack = false;
 
   constructor(
     private readonly db: Kysely<any>,
@@ -68,8 +80,16 @@ export class StreamReconciler {
   }
 
   /** The relay reports each publish ack: a stream that later ends below it lost acknowledged writes. */
-  noteAcked(seq: number): void {
+  noteAcked(seq: number, duplicate = false): void {
+    // A duplicate's ack names the sequence the event got the first time; a new event's is always
+    // higher than any before, in a stream that never went back (acks come in publish order).
+    if (!duplicate && seq <= this.highestSeq) this.wentBack = true;
     if (seq > this.highestSeq) this.highestSeq = seq;
+  }
+
+  /** Whether a publish ack showed the stream went back: the relay looks at once, not at the next check. */
+  suspectsLoss(): boolean {
+    return this.wentBack;
   }
 
   /** Looks at the stream; makes it if missing; rewinds the outbox after a reset; moves the safe point. */
@@ -93,9 +113,15 @@ export class StreamReconciler {
     }
     if (missing || state.created !== info.created) return { reset: await this.rewind(missing ? 'stream missing' : 'stream recreated', info, state) };
     // Same stream, fewer messages than the broker had acknowledged: it came back from a store that
-    // missed writes (a crash before they reached the disk, an older copy of the store).
-    if (info.state.last_seq < Math.max(this.highestSeq, state.safeSeq)) return { reset: await this.rewind('stream lost messages', info, state) };
-    await this.advance(jsm, at, info, state);
+    // missed writes (a crash before they reached the disk, an older copy of the store, a replica
+    // that led before it had caught up).
+    if (this.wentBack || info.state.last_seq < Math.max(this.highestSeq, state.safeSeq)) return { reset: await this.remake(jsm, state) };
+    const consumers = await jsm.consumers.list(this.stream).next();
+    // A durable that delivered beyond the stream's end: the stream went back behind its position.
+    // Looked at again after the consumers, so a message stored between the two looks is no sign.
+    const furthest = Math.max(0, ...consumers.map((c) => c.delivered.stream_seq));
+    if (furthest > info.state.last_seq && furthest > (await jsm.streams.info(this.stream)).state.last_seq) return { reset: await this.remake(jsm, state) };
+    await this.advance(at, info, state, consumers);
     return {};
   }
 
@@ -124,6 +150,22 @@ export class StreamReconciler {
     return this.state;
   }
 
+  /**
+   * The stream went back: deleted and made again (its durables with it), then rewound like a
+   * stream that was missing. A failure on the way is retried at the next look: a deleted stream
+   * is then missing, one not yet deleted still went back.
+   */
+  private async remake(jsm: JetStreamManager, state: NonNullable<StreamReconciler['state']>): Promise<StreamCheck['reset']> {
+    this.wentBack = true;
+    try {
+      await jsm.streams.delete(this.stream);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== streamNotFound) throw err;
+    }
+    const info = await ensureAgencyStream(jsm, this.agencyId, this.replicas);
+    return this.rewind('stream lost messages', info, state);
+  }
+
   private async rewind(reason: ResetReason, info: StreamInfo, state: NonNullable<StreamReconciler['state']>): Promise<StreamCheck['reset']> {
     const since = state.safeBefore;
     // One transaction: a crash in between must not forget the reset yet keep the new creation time.
@@ -142,6 +184,7 @@ export class StreamReconciler {
     // stays until consumers confirm anew (its sequence is what the stream holds now).
     this.samples = [];
     this.highestSeq = info.state.last_seq;
+    this.wentBack = false;
     this.state = { created: info.created, safeBefore: since, safeSeq: info.state.last_seq };
     this.logger.warn(
       { stream: this.stream, reason, republish: republished, since: since.toISOString(), created: info.created },
@@ -150,11 +193,10 @@ export class StreamReconciler {
     return { reason, republished, since };
   }
 
-  private async advance(jsm: JetStreamManager, at: Date, info: StreamInfo, state: NonNullable<StreamReconciler['state']>): Promise<void> {
-    this.noteAcked(info.state.last_seq);
+  private async advance(at: Date, info: StreamInfo, state: NonNullable<StreamReconciler['state']>, consumers: ConsumerInfo[]): Promise<void> {
+    if (info.state.last_seq > this.highestSeq) this.highestSeq = info.state.last_seq;
     this.samples.push({ at, lastSeq: info.state.last_seq });
     if (this.samples.length > maxSamples) this.samples = this.samples.filter((_, i) => i % 2 === 1);
-    const consumers = await jsm.consumers.list(this.stream).next();
     if (consumers.length === 0) return;
     // Read after the stream: a durable with nothing pending has applied everything up to lastSeq.
     const confirmed = Math.min(

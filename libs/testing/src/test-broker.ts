@@ -1,7 +1,7 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { brokerConfig, checkNatsConfig, connectNats, type BrokerNetwork, type NatsClients, type NatsServerProcess, startNatsServer } from '@lotse/messaging';
 import { DEV_PKI_ORGANISATION, ensureDevPki, loadIdentity, readRevocations, type TlsIdentity } from '@lotse/pki';
 
@@ -13,6 +13,16 @@ async function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** The message folders of every stream in a nats-server store. */
+function streamMessageDirs(store: string): string[] {
+  const jetstream = join(store, 'jetstream');
+  if (!existsSync(jetstream)) return [];
+  return readdirSync(jetstream).flatMap((account) => {
+    const streams = join(jetstream, account, 'streams');
+    return existsSync(streams) ? readdirSync(streams).map((stream) => join(streams, stream, 'msgs')).filter((dir) => existsSync(dir)) : [];
   });
 }
 
@@ -39,8 +49,13 @@ export interface TestBroker {
   wipe(): Promise<void>;
   /** kill -9, copy the store aside (as a crash left it), start again on it. */
   saveStore(): Promise<void>;
-  /** kill -9, put the saved copy back, start on it: acknowledged writes since the copy are gone. */
-  restoreStore(): Promise<void>;
+  /**
+   * kill -9, put the saved copy back, start on it: acknowledged writes since the copy are gone.
+   * `messagesOnly`: only the streams' messages go back; the durables keep the positions they had
+   * reached since, so they stand beyond the stream's last message (what a replica that lagged and
+   * then led leaves behind in a cluster).
+   */
+  restoreStore(options?: { messagesOnly?: boolean }): Promise<void>;
   /**
    * With `network`: writes the configuration again without the deployments revoked in the PKI's
    * revoked.json and has the running server reload it (SIGHUP), as the launcher does.
@@ -123,10 +138,19 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
       cpSync(storeDir, saved, { recursive: true });
       await start();
     },
-    async restoreStore() {
+    async restoreStore({ messagesOnly = false } = {}) {
       await kill();
-      rmSync(storeDir, { recursive: true, force: true });
-      cpSync(saved, storeDir, { recursive: true });
+      if (messagesOnly) {
+        // <store>/jetstream/<account>/streams/<stream>/msgs: each stream's message blocks.
+        for (const dir of streamMessageDirs(saved)) {
+          const live = join(storeDir, relative(saved, dir));
+          rmSync(live, { recursive: true, force: true });
+          cpSync(dir, live, { recursive: true });
+        }
+      } else {
+        rmSync(storeDir, { recursive: true, force: true });
+        cpSync(saved, storeDir, { recursive: true });
+      }
       await start();
     },
     async applyRevocations() {

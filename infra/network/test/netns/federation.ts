@@ -29,8 +29,9 @@ const processScript = join(dirname(fileURLToPath(import.meta.url)), 'deployment-
 const operatorScript = join(dirname(fileURLToPath(import.meta.url)), 'operator.ts');
 /**
  * The hub operator, for the faults an operator causes (a stream deleted): a user of this test only.
- * No deployment may delete a stream (permissionsFor), and the generated configuration has no such
- * user, so the test adds one with the whole JetStream API to the nodes' users.
+ * A deployment may delete only its own stream (permissionsFor: its relay makes one that went back
+ * again), and the generated configuration has no operator user, so the test adds one with the
+ * whole JetStream API to the nodes' users.
  */
 const operator = { id: 'netns-operator', agencyType: 'operator' };
 
