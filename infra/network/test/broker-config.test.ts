@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkNatsConfig } from '@lotse/messaging';
+import { checkNatsConfig, permissionsFor, streamName } from '@lotse/messaging';
 import { ensureDevPki } from '@lotse/pki';
 import { BROKER_CERTIFICATE, brokerNetwork, demoAuthorization, writeLauncherBrokerConfig } from '../src/broker.js';
 import { consoleDeployment, demoDeployments } from '../src/deployments.js';
@@ -61,6 +61,10 @@ describe('the broker configuration', () => {
       expect(text).toContain(`"lotse.${d.id}.>"`);
       expect(text).toContain(`"_INBOX_${d.id}.>"`);
     }
-    expect(text).not.toMatch(/STREAM\.(DELETE|PURGE|MSG\.GET|MSG\.DELETE)|DIRECT\.GET|"_INBOX\.>"|"lotse\.>"|"\$JS\.API\.>"|CONSUMER\.DURABLE\.CREATE|CONSUMER\.DELETE/);
+    expect(text).not.toMatch(/STREAM\.(PURGE|MSG\.GET|MSG\.DELETE)|DIRECT\.GET|"_INBOX\.>"|"lotse\.>"|"\$JS\.API\.>"|CONSUMER\.DURABLE\.CREATE|CONSUMER\.DELETE/);
+    // Deleting a stream: each deployment its own only (its relay makes one that went back again).
+    const deletes = [...text.matchAll(/"\$JS\.API\.STREAM\.DELETE\.([^"]+)"/g)].map((m) => m[1]).sort();
+    expect(deletes).toEqual(network.deployments.map((d) => streamName(d.id)).sort());
+    for (const d of network.deployments) expect(permissionsFor(d, network).publish.filter((s) => s.includes('DELETE'))).toEqual([`$JS.API.STREAM.DELETE.${streamName(d.id)}`]);
   });
 });
