@@ -3,8 +3,8 @@
 // (containerLayout: every server on its standard ports in a namespace of its own), each
 // deployment's database on the shared PostgreSQL reached over its own database link, and the
 // relay and consumer processes (deployment-process.ts).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { BROKER_CERTIFICATE } from '../../src/broker.js';
 import { clusterNodeConfig, leafNodeConfig } from '../../src/nats-layout.js';
 import { containerLayout } from '../../src/nats-layout-placement.js';
 import { startDatabaseProxy } from './database-proxy.js';
+import { hostProcesses, running, startClusterNodes } from './host-processes.js';
 import { buildTopology, type Topology } from './topology.js';
 
 export const fo = { id: 'kv-mayen-koblenz', agencyType: 'foreign-office' };
@@ -91,48 +92,20 @@ export interface Federation {
 
 export async function startFederation(dir: string): Promise<Federation> {
   const topology = buildTopology({ n1: 1, n2: 2, n3: 3, hub: 10, fo: 11 }, { 'nats-1': 'n1', 'nats-2': 'n2', 'nats-3': 'n3' }, ['fo']);
-  const children: ChildProcess[] = [];
+  const hosts = hostProcesses(topology, dir);
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? Promise.race([new Promise((r) => c.once('exit', r)), new Promise((r) => setTimeout(r, 5_000))]) : undefined)));
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await hosts.stopAll(5_000);
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
     topology.remove();
   };
-  const spawnIn = (key: string, command: string[], log: string): ChildProcess => {
-    const fd = openSync(join(dir, log), 'a');
-    // `ip netns exec` execs the command: the child's pid is the server's, so kill -9 reaches it.
-    const child = spawn('ip', ['netns', 'exec', topology.ns(key), ...command], { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
-    children.push(child);
-    return child;
-  };
+  const { spawnIn, monitor } = hosts;
   try {
     const pki = join(dir, 'pki');
     await ensureDevPki(pki, [fo, hub, broker, operator]);
     const layout = containerLayout({ network, broker, nodeNames, routeHosts: nodeNames, leafHubHosts: nodeNames, pki, storeDir: join(dir, 'js') });
-    // One store per node: here the nodes share a disk, in compose each has its own volume.
-    const cluster = { ...layout.cluster, nodes: layout.cluster.nodes.map((n) => ({ ...n, storeDir: join(dir, 'js', n.name) })) };
+    const nodes = await startClusterNodes(hosts, dir, layout.cluster, (cluster, node) => withOperator(clusterNodeConfig(cluster, node)));
     const binary = natsServerBinary()!;
-    const servers = new Map<string, ChildProcess>();
-    const keyOf = (node: string) => `n${nodeNames.indexOf(node) + 1}`;
-    const startNode = (name: string) => {
-      const node = cluster.nodes.find((n) => n.name === name)!;
-      const file = join(dir, `${name}.conf`);
-      mkdirSync(node.storeDir, { recursive: true });
-      writeFileSync(file, withOperator(clusterNodeConfig(cluster, node)));
-      servers.set(name, spawnIn(keyOf(name), [binary, '-c', file], `${name}.log`));
-    };
-    const monitor = (key: string, path: string) => {
-      try {
-        return JSON.parse(topology.exec(key, 'curl', '-sf', '--max-time', '2', `http://${topology.ip(key)}:8222${path}`));
-      } catch {
-        return undefined;
-      }
-    };
-    for (const name of nodeNames) startNode(name);
-    for (const name of nodeNames) await waitFor(() => monitor(keyOf(name), '/healthz')?.status === 'ok', `${name} healthy`, 30_000);
 
     const leafFile = join(dir, 'leaf.conf');
     writeFileSync(leafFile, leafNodeConfig(layout.leaves[0]!));
@@ -159,25 +132,15 @@ export async function startFederation(dir: string): Promise<Federation> {
     return {
       topology,
       dir,
-      keyOf,
-      nodeOf: (key) => nodeNames[Number(key.slice(1)) - 1]!,
+      ...nodes,
       foDb: databases.fo!.db,
       hubDb: databases.hub!.db,
-      startNode,
-      storeOf: (name) => cluster.nodes.find((n) => n.name === name)!.storeDir,
-      killNode: async (name) => {
-        const server = servers.get(name)!;
-        if (server.exitCode !== null || server.signalCode !== null) return;
-        const gone = new Promise((r) => server.once('exit', r));
-        server.kill('SIGKILL');
-        await gone;
-      },
       deleteStream: async (stream) => {
         const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', topology.ns('hub'), 'node', '--import', 'tsx', operatorScript, 'delete-stream', clusterUrls, operator.id, pki, stream], { timeout: 60_000 });
         return JSON.parse(stdout.trim().split('\n').at(-1)!);
       },
       monitor,
-      diagnosis: () => diagnosis(dir, { relay, consumer }, nodeNames.map((n) => [n, monitor(keyOf(n), '/jsz?consumers=true')])),
+      diagnosis: () => diagnosis(dir, { relay, consumer }, nodeNames.map((n) => [n, monitor(nodes.keyOf(n), '/jsz?consumers=true')])),
       close,
     };
   } catch (error) {
@@ -186,7 +149,7 @@ export async function startFederation(dir: string): Promise<Federation> {
   }
 }
 
-const stateOf = (c: ChildProcess) => (c.exitCode === null && c.signalCode === null ? 'running' : `exited (code ${c.exitCode}, signal ${c.signalCode})`);
+const stateOf = (c: ChildProcess) => (running(c) ? 'running' : `exited (code ${c.exitCode}, signal ${c.signalCode})`);
 
 function diagnosis(dir: string, processes: Record<string, ChildProcess>, jsz: [string, any][]): string {
   const lines = [Object.entries(processes).map(([name, c]) => `${name} process ${stateOf(c)}`).join('; ')];
