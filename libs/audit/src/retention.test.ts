@@ -1,14 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { common } from '@lotse/contracts';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { expiresAt, expiryCutoff, loadRetentionPolicy, parsePeriod, retentionConfig, retentionRule } from './retention.js';
 
 const { DataCategory } = common;
 
+// One folder for the suite's policy files, removed afterwards (a folder per file was left behind in /tmp).
+const dir = mkdtempSync(join(tmpdir(), 'lotse-retention-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
 function policyFile(body: unknown): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'lotse-retention-')), 'retention.json');
+  const file = join(dir, `retention-${++files}.json`);
   writeFileSync(file, JSON.stringify(body));
   return file;
 }
