@@ -25,21 +25,25 @@ export function demoDeployments(portBase: number): Deployment[] {
   ];
 }
 
+/** Where a deployment's gRPC server is reached: on this machine by default; by host name across hosts. */
+export type AddressOf = (d: Pick<Deployment, 'id' | 'grpcPort'>) => string;
+const onThisMachine: AddressOf = (d) => `127.0.0.1:${d.grpcPort}`;
+
 /**
  * Whom a deployment calls, as PEERS="id=host:port,…": recipients fetch from the data owners (the
  * foreign offices); a foreign office asks every other agency for its part of a transparency report.
  */
-export function peersFor(deployment: Deployment, deployments: Deployment[]): string {
+export function peersFor(deployment: Pick<Deployment, 'id' | 'service'>, deployments: Pick<Deployment, 'id' | 'service' | 'grpcPort'>[], addressOf = onThisMachine): string {
   return deployments
     .filter((d) => d.id !== deployment.id && (deployment.service === 'foreign-office' || d.service === 'foreign-office'))
-    .map((d) => `${d.id}=127.0.0.1:${d.grpcPort}`)
+    .map((d) => `${d.id}=${addressOf(d)}`)
     .join(',');
 }
 
 /** The hub's address (HUB_ADDRESS): senders read the cooperation agreements from it. */
-export function hubAddressFor(deployments: Deployment[]): string {
+export function hubAddressFor(deployments: Pick<Deployment, 'id' | 'service' | 'grpcPort'>[], addressOf = onThisMachine): string {
   const hub = deployments.find((d) => d.service === 'lotsenhaus');
-  return hub ? `127.0.0.1:${hub.grpcPort}` : '';
+  return hub ? addressOf(hub) : '';
 }
 
 /** The operator console: not an agency, but a process of the network with a certificate of its own. */

@@ -20,27 +20,22 @@ import { waitFor } from '@lotse/testing';
 import { BROKER_CERTIFICATE } from '../../src/broker.js';
 import { leafNodeConfig } from '../../src/nats-layout.js';
 import { containerLayout } from '../../src/nats-layout-placement.js';
+import { demoDeployments, hubAddressFor, peersFor, type Deployment } from '../../src/deployments.js';
 import { repoRoot, serviceMain, telemetryPreload } from '../../src/paths.js';
 import { startDatabaseProxy } from './database-proxy.js';
 import { hostProcesses, startClusterNodes, type ClusterNodes } from './host-processes.js';
 import { buildTopology, type Topology } from './topology.js';
 
-interface Agency {
-  key: string;
-  id: string;
-  agencyType: string;
-  service: string;
-  idVariable: string;
-}
-export const agencies = {
-  fo: { key: 'fo', id: 'kv-mayen-koblenz', agencyType: 'foreign-office', service: 'foreign-office', idVariable: 'AGENCY_ID' },
-  hub: { key: 'hub', id: 'lotsenhaus', agencyType: 'lotsenhaus', service: 'lotsenhaus', idVariable: 'AGENCY_ID' },
-  ms: { key: 'ms', id: 'caritas-koblenz', agencyType: 'migration-services', service: 'migration-services', idVariable: 'PROVIDER_ID' },
-} satisfies Record<string, Agency>;
-const all: Agency[] = Object.values(agencies);
+/** The demo network's deployments that run here, by the key of their host, each on the standard port. */
+const grpcPort = 50051;
+const onHost = { fo: 'kv-mayen-koblenz', hub: 'lotsenhaus', ms: 'caritas-koblenz' } as const;
+type Agency = Deployment & { key: keyof typeof onHost };
+const all: Agency[] = Object.entries(onHost).map(([key, id]) => ({ ...demoDeployments(0).find((d) => d.id === id)!, grpcPort, key: key as keyof typeof onHost }));
+export const agencies = Object.fromEntries(all.map((a) => [a.key, a])) as Record<keyof typeof onHost, Agency>;
+/** Across hosts every deployment is reached by its id, the name its certificate and the hosts files carry. */
+const byHostName = (d: Pick<Deployment, 'id' | 'grpcPort'>) => `${d.id}:${d.grpcPort}`;
 const nodeNames = ['nats-1', 'nats-2', 'nats-3'];
 const broker = { ...BROKER_CERTIFICATE, hostnames: ['nats', ...nodeNames] };
-const grpcPort = 50051;
 const network: BrokerNetwork = { deployments: all.map(({ id, agencyType }) => ({ id, agencyType })), hubId: agencies.hub.id, eventFlows: eventFlows(), organisation: DEV_PKI_ORGANISATION };
 
 /**
@@ -59,7 +54,7 @@ function directoryWithOneProvider(file: string): void {
 export interface JourneyWorld extends ClusterNodes {
   topology: Topology;
   dir: string;
-  db: Record<keyof typeof agencies, Database<any>>;
+  db: Record<keyof typeof onHost, Database<any>>;
   /** The JSON of a server's monitoring endpoint, asked inside its own namespace. */
   monitor(key: string, path: string): any;
   /** Drops every packet between an agency's host and the cluster's nodes (its leaf's link), or lets them pass again. */
@@ -101,7 +96,7 @@ export async function startJourneyWorld(dir: string): Promise<JourneyWorld> {
 
     const directoryFile = join(dir, 'directory.json');
     directoryWithOneProvider(directoryFile);
-    const db = {} as Record<keyof typeof agencies, Database<any>>;
+    const db = {} as Record<keyof typeof onHost, Database<any>>;
     const started: Promise<void>[] = [];
     for (const agency of all) {
       const test = await createTestDatabase(`lotse_jw_${agency.key}`);
@@ -109,11 +104,10 @@ export async function startJourneyWorld(dir: string): Promise<JourneyWorld> {
       // The test's own connection, for the accounting by direct SQL.
       const own = await openDatabase<any>({ url: test.url, dataDir: 'unused', poolSize: 2 });
       cleanups.push(() => own.close());
-      db[agency.key as keyof typeof agencies] = own;
+      db[agency.key] = own;
       const link = topology.databaseLink(agency.key);
       const proxy = await startDatabaseProxy(link.rootIp);
       cleanups.push(() => proxy.close());
-      const peers = all.filter((d) => d.id !== agency.id && (agency.service === 'foreign-office' || d.service === 'foreign-office'));
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -127,8 +121,8 @@ export async function startJourneyWorld(dir: string): Promise<JourneyWorld> {
         NATS_STREAM_REPLICAS: '3',
         PKI_DIR: pki,
         LOTSE_HOME: dir,
-        PEERS: peers.map((d) => `${d.id}=${d.id}:${grpcPort}`).join(','),
-        HUB_ADDRESS: `${agencies.hub.id}:${grpcPort}`,
+        PEERS: peersFor(agency, all, byHostName),
+        HUB_ADDRESS: hubAddressFor(all, byHostName),
         ...(agency.key === 'hub' && { DIRECTORY_FILE: directoryFile }),
         OTEL_SERVICE_NAME: agency.id,
         LOG_LEVEL: 'info',
@@ -139,7 +133,7 @@ export async function startJourneyWorld(dir: string): Promise<JourneyWorld> {
     }
     await Promise.all(started);
     const networkFile = join(dir, 'network.json');
-    writeFileSync(networkFile, JSON.stringify({ pki, deployments: all.map((a) => ({ id: a.id, agencyType: a.agencyType, grpc: `${a.id}:${grpcPort}`, ready: true })) }, null, 2));
+    writeFileSync(networkFile, JSON.stringify({ pki, deployments: all.map((a) => ({ id: a.id, agencyType: a.agencyType, grpc: byHostName(a), ready: true })) }, null, 2));
 
     const logs = ['nats-1', 'nats-2', 'nats-3', ...layout.leaves.map((l) => l.name), ...all.map((a) => a.id)];
     const scenarios: string[] = [];
