@@ -20,6 +20,8 @@ export class BatchingPgliteConnection extends EventEmitter {
   parsedStatements: Record<string, string> = {};
   submittedNamedStatements: Record<string, string> = {};
   private pending: Serialized[] = [];
+  // A `begin` whose answer was already given and which goes over with the next query's messages.
+  private deferredBegin: Serialized | undefined;
   private chain: Promise<unknown>;
   private flushScheduled = false;
   private forwardMessages = false;
@@ -47,6 +49,18 @@ export class BatchingPgliteConnection extends EventEmitter {
   unref(): void {}
 
   query(text: string): void {
+    // Every transaction opens with a bare `begin`, whose answer is known before it runs: answering
+    // it here and sending it in front of the transaction's first statement saves one call into the
+    // database (and its promise chain) per transaction — ~29 of the ~240 per journey. A `begin`
+    // cannot fail on a connection that is idle, which is the only time node-postgres sends one.
+    if (this.deferredBegin === undefined && this.pending.length === 0 && /^\s*begin\s*;?\s*$/i.test(text)) {
+      this.deferredBegin = serialize.query(text);
+      this.chain = this.chain.then(() => {
+        this.answer({ name: 'commandComplete', length: 10, text: 'BEGIN' });
+        this.answer({ name: 'readyForQuery', length: 5, status: 'T' });
+      });
+      return;
+    }
     this.send(serialize.query(text), true);
   }
   parse(query: Parameters<typeof serialize.parse>[0]): void {
@@ -88,6 +102,11 @@ export class BatchingPgliteConnection extends EventEmitter {
     this.forwardMessages = false;
   }
 
+  private answer(message: { name: string; [field: string]: unknown }): void {
+    if (this.forwardMessages) this.emit('message', message);
+    this.emit(message.name === 'error' ? 'errorMessage' : message.name, message);
+  }
+
   /** Buffers a message; a message that asks for answers sends everything buffered. */
   private send(message: Serialized, answerNow: boolean): void {
     this.pending.push(message);
@@ -102,15 +121,21 @@ export class BatchingPgliteConnection extends EventEmitter {
   private sendPending(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
+    const begin = this.deferredBegin;
+    this.deferredBegin = undefined;
+    if (begin) this.pending.unshift(begin);
     const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
     this.chain = this.chain
       .then(() => this.pglite.execProtocolStream(bytes, { throwOnError: false }))
       .then((messages) => {
-        for (const message of messages) {
-          if (this.forwardMessages) this.emit('message', message);
-          this.emit(message.name === 'error' ? 'errorMessage' : message.name, message);
+        let index = 0;
+        if (begin) {
+          // The begin's own answers (already given) end with its ready-for-query.
+          while (index < messages.length && messages[index]!.name !== 'readyForQuery') index++;
+          index++;
         }
+        for (; index < messages.length; index++) this.answer(messages[index]!);
       })
       .catch((error: unknown) => {
         this.emit('error', error);

@@ -62,3 +62,76 @@ describe('node-postgres on PGlite through the batching connection', () => {
     expect(rows.map((r) => r.body)).toEqual(['a', 'b']);
   });
 });
+
+// A transaction's `begin` is answered at once and goes over with the transaction's first
+// statement, one call into the database fewer per transaction. What must hold: the statements
+// still run inside the transaction (a rollback undoes them, a failure in that first statement
+// rolls back), an empty transaction commits, and the calls into the database are one fewer.
+describe('the begin of a transaction, sent with its first statement', () => {
+  let database: Database<any>;
+  beforeAll(async () => {
+    database = await openDatabase<any>({ dataDir: 'memory://' });
+    await sql`create table item (id integer primary key, body text)`.execute(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('takes one call fewer into the database per transaction', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pg = (await import('pg')).default;
+    const { pgliteClientConfig } = await import('../src/pglite-connection.js');
+    const pglite = await PGlite.create('memory://');
+    let calls = 0;
+    const execProtocolStream = pglite.execProtocolStream.bind(pglite);
+    pglite.execProtocolStream = ((...args: Parameters<typeof execProtocolStream>) => {
+      calls++;
+      return execProtocolStream(...args);
+    }) as typeof pglite.execProtocolStream;
+    const client = new pg.Client(pgliteClientConfig(pglite) as never);
+    await client.connect();
+    await client.query('create table t (id integer primary key)');
+    calls = 0;
+    await client.query('begin');
+    await client.query('insert into t values ($1)', [1]);
+    await client.query('select 1');
+    await client.query('commit');
+    expect(calls).toBe(3);
+    const status = await client.query('select count(*)::int as n from t');
+    expect(status.rows).toEqual([{ n: 1 }]);
+    await client.end();
+    await pglite.close();
+  });
+
+  it('runs the first statement inside the transaction: a rollback undoes it', async () => {
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await trx.insertInto('item').values({ id: 1, body: 'rolled back' }).execute();
+        throw new Error('the caller gives up');
+      }),
+    ).rejects.toThrow(/gives up/);
+    expect(await database.db.selectFrom('item').selectAll().where('id', '=', 1).execute()).toEqual([]);
+  });
+
+  it('rolls back when the first statement itself fails, and the connection goes on', async () => {
+    await database.db.insertInto('item').values({ id: 2, body: 'there' }).execute();
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await trx.insertInto('item').values({ id: 2, body: 'duplicate' }).execute();
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    // Outside a transaction again: this insert commits on its own, and a failed one after it
+    // does not take it along.
+    await database.db.insertInto('item').values({ id: 3, body: 'alone' }).execute();
+    await expect(database.db.insertInto('item').values({ id: 3, body: 'again' }).execute()).rejects.toThrow(/duplicate key/);
+    const rows = await database.db.selectFrom('item').select(['id', 'body']).where('id', 'in', [2, 3]).orderBy('id').execute();
+    expect(rows).toEqual([{ id: 2, body: 'there' }, { id: 3, body: 'alone' }]);
+  });
+
+  it('commits an empty transaction and one that only reads', async () => {
+    await database.db.transaction().execute(async () => {});
+    const n = await database.db.transaction().execute(async (trx) => (await sql<{ n: number }>`select count(*)::int as n from item`.execute(trx)).rows[0]!.n);
+    expect(n).toBe(2);
+    await database.db.insertInto('item').values({ id: 4, body: 'after' }).execute();
+  });
+});
