@@ -101,6 +101,25 @@ export const auditMigrations: Migrations = {
       await db.schema.alterTable('audit_log').addColumn('actor_roles', sql`text[]`).execute();
     },
   },
+  // appendAudit's lock, head lookup and clock in one round trip. VOLATILE, so the select inside
+  // runs on a snapshot taken after pg_advisory_xact_lock returns, not at the calling statement's
+  // start (which would miss a row committed by the transaction it waited for).
+  audit_0003_chain_lock_and_head: {
+    up: async (db: Kysely<any>) => {
+      await sql`
+        create function audit_chain_lock_and_head(lock_class int, lock_key int)
+        returns table (head_seq bigint, head_hash text, db_now timestamptz)
+        language plpgsql volatile as $$
+        begin
+          perform pg_advisory_xact_lock(lock_class, lock_key);
+          return query select a.seq, a.hash, now() from audit_log a order by a.seq desc limit 1;
+          if not found then
+            return query select null::bigint, null::text, now();
+          end if;
+        end
+        $$`.execute(db);
+    },
+  },
 };
 
 const asAudit = (db: Kysely<any>) => db as unknown as Kysely<AuditTables>;
@@ -142,9 +161,20 @@ export async function appendAudit(trx: Transaction<any>, entry: AuditEntryInput)
   // Fails early (before any lock) on values the canonical encoding cannot hold.
   canonicalJson(details);
   const db = asAudit(trx);
-  await lockAuditChain(trx);
-  const head = chainHeads.get(trx) ?? (await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst());
-  const at = entry.at ?? (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0]!.now;
+  let head = chainHeads.get(trx);
+  let at = entry.at;
+  if (!head) {
+    // The lock, the chain's head and the database's clock in one statement (three before): the
+    // function's own select takes a fresh snapshot after the lock is granted, so it sees what a
+    // transaction that held the lock before committed. Taking the lock again is free.
+    const { rows } = await sql<{ head_seq: number | null; head_hash: string | null; db_now: Date }>`
+      select head_seq, head_hash, db_now from audit_chain_lock_and_head(${sql.lit(LOCK_CLASS)}::int, ${sql.lit(LOCK_KEY)}::int)`.execute(db);
+    const found = rows[0]!;
+    chainLocked.add(trx);
+    head = found.head_seq === null ? undefined : { seq: Number(found.head_seq), hash: found.head_hash! };
+    at ??= found.db_now;
+  }
+  at ??= (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0]!.now;
   const fields = {
     seq: (head ? Number(head.seq) : 0) + 1,
     // Millisecond precision, so what is read back is exactly what was hashed.
